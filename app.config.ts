@@ -1,0 +1,203 @@
+/**
+ * Typed settings, read once from the environment at start (the role
+ * `fresh.config.ts` plays in Fresh). Every setting has a safe default for
+ * local development; an invalid value stops the start with its name.
+ *
+ * @module
+ */
+
+import type { LayerKind } from "./lib/chat/layer.ts";
+
+/** Everything the app reads from its environment. */
+export interface AppConfig {
+  /** TCP port (`PORT`, default 8000; 0 picks a free port). */
+  port: number;
+  /** Interface to listen on (`HOSTNAME`, default 0.0.0.0). */
+  hostname: string;
+  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis). */
+  channelLayer: LayerKind;
+  /** Redis URL for the redis layer (`REDIS_URL`). */
+  redisUrl: string;
+  /** Deno KV location (`KV_PATH`); `undefined` = Deno Deploy's own KV; `:memory:` for tests. */
+  kvPath: string | undefined;
+  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset. */
+  sessionSecret: string;
+  /** Previous key, still accepted for verification during a rotation (`SESSION_SECRET_PREVIOUS`). */
+  sessionSecretPrevious: string | undefined;
+  /** True when the secret was generated at start (sessions end on restart). */
+  sessionSecretGenerated: boolean;
+  /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 7 days). */
+  sessionTtlSeconds: number;
+  /** Origins allowed besides the request's own (`ALLOWED_ORIGINS`, comma separated). */
+  allowedOrigins: string[];
+  /** Whether guests may sign in and post (`ALLOW_GUESTS`, default true). */
+  allowGuests: boolean;
+  /** Messages kept per room (`HISTORY_RETENTION`, default 10000). */
+  historyRetention: number;
+  /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
+  production: boolean;
+  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
+  onDeploy: boolean;
+  /** Log level (`LOG_LEVEL`: debug | info | warn | error; default info). */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** A setting that could not be used; the message names it. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`Invalid ${setting}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis"];
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
+export const MIN_SECRET_CHARS = 32;
+
+function int(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      name,
+      `expected an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${env[name]}"`);
+}
+
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  options: readonly T[],
+  fallback: T,
+): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!(options as readonly string[]).includes(raw)) {
+    throw new ConfigError(
+      name,
+      `expected one of ${options.join(", ")}, got "${raw}"`,
+    );
+  }
+  return raw as T;
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  return raw.split(",").map((s) => s.trim()).filter(Boolean).map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an origin like https://chat.example.com`,
+      );
+    }
+    if (
+      !["http:", "https:"].includes(url.protocol) ||
+      url.origin !== entry.replace(/\/$/, "")
+    ) {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an origin like https://chat.example.com`,
+      );
+    }
+    return url.origin;
+  });
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "0", KV_PATH: ":memory:" });
+ * ```
+ * @throws {ConfigError} naming the first invalid setting.
+ */
+export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
+  const production =
+    oneOf(env, "ROOMCAST_ENV", ["development", "production"], "development") ===
+      "production";
+  const onDeploy = Boolean(env.DENO_DEPLOYMENT_ID);
+  let sessionSecret = env.SESSION_SECRET ?? "";
+  let sessionSecretGenerated = false;
+  if (sessionSecret === "") {
+    if (production || onDeploy) {
+      throw new ConfigError(
+        "SESSION_SECRET",
+        "required in production (32 or more characters)",
+      );
+    }
+    sessionSecret = randomSecret();
+    sessionSecretGenerated = true;
+  } else if (sessionSecret.length < MIN_SECRET_CHARS) {
+    throw new ConfigError(
+      "SESSION_SECRET",
+      `must be at least ${MIN_SECRET_CHARS} characters`,
+    );
+  }
+  const previous = env.SESSION_SECRET_PREVIOUS || undefined;
+  if (previous !== undefined && previous.length < MIN_SECRET_CHARS) {
+    throw new ConfigError(
+      "SESSION_SECRET_PREVIOUS",
+      `must be at least ${MIN_SECRET_CHARS} characters`,
+    );
+  }
+  const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(
+      "REDIS_URL",
+      `expected redis://host:port, got "${redisUrl}"`,
+    );
+  }
+  return {
+    port: int(env, "PORT", 8000, 0, 65535),
+    hostname: env.HOSTNAME || "0.0.0.0",
+    channelLayer: oneOf(env, "CHANNEL_LAYER", LAYERS, "memory"),
+    redisUrl,
+    kvPath: onDeploy ? undefined : (env.KV_PATH || "./data/roomcast.kv"),
+    sessionSecret,
+    sessionSecretPrevious: previous,
+    sessionSecretGenerated,
+    sessionTtlSeconds: int(
+      env,
+      "SESSION_TTL_SECONDS",
+      7 * 24 * 3600,
+      60,
+      365 * 24 * 3600,
+    ),
+    allowedOrigins: origins(env, "ALLOWED_ORIGINS"),
+    allowGuests: bool(env, "ALLOW_GUESTS", true),
+    historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
+    production,
+    onDeploy,
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+  };
+}

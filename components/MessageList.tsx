@@ -1,0 +1,106 @@
+import type { VNode } from "preact";
+import type { ChatMessage } from "../lib/chat/protocol.ts";
+import { MessageText } from "./MessageText.tsx";
+
+/** Consecutive messages by one author within this window share one header. */
+export const GROUP_WINDOW_MS = 5 * 60 * 1000;
+
+/** A message still on its way to the server. */
+export interface PendingMessage {
+  clientId: string;
+  text: string;
+  ts: number;
+}
+
+/** Formats a timestamp as a short local time; UTC on the server. */
+export function formatTime(ts: number, local: boolean): string {
+  const d = new Date(ts);
+  if (!local) return d.toISOString().slice(11, 16) + " UTC";
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function initials(name: string): string {
+  return name.split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2)
+    .toUpperCase();
+}
+
+/** A small round picture, or the author's initials when there is none. */
+export function Avatar(
+  { name, picture }: { name: string; picture?: string },
+): VNode {
+  return picture
+    ? <img class="avatar" src={picture} alt="" referrerpolicy="no-referrer" />
+    : (
+      <span class="avatar avatar-initials" aria-hidden="true">
+        {initials(name)}
+      </span>
+    );
+}
+
+interface MessageListProps {
+  messages: readonly ChatMessage[];
+  pending?: readonly PendingMessage[];
+  meId?: string;
+  meName?: string;
+  /** Format times in the viewer's zone (only after hydration, so SSR matches). */
+  localTime?: boolean;
+}
+
+/** The room's messages, grouped by author, oldest first. */
+export function MessageList(
+  { messages, pending = [], meId, meName = "", localTime = false }:
+    MessageListProps,
+): VNode {
+  return (
+    <ol class="message-list list-unstyled mb-0">
+      {messages.map((m, i) => {
+        const prev = messages[i - 1];
+        const grouped = prev !== undefined && prev.user.id === m.user.id &&
+          m.ts - prev.ts < GROUP_WINDOW_MS;
+        const mine = m.user.id === meId;
+        return (
+          <li
+            key={m.seq}
+            class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""}`}
+            data-seq={m.seq}
+          >
+            {!grouped && (
+              <div class="message-meta">
+                <Avatar name={m.user.name} picture={m.user.picture} />
+                <strong class="message-author">{m.user.name}</strong>
+                {m.user.kind === "guest" && (
+                  <span class="badge text-bg-secondary ms-1">guest</span>
+                )}
+                <time
+                  class="text-body-secondary small ms-2"
+                  dateTime={new Date(m.ts).toISOString()}
+                >
+                  {formatTime(m.ts, localTime)}
+                </time>
+              </div>
+            )}
+            <div class="bubble">
+              <MessageText text={m.text} />
+            </div>
+          </li>
+        );
+      })}
+      {pending.map((p) => (
+        <li
+          key={p.clientId}
+          class="message mine pending"
+          data-pending={p.clientId}
+        >
+          <div class="message-meta">
+            <Avatar name={meName} />
+            <strong class="message-author">{meName}</strong>
+            <span class="badge text-bg-warning ms-2">pending</span>
+          </div>
+          <div class="bubble">
+            <MessageText text={p.text} />
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}

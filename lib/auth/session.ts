@@ -1,0 +1,99 @@
+/**
+ * Session tokens: HS256 JWTs signed with `SESSION_SECRET` (jose), carried in
+ * an HttpOnly cookie or an `Authorization: Bearer` header.
+ *
+ * @module
+ */
+
+import { jwtVerify, SignJWT } from "jose";
+import type { ChatUser } from "../chat/protocol.ts";
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = "roomcast_session";
+/** Issuer and audience written into and required of every session token. */
+export const SESSION_ISSUER = "roomcast";
+/** Clock tolerance when verifying, in seconds. */
+export const SESSION_CLOCK_TOLERANCE_S = 5;
+
+/** A verified session: the user plus the token's times. */
+export interface Session {
+  user: ChatUser;
+  /** Issued at, seconds since the epoch. */
+  iat: number;
+  /** Expires at, seconds since the epoch. */
+  exp: number;
+}
+
+const encoder = new TextEncoder();
+
+/** Signs and verifies session tokens; accepts a previous secret during rotation. */
+export class SessionSigner {
+  readonly #key: Uint8Array;
+  readonly #previousKey: Uint8Array | undefined;
+  /** Lifetime of a new token, in seconds. */
+  readonly ttlSeconds: number;
+
+  constructor(
+    secret: string,
+    options: { previous?: string; ttlSeconds: number },
+  ) {
+    this.#key = encoder.encode(secret);
+    this.#previousKey = options.previous
+      ? encoder.encode(options.previous)
+      : undefined;
+    this.ttlSeconds = options.ttlSeconds;
+  }
+
+  /**
+   * Issues a token for `user`.
+   *
+   * @example
+   * ```ts
+   * const signer = new SessionSigner("x".repeat(32), { ttlSeconds: 3600 });
+   * const token = await signer.sign({ id: "guest:1", name: "Ana", kind: "guest" });
+   * ```
+   */
+  sign(user: ChatUser): Promise<string> {
+    const claims: Record<string, string> = { name: user.name, kind: user.kind };
+    if (user.picture) claims.picture = user.picture;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(user.id)
+      .setIssuer(SESSION_ISSUER)
+      .setAudience(SESSION_ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .sign(this.#key);
+  }
+
+  /** Verifies `token`; returns `null` for anything that is not a valid, unexpired session. */
+  async verify(token: string | undefined | null): Promise<Session | null> {
+    if (!token || token.length > MAX_TOKEN_CHARS) return null;
+    for (const key of [this.#key, this.#previousKey]) {
+      if (!key) continue;
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ["HS256"],
+          issuer: SESSION_ISSUER,
+          audience: SESSION_ISSUER,
+          clockTolerance: SESSION_CLOCK_TOLERANCE_S,
+          requiredClaims: ["sub", "exp", "iat"],
+        });
+        const { sub, name, kind, picture, iat, exp } = payload;
+        if (
+          typeof sub !== "string" || typeof name !== "string" ||
+          (kind !== "guest" && kind !== "google")
+        ) return null;
+        const user: ChatUser = { id: sub, name, kind };
+        if (typeof picture === "string") user.picture = picture;
+        return { user, iat: iat!, exp: exp! };
+      } catch {
+        // Try the previous key, if any; otherwise the token is not ours.
+      }
+    }
+    return null;
+  }
+}
+
+/** Tokens longer than this are rejected without parsing. */
+export const MAX_TOKEN_CHARS = 4_096;

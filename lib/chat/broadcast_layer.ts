@@ -1,0 +1,87 @@
+/**
+ * Group layer backend on `BroadcastChannel`: spans the isolates of one Deno
+ * Deploy application and the workers of `deno serve --parallel`.
+ *
+ * One `BroadcastChannel` per group per instance, open only while the instance
+ * has a local member. Delivery between instances is best-effort (Deploy may
+ * drop under load); clients repair gaps from the store by `seq`.
+ *
+ * @module
+ */
+
+import {
+  type Channel,
+  type ChannelLayer,
+  type ChatEvent,
+  LocalGroups,
+} from "./layer.ts";
+import { encodeServerFrame } from "./protocol.ts";
+
+/** Prefix of the BroadcastChannel names, so other users of the API never collide. */
+export const BROADCAST_PREFIX = "roomcast:group:";
+
+/** Options for {@link BroadcastLayer}. */
+export interface BroadcastLayerOptions {
+  /** Namespace for channel names; lets tests run isolated layers in one process. */
+  prefix?: string;
+}
+
+/** The `broadcast` backend. */
+export class BroadcastLayer implements ChannelLayer {
+  readonly #local = new LocalGroups();
+  readonly #buses = new Map<string, BroadcastChannel>();
+  readonly #prefix: string;
+
+  constructor(options: BroadcastLayerOptions = {}) {
+    this.#prefix = options.prefix ?? BROADCAST_PREFIX;
+  }
+
+  groupAdd(group: string, channel: Channel): Promise<void> {
+    if (this.#local.add(group, channel)) {
+      const bus = new BroadcastChannel(this.#prefix + group);
+      bus.onmessage = (e: MessageEvent) => {
+        if (typeof e.data === "string") this.#local.deliver(group, e.data);
+      };
+      this.#buses.set(group, bus);
+    }
+    return Promise.resolve();
+  }
+
+  groupDiscard(group: string, channel: Channel): Promise<void> {
+    if (this.#local.discard(group, channel)) {
+      this.#buses.get(group)?.close();
+      this.#buses.delete(group);
+    }
+    return Promise.resolve();
+  }
+
+  groupSend(group: string, event: ChatEvent): Promise<void> {
+    const frame = encodeServerFrame(event);
+    this.#local.deliver(group, frame);
+    const bus = this.#buses.get(group);
+    if (bus) {
+      bus.postMessage(frame);
+    } else {
+      // No local member (e.g. an HTTP post): publish through a short-lived channel.
+      const once = new BroadcastChannel(this.#prefix + group);
+      once.postMessage(frame);
+      once.close();
+    }
+    return Promise.resolve();
+  }
+
+  localMembers(group: string): number {
+    return this.#local.size(group);
+  }
+
+  localGroups(): number {
+    return this.#local.groupCount;
+  }
+
+  close(): Promise<void> {
+    for (const bus of this.#buses.values()) bus.close();
+    this.#buses.clear();
+    this.#local.clear();
+    return Promise.resolve();
+  }
+}

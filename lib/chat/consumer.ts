@@ -1,0 +1,241 @@
+/**
+ * The connection handler ("consumer"): one per WebSocket. It joins the room's
+ * group, validates every frame, stores a message before sending it to the
+ * group, answers `resume` and `history` from the store, and always leaves the
+ * group when the socket closes or errors.
+ *
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import type { MessageStore } from "../store/messages.ts";
+import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
+import {
+  type ChatUser,
+  type ClientFrame,
+  DEFAULT_PAGE_SIZE,
+  encodeServerFrame,
+  errorFrame,
+  MAX_PAGE_SIZE,
+  parseClientFrame,
+  type ServerFrame,
+} from "./protocol.ts";
+import {
+  MAX_RATE_VIOLATIONS,
+  MESSAGE_BURST,
+  MESSAGE_RATE_PER_S,
+  TokenBucket,
+} from "./rate_limit.ts";
+
+/** Close codes the server uses. */
+export const CloseCode = {
+  normal: 1000,
+  /** Policy violation: flood, or the session ended. */
+  policy: 1008,
+  /** The server is restarting: reconnect. */
+  restart: 1012,
+  /** Try again later: the client fell too far behind. */
+  tryAgain: 1013,
+} as const;
+
+/** What the consumer needs from the app. */
+export interface ConsumerDeps {
+  layer: ChannelLayer;
+  store: MessageStore;
+  log: Logger;
+}
+
+/** Who is connected where. */
+export interface ConsumerScope {
+  room: string;
+  user: ChatUser;
+}
+
+/** Live connections of this instance, for shutdown and sign-out. */
+export class ConnectionRegistry {
+  readonly #sockets = new Map<WebSocket, ConsumerScope>();
+
+  add(socket: WebSocket, scope: ConsumerScope): void {
+    this.#sockets.set(socket, scope);
+  }
+
+  delete(socket: WebSocket): void {
+    this.#sockets.delete(socket);
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Closes every socket matching `filter` with `code`. Returns how many. */
+  closeWhere(
+    filter: (scope: ConsumerScope) => boolean,
+    code: number,
+    reason: string,
+  ): number {
+    let n = 0;
+    for (const [socket, scope] of this.#sockets) {
+      if (!filter(scope)) continue;
+      try {
+        socket.close(code, reason);
+      } catch { /* already closing */ }
+      n++;
+    }
+    return n;
+  }
+}
+
+/**
+ * Runs the chat protocol on an upgraded `socket` for `scope`.
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = Deno.upgradeWebSocket(req);
+ * handleConnection(socket, { room: "general", user }, deps, registry);
+ * return response;
+ * ```
+ */
+export function handleConnection(
+  socket: WebSocket,
+  scope: ConsumerScope,
+  deps: ConsumerDeps,
+  registry: ConnectionRegistry,
+): void {
+  const { layer, store, log } = deps;
+  const { room, user } = scope;
+  let joined = false;
+  let closed = false;
+  // Group frames that arrive before `welcome` wait here so `welcome` comes first.
+  let early: string[] | null = [];
+  const bucket = new TokenBucket(MESSAGE_BURST, MESSAGE_RATE_PER_S);
+  let violations = 0;
+
+  const sendRaw = (frame: string) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+  };
+  const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
+  const channel: Channel = {
+    name: newChannelName(),
+    send: (frame) => early ? early.push(frame) : sendRaw(frame),
+  };
+
+  const leave = () => {
+    if (closed) return;
+    closed = true;
+    registry.delete(socket);
+    if (joined) {
+      joined = false;
+      layer.groupDiscard(room, channel).catch((err) =>
+        log.error("layer.discard_failed", { room, error: String(err) })
+      );
+    }
+  };
+
+  socket.onopen = async () => {
+    registry.add(socket, scope);
+    try {
+      await layer.groupAdd(room, channel);
+      joined = true;
+      // The socket may have closed while we were joining: leave at once.
+      if (closed) {
+        joined = false;
+        await layer.groupDiscard(room, channel);
+        return;
+      }
+      const page = await store.recent(room, DEFAULT_PAGE_SIZE);
+      const lastSeq = page.messages.at(-1)?.seq ?? 0;
+      send({
+        type: "welcome",
+        you: user,
+        room,
+        history: page.messages,
+        hasMore: page.hasMore,
+        lastSeq,
+      });
+      const pending = early ?? [];
+      early = null;
+      for (const frame of pending) sendRaw(frame);
+      log.debug("ws.open", { room, channel: channel.name });
+    } catch (err) {
+      log.error("ws.join_failed", { room, error: String(err) });
+      socket.close(CloseCode.tryAgain, "join failed");
+    }
+  };
+
+  socket.onmessage = (event: MessageEvent) => {
+    if (typeof event.data !== "string") {
+      send(
+        errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
+      );
+      return;
+    }
+    const parsed = parseClientFrame(event.data);
+    if (!parsed.ok) {
+      send(errorFrame(parsed.code, parsed.message));
+      return;
+    }
+    onFrame(parsed.frame).catch((err) => {
+      log.error("ws.frame_failed", {
+        room,
+        type: parsed.frame.type,
+        error: String(err),
+      });
+      send(
+        errorFrame(
+          "internal",
+          "The server could not handle that frame; try again.",
+        ),
+      );
+    });
+  };
+
+  const onFrame = async (frame: ClientFrame) => {
+    switch (frame.type) {
+      case "message": {
+        const wait = bucket.take();
+        if (wait > 0) {
+          if (++violations > MAX_RATE_VIOLATIONS) {
+            log.warn("ws.flood_closed", { room, user: user.id });
+            socket.close(CloseCode.policy, "rate limit exceeded");
+            return;
+          }
+          send(errorFrame("rate_limited", "You are sending too fast.", wait));
+          return;
+        }
+        const { message, duplicate } = await store.append({
+          room,
+          user,
+          text: frame.text,
+          clientId: frame.clientId,
+        });
+        // A retry of a stored message: only the sender needs its copy back.
+        if (duplicate) send({ type: "message", message });
+        else await layer.groupSend(room, { type: "message", message });
+        return;
+      }
+      case "resume": {
+        const page = await store.after(room, frame.after, MAX_PAGE_SIZE);
+        send({
+          type: "history",
+          direction: "newer",
+          messages: page.messages,
+          hasMore: page.hasMore,
+        });
+        return;
+      }
+      case "history": {
+        const page = await store.before(room, frame.before, frame.limit);
+        send({
+          type: "history",
+          direction: "older",
+          messages: page.messages,
+          hasMore: page.hasMore,
+        });
+        return;
+      }
+    }
+  };
+
+  socket.onclose = leave;
+  socket.onerror = leave;
+}

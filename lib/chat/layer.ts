@@ -1,0 +1,132 @@
+/**
+ * The group layer: Django Channels' channel-layer contract in TypeScript.
+ *
+ * A {@link Channel} is one connection with a unique name. Groups are rooms.
+ * `groupSend` serializes the event once and hands the same string to every
+ * member, on this instance and (for the cross-instance backends) on the others.
+ *
+ * @module
+ */
+
+import { encodeServerFrame, type ServerFrame } from "./protocol.ts";
+
+/** An event sent to a group; the same frames the server sends to clients. */
+export type ChatEvent = ServerFrame;
+
+/** One connection's endpoint in the layer. */
+export interface Channel {
+  /** Unique per connection, across every instance. */
+  readonly name: string;
+  /** Delivers one already-serialized frame. Must not throw. */
+  send(frame: string): void;
+}
+
+/** The contract every backend implements. */
+export interface ChannelLayer {
+  /** Adds `channel` to `group`; the first local member subscribes this instance to the group. */
+  groupAdd(group: string, channel: Channel): Promise<void>;
+  /** Removes `channel` from `group`; the last local member unsubscribes. Idempotent. */
+  groupDiscard(group: string, channel: Channel): Promise<void>;
+  /** Sends `event` to every member of `group` on every instance. */
+  groupSend(group: string, event: ChatEvent): Promise<void>;
+  /** Local members of `group` (this instance only). */
+  localMembers(group: string): number;
+  /** Groups with at least one local member. */
+  localGroups(): number;
+  /** Releases subscriptions and connections. */
+  close(): Promise<void>;
+}
+
+/** Names of the available backends, as `CHANNEL_LAYER` takes them. */
+export type LayerKind = "memory" | "broadcast" | "redis";
+
+/** Returns a fresh channel name, unique across instances (like Channels' `specific.X!Y`). */
+export function newChannelName(): string {
+  return `chan.${crypto.randomUUID()}`;
+}
+
+/**
+ * Group → local channels bookkeeping shared by every backend. Pure and
+ * synchronous; the backends add the bus on top.
+ */
+export class LocalGroups {
+  #groups = new Map<string, Set<Channel>>();
+
+  /** Adds a member; returns true when it is the group's first local member. */
+  add(group: string, channel: Channel): boolean {
+    let members = this.#groups.get(group);
+    const first = members === undefined;
+    if (!members) this.#groups.set(group, members = new Set());
+    members.add(channel);
+    return first;
+  }
+
+  /** Removes a member; returns true when the group has no local member left. */
+  discard(group: string, channel: Channel): boolean {
+    const members = this.#groups.get(group);
+    if (!members || !members.delete(channel)) return false;
+    if (members.size > 0) return false;
+    this.#groups.delete(group);
+    return true;
+  }
+
+  /** Sends one serialized frame to every local member of `group`. */
+  deliver(group: string, frame: string): void {
+    const members = this.#groups.get(group);
+    if (!members) return;
+    for (const channel of members) channel.send(frame);
+  }
+
+  /** Number of local members of `group`. */
+  size(group: string): number {
+    return this.#groups.get(group)?.size ?? 0;
+  }
+
+  /** Number of groups with local members. */
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  /** Names of groups with local members. */
+  groups(): string[] {
+    return [...this.#groups.keys()];
+  }
+
+  /** Forgets every member. */
+  clear(): void {
+    this.#groups.clear();
+  }
+}
+
+/** The in-process backend: one process, no bus. The default. */
+export class MemoryLayer implements ChannelLayer {
+  protected readonly local = new LocalGroups();
+
+  groupAdd(group: string, channel: Channel): Promise<void> {
+    this.local.add(group, channel);
+    return Promise.resolve();
+  }
+
+  groupDiscard(group: string, channel: Channel): Promise<void> {
+    this.local.discard(group, channel);
+    return Promise.resolve();
+  }
+
+  groupSend(group: string, event: ChatEvent): Promise<void> {
+    this.local.deliver(group, encodeServerFrame(event));
+    return Promise.resolve();
+  }
+
+  localMembers(group: string): number {
+    return this.local.size(group);
+  }
+
+  localGroups(): number {
+    return this.local.groupCount;
+  }
+
+  close(): Promise<void> {
+    this.local.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The wire protocol between the ChatRoom island and the server: frame types
+ * shared by both sides and the one place where untrusted frames are validated.
+ *
+ * Pure: no I/O, safe to import from islands.
+ *
+ * @module
+ */
+
+/** Longest message text, in UTF-16 code units after trimming. */
+export const MAX_MESSAGE_CHARS = 4_000;
+/** Frames larger than this (UTF-8 bytes) are refused before JSON parsing. */
+export const MAX_FRAME_BYTES = 16 * 1024;
+/** Longest room name after normalization. */
+export const MAX_ROOM_CHARS = 64;
+/** Longest display name after normalization. */
+export const MAX_NAME_CHARS = 32;
+/** Largest page a client may ask for in one `history` or `resume` frame. */
+export const MAX_PAGE_SIZE = 100;
+/** Page size used when the client does not name one. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** Longest `clientId` accepted (a UUID is 36). */
+export const MAX_CLIENT_ID_CHARS = 64;
+
+/** Who wrote a message, as every client sees it. */
+export interface ChatUser {
+  id: string;
+  name: string;
+  kind: "guest" | "google";
+  picture?: string;
+}
+
+/** A stored chat message. `seq` is the room's gapless, increasing sequence number. */
+export interface ChatMessage {
+  id: string;
+  seq: number;
+  room: string;
+  user: ChatUser;
+  text: string;
+  /** Milliseconds since the Unix epoch, server clock. */
+  ts: number;
+  /** The sender's idempotency key; lets the sender reconcile its pending copy. */
+  clientId: string;
+}
+
+/** Frames a client may send. */
+export type ClientFrame =
+  | { type: "message"; text: string; clientId: string }
+  | { type: "resume"; after: number }
+  | { type: "history"; before: number; limit: number };
+
+/** Error codes carried by `error` frames. */
+export type ErrorCode =
+  | "bad_json"
+  | "bad_frame"
+  | "unknown_type"
+  | "empty_text"
+  | "text_too_long"
+  | "frame_too_large"
+  | "binary_unsupported"
+  | "rate_limited"
+  | "internal";
+
+/** Frames the server sends. */
+export type ServerFrame =
+  | {
+    type: "welcome";
+    you: ChatUser;
+    room: string;
+    history: ChatMessage[];
+    hasMore: boolean;
+    lastSeq: number;
+  }
+  | { type: "message"; message: ChatMessage }
+  | {
+    type: "history";
+    /** `newer` answers `resume` (messages after a seq); `older` answers `history`. */
+    direction: "newer" | "older";
+    messages: ChatMessage[];
+    hasMore: boolean;
+  }
+  | { type: "error"; code: ErrorCode; message: string; retryAfter?: number };
+
+/** The outcome of parsing a client frame: the frame, or the error to send back. */
+export type ParseResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string };
+
+const encoder = new TextEncoder();
+
+/** Whether `text` is longer than `limit` bytes in UTF-8, encoding only when it must. */
+export function exceedsUtf8Bytes(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  // A UTF-16 unit encodes to at most 3 bytes, so short strings need no encode.
+  if (text.length * 3 <= limit) return false;
+  return encoder.encode(text).length > limit;
+}
+
+function fail(code: ErrorCode, message: string): ParseResult {
+  return { ok: false, code, message };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= 0;
+}
+
+/**
+ * Validates one text frame from a client.
+ *
+ * @example
+ * ```ts
+ * const r = parseClientFrame('{"type":"message","text":"hi","clientId":"a1"}');
+ * if (r.ok) console.log(r.frame.type); // "message"
+ * ```
+ */
+export function parseClientFrame(raw: string): ParseResult {
+  if (exceedsUtf8Bytes(raw, MAX_FRAME_BYTES)) {
+    return fail(
+      "frame_too_large",
+      `Frames are limited to ${MAX_FRAME_BYTES} bytes.`,
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return fail("bad_json", "The frame is not valid JSON.");
+  }
+  if (!isRecord(data)) {
+    return fail("bad_frame", "A frame must be a JSON object.");
+  }
+  switch (data.type) {
+    case "message":
+      return parseMessage(data);
+    case "resume":
+      if (!isSeq(data.after)) {
+        return fail("bad_frame", "`after` must be a non-negative integer.");
+      }
+      return { ok: true, frame: { type: "resume", after: data.after } };
+    case "history": {
+      if (!isSeq(data.before)) {
+        return fail("bad_frame", "`before` must be a non-negative integer.");
+      }
+      const limit = data.limit === undefined ? DEFAULT_PAGE_SIZE : data.limit;
+      if (!isSeq(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        return fail(
+          "bad_frame",
+          `\`limit\` must be an integer from 1 to ${MAX_PAGE_SIZE}.`,
+        );
+      }
+      return {
+        ok: true,
+        frame: { type: "history", before: data.before, limit },
+      };
+    }
+    default:
+      return typeof data.type === "string"
+        ? fail("unknown_type", "Unknown frame type.")
+        : fail("bad_frame", "A frame needs a string `type`.");
+  }
+}
+
+function parseMessage(data: Record<string, unknown>): ParseResult {
+  if (typeof data.text !== "string") {
+    return fail("bad_frame", "`text` must be a string.");
+  }
+  if (
+    typeof data.clientId !== "string" || data.clientId.length === 0 ||
+    data.clientId.length > MAX_CLIENT_ID_CHARS ||
+    !/^[\w-]+$/.test(data.clientId)
+  ) {
+    return fail(
+      "bad_frame",
+      "`clientId` must be 1–64 letters, digits, '-' or '_'.",
+    );
+  }
+  const text = normalizeMessageText(data.text);
+  if (text.length === 0) {
+    return fail("empty_text", "A message cannot be empty.");
+  }
+  if (text.length > MAX_MESSAGE_CHARS) {
+    return fail(
+      "text_too_long",
+      `Messages are limited to ${MAX_MESSAGE_CHARS} characters.`,
+    );
+  }
+  return {
+    ok: true,
+    frame: { type: "message", text, clientId: data.clientId },
+  };
+}
+
+/** C0/C1 controls except tab and newline, and bidi overrides. */
+// deno-lint-ignore no-control-regex
+const MESSAGE_STRIP = new RegExp(
+  "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u202a-\\u202e]",
+  "g",
+);
+/** Every control, zero-width, bidi-override and isolate character: names are one line of plain text. */
+// deno-lint-ignore no-control-regex
+const NAME_STRIP = new RegExp(
+  "[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]",
+  "g",
+);
+
+/**
+ * Trims a message and removes characters that only ever do harm in chat text:
+ * C0/C1 controls other than newline and tab. Bidi isolates stay (they are
+ * legitimate in mixed-direction text); overrides are removed.
+ */
+export function normalizeMessageText(text: string): string {
+  return text
+    .replace(/\r\n?/g, "\n")
+    .replace(MESSAGE_STRIP, "")
+    .trim();
+}
+
+/**
+ * Normalizes a room name (NFKC, lower case, spaces to `-`) and checks it is
+ * 1–64 characters of `[a-z0-9-_]`. Returns `null` when it is not a valid room.
+ *
+ * @example
+ * ```ts
+ * normalizeRoomName(" General Chat "); // "general-chat"
+ * normalizeRoomName("../etc");          // null
+ * ```
+ */
+export function normalizeRoomName(input: string): string | null {
+  if (typeof input !== "string" || input.length > MAX_ROOM_CHARS * 4) {
+    return null;
+  }
+  const room = input.normalize("NFKC").trim().toLowerCase().replace(
+    /\s+/g,
+    "-",
+  );
+  if (room.length < 1 || room.length > MAX_ROOM_CHARS) return null;
+  return /^[a-z0-9_-]+$/.test(room) ? room : null;
+}
+
+/**
+ * Normalizes a display name: NFKC, control and bidi-override characters
+ * removed, inner whitespace collapsed, trimmed. Returns `null` unless the result
+ * is 1–32 characters.
+ */
+export function normalizeDisplayName(input: unknown): string | null {
+  if (typeof input !== "string" || input.length > MAX_NAME_CHARS * 8) {
+    return null;
+  }
+  const name = input.normalize("NFKC")
+    .replace(NAME_STRIP, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  if (name.length < 1 || name.length > MAX_NAME_CHARS) return null;
+  return name;
+}
+
+/** Serializes a server frame. Done once per group send, never per socket. */
+export function encodeServerFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/** Builds an `error` frame. */
+export function errorFrame(
+  code: ErrorCode,
+  message: string,
+  retryAfter?: number,
+): ServerFrame {
+  return retryAfter === undefined
+    ? { type: "error", code, message }
+    : { type: "error", code, message, retryAfter };
+}

@@ -1,0 +1,128 @@
+/**
+ * Builds a running instance: services from the configuration, and the Hono
+ * app with static files and the file routes.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { serveStatic } from "hono/deno";
+import type { AppConfig } from "../app.config.ts";
+import { SessionSigner } from "./auth/session.ts";
+import { BroadcastLayer } from "./chat/broadcast_layer.ts";
+import { ConnectionRegistry } from "./chat/consumer.ts";
+import { type ChannelLayer, MemoryLayer } from "./chat/layer.ts";
+import type { AppEnv, Services } from "./context.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { KvMessageStore, type MessageStore } from "./store/messages.ts";
+import { BUILD_URL, readAssets } from "./web/build.ts";
+import { mountManifest } from "./web/router.ts";
+import type { Manifest } from "./web/types.ts";
+
+/** The project root, where `static/` and `_build/` live. */
+export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
+/** Cache lifetime for content-hashed files: one year, immutable. */
+export const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
+
+/** Creates the group layer named by `config.channelLayer`. */
+export async function createLayer(config: AppConfig): Promise<ChannelLayer> {
+  switch (config.channelLayer) {
+    case "memory":
+      return new MemoryLayer();
+    case "broadcast":
+      return new BroadcastLayer();
+    case "redis": {
+      const { RedisLayer } = await import("./chat/redis_layer.ts");
+      return RedisLayer.connect(config.redisUrl);
+    }
+  }
+}
+
+/** Optional parts a caller (a test, a benchmark) supplies instead of the defaults. */
+export interface ServiceOverrides {
+  layer?: ChannelLayer;
+  store?: MessageStore;
+  log?: Logger;
+}
+
+/** Opens the store and layer and reads the build's asset list. */
+export async function createServices(
+  config: AppConfig,
+  overrides: ServiceOverrides = {},
+): Promise<Services> {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const assets = await readAssets(PROJECT_ROOT);
+  if (!assets) throw new Error("no build found: run `deno task build` first");
+  if (config.sessionSecretGenerated) {
+    log.warn("config.session_secret_generated", {
+      detail: "SESSION_SECRET is unset: sessions end when the server restarts",
+    });
+  }
+  return {
+    config,
+    layer: overrides.layer ?? await createLayer(config),
+    store: overrides.store ??
+      await KvMessageStore.open(config.kvPath, {
+        retention: config.historyRetention,
+      }),
+    sessions: new SessionSigner(config.sessionSecret, {
+      previous: config.sessionSecretPrevious,
+      ttlSeconds: config.sessionTtlSeconds,
+    }),
+    connections: new ConnectionRegistry(),
+    log,
+    assets,
+    root: PROJECT_ROOT,
+  };
+}
+
+/** Releases the layer and the store. */
+export async function closeServices(services: Services): Promise<void> {
+  await services.layer.close();
+  services.store.close();
+}
+
+/**
+ * The Hono app: services on the context, built assets and `static/` files,
+ * then every route of `manifest`.
+ */
+export function createApp(
+  services: Services,
+  manifest: Manifest,
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    c.set("services", services);
+    c.set("assets", services.assets);
+    await next();
+  });
+  app.use(
+    `${BUILD_URL}/*`,
+    serveStatic({
+      root: services.root,
+      onFound: (_path, c) => {
+        c.header("Cache-Control", IMMUTABLE_CACHE);
+      },
+    }),
+  );
+  app.use(
+    "/static/*",
+    serveStatic({
+      root: services.root,
+      onFound: (_path, c) => {
+        c.header("Cache-Control", "public, max-age=3600");
+      },
+    }),
+  );
+  mountManifest(app, manifest);
+  app.notFound((c) =>
+    c.json({ error: "not_found", message: "No such page." }, 404)
+  );
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    services.log.error("http.error", { path: c.req.path, error: String(err) });
+    return c.json({ error: "internal", message: "Something went wrong." }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { AppEnv, AppVariables } from "../../lib/context.ts";
+import type { Handlers, PageProps } from "../../lib/web/types.ts";
+import {
+  type ChatMessage,
+  DEFAULT_PAGE_SIZE,
+  normalizeRoomName,
+} from "../../lib/chat/protocol.ts";
+import ChatRoom from "../../islands/ChatRoom.tsx";
+import SignIn from "../../islands/SignIn.tsx";
+import { MessageList } from "../../components/MessageList.tsx";
+
+interface RoomData {
+  room: string;
+  history: ChatMessage[];
+  hasMore: boolean;
+}
+
+export const title = ({ data }: PageProps<RoomData>) => `#${data.room}`;
+
+export const handler: Handlers<AppEnv> = {
+  async GET(c, render) {
+    const raw = c.req.param("room") ?? "";
+    const room = normalizeRoomName(raw);
+    if (!room) {
+      return c.json({
+        error: "bad_room",
+        message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
+      }, 400);
+    }
+    if (room !== raw) return c.redirect(`/chat/${room}`, 301);
+    const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
+    return render(
+      {
+        room,
+        history: page.messages,
+        hasMore: page.hasMore,
+      } satisfies RoomData,
+    );
+  },
+};
+
+export default function RoomPage(
+  { data, state, url }: PageProps<RoomData, AppVariables>,
+) {
+  const { user, services } = state;
+  return (
+    <main class="room-page">
+      <header class="room-header border-bottom px-3 py-2 d-flex align-items-center gap-2">
+        <a
+          href="/"
+          class="btn btn-sm btn-link px-1"
+          aria-label="Back to the lobby"
+        >
+          <i class="bi bi-arrow-left" aria-hidden="true"></i>
+        </a>
+        <h1 class="h5 mb-0 text-truncate" data-testid="room-title">
+          #{data.room}
+        </h1>
+      </header>
+      {user
+        ? (
+          <ChatRoom
+            room={data.room}
+            user={user}
+            history={data.history}
+            hasMore={data.hasMore}
+          />
+        )
+        : (
+          <div class="room-body">
+            <div class="message-scroller" role="log" aria-label="Messages">
+              <MessageList messages={data.history} />
+            </div>
+            <div class="composer border-top p-3">
+              <SignIn
+                next={url.pathname}
+                allowGuests={services.config.allowGuests}
+              />
+            </div>
+          </div>
+        )}
+    </main>
+  );
+}

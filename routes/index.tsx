@@ -1,0 +1,103 @@
+import type { AppEnv, AppVariables } from "../lib/context.ts";
+import type { RoomSummary } from "../lib/store/messages.ts";
+import type { Handlers, PageProps } from "../lib/web/types.ts";
+import SignIn from "../islands/SignIn.tsx";
+import { MAX_ROOM_CHARS } from "../lib/chat/protocol.ts";
+
+/** Rooms listed in the lobby. */
+const LOBBY_ROOMS = 20;
+
+interface LobbyData {
+  rooms: RoomSummary[];
+  error: string | null;
+}
+
+export const title = "Lobby";
+
+export const handler: Handlers<AppEnv> = {
+  async GET(c, render) {
+    const rooms = await c.var.services.store.rooms(LOBBY_ROOMS);
+    const error = c.req.query("error") === "room"
+      ? "Room names are 1–64 letters, digits, '-' or '_'."
+      : null;
+    return render({ rooms, error } satisfies LobbyData);
+  },
+};
+
+export default function Lobby(
+  { data, state }: PageProps<LobbyData, AppVariables>,
+) {
+  const { user, services } = state;
+  return (
+    <main class="container py-4 lobby">
+      <div class="row justify-content-center">
+        <div class="col-lg-6 col-md-8">
+          <h1 class="h3 mb-3">Chat rooms, live</h1>
+          <div class="card mb-4">
+            <div class="card-body">
+              {user
+                ? (
+                  <p class="mb-3">
+                    Signed in as <strong>{user.name}</strong>.
+                  </p>
+                )
+                : (
+                  <div class="mb-3">
+                    <SignIn
+                      next="/"
+                      allowGuests={services.config.allowGuests}
+                    />
+                  </div>
+                )}
+              <form method="get" action="/chat" class="join-room">
+                <label for="room-name" class="form-label">Room</label>
+                <div class="input-group">
+                  <span class="input-group-text">#</span>
+                  <input
+                    id="room-name"
+                    name="room"
+                    class={`form-control ${data.error ? "is-invalid" : ""}`}
+                    required
+                    maxLength={MAX_ROOM_CHARS}
+                    pattern="[A-Za-z0-9 _\-]+"
+                    placeholder="general"
+                  />
+                  <button type="submit" class="btn btn-success">
+                    Join
+                  </button>
+                </div>
+                {data.error && (
+                  <div class="invalid-feedback d-block">{data.error}</div>
+                )}
+              </form>
+            </div>
+          </div>
+          <h2 class="h5">Active rooms</h2>
+          {data.rooms.length === 0
+            ? (
+              <p class="text-body-secondary">
+                No messages yet. Start a room above.
+              </p>
+            )
+            : (
+              <ul class="list-group room-list">
+                {data.rooms.map((r) => (
+                  <li class="list-group-item d-flex justify-content-between align-items-center">
+                    <a
+                      href={`/chat/${r.room}`}
+                      class="stretched-link text-decoration-none"
+                    >
+                      #{r.room}
+                    </a>
+                    <span class="badge text-bg-light">
+                      {r.lastSeq} messages
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            )}
+        </div>
+      </div>
+    </main>
+  );
+}
