@@ -1,0 +1,81 @@
+/**
+ * Starts the real app in this process on a free 127.0.0.1 port, with an
+ * in-memory KV unless the test names a file.
+ */
+import { loadConfig } from "../../app.config.ts";
+import type { Services } from "../../lib/context.ts";
+import { quietLogger } from "../../lib/log.ts";
+import {
+  closeServices,
+  createApp,
+  createServices,
+  type ServiceOverrides,
+} from "../../lib/server.ts";
+import { manifest } from "../../manifest.gen.ts";
+import type { ChatUser } from "../../lib/chat/protocol.ts";
+
+/** A fixed secret so tests can mint and forge tokens deliberately. */
+export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+
+export interface TestServer {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  services: Services;
+  /** `ws://127.0.0.1:PORT/ws/chat/<room>` */
+  wsUrl(room: string): string;
+  /** Signs in a guest through the real endpoint; returns the Cookie header value. */
+  guest(
+    name: string,
+  ): Promise<{ cookie: string; user: ChatUser; token: string }>;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  env: Record<string, string> = {},
+  overrides: ServiceOverrides = {},
+): Promise<TestServer> {
+  const config = loadConfig({
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    KV_PATH: ":memory:",
+    SESSION_SECRET: TEST_SECRET,
+    LOG_LEVEL: "error",
+    ...env,
+  });
+  const services = await createServices(config, {
+    log: quietLogger,
+    ...overrides,
+  });
+  const app = createApp(services, manifest);
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    app.fetch,
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    origin,
+    services,
+    wsUrl: (room) => `ws://127.0.0.1:${server.addr.port}/ws/chat/${room}`,
+    async guest(name) {
+      const res = await fetch(`${origin}/api/session/guest`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin },
+        body: JSON.stringify({ name }),
+      });
+      if (!res.ok) {
+        throw new Error(
+          `guest sign-in failed: ${res.status} ${await res.text()}`,
+        );
+      }
+      const { user } = await res.json();
+      const setCookie = res.headers.get("set-cookie") ?? "";
+      const cookie = setCookie.split(";")[0];
+      return { cookie, user, token: cookie.split("=")[1] };
+    },
+    async close() {
+      services.connections.closeWhere(() => true, 1001, "test over");
+      await server.shutdown();
+      await closeServices(services);
+    },
+  };
+}

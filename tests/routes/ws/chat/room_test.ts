@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { startServer } from "../../../_helpers/server.ts";
+import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import {
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_CHARS,
+} from "../../../../lib/chat/protocol.ts";
+
+Deno.test("messages reach every client of their room and no other room", async () => {
+  const server = await startServer();
+  try {
+    const ana = await server.guest("Ana");
+    const ben = await server.guest("Ben");
+    const cy = await server.guest("Cy");
+    const opts = (g: { cookie: string }) => ({
+      cookie: g.cookie,
+      origin: server.origin,
+    });
+    const a1 = await TestClient.connect(server.wsUrl("a"), opts(ana));
+    const a2 = await TestClient.connect(server.wsUrl("a"), opts(ben));
+    const b1 = await TestClient.connect(server.wsUrl("b"), opts(cy));
+    for (const c of [a1, a2, b1]) await c.nextOf("welcome");
+
+    a1.send({ type: "message", text: "hello a", clientId: "c-1" });
+    a2.send({ type: "message", text: "reply a", clientId: "c-2" });
+    for (const client of [a1, a2]) {
+      const got = [
+        (await client.nextOf("message")).message,
+        (await client.nextOf("message")).message,
+      ];
+      assert.deepEqual(got.map((m) => m.text).sort(), ["hello a", "reply a"]);
+      assert.deepEqual(got.map((m) => m.room), ["a", "a"]);
+      const hello = got.find((m) => m.text === "hello a")!;
+      assert.equal(hello.user.name, "Ana");
+      assert.equal(typeof hello.ts, "number");
+      assert.ok(hello.id);
+    }
+    // b's first message frame is its own marker: nothing from room a came before it.
+    b1.send({ type: "message", text: "marker b", clientId: "c-3" });
+    assert.equal((await b1.nextOf("message")).message.text, "marker b");
+    assert.ok(
+      !b1.frames.some((f) => f.type === "message" && f.message.room === "a"),
+    );
+    await Promise.all([a1.close(), a2.close(), b1.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a closed socket leaves the group: later sends reach only live members", async () => {
+  const server = await startServer();
+  try {
+    const g = await server.guest("Ana");
+    const opts = { cookie: g.cookie, origin: server.origin };
+    const stay = await TestClient.connect(server.wsUrl("room"), opts);
+    const leave = await TestClient.connect(server.wsUrl("room"), opts);
+    await stay.nextOf("welcome");
+    await leave.nextOf("welcome");
+    assert.equal(server.services.layer.localMembers("room"), 2);
+    await leave.close();
+    // The server sees the close asynchronously; wait for membership to drop.
+    while (server.services.layer.localMembers("room") !== 1) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    stay.send({ type: "message", text: "after close", clientId: "x1" });
+    assert.equal((await stay.nextOf("message")).message.text, "after close");
+    await stay.close();
+    while (server.services.layer.localGroups() !== 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(server.services.connections.size, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("handshake: bad room → 400, no session → 401, foreign or missing Origin → 403", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const url = (room: string) => server.wsUrl(room);
+    assert.equal(
+      await handshakeStatus(url("Bad%20Room!"), {
+        cookie,
+        origin: server.origin,
+      }),
+      400,
+    );
+    assert.equal(
+      await handshakeStatus(url("x".repeat(65)), {
+        cookie,
+        origin: server.origin,
+      }),
+      400,
+    );
+    assert.equal(
+      await handshakeStatus(url("a"), { origin: server.origin }),
+      401,
+    );
+    assert.equal(
+      await handshakeStatus(url("a"), {
+        cookie: "roomcast_session=forged.token.here",
+        origin: server.origin,
+      }),
+      401,
+    );
+    assert.equal(
+      await handshakeStatus(url("a"), {
+        cookie,
+        origin: "https://evil.example",
+      }),
+      403,
+    );
+    assert.equal(await handshakeStatus(url("a"), { cookie }), 403);
+    assert.equal(
+      await handshakeStatus(url("a"), { cookie, origin: server.origin }),
+      101,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("ALLOWED_ORIGINS widens the Origin allowlist", async () => {
+  const server = await startServer({
+    ALLOWED_ORIGINS: "https://chat.example.com",
+  });
+  try {
+    const { cookie } = await server.guest("Ana");
+    assert.equal(
+      await handshakeStatus(server.wsUrl("a"), {
+        cookie,
+        origin: "https://chat.example.com",
+      }),
+      101,
+    );
+    assert.equal(
+      await handshakeStatus(server.wsUrl("a"), {
+        cookie,
+        origin: "https://other.example.com",
+      }),
+      403,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("bad frames get an error frame and the socket stays usable", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const c = await TestClient.connect(server.wsUrl("a"), {
+      cookie,
+      origin: server.origin,
+    });
+    await c.nextOf("welcome");
+    const cases: [unknown, string][] = [
+      ["{not json", "bad_json"],
+      ["[1,2]", "bad_frame"],
+      [{ type: "dance" }, "unknown_type"],
+      [{ text: "no type" }, "bad_frame"],
+      [{ type: "message", text: "   ", clientId: "e1" }, "empty_text"],
+      [{
+        type: "message",
+        text: "x".repeat(MAX_MESSAGE_CHARS + 1),
+        clientId: "e2",
+      }, "text_too_long"],
+      [{ type: "message", text: 42, clientId: "e3" }, "bad_frame"],
+      [{ type: "message", text: "hi" }, "bad_frame"],
+      ["y".repeat(MAX_FRAME_BYTES + 1), "frame_too_large"],
+      [{ type: "resume", after: -1 }, "bad_frame"],
+      [{ type: "history", before: 10, limit: 10_000 }, "bad_frame"],
+    ];
+    for (const [frame, code] of cases) {
+      c.send(frame);
+      const err = await c.nextOf("error");
+      assert.equal(err.code, code, `frame ${String(frame).slice(0, 40)}`);
+      assert.ok(err.message.length > 0);
+    }
+    c.socket.send(new Uint8Array([1, 2, 3]));
+    assert.equal((await c.nextOf("error")).code, "binary_unsupported");
+    c.send({ type: "message", text: "still here", clientId: "ok-1" });
+    assert.equal((await c.nextOf("message")).message.text, "still here");
+    assert.equal(c.socket.readyState, WebSocket.OPEN);
+    await c.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("welcome carries the user, room and recent history", async () => {
+  const server = await startServer();
+  try {
+    const { cookie, user } = await server.guest("Ana");
+    const first = await TestClient.connect(server.wsUrl("hist"), {
+      cookie,
+      origin: server.origin,
+    });
+    const w1 = await first.nextOf("welcome");
+    assert.deepEqual(w1.you, user);
+    assert.equal(w1.room, "hist");
+    assert.equal(w1.lastSeq, 0);
+    first.send({ type: "message", text: "remember me", clientId: "r1" });
+    await first.nextOf("message");
+    await first.close();
+    const second = await TestClient.connect(server.wsUrl("hist"), {
+      cookie,
+      origin: server.origin,
+    });
+    const w2 = await second.nextOf("welcome");
+    assert.equal(w2.lastSeq, 1);
+    assert.deepEqual(w2.history.map((m) => m.text), ["remember me"]);
+    await second.close();
+  } finally {
+    await server.close();
+  }
+});
