@@ -7,6 +7,7 @@
  */
 
 import type { LayerKind } from "./lib/chat/layer.ts";
+import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./lib/chat/rate_limit.ts";
 
 /** Everything the app reads from its environment. */
 export interface AppConfig {
@@ -32,6 +33,10 @@ export interface AppConfig {
   allowedOrigins: string[];
   /** Whether guests may sign in and post (`ALLOW_GUESTS`, default true). */
   allowGuests: boolean;
+  /** Messages a connection may send in a burst (`RATE_LIMIT_BURST`, default 20). */
+  rateLimitBurst: number;
+  /** Sustained messages per second per connection (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
+  rateLimitPerSecond: number;
   /** Messages kept per room (`HISTORY_RETENTION`, default 10000). */
   historyRetention: number;
   /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
@@ -195,6 +200,14 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
     ),
     allowedOrigins: origins(env, "ALLOWED_ORIGINS"),
     allowGuests: bool(env, "ALLOW_GUESTS", true),
+    rateLimitBurst: int(env, "RATE_LIMIT_BURST", MESSAGE_BURST, 1, 100_000),
+    rateLimitPerSecond: int(
+      env,
+      "RATE_LIMIT_PER_SECOND",
+      MESSAGE_RATE_PER_S,
+      1,
+      100_000,
+    ),
     historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
     production,
     onDeploy,

@@ -7,7 +7,7 @@
 
 import type { AppConfig } from "../app.config.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
-import type { ConnectionRegistry } from "./chat/consumer.ts";
+import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
 import type { ChatUser } from "./chat/protocol.ts";
 import type { Logger } from "./log.ts";
@@ -21,6 +21,8 @@ export interface Services {
   store: MessageStore;
   sessions: SessionSigner;
   connections: ConnectionRegistry;
+  /** Flood control applied to every connection. */
+  limits: ConsumerLimits;
   log: Logger;
   assets: Assets;
   /** Absolute path of the project root (static files, build output). */

@@ -71,6 +71,10 @@ export async function createServices(
       ttlSeconds: config.sessionTtlSeconds,
     }),
     connections: new ConnectionRegistry(),
+    limits: {
+      burst: config.rateLimitBurst,
+      perSecond: config.rateLimitPerSecond,
+    },
     log,
     assets,
     root: PROJECT_ROOT,

@@ -43,6 +43,15 @@ export interface ConsumerDeps {
   layer: ChannelLayer;
   store: MessageStore;
   log: Logger;
+  limits: ConsumerLimits;
+}
+
+/** Flood control for one connection. */
+export interface ConsumerLimits {
+  /** Messages allowed in a burst. */
+  burst: number;
+  /** Sustained messages per second. */
+  perSecond: number;
 }
 
 /** Who is connected where. */
@@ -101,13 +110,13 @@ export function handleConnection(
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
 ): void {
-  const { layer, store, log } = deps;
+  const { layer, store, log, limits } = deps;
   const { room, user } = scope;
   let joined = false;
   let closed = false;
   // Group frames that arrive before `welcome` wait here so `welcome` comes first.
   let early: string[] | null = [];
-  const bucket = new TokenBucket(MESSAGE_BURST, MESSAGE_RATE_PER_S);
+  const bucket = new TokenBucket(limits.burst, limits.perSecond);
   let violations = 0;
 
   const sendRaw = (frame: string) => {

@@ -14,6 +14,7 @@ export class Timeline {
   #sorted: ChatMessage[] = [];
   #contiguous = 0;
   #highest = 0;
+  #started = false;
 
   /** Highest `seq` such that every message after the starting point up to it is known. */
   get contiguous(): number {
@@ -46,7 +47,8 @@ export class Timeline {
    * since {@link contiguous} are.
    */
   welcome(history: readonly ChatMessage[], lastSeq: number): void {
-    if (this.#sorted.length === 0 && this.#contiguous === 0) {
+    if (!this.#started) {
+      this.#started = true;
       this.#contiguous = history[0] ? history[0].seq - 1 : lastSeq;
     }
     this.#highest = Math.max(this.#highest, lastSeq);

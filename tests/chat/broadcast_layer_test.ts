@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { TEST_SECRET } from "../_helpers/server.ts";
+import { TestClient } from "../_helpers/ws_client.ts";
+
+interface WorkerInstance {
+  origin: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startWorker(
+  env: Record<string, string>,
+): Promise<WorkerInstance> {
+  const worker = new Worker(
+    new URL("./_fixtures/app_worker.ts", import.meta.url),
+    { type: "module" },
+  );
+  const reply = () =>
+    new Promise<MessageEvent>((resolve) =>
+      worker.addEventListener("message", resolve, { once: true })
+    );
+  const started = reply();
+  worker.postMessage({ env });
+  const { port } = (await started).data;
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    async stop() {
+      const stopped = reply();
+      worker.postMessage("stop");
+      await stopped;
+      worker.terminate();
+    },
+  };
+}
+
+async function guestCookie(origin: string, name: string): Promise<string> {
+  const res = await fetch(`${origin}/api/session/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin },
+    body: JSON.stringify({ name }),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  return (res.headers.get("set-cookie") ?? "").split(";")[0];
+}
+
+Deno.test("broadcast layer: clients on two workers in one room talk both ways", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = {
+    CHANNEL_LAYER: "broadcast",
+    KV_PATH: `${dir}/shared.kv`,
+    SESSION_SECRET: TEST_SECRET,
+    LOG_LEVEL: "error",
+  };
+  const one = await startWorker(env);
+  const two = await startWorker(env);
+  try {
+    assert.notEqual(one.port, two.port);
+    // Same secret: a session from worker one is valid on worker two, as behind a load balancer.
+    const ana = await guestCookie(one.origin, "Ana");
+    const ben = await guestCookie(two.origin, "Ben");
+    const onOne = await TestClient.connect(
+      `ws://127.0.0.1:${one.port}/ws/chat/lobby`,
+      {
+        cookie: ana,
+        origin: one.origin,
+      },
+    );
+    const onTwo = await TestClient.connect(
+      `ws://127.0.0.1:${two.port}/ws/chat/lobby`,
+      {
+        cookie: ben,
+        origin: two.origin,
+      },
+    );
+    const elsewhere = await TestClient.connect(
+      `ws://127.0.0.1:${two.port}/ws/chat/other`,
+      {
+        cookie: ben,
+        origin: two.origin,
+      },
+    );
+    await Promise.all([
+      onOne.nextOf("welcome"),
+      onTwo.nextOf("welcome"),
+      elsewhere.nextOf("welcome"),
+    ]);
+
+    onOne.send({ type: "message", text: "from worker one", clientId: "w1" });
+    const atTwo = await onTwo.nextOf("message");
+    assert.equal(atTwo.message.text, "from worker one");
+    assert.equal(atTwo.message.user.name, "Ana");
+
+    onTwo.send({ type: "message", text: "from worker two", clientId: "w2" });
+    const atOne = await onOne.next((f) =>
+      f.type === "message" && f.message.text === "from worker two"
+    );
+    assert.equal(atOne.type, "message");
+    // Both workers share one KV file: one sequence for the room.
+    if (atOne.type === "message") assert.equal(atOne.message.seq, 2);
+
+    elsewhere.send({ type: "message", text: "marker", clientId: "w3" });
+    assert.equal((await elsewhere.nextOf("message")).message.text, "marker");
+    assert.ok(
+      !elsewhere.frames.some((f) =>
+        f.type === "message" && f.message.room === "lobby"
+      ),
+    );
+
+    await Promise.all([onOne.close(), onTwo.close(), elsewhere.close()]);
+  } finally {
+    await one.stop();
+    await two.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

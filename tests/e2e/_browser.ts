@@ -1,0 +1,301 @@
+/**
+ * Shared helpers for the browser tests: launches Debian's Chromium through
+ * playwright-core, opens isolated contexts, signs guests in (through the real
+ * UI or with a cookie minted by the real endpoint) and records what a strict
+ * CSP would complain about.
+ *
+ * @module
+ */
+
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from "playwright-core";
+import { startServer, type TestServer } from "../_helpers/server.ts";
+
+/** Debian's Chromium; the tests never download a browser. */
+export const CHROMIUM = "/usr/bin/chromium";
+/** Upper bound for any single wait on the page (events, not sleeps). */
+export const WAIT_MS = 10_000;
+/** Desktop viewport used unless a test asks otherwise. */
+export const DESKTOP = { width: 1280, height: 800 } as const;
+/** A small phone. */
+export const PHONE = { width: 375, height: 740 } as const;
+
+/** Launches headless Chromium with networking features that reach outside turned off. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** What the page reported that a test may want to assert on. */
+export interface PageWatch {
+  /** `securitypolicyviolation` events: "directive blockedURI". */
+  readonly cspViolations: string[];
+  /** `console.error` messages (CSP refusals are reported here too). */
+  readonly consoleErrors: string[];
+  /** Uncaught exceptions in the page. */
+  readonly pageErrors: string[];
+  /** Requests that went anywhere but the test server. */
+  readonly foreignRequests: string[];
+}
+
+export interface Session {
+  browser: Browser;
+  server: TestServer;
+  /** A fresh, isolated context (its own cookies) with one page, watched. */
+  open(options?: OpenOptions): Promise<Tab>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  viewport?: { width: number; height: number };
+  colorScheme?: "light" | "dark";
+}
+
+export interface Tab {
+  context: BrowserContext;
+  page: Page;
+  watch: PageWatch;
+}
+
+const WATCH_SCRIPT = () => {
+  const w = window as unknown as { __csp: string[] };
+  w.__csp = [];
+  document.addEventListener("securitypolicyviolation", (e) => {
+    w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+  });
+};
+
+/**
+ * Starts a browser for `server`. Every context gets the test server as its
+ * base URL, a bounded default timeout, and a watch on CSP violations,
+ * console errors, page errors and requests to other hosts.
+ */
+export async function openSession(server: TestServer): Promise<Session> {
+  const browser = await launchBrowser();
+  const contexts: BrowserContext[] = [];
+  return {
+    browser,
+    server,
+    async open(options = {}) {
+      const context = await browser.newContext({
+        baseURL: server.origin,
+        viewport: options.viewport ?? DESKTOP,
+        colorScheme: options.colorScheme ?? "light",
+        locale: "en-US",
+        timezoneId: "UTC",
+      });
+      contexts.push(context);
+      context.setDefaultTimeout(WAIT_MS);
+      await context.addInitScript(WATCH_SCRIPT);
+      const watch: PageWatch = {
+        cspViolations: [],
+        consoleErrors: [],
+        pageErrors: [],
+        foreignRequests: [],
+      };
+      const page = await context.newPage();
+      page.on("console", (msg) => {
+        if (msg.type() === "error") watch.consoleErrors.push(msg.text());
+      });
+      page.on("pageerror", (err) => watch.pageErrors.push(String(err)));
+      page.on("request", (req) => {
+        const url = new URL(req.url());
+        if (url.protocol !== "data:" && url.origin !== server.origin) {
+          watch.foreignRequests.push(req.url());
+        }
+      });
+      // The page's own list survives only until it navigates; copy it out on each load.
+      page.on("load", () => {
+        collectCsp(page, watch).catch(() => {});
+      });
+      return { context, page, watch };
+    },
+    async close() {
+      for (const c of contexts) await c.close().catch(() => {});
+      await browser.close();
+    },
+  };
+}
+
+async function collectCsp(page: Page, watch: PageWatch): Promise<void> {
+  const list = await page.evaluate(() =>
+    (window as unknown as { __csp?: string[] }).__csp ?? []
+  );
+  for (const v of list) {
+    if (!watch.cspViolations.includes(v)) watch.cspViolations.push(v);
+  }
+}
+
+/** Reads the CSP violations the current document has seen so far into `watch`. */
+export async function cspViolations(tab: Tab): Promise<string[]> {
+  await collectCsp(tab.page, tab.watch);
+  return tab.watch.cspViolations;
+}
+
+/**
+ * Runs `fn` with a started server and browser, closing both afterwards (even
+ * when `fn` throws). When it throws, a screenshot of every open page goes to
+ * `test-artifacts/`.
+ */
+export async function withSession(
+  name: string,
+  fn: (session: Session) => Promise<void>,
+): Promise<void> {
+  const server = await startServer();
+  let session: Session | undefined;
+  try {
+    session = await openSession(server);
+    await fn(session);
+  } catch (err) {
+    if (session) await failureShots(session, name);
+    throw err;
+  } finally {
+    await session?.close();
+    await server.close();
+  }
+}
+
+/** Where screenshots and other test output go (git-ignored). */
+export const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
+
+async function failureShots(session: Session, name: string): Promise<void> {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  let i = 0;
+  for (const context of session.browser.contexts()) {
+    for (const page of context.pages()) {
+      const file = new URL(`${slug(name)}-failure-${i++}.png`, ARTIFACTS);
+      await page.screenshot({ path: file.pathname }).catch(() => {});
+    }
+  }
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** Waits until every island on the page is hydrated. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const islands = document.querySelectorAll("[data-island]");
+    return islands.length > 0 &&
+      [...islands].every((el) => el.getAttribute("data-hydrated") === "true");
+  });
+}
+
+/** Waits for the status badge to show `status`. */
+export async function statusIs(page: Page, status: string): Promise<void> {
+  await page.locator(`[data-testid="status"][data-status="${status}"]`)
+    .waitFor();
+}
+
+/**
+ * Signs in through the lobby's real UI: display name, "Join as guest", then
+ * the room form's "Join". Ends on `/chat/<room>` with the socket live.
+ */
+export async function joinFromLobby(
+  page: Page,
+  name: string,
+  room: string,
+): Promise<void> {
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByLabel("Your display name").fill(name);
+  await page.getByRole("button", { name: "Join as guest" }).click();
+  // The island reloads the lobby signed in: the navbar then shows the name.
+  await page.getByTestId("user-name").filter({ hasText: name }).waitFor();
+  await page.getByLabel("Room").fill(room);
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await page.waitForURL(`**/chat/${room}`);
+  await hydrated(page);
+  await statusIs(page, "live");
+}
+
+/**
+ * Opens `/chat/<room>` signed out and uses the inline sign-in form there.
+ * Ends with the socket live.
+ */
+export async function joinInline(
+  page: Page,
+  name: string,
+  room: string,
+): Promise<void> {
+  await page.goto(`/chat/${room}`);
+  await hydrated(page);
+  await page.getByLabel("Your display name").fill(name);
+  await page.getByRole("button", { name: "Join as guest" }).click();
+  await page.getByTestId("user-name").filter({ hasText: name }).waitFor();
+  await hydrated(page);
+  await statusIs(page, "live");
+}
+
+/**
+ * Signs `name` in without the UI (a cookie minted by the real endpoint) and
+ * opens the room, live. For tests about something other than signing in.
+ */
+export async function joinWithCookie(
+  tab: Tab,
+  server: TestServer,
+  name: string,
+  room: string,
+): Promise<void> {
+  const { cookie } = await server.guest(name);
+  const [cookieName, value] = [
+    cookie.slice(0, cookie.indexOf("=")),
+    cookie.slice(cookie.indexOf("=") + 1),
+  ];
+  await tab.context.addCookies([{
+    name: cookieName,
+    value,
+    url: server.origin,
+    httpOnly: true,
+    sameSite: "Lax",
+  }]);
+  await tab.page.goto(`/chat/${room}`);
+  await hydrated(tab.page);
+  await statusIs(tab.page, "live");
+}
+
+/** The composer's textarea. */
+export function composer(page: Page): Locator {
+  return page.locator("form.composer textarea");
+}
+
+/** The message list (the live region). */
+export function messageLog(page: Page): Locator {
+  return page.getByRole("log", { name: "Messages" });
+}
+
+/** Confirmed (stored) messages whose text is exactly `text`. */
+export function confirmed(page: Page, text: string): Locator {
+  return page.locator("li.message[data-seq] .message-text").filter({
+    hasText: new RegExp(`^${escapeRegExp(text)}$`),
+  });
+}
+
+/** Types `text` in the composer and presses Enter; waits until the server confirmed it. */
+export async function send(page: Page, text: string): Promise<void> {
+  const box = composer(page);
+  await box.fill(text);
+  await box.press("Enter");
+  await confirmed(page, text).waitFor();
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
