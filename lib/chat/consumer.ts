@@ -20,12 +20,7 @@ import {
   parseClientFrame,
   type ServerFrame,
 } from "./protocol.ts";
-import {
-  MAX_RATE_VIOLATIONS,
-  MESSAGE_BURST,
-  MESSAGE_RATE_PER_S,
-  TokenBucket,
-} from "./rate_limit.ts";
+import { MAX_RATE_VIOLATIONS, TokenBucket } from "./rate_limit.ts";
 
 /** Close codes the server uses. */
 export const CloseCode = {
