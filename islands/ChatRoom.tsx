@@ -1,4 +1,4 @@
-import { batch, useSignal } from "@preact/signals";
+import { batch, effect, useSignal } from "@preact/signals";
 import type { JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import {
@@ -38,6 +38,25 @@ const STATUS_LABEL: Record<Status, [string, string]> = {
   reconnecting: ["Reconnecting…", "text-bg-warning"],
   "signed-out": ["Signed out", "text-bg-danger"],
 };
+
+/** Reads the persisted outbox; anything unreadable counts as empty. */
+function loadOutbox(key: string): PendingMessage[] {
+  try {
+    const saved = JSON.parse(localStorage.getItem(key) ?? "[]");
+    return Array.isArray(saved)
+      ? saved.filter((p) => typeof p?.clientId === "string" && typeof p?.text === "string")
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveOutbox(key: string, pending: readonly PendingMessage[]): void {
+  try {
+    if (pending.length === 0) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(pending));
+  } catch { /* storage full or disabled: the outbox still lives in memory */ }
+}
 
 /**
  * The live room: one WebSocket with jittered, capped reconnects; messages
@@ -81,8 +100,8 @@ export default function ChatRoom(
     return true;
   };
 
-  const requestResume = () => {
-    if (resumeInFlight.current || !timeline.hasGap) return;
+  const requestResume = (force = false) => {
+    if (resumeInFlight.current || !(force || timeline.hasGap)) return;
     resumeInFlight.current = send({
       type: "resume",
       after: timeline.contiguous,
@@ -147,6 +166,9 @@ export default function ChatRoom(
         }
         return;
       }
+      case "resync":
+        requestResume(true);
+        return;
       case "error":
         notice.value = frame.message;
         return;
@@ -155,6 +177,10 @@ export default function ChatRoom(
 
   useEffect(() => {
     localTime.value = true;
+    // The outbox survives a reload: what was written offline is still sent, once.
+    const outboxKey = `roomcast:outbox:${room}:${user.id}`;
+    pending.value = loadOutbox(outboxKey);
+    const stopSaving = effect(() => saveOutbox(outboxKey, pending.value));
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
@@ -197,6 +223,7 @@ export default function ChatRoom(
     addEventListener("online", onOnline);
     return () => {
       stopped = true;
+      stopSaving();
       clearTimeout(timer);
       removeEventListener("online", onOnline);
       socket.current?.close();

@@ -79,7 +79,9 @@ export type ServerFrame =
     messages: ChatMessage[];
     hasMore: boolean;
   }
-  | { type: "error"; code: ErrorCode; message: string; retryAfter?: number };
+  | { type: "error"; code: ErrorCode; message: string; retryAfter?: number }
+  /** Broadcasts may have been lost (e.g. the bus reconnected): ask the store with `resume`. */
+  | { type: "resync" };
 
 /** The outcome of parsing a client frame: the frame, or the error to send back. */
 export type ParseResult =

@@ -73,13 +73,37 @@ export interface Tab {
   watch: PageWatch;
 }
 
+/**
+ * Runs in every document before its own scripts: records CSP violations and
+ * every value the status badge takes, from the server-rendered one on (a
+ * MutationObserver sees parser-inserted nodes too), so tests can assert on
+ * short-lived states without racing them.
+ */
 const WATCH_SCRIPT = () => {
-  const w = window as unknown as { __csp: string[] };
+  const w = window as unknown as { __csp: string[]; __statuses: string[] };
   w.__csp = [];
+  w.__statuses = [];
   document.addEventListener("securitypolicyviolation", (e) => {
     w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
   });
+  new MutationObserver(() => {
+    const el = document.querySelector('[data-testid="status"]');
+    const value = el?.getAttribute("data-status");
+    if (value && w.__statuses.at(-1) !== value) w.__statuses.push(value);
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ["data-status"],
+  });
 };
+
+/** Every value the status badge of the current document has taken, in order. */
+export function statusHistory(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    (window as unknown as { __statuses: string[] }).__statuses
+  );
+}
 
 /**
  * Starts a browser for `server`. Every context gets the test server as its
@@ -298,4 +322,26 @@ export async function send(page: Page, text: string): Promise<void> {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Posts `text` to `room` as the guest holding `cookie`, through the real HTTP API. */
+export async function postAs(
+  server: TestServer,
+  cookie: string,
+  room: string,
+  text: string,
+): Promise<void> {
+  const res = await fetch(`${server.origin}/api/rooms/${room}/messages`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      origin: server.origin,
+      cookie,
+    },
+    body: JSON.stringify({ text }),
+  });
+  if (res.status !== 201) {
+    throw new Error(`post failed: ${res.status} ${await res.text()}`);
+  }
+  await res.body?.cancel();
 }

@@ -1,0 +1,528 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_PAGE_SIZE,
+  encodeServerFrame,
+  errorFrame,
+  exceedsUtf8Bytes,
+  MAX_CLIENT_ID_CHARS,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_CHARS,
+  MAX_NAME_CHARS,
+  MAX_PAGE_SIZE,
+  MAX_ROOM_CHARS,
+  normalizeDisplayName,
+  normalizeMessageText,
+  normalizeRoomName,
+  parseClientFrame,
+  type ParseResult,
+} from "../../lib/chat/protocol.ts";
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+function errorCode(result: ParseResult): string {
+  assert.equal(
+    result.ok,
+    false,
+    `expected an error, got ${JSON.stringify(result)}`,
+  );
+  return (result as { code: string }).code;
+}
+
+function parsed(raw: unknown) {
+  const result = parseClientFrame(
+    typeof raw === "string" ? raw : JSON.stringify(raw),
+  );
+  if (!result.ok) {
+    assert.fail(`expected a frame, got ${result.code}: ${result.message}`);
+  }
+  return result.frame;
+}
+
+const msg = (text: unknown, clientId: unknown = "c-1") =>
+  JSON.stringify({ type: "message", text, clientId });
+
+// ---------------------------------------------------------------- bad input
+
+Deno.test("parseClientFrame: text that is not JSON is bad_json", () => {
+  for (
+    const raw of [
+      "{not json",
+      "",
+      "   ",
+      "{'type':'message'}",
+      "undefined",
+      '{"type":',
+    ]
+  ) {
+    const r = parseClientFrame(raw);
+    assert.equal(errorCode(r), "bad_json", JSON.stringify(raw));
+    assert.ok(!r.ok && r.message.length > 0);
+  }
+});
+
+Deno.test("parseClientFrame: JSON that is not an object is bad_frame", () => {
+  for (const raw of ["[1,2]", "[]", '"message"', "42", "null", "true"]) {
+    assert.equal(errorCode(parseClientFrame(raw)), "bad_frame", raw);
+  }
+});
+
+Deno.test("parseClientFrame: missing or non-string type is bad_frame, unknown type is unknown_type", () => {
+  assert.equal(errorCode(parseClientFrame("{}")), "bad_frame");
+  assert.equal(errorCode(parseClientFrame('{"text":"no type"}')), "bad_frame");
+  assert.equal(errorCode(parseClientFrame('{"type":42}')), "bad_frame");
+  assert.equal(errorCode(parseClientFrame('{"type":null}')), "bad_frame");
+  assert.equal(
+    errorCode(parseClientFrame('{"type":["message"]}')),
+    "bad_frame",
+  );
+  for (
+    const type of [
+      "dance",
+      "MESSAGE",
+      "welcome",
+      "error",
+      "toString",
+      "constructor",
+      "",
+    ]
+  ) {
+    assert.equal(
+      errorCode(parseClientFrame(JSON.stringify({ type }))),
+      "unknown_type",
+      type,
+    );
+  }
+});
+
+Deno.test("parseClientFrame: message text must be a string", () => {
+  for (const text of [42, null, ["hi"], { t: "hi" }, true]) {
+    assert.equal(
+      errorCode(parseClientFrame(msg(text))),
+      "bad_frame",
+      String(text),
+    );
+  }
+  assert.equal(
+    errorCode(parseClientFrame('{"type":"message","clientId":"a"}')),
+    "bad_frame",
+  );
+});
+
+Deno.test("parseClientFrame: empty, whitespace-only or control-only text is empty_text", () => {
+  for (
+    const text of [
+      "",
+      " ",
+      "   \n\t  ",
+      "\r\n",
+      "\u0000\u0007",
+      "\u202e",
+      " \u202d\u0001 ",
+    ]
+  ) {
+    assert.equal(
+      errorCode(parseClientFrame(msg(text))),
+      "empty_text",
+      JSON.stringify(text),
+    );
+  }
+});
+
+Deno.test("parseClientFrame: text over MAX_MESSAGE_CHARS is text_too_long; exactly the limit is accepted", () => {
+  assert.equal(
+    errorCode(parseClientFrame(msg("x".repeat(MAX_MESSAGE_CHARS + 1)))),
+    "text_too_long",
+  );
+  const atLimit = parsed(msg("x".repeat(MAX_MESSAGE_CHARS)));
+  assert.equal(
+    atLimit.type === "message" && atLimit.text.length,
+    MAX_MESSAGE_CHARS,
+  );
+  // The limit applies after trimming: surrounding whitespace does not count.
+  const padded = parsed(msg(`   ${"y".repeat(MAX_MESSAGE_CHARS)}   `));
+  assert.equal(
+    padded.type === "message" && padded.text,
+    "y".repeat(MAX_MESSAGE_CHARS),
+  );
+  // UTF-16 units: 2001 astral emoji are 4002 units.
+  assert.equal(
+    errorCode(parseClientFrame(msg("😀".repeat(MAX_MESSAGE_CHARS / 2 + 1)))),
+    "text_too_long",
+  );
+  assert.ok(parseClientFrame(msg("😀".repeat(MAX_MESSAGE_CHARS / 2))).ok);
+});
+
+Deno.test("parseClientFrame: frames over MAX_FRAME_BYTES are frame_too_large before parsing", () => {
+  // Not even JSON: the size check comes first.
+  assert.equal(
+    errorCode(parseClientFrame("y".repeat(MAX_FRAME_BYTES + 1))),
+    "frame_too_large",
+  );
+  assert.equal(
+    errorCode(parseClientFrame(" ".repeat(MAX_FRAME_BYTES + 1) + "{}")),
+    "frame_too_large",
+  );
+  // Exactly MAX_FRAME_BYTES of ASCII is not too large (it is parsed: a valid frame).
+  const head = '{"type":"resume","after":1}';
+  const exact = head + " ".repeat(MAX_FRAME_BYTES - head.length);
+  assert.equal(utf8Length(exact), MAX_FRAME_BYTES);
+  assert.deepEqual(parsed(exact), { type: "resume", after: 1 });
+});
+
+Deno.test("parseClientFrame: multi-byte characters count in UTF-8 bytes, not UTF-16 units", () => {
+  const shell = (fill: string) => msg(fill, "c-1");
+  const overhead = utf8Length(shell(""));
+  // "é" is 2 bytes, one UTF-16 unit; "€" is 3 bytes, one unit; "😀" is 4 bytes, two units.
+  for (const [ch, bytes] of [["é", 2], ["€", 3], ["😀", 4]] as const) {
+    const count = Math.floor((MAX_FRAME_BYTES - overhead) / bytes) + 1;
+    const raw = shell(ch.repeat(count));
+    assert.ok(utf8Length(raw) > MAX_FRAME_BYTES, ch);
+    assert.ok(utf8Length(raw) <= MAX_FRAME_BYTES + bytes, ch);
+    assert.ok(
+      raw.length < MAX_FRAME_BYTES,
+      `${ch}: under the limit in UTF-16 units`,
+    );
+    assert.equal(errorCode(parseClientFrame(raw)), "frame_too_large", ch);
+  }
+  // One "é" less than the byte limit is not refused for size.
+  const fits = shell("é".repeat(Math.floor((MAX_FRAME_BYTES - overhead) / 2)));
+  assert.ok(utf8Length(fits) <= MAX_FRAME_BYTES);
+  assert.notEqual(errorCode(parseClientFrame(fits)), "frame_too_large");
+});
+
+Deno.test("exceedsUtf8Bytes agrees with TextEncoder around the limit", () => {
+  const limit = 30;
+  for (
+    const s of [
+      "a".repeat(30),
+      "a".repeat(31),
+      "é".repeat(15),
+      "é".repeat(16),
+      "€".repeat(10),
+      "€".repeat(11),
+      "😀".repeat(7),
+      "😀".repeat(8),
+      "a".repeat(29) + "é",
+      "\ud800".repeat(10),
+      "\ud800".repeat(11),
+    ]
+  ) {
+    assert.equal(
+      exceedsUtf8Bytes(s, limit),
+      utf8Length(s) > limit,
+      JSON.stringify(s),
+    );
+  }
+});
+
+Deno.test("parseClientFrame: a bad clientId is bad_frame", () => {
+  assert.equal(
+    errorCode(parseClientFrame('{"type":"message","text":"hi"}')),
+    "bad_frame",
+  );
+  const bad: unknown[] = [
+    "",
+    42,
+    null,
+    ["a"],
+    "x".repeat(MAX_CLIENT_ID_CHARS + 1),
+    "has space",
+    "a/b",
+    "a.b",
+    "é",
+    "<script>",
+    "a\nb",
+  ];
+  for (const clientId of bad) {
+    assert.equal(
+      errorCode(parseClientFrame(msg("hi", clientId))),
+      "bad_frame",
+      JSON.stringify(clientId),
+    );
+  }
+  const good = [
+    "a",
+    "x".repeat(MAX_CLIENT_ID_CHARS),
+    crypto.randomUUID(),
+    "A_b-9",
+  ];
+  for (const clientId of good) {
+    assert.deepEqual(parsed(msg("hi", clientId)), {
+      type: "message",
+      text: "hi",
+      clientId,
+    });
+  }
+});
+
+Deno.test("parseClientFrame: resume needs a non-negative safe integer `after`", () => {
+  for (const after of [-1, 1.5, "3", null, true, 2 ** 53, 1e300]) {
+    assert.equal(
+      errorCode(parseClientFrame(JSON.stringify({ type: "resume", after }))),
+      "bad_frame",
+      String(after),
+    );
+  }
+  assert.equal(errorCode(parseClientFrame('{"type":"resume"}')), "bad_frame");
+  assert.deepEqual(parsed({ type: "resume", after: 0 }), {
+    type: "resume",
+    after: 0,
+  });
+  assert.deepEqual(
+    parsed({ type: "resume", after: Number.MAX_SAFE_INTEGER }),
+    { type: "resume", after: Number.MAX_SAFE_INTEGER },
+  );
+});
+
+Deno.test("parseClientFrame: history bounds on before and limit", () => {
+  for (const before of [-1, 0.5, "10", null]) {
+    assert.equal(
+      errorCode(
+        parseClientFrame(
+          JSON.stringify({ type: "history", before, limit: 10 }),
+        ),
+      ),
+      "bad_frame",
+      String(before),
+    );
+  }
+  assert.equal(
+    errorCode(parseClientFrame('{"type":"history","limit":10}')),
+    "bad_frame",
+  );
+  for (const limit of [0, -1, MAX_PAGE_SIZE + 1, 10_000, 1.5, "10", null]) {
+    assert.equal(
+      errorCode(
+        parseClientFrame(
+          JSON.stringify({ type: "history", before: 10, limit }),
+        ),
+      ),
+      "bad_frame",
+      String(limit),
+    );
+  }
+  assert.deepEqual(parsed({ type: "history", before: 10, limit: 1 }), {
+    type: "history",
+    before: 10,
+    limit: 1,
+  });
+  assert.deepEqual(
+    parsed({ type: "history", before: 10, limit: MAX_PAGE_SIZE }),
+    { type: "history", before: 10, limit: MAX_PAGE_SIZE },
+  );
+  assert.deepEqual(parsed({ type: "history", before: 0 }), {
+    type: "history",
+    before: 0,
+    limit: DEFAULT_PAGE_SIZE,
+  });
+});
+
+Deno.test("parseClientFrame: __proto__ keys are plain data and pollute nothing", () => {
+  const raw =
+    '{"type":"message","text":"hi","clientId":"c1","__proto__":{"type":"resume","polluted":true,"isAdmin":true}}';
+  const frame = parsed(raw);
+  assert.deepEqual(frame, { type: "message", text: "hi", clientId: "c1" });
+  assert.deepEqual(Object.keys(frame).sort(), ["clientId", "text", "type"]);
+  assert.equal(Object.getPrototypeOf(frame), Object.prototype);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
+  // A type only under __proto__ is no type at all.
+  assert.equal(
+    errorCode(
+      parseClientFrame(
+        '{"__proto__":{"type":"message","text":"x","clientId":"a"}}',
+      ),
+    ),
+    "bad_frame",
+  );
+  assert.equal(
+    errorCode(parseClientFrame('{"type":"resume","__proto__":{"after":5}}')),
+    "bad_frame",
+  );
+  assert.equal(
+    errorCode(parseClientFrame('{"type":"__proto__"}')),
+    "unknown_type",
+  );
+});
+
+// ---------------------------------------------------------------- good frames
+
+Deno.test("parseClientFrame: good frames come back exactly, extra fields dropped", () => {
+  assert.deepEqual(
+    parsed({
+      type: "message",
+      text: "hello",
+      clientId: "c-1",
+      extra: "x",
+      user: { id: "admin" },
+    }),
+    { type: "message", text: "hello", clientId: "c-1" },
+  );
+  assert.deepEqual(parsed({ type: "resume", after: 7, limit: 3 }), {
+    type: "resume",
+    after: 7,
+  });
+  assert.deepEqual(parsed({ type: "history", before: 20, limit: 5, x: 1 }), {
+    type: "history",
+    before: 20,
+    limit: 5,
+  });
+});
+
+Deno.test("parseClientFrame: message text is normalized (trimmed, CRLF, controls and overrides removed)", () => {
+  assert.deepEqual(parsed(msg("  hi there \n")), {
+    type: "message",
+    text: "hi there",
+    clientId: "c-1",
+  });
+  const frame = parsed(msg("a\r\nb\rc\u0000d\u202ee\tf"));
+  assert.equal(frame.type === "message" && frame.text, "a\nb\ncde\tf");
+  // Emoji with zero-width joiners and non-Latin text are untouched.
+  const family = "👨‍👩‍👧 Здравствуйте 你好 مرحبا";
+  const f2 = parsed(msg(family));
+  assert.equal(f2.type === "message" && f2.text, family);
+});
+
+// ---------------------------------------------------------------- rooms
+
+Deno.test("normalizeRoomName: NFKC, case, spaces", () => {
+  assert.equal(normalizeRoomName("general"), "general");
+  assert.equal(normalizeRoomName(" General Chat "), "general-chat");
+  assert.equal(normalizeRoomName("GENERAL"), "general");
+  assert.equal(normalizeRoomName("ＧＥＮＥＲＡＬ"), "general"); // full-width letters
+  assert.equal(normalizeRoomName("ｒｏｏｍ１２３"), "room123"); // full-width digits
+  assert.equal(normalizeRoomName("ﬁle"), "file"); // ligature
+  assert.equal(normalizeRoomName("\u212Aelvin"), "kelvin"); // KELVIN SIGN
+  assert.equal(normalizeRoomName("a  b\tc"), "a-b-c");
+  assert.equal(normalizeRoomName("a\u00a0b"), "a-b"); // no-break space
+  assert.equal(normalizeRoomName("a\u3000b"), "a-b"); // ideographic space
+  assert.equal(normalizeRoomName("dev_ops-2"), "dev_ops-2");
+});
+
+Deno.test("normalizeRoomName: 64 characters is the limit", () => {
+  assert.equal(MAX_ROOM_CHARS, 64);
+  assert.equal(normalizeRoomName("r".repeat(64)), "r".repeat(64));
+  assert.equal(normalizeRoomName("r".repeat(65)), null);
+  assert.equal(normalizeRoomName("Ｒ".repeat(64)), "r".repeat(64));
+  assert.equal(normalizeRoomName("Ｒ".repeat(65)), null);
+  // Surrounding whitespace is trimmed before counting.
+  assert.equal(normalizeRoomName(`  ${"r".repeat(64)}  `), "r".repeat(64));
+  assert.equal(normalizeRoomName("r".repeat(10_000)), null);
+});
+
+Deno.test("normalizeRoomName: rejects traversal, punctuation, empty and non-ASCII letters", () => {
+  const bad = [
+    "../x",
+    "..",
+    ".",
+    "a/b",
+    "a\\b",
+    "a.b",
+    "%2e%2e",
+    "",
+    "   ",
+    "\t",
+    "café",
+    "ñandú",
+    "日本",
+    "чат",
+    "😀",
+    "room!",
+    "<script>",
+    "a\u0000b",
+    "a\u202eb",
+    "İstanbul", // lower-cases to i + combining dot
+  ];
+  for (const room of bad) {
+    assert.equal(normalizeRoomName(room), null, JSON.stringify(room));
+  }
+  assert.equal(normalizeRoomName(undefined as unknown as string), null);
+  assert.equal(normalizeRoomName(42 as unknown as string), null);
+});
+
+// ---------------------------------------------------------------- names
+
+Deno.test("normalizeDisplayName: strips controls, zero-width and bidi characters", () => {
+  assert.equal(normalizeDisplayName("Ana\u202Eevil"), "Anaevil");
+  assert.equal(normalizeDisplayName("\u202Dmallory\u202C"), "mallory");
+  assert.equal(normalizeDisplayName("\u2066x\u2069"), "x");
+  assert.equal(normalizeDisplayName("A\u200Bn\u200Fa\uFEFF"), "Ana");
+  assert.equal(
+    normalizeDisplayName("\u0000A\u0007n\u001Ba\u007F\u0085"),
+    "Ana",
+  );
+  for (const s of ["Ana\nAdmin", "Ana\rX", "Ana\u2028X"]) {
+    const name = normalizeDisplayName(s)!;
+    assert.ok(name !== null && !/[\n\r\u2028]/.test(name), JSON.stringify(s));
+  }
+  assert.equal(normalizeDisplayName("\u202E\u200B\u0000"), null);
+});
+
+Deno.test("normalizeDisplayName: NFKC, whitespace collapsed and trimmed", () => {
+  assert.equal(normalizeDisplayName("  Ana   Lee  "), "Ana Lee");
+  assert.equal(normalizeDisplayName("Ana\u00a0\u3000Lee"), "Ana Lee");
+  assert.equal(normalizeDisplayName("Ａｎａ"), "Ana");
+  assert.equal(normalizeDisplayName("Zoë 李"), "Zoë 李");
+  assert.equal(normalizeDisplayName("   "), null);
+  assert.equal(normalizeDisplayName(""), null);
+  assert.equal(normalizeDisplayName(undefined), null);
+  assert.equal(normalizeDisplayName(42), null);
+  assert.equal(normalizeDisplayName({ name: "Ana" }), null);
+});
+
+Deno.test("normalizeDisplayName: 32 characters is the limit, counted after normalization", () => {
+  assert.equal(MAX_NAME_CHARS, 32);
+  assert.equal(normalizeDisplayName("n".repeat(32)), "n".repeat(32));
+  assert.equal(normalizeDisplayName("n".repeat(33)), null);
+  // 33 raw characters, 32 once the double space collapses.
+  const collapsing = "n".repeat(16) + "  " + "n".repeat(15);
+  assert.equal(collapsing.length, 33);
+  assert.equal(
+    normalizeDisplayName(collapsing),
+    "n".repeat(16) + " " + "n".repeat(15),
+  );
+  // Stripped characters do not count.
+  assert.equal(
+    normalizeDisplayName("n".repeat(32) + "\u202E\u200B"),
+    "n".repeat(32),
+  );
+  assert.equal(normalizeDisplayName("n".repeat(10_000)), null);
+});
+
+// ---------------------------------------------------------------- text
+
+Deno.test("normalizeMessageText: keeps newlines, tabs and isolates; removes other controls and overrides", () => {
+  assert.equal(
+    normalizeMessageText("  line 1\nline 2\t!  "),
+    "line 1\nline 2\t!",
+  );
+  assert.equal(normalizeMessageText("a\r\nb\rc"), "a\nb\nc");
+  assert.equal(
+    normalizeMessageText("a\u0000b\u0008c\u000bd\u001fe\u007ff\u009fg"),
+    "abcdefg",
+  );
+  assert.equal(
+    normalizeMessageText("x\u202ay\u202bz\u202c\u202d\u202e"),
+    "xyz",
+  );
+  assert.equal(
+    normalizeMessageText("\u2066isolated\u2069"),
+    "\u2066isolated\u2069",
+  );
+  assert.equal(normalizeMessageText("👩‍💻"), "👩‍💻");
+  assert.equal(normalizeMessageText("\u0000 \u202e "), "");
+  // No NFKC on messages: what the user typed (full-width, ligatures) stays.
+  assert.equal(normalizeMessageText("ＡＢ ﬁ"), "ＡＢ ﬁ");
+});
+
+Deno.test("encodeServerFrame and errorFrame: JSON that round-trips", () => {
+  const frame = errorFrame("rate_limited", "Slow down.", 1500);
+  assert.deepEqual(frame, {
+    type: "error",
+    code: "rate_limited",
+    message: "Slow down.",
+    retryAfter: 1500,
+  });
+  assert.deepEqual(JSON.parse(encodeServerFrame(frame)), frame);
+  assert.ok(!("retryAfter" in errorFrame("bad_json", "x")));
+});
