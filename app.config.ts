@@ -33,6 +33,12 @@ export interface AppConfig {
   allowedOrigins: string[];
   /** Whether guests may sign in and post (`ALLOW_GUESTS`, default true). */
   allowGuests: boolean;
+  /** OAuth client ids accepted as the ID token audience (`GOOGLE_CLIENT_ID`, comma separated); empty = Google sign-in off. */
+  googleClientIds: string[];
+  /** Google's JWKS (`GOOGLE_JWKS_URL`); tests point it at a local server. */
+  googleJwksUrl: string;
+  /** If set, only these Workspace domains (`hd` claim) may sign in (`GOOGLE_ALLOWED_DOMAINS`). */
+  googleAllowedDomains: string[];
   /** Messages a connection may send in a burst (`RATE_LIMIT_BURST`, default 20). */
   rateLimitBurst: number;
   /** Sustained messages per second per connection (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
@@ -132,6 +138,13 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+/** Google's published signing keys for ID tokens. */
+export const GOOGLE_JWKS_DEFAULT = "https://www.googleapis.com/oauth2/v3/certs";
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 function randomSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return btoa(String.fromCharCode(...bytes));
@@ -175,6 +188,22 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
       `must be at least ${MIN_SECRET_CHARS} characters`,
     );
   }
+  const googleJwksUrl = env.GOOGLE_JWKS_URL || GOOGLE_JWKS_DEFAULT;
+  if (!/^https?:\/\//.test(googleJwksUrl)) {
+    throw new ConfigError(
+      "GOOGLE_JWKS_URL",
+      `expected an http(s) URL, got "${googleJwksUrl}"`,
+    );
+  }
+  const googleClientIds = list(env.GOOGLE_CLIENT_ID);
+  for (const id of googleClientIds) {
+    if (!/^[\w.-]+$/.test(id)) {
+      throw new ConfigError(
+        "GOOGLE_CLIENT_ID",
+        `"${id}" does not look like an OAuth client id`,
+      );
+    }
+  }
   const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
   if (!/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(
@@ -200,6 +229,11 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
     ),
     allowedOrigins: origins(env, "ALLOWED_ORIGINS"),
     allowGuests: bool(env, "ALLOW_GUESTS", true),
+    googleClientIds,
+    googleJwksUrl,
+    googleAllowedDomains: list(env.GOOGLE_ALLOWED_DOMAINS).map((d) =>
+      d.toLowerCase()
+    ),
     rateLimitBurst: int(env, "RATE_LIMIT_BURST", MESSAGE_BURST, 1, 100_000),
     rateLimitPerSecond: int(
       env,

@@ -3,14 +3,15 @@ import type { Manifest } from "./lib/web/types.ts";
 import * as $r0 from "./routes/_app.tsx";
 import * as $r1 from "./routes/_middleware.ts";
 import * as $r2 from "./routes/api/_middleware.ts";
-import * as $r3 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r4 from "./routes/api/session/guest.ts";
-import * as $r5 from "./routes/api/session/signout.ts";
-import * as $r6 from "./routes/chat/[room].tsx";
-import * as $r7 from "./routes/chat/index.ts";
-import * as $r8 from "./routes/healthz.ts";
-import * as $r9 from "./routes/index.tsx";
-import * as $r10 from "./routes/ws/chat/[room].ts";
+import * as $r3 from "./routes/api/auth/google.ts";
+import * as $r4 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r5 from "./routes/api/session/guest.ts";
+import * as $r6 from "./routes/api/session/signout.ts";
+import * as $r7 from "./routes/chat/[room].tsx";
+import * as $r8 from "./routes/chat/index.ts";
+import * as $r9 from "./routes/healthz.ts";
+import * as $r10 from "./routes/index.tsx";
+import * as $r11 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/SignIn.tsx";
 
@@ -19,14 +20,15 @@ export const manifest: Manifest = {
     "_app": $r0,
     "_middleware": $r1,
     "api/_middleware": $r2,
-    "api/rooms/[room]/messages": $r3,
-    "api/session/guest": $r4,
-    "api/session/signout": $r5,
-    "chat/[room]": $r6,
-    "chat/index": $r7,
-    "healthz": $r8,
-    "index": $r9,
-    "ws/chat/[room]": $r10,
+    "api/auth/google": $r3,
+    "api/rooms/[room]/messages": $r4,
+    "api/session/guest": $r5,
+    "api/session/signout": $r6,
+    "chat/[room]": $r7,
+    "chat/index": $r8,
+    "healthz": $r9,
+    "index": $r10,
+    "ws/chat/[room]": $r11,
   },
   islands: {
     "ChatRoom": $i0,

@@ -24,6 +24,16 @@ function initials(name: string): string {
     .toUpperCase();
 }
 
+/** Number of avatar colour classes in app.css (`avatar-c0` …). */
+const AVATAR_COLORS = 6;
+
+/** A stable colour for a name (classes, not inline styles: the CSP forbids those). */
+function colorClass(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)!) >>> 0;
+  return `avatar-c${h % AVATAR_COLORS}`;
+}
+
 /** A small round picture, or the author's initials when there is none. */
 export function Avatar(
   { name, picture }: { name: string; picture?: string },
@@ -31,7 +41,10 @@ export function Avatar(
   return picture
     ? <img class="avatar" src={picture} alt="" referrerpolicy="no-referrer" />
     : (
-      <span class="avatar avatar-initials" aria-hidden="true">
+      <span
+        class={`avatar avatar-initials ${colorClass(name)}`}
+        aria-hidden="true"
+      >
         {initials(name)}
       </span>
     );
@@ -69,7 +82,7 @@ export function MessageList(
                 <Avatar name={m.user.name} picture={m.user.picture} />
                 <strong class="message-author">{m.user.name}</strong>
                 {m.user.kind === "guest" && (
-                  <span class="badge text-bg-secondary ms-1">guest</span>
+                  <span class="badge guest-badge">guest</span>
                 )}
                 <time
                   class="text-body-secondary small ms-2"

@@ -14,7 +14,7 @@ export function Navbar(
           </i>Roomcast
         </a>
         {user && (
-          <div class="d-flex align-items-center gap-2">
+          <div class="navbar-user d-flex align-items-center gap-2">
             <Avatar name={user.name} picture={user.picture} />
             <span
               class="navbar-text text-truncate user-name"
@@ -24,7 +24,12 @@ export function Navbar(
             </span>
             <form method="post" action="/api/session/signout" class="m-0">
               <input type="hidden" name="next" value={path} />
-              <button type="submit" class="btn btn-outline-secondary btn-sm">
+              <button
+                type="submit"
+                class="btn btn-outline-secondary btn-sm text-nowrap"
+                aria-label="Sign out"
+                title="Sign out"
+              >
                 <i class="bi bi-box-arrow-right" aria-hidden="true"></i>
                 <span class="d-none d-sm-inline ms-1">Sign out</span>
               </button>

@@ -15,6 +15,7 @@ import {
   type ServerFrame,
 } from "../lib/chat/protocol.ts";
 import { Timeline } from "../lib/chat/timeline.ts";
+import SignIn from "./SignIn.tsx";
 
 export interface ChatRoomProps {
   room: string;
@@ -23,6 +24,10 @@ export interface ChatRoomProps {
   history: ChatMessage[];
   /** Whether older messages exist. */
   hasMore: boolean;
+  /** False for a guest when only signed-in users may post. */
+  canPost: boolean;
+  /** Offered to a guest who may not post. */
+  googleClientId: string | null;
 }
 
 type Status = "connecting" | "live" | "reconnecting" | "signed-out";
@@ -44,7 +49,9 @@ function loadOutbox(key: string): PendingMessage[] {
   try {
     const saved = JSON.parse(localStorage.getItem(key) ?? "[]");
     return Array.isArray(saved)
-      ? saved.filter((p) => typeof p?.clientId === "string" && typeof p?.text === "string")
+      ? saved.filter((p) =>
+        typeof p?.clientId === "string" && typeof p?.text === "string"
+      )
       : [];
   } catch {
     return [];
@@ -64,7 +71,7 @@ function saveOutbox(key: string, pending: readonly PendingMessage[]): void {
  * pending messages sent again after a reconnect.
  */
 export default function ChatRoom(
-  { room, user, history, hasMore }: ChatRoomProps,
+  { room, user, history, hasMore, canPost, googleClientId }: ChatRoomProps,
 ) {
   const timeline = useMemo(() => {
     const t = new Timeline();
@@ -298,11 +305,6 @@ export default function ChatRoom(
         >
           {label}
         </span>
-        {notice.value && (
-          <span class="text-danger text-truncate" role="alert">
-            {notice.value}
-          </span>
-        )}
       </div>
       <div class="message-scroller" ref={scroller} onScroll={onScroll}>
         {olderAvailable.value && (
@@ -336,30 +338,50 @@ export default function ChatRoom(
           {unseen.value} new <i class="bi bi-arrow-down" aria-hidden="true"></i>
         </button>
       )}
-      <form
-        class="composer border-top p-2"
-        method="post"
-        action={`/api/rooms/${room}/messages`}
-        onSubmit={submit}
-      >
-        <div class="input-group">
-          <textarea
-            name="text"
-            class="form-control"
-            rows={1}
-            maxLength={MAX_MESSAGE_CHARS}
-            placeholder={`Message #${room}`}
-            aria-label={`Message #${room}`}
-            value={draft.value}
-            onInput={(e) => draft.value = e.currentTarget.value}
-            onKeyDown={onKeyDown}
-            required
-          />
-          <button type="submit" class="btn btn-primary" aria-label="Send">
-            <i class="bi bi-send-fill" aria-hidden="true"></i>
-          </button>
+      {notice.value && (
+        <div
+          class="room-notice alert alert-warning small mx-2 mb-2 py-1 px-3"
+          role="alert"
+        >
+          {notice.value}
         </div>
-      </form>
+      )}
+      {canPost
+        ? (
+          <form
+            class="composer border-top p-2"
+            method="post"
+            action={`/api/rooms/${room}/messages`}
+            onSubmit={submit}
+          >
+            <div class="input-group">
+              <textarea
+                name="text"
+                class="form-control"
+                rows={1}
+                maxLength={MAX_MESSAGE_CHARS}
+                placeholder={`Message #${room}`}
+                aria-label={`Message #${room}`}
+                value={draft.value}
+                onInput={(e) => draft.value = e.currentTarget.value}
+                onKeyDown={onKeyDown}
+                required
+              />
+              <button type="submit" class="btn btn-primary" aria-label="Send">
+                <i class="bi bi-send-fill" aria-hidden="true"></i>
+              </button>
+            </div>
+          </form>
+        )
+        : (
+          <div class="composer border-top p-3">
+            <SignIn
+              next={`/chat/${room}`}
+              allowGuests={false}
+              googleClientId={googleClientId}
+            />
+          </div>
+        )}
     </div>
   );
 }

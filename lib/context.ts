@@ -6,12 +6,15 @@
  */
 
 import type { AppConfig } from "../app.config.ts";
+import type { GoogleVerifier } from "./auth/google.ts";
+import type { Revocations } from "./auth/revocations.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
 import type { ChatUser } from "./chat/protocol.ts";
 import type { Logger } from "./log.ts";
 import type { MessageStore } from "./store/messages.ts";
+import type { UserStore } from "./store/users.ts";
 import type { Assets } from "./web/build.ts";
 
 /** Long-lived parts of one running instance. */
@@ -19,7 +22,12 @@ export interface Services {
   config: AppConfig;
   layer: ChannelLayer;
   store: MessageStore;
+  users: UserStore;
   sessions: SessionSigner;
+  /** Signed-out sessions, seen by every instance. */
+  revocations: Revocations;
+  /** Present when `GOOGLE_CLIENT_ID` is set. */
+  google: GoogleVerifier | null;
   connections: ConnectionRegistry;
   /** Flood control applied to every connection. */
   limits: ConsumerLimits;
@@ -27,6 +35,8 @@ export interface Services {
   assets: Assets;
   /** Absolute path of the project root (static files, build output). */
   root: string;
+  /** Stops timers and releases the layer and the store. */
+  close(): Promise<void>;
 }
 
 /** Per-request variables. */

@@ -16,6 +16,10 @@ import { type ChannelLayer, MemoryLayer } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { KvMessageStore, type MessageStore } from "./store/messages.ts";
+import { openKv } from "./store/kv.ts";
+import { KvUserStore } from "./store/users.ts";
+import { GoogleVerifier } from "./auth/google.ts";
+import { KvRevocations } from "./auth/revocations.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
 import { mountManifest } from "./web/router.ts";
 import type { Manifest } from "./web/types.ts";
@@ -46,7 +50,10 @@ export interface ServiceOverrides {
   log?: Logger;
 }
 
-/** Opens the store and layer and reads the build's asset list. */
+/** How often live sockets re-check their session (expired or signed out anywhere). */
+export const SESSION_RECHECK_MS = 5_000;
+
+/** Opens the store and layer, reads the build's asset list, starts the session re-check. */
 export async function createServices(
   config: AppConfig,
   overrides: ServiceOverrides = {},
@@ -59,18 +66,36 @@ export async function createServices(
       detail: "SESSION_SECRET is unset: sessions end when the server restarts",
     });
   }
+  const kv = await openKv(config.kvPath);
+  const layer = overrides.layer ?? await createLayer(config);
+  const store = overrides.store ??
+    new KvMessageStore(kv, { retention: config.historyRetention });
+  const connections = new ConnectionRegistry();
+  const revocations = new KvRevocations(kv);
+  const recheck = setInterval(() => {
+    connections.enforceSessions(revocations).catch((err) =>
+      log.warn("session.recheck_failed", { error: String(err) })
+    );
+  }, SESSION_RECHECK_MS);
+  let closed = false;
   return {
     config,
-    layer: overrides.layer ?? await createLayer(config),
-    store: overrides.store ??
-      await KvMessageStore.open(config.kvPath, {
-        retention: config.historyRetention,
-      }),
+    layer,
+    store,
+    users: new KvUserStore(kv),
     sessions: new SessionSigner(config.sessionSecret, {
       previous: config.sessionSecretPrevious,
       ttlSeconds: config.sessionTtlSeconds,
     }),
-    connections: new ConnectionRegistry(),
+    revocations,
+    google: config.googleClientIds.length > 0
+      ? new GoogleVerifier({
+        clientIds: config.googleClientIds,
+        jwksUrl: config.googleJwksUrl,
+        allowedDomains: config.googleAllowedDomains,
+      })
+      : null,
+    connections,
     limits: {
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,
@@ -78,13 +103,20 @@ export async function createServices(
     log,
     assets,
     root: PROJECT_ROOT,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(recheck);
+      await layer.close();
+      if (overrides.store) overrides.store.close();
+      kv.close();
+    },
   };
 }
 
 /** Releases the layer and the store. */
 export async function closeServices(services: Services): Promise<void> {
-  await services.layer.close();
-  services.store.close();
+  await services.close();
 }
 
 /**

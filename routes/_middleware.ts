@@ -1,31 +1,58 @@
 import type { MiddlewareHandler } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
-import { readSessionToken, setSessionCookie } from "../lib/auth/cookie.ts";
+import {
+  isHttps,
+  readSessionToken,
+  setSessionCookie,
+} from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
 
+/** What Google Identity Services needs when Google sign-in is on, and no more. */
+const GIS = {
+  script: "https://accounts.google.com/gsi/client",
+  frame: "https://accounts.google.com/gsi/",
+  connect: "https://accounts.google.com/gsi/",
+  style: "https://accounts.google.com/gsi/style",
+};
+
 /** Strict CSP: scripts only from this origin or with the response's nonce. */
-const security: MiddlewareHandler = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'", NONCE],
-    styleSrc: ["'self'"],
-    imgSrc: ["'self'", "data:", "https:"],
-    fontSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-    objectSrc: ["'none'"],
-  },
-  referrerPolicy: "strict-origin-when-cross-origin",
-  crossOriginOpenerPolicy: "same-origin-allow-popups",
-  xFrameOptions: "DENY",
-});
+function securityHeaders(google: boolean): MiddlewareHandler {
+  const extra = (source: string) => google ? [source] : [];
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", NONCE, ...extra(GIS.script)],
+      styleSrc: ["'self'", ...extra(GIS.style)],
+      imgSrc: ["'self'", "data:", "https:"],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'", ...extra(GIS.connect)],
+      frameSrc: google ? [GIS.frame] : ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: "strict-origin-when-cross-origin",
+    crossOriginOpenerPolicy: "same-origin-allow-popups",
+    xFrameOptions: "DENY",
+    // HSTS only over https (below): on plain http it is meaningless.
+    strictTransportSecurity: false,
+  });
+}
+
+const withGoogle = securityHeaders(true);
+const withoutGoogle = securityHeaders(false);
+
+/** HSTS for a year when the request came over https (directly or via a proxy that says so). */
+const HSTS = "max-age=31536000; includeSubDomains";
 
 /** Puts the verified session (cookie or Bearer) and its user on the context; renews it past half-life. */
 const session: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { sessions } = c.var.services;
-  const current = await sessions.verify(readSessionToken(c));
+  const verified = await sessions.verify(readSessionToken(c));
+  const revoked = verified !== null &&
+    (await c.var.services.revocations.revokedAmong([verified.sid])).size > 0;
+  const current = revoked ? null : verified;
   c.set("session", current);
   c.set("user", current?.user ?? null);
   // Decided before `next`: after a WebSocket upgrade the request can no longer be read.
@@ -34,7 +61,7 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
     Date.now() / 1000 - current.iat > sessions.ttlSeconds / 2;
   await next();
   // Sliding renewal for cookie sessions, unless the handler replaced or cleared the cookie.
-  if (renew && !c.res.headers.has("set-cookie")) {
+  if (renew && current && !c.res.headers.has("set-cookie")) {
     setSessionCookie(c, await sessions.sign(current.user), sessions.ttlSeconds);
   }
 };
@@ -43,9 +70,13 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
  * Security headers for every response but a WebSocket upgrade: a 101 carries
  * no document, and rewriting its headers would detach it from the socket.
  */
-const headers: MiddlewareHandler<AppEnv> = (c, next) =>
-  c.req.header("upgrade")?.toLowerCase() === "websocket"
-    ? next()
-    : security(c, next);
+const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
+    return await next();
+  }
+  const security = c.var.services.google ? withGoogle : withoutGoogle;
+  await security(c, next);
+  if (isHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
+};
 
 export const handler = [headers, session];

@@ -46,6 +46,8 @@ export default function Lobby(
                     <SignIn
                       next="/"
                       allowGuests={services.config.allowGuests}
+                      googleClientId={services.config.googleClientIds[0] ??
+                        null}
                     />
                   </div>
                 )}

@@ -9,7 +9,8 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { SESSION_COOKIE } from "./session.ts";
 
-function isHttps(c: Context): boolean {
+/** Whether the request came over https, directly or through a proxy that says so. */
+export function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === "https:" ||
     c.req.header("x-forwarded-proto")?.split(",")[0].trim() === "https";
 }

@@ -18,6 +18,8 @@ export const SESSION_CLOCK_TOLERANCE_S = 5;
 /** A verified session: the user plus the token's times. */
 export interface Session {
   user: ChatUser;
+  /** This session's id (`jti`): sign-out revokes it everywhere. */
+  sid: string;
   /** Issued at, seconds since the epoch. */
   iat: number;
   /** Expires at, seconds since the epoch. */
@@ -59,6 +61,7 @@ export class SessionSigner {
     return new SignJWT(claims)
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(user.id)
+      .setJti(crypto.randomUUID())
       .setIssuer(SESSION_ISSUER)
       .setAudience(SESSION_ISSUER)
       .setIssuedAt()
@@ -77,16 +80,17 @@ export class SessionSigner {
           issuer: SESSION_ISSUER,
           audience: SESSION_ISSUER,
           clockTolerance: SESSION_CLOCK_TOLERANCE_S,
-          requiredClaims: ["sub", "exp", "iat"],
+          requiredClaims: ["sub", "exp", "iat", "jti"],
         });
-        const { sub, name, kind, picture, iat, exp } = payload;
+        const { sub, name, kind, picture, iat, exp, jti } = payload;
         if (
           typeof sub !== "string" || typeof name !== "string" ||
+          typeof jti !== "string" ||
           (kind !== "guest" && kind !== "google")
         ) return null;
         const user: ChatUser = { id: sub, name, kind };
         if (typeof picture === "string") user.picture = picture;
-        return { user, iat: iat!, exp: exp! };
+        return { user, sid: jti, iat: iat!, exp: exp! };
       } catch {
         // Try the previous key, if any; otherwise the token is not ours.
       }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Revocations } from "../auth/revocations.ts";
 import type { Logger } from "../log.ts";
 import type { MessageStore } from "../store/messages.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
@@ -49,10 +50,16 @@ export interface ConsumerLimits {
   perSecond: number;
 }
 
-/** Who is connected where. */
+/** Who is connected where (the connection's scope, as in Django Channels). */
 export interface ConsumerScope {
   room: string;
   user: ChatUser;
+  /** The session the socket was opened with. */
+  sessionId: string;
+  /** When that session expires, ms since the epoch. */
+  expiresAt: number;
+  /** False for guests when guests may only read (`ALLOW_GUESTS=false`). */
+  canPost: boolean;
 }
 
 /** Live connections of this instance, for shutdown and sign-out. */
@@ -69,6 +76,27 @@ export class ConnectionRegistry {
 
   get size(): number {
     return this.#sockets.size;
+  }
+
+  /**
+   * Closes (1008) every socket whose session has expired or was revoked on
+   * any instance. Returns how many.
+   */
+  async enforceSessions(
+    revocations: Revocations,
+    now: number = Date.now(),
+  ): Promise<number> {
+    const sids = [
+      ...new Set([...this.#sockets.values()].map((s) => s.sessionId)),
+    ];
+    const revoked = sids.length
+      ? await revocations.revokedAmong(sids)
+      : new Set<string>();
+    return this.closeWhere(
+      (s) => s.expiresAt <= now || revoked.has(s.sessionId),
+      CloseCode.policy,
+      "session ended",
+    );
   }
 
   /** Closes every socket matching `filter` with `code`. Returns how many. */
@@ -196,6 +224,10 @@ export function handleConnection(
   const onFrame = async (frame: ClientFrame) => {
     switch (frame.type) {
       case "message": {
+        if (!scope.canPost) {
+          send(errorFrame("sign_in_required", "Sign in to chat in this room."));
+          return;
+        }
         const wait = bucket.take();
         if (wait > 0) {
           if (++violations > MAX_RATE_VIOLATIONS) {

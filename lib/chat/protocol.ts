@@ -59,6 +59,7 @@ export type ErrorCode =
   | "frame_too_large"
   | "binary_unsupported"
   | "rate_limited"
+  | "sign_in_required"
   | "internal";
 
 /** Frames the server sends. */

@@ -6,6 +6,7 @@
  */
 
 import type { ChatMessage, ChatUser } from "../chat/protocol.ts";
+import { openKv } from "./kv.ts";
 
 /** What a sender supplies; the store adds `id`, `seq` and `ts`. */
 export interface MessageDraft {
@@ -90,11 +91,7 @@ export class KvMessageStore implements MessageStore {
     path: string | undefined,
     options: { retention?: number } = {},
   ) {
-    if (path && path !== ":memory:") {
-      const dir = path.replace(/[^/]+$/, "");
-      if (dir) await Deno.mkdir(dir, { recursive: true });
-    }
-    return new KvMessageStore(await Deno.openKv(path), options);
+    return new KvMessageStore(await openKv(path), options);
   }
 
   append(draft: MessageDraft): Promise<AppendResult> {

@@ -31,8 +31,8 @@ export async function readBody(c: Context): Promise<BodyResult> {
   }
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim()
     .toLowerCase();
-  const raw = await c.req.text();
-  if (raw.length > MAX_BODY_BYTES) {
+  const raw = await readText(c.req.raw.body, MAX_BODY_BYTES);
+  if (raw === null) {
     return {
       ok: false,
       status: 413,
@@ -75,6 +75,37 @@ export async function readBody(c: Context): Promise<BodyResult> {
     error: "unsupported_type",
     message: "Send application/json or a urlencoded form.",
   };
+}
+
+/**
+ * Reads a body as UTF-8 text, or `null` once it exceeds `limit` bytes: a
+ * chunked upload is cut off there instead of being buffered whole.
+ */
+async function readText(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<string | null> {
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** `value` if it is a local path (`/x`, not `//host`), else `/`. Prevents open redirects. */

@@ -10,7 +10,15 @@
  * @module
  */
 
-import { type ComponentType, h, options, type VNode } from "preact";
+import {
+  type ComponentChildren,
+  type ComponentType,
+  createContext,
+  h,
+  options,
+  type VNode,
+} from "preact";
+import { useContext } from "preact/hooks";
 import { ISLAND_ATTR, PROPS_ATTR } from "./island_attrs.ts";
 import type { IslandModule } from "./types.ts";
 
@@ -39,17 +47,26 @@ interface MarkerProps {
   name: string;
   component: ComponentType<Record<string, unknown>>;
   props: Record<string, unknown>;
+  children?: ComponentChildren;
 }
 
-// deno-lint-ignore no-explicit-any
-function IslandMarker({ name, component, props }: MarkerProps): VNode<any> {
-  const json = serializeProps(props);
+/** True below an island's marker: islands there are part of their parent. */
+const InsideIsland = createContext(false);
+
+function IslandMarker(
+  { name, component, props, children }: MarkerProps,
+  // deno-lint-ignore no-explicit-any
+): VNode<any> {
+  // An island inside an island is hydrated by its parent: render it as the
+  // plain component it is in the browser (children, functions and all).
+  const nested = useContext(InsideIsland);
   rendering++;
   try {
+    if (nested) return h(component, { ...props, children });
     return h(
       "div",
-      { [ISLAND_ATTR]: name, [PROPS_ATTR]: json },
-      h(component, props),
+      { [ISLAND_ATTR]: name, [PROPS_ATTR]: serializeProps(props) },
+      h(InsideIsland.Provider, { value: true }, h(component, props)),
     );
   } finally {
     rendering--;
@@ -69,13 +86,10 @@ export function registerIslands(islands: Record<string, IslandModule>): void {
 const previousVnodeHook = options.vnode;
 options.vnode = (vnode: VNode) => {
   const name = islandNames.get(vnode.type as ComponentType<unknown>);
-  // Islands rendered inside an island are hydrated by their parent, not again.
+  // `rendering`: the component a marker renders is not wrapped again.
   if (name !== undefined && rendering === 0) {
-    const { children: _children, ...props } = vnode.props as Record<
-      string,
-      unknown
-    >;
-    vnode.props = { name, component: vnode.type, props } as never;
+    const { children, ...props } = vnode.props as Record<string, unknown>;
+    vnode.props = { name, component: vnode.type, props, children } as never;
     vnode.type = IslandMarker as never;
   }
   previousVnodeHook?.(vnode);

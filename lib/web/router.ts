@@ -81,8 +81,8 @@ export function mountManifest<E extends Env>(
     const handlers = ([] as MiddlewareHandler[]).concat(
       (mod as MiddlewareModule).handler,
     );
+    // Hono's `/dir/*` also matches `/dir` itself: one registration covers both.
     app.use(dir === "/" ? "*" : `${dir}/*`, ...handlers);
-    if (dir !== "/") app.use(dir, ...handlers);
   }
 
   const routes = Object.entries(manifest.routes)

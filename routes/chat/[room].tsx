@@ -64,6 +64,8 @@ export default function RoomPage(
             user={user}
             history={data.history}
             hasMore={data.hasMore}
+            canPost={user.kind !== "guest" || services.config.allowGuests}
+            googleClientId={services.config.googleClientIds[0] ?? null}
           />
         )
         : (

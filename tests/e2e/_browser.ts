@@ -19,7 +19,7 @@ import { startServer, type TestServer } from "../_helpers/server.ts";
 /** Debian's Chromium; the tests never download a browser. */
 export const CHROMIUM = "/usr/bin/chromium";
 /** Upper bound for any single wait on the page (events, not sleeps). */
-export const WAIT_MS = 10_000;
+export const WAIT_MS = 15_000;
 /** Desktop viewport used unless a test asks otherwise. */
 export const DESKTOP = { width: 1280, height: 800 } as const;
 /** A small phone. */

@@ -124,9 +124,7 @@ Deno.test("message text is shown as text, never run, under the strict CSP", asyn
       assert.deepEqual(await messageTexts(page), [attack]);
       assert.equal(await page.locator(".message-list img").count(), 0);
       assert.equal(
-        await page.evaluate(() =>
-          (window as unknown as { __x?: number }).__x
-        ),
+        await page.evaluate(() => (window as unknown as { __x?: number }).__x),
         undefined,
       );
       // The islands hydrated with the CSP on, and the CSP refused nothing.
@@ -294,7 +292,10 @@ Deno.test("sign-out from the navbar returns to a signed-out page", async () => {
     await page.getByRole("button", { name: "Join as guest" }).waitFor();
     assert.equal(new URL(page.url()).pathname, "/chat/lounge");
     assert.equal(await page.getByTestId("user-name").count(), 0);
-    assert.equal(await page.getByRole("button", { name: "Sign out" }).count(), 0);
+    assert.equal(
+      await page.getByRole("button", { name: "Sign out" }).count(),
+      0,
+    );
     assert.equal(await composer(page).count(), 0);
     // History is still readable when signed out.
     await confirmed(page, "bye for now").waitFor();

@@ -4,15 +4,17 @@ import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
-/** `POST /api/session/signout`: clears the cookie and closes this user's sockets with 1008. */
+/** `POST /api/session/signout`: revokes the session, clears the cookie, closes its sockets with 1008. */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const { services, user } = c.var;
+    const { services, user, session } = c.var;
     const body = await readBody(c);
     clearSessionCookie(c);
-    if (user) {
+    if (user && session) {
+      // Every instance's sockets notice within SESSION_RECHECK_MS; this one's close now.
+      await services.revocations.revoke(session.sid, session.exp * 1000);
       const closed = services.connections.closeWhere(
-        (scope) => scope.user.id === user.id,
+        (scope) => scope.sessionId === session.sid,
         CloseCode.policy,
         "signed out",
       );

@@ -15,7 +15,7 @@ export const WS_IDLE_TIMEOUT_S = 60;
  */
 export const handler: Handlers<AppEnv> = {
   GET(c) {
-    const { services, user } = c.var;
+    const { services, user, session } = c.var;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return c.json({
         error: "upgrade_required",
@@ -29,7 +29,7 @@ export const handler: Handlers<AppEnv> = {
         message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
       }, 400);
     }
-    if (!user) {
+    if (!user || !session) {
       return c.json({ error: "unauthorized", message: "Sign in first." }, 401);
     }
     const origin = c.req.header("origin");
@@ -49,7 +49,14 @@ export const handler: Handlers<AppEnv> = {
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
       idleTimeout: WS_IDLE_TIMEOUT_S,
     });
-    handleConnection(socket, { room, user }, services, services.connections);
+    const scope = {
+      room,
+      user,
+      sessionId: session.sid,
+      expiresAt: session.exp * 1000,
+      canPost: user.kind !== "guest" || services.config.allowGuests,
+    };
+    handleConnection(socket, scope, services, services.connections);
     return response;
   },
 };

@@ -65,6 +65,12 @@ export const handler: Handlers<AppEnv> = {
     if (!user) {
       return c.json({ error: "unauthorized", message: "Sign in first." }, 401);
     }
+    if (user.kind === "guest" && !services.config.allowGuests) {
+      return c.json({
+        error: "sign_in_required",
+        message: "Sign in to chat in this room.",
+      }, 403);
+    }
     const clientId = body.value.clientId ?? crypto.randomUUID();
     const parsed = parseClientFrame(
       JSON.stringify({ type: "message", text: body.value.text, clientId }),

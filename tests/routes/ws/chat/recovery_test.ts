@@ -20,8 +20,7 @@ class RecoveringReader {
 
   attach(client: TestClient): void {
     this.#resumeInFlight = false;
-    client.socket.addEventListener("message", (e) => {
-      const frame = JSON.parse(e.data) as ServerFrame;
+    const onFrame = (frame: ServerFrame) => {
       if (frame.type === "welcome") {
         this.timeline.welcome(frame.history, frame.lastSeq);
       } else if (frame.type === "message") this.timeline.add([frame.message]);
@@ -36,7 +35,14 @@ class RecoveringReader {
       this.#waiters = this.#waiters.filter((w) =>
         !(w.test() && (w.resolve(), true))
       );
-    });
+    };
+    // Frames that arrived with the open event are already queued on the client.
+    const seen = client.frames.length;
+    client.frames.slice(0, seen).forEach(onFrame);
+    client.socket.addEventListener(
+      "message",
+      () => onFrame(client.frames[client.frames.length - 1]),
+    );
   }
 
   /** Resolves once `count` messages are known with no gap. */
