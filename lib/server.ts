@@ -30,7 +30,7 @@ export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 export const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
 
 /** Creates the group layer named by `config.channelLayer`. */
-export async function createLayer(config: AppConfig): Promise<ChannelLayer> {
+export async function createLayer(config: AppConfig, log: Logger): Promise<ChannelLayer> {
   switch (config.channelLayer) {
     case "memory":
       return new MemoryLayer();
@@ -38,7 +38,7 @@ export async function createLayer(config: AppConfig): Promise<ChannelLayer> {
       return new BroadcastLayer();
     case "redis": {
       const { RedisLayer } = await import("./chat/redis_layer.ts");
-      return RedisLayer.connect(config.redisUrl);
+      return await RedisLayer.connect(config.redisUrl, { log });
     }
   }
 }
@@ -67,7 +67,7 @@ export async function createServices(
     });
   }
   const kv = await openKv(config.kvPath);
-  const layer = overrides.layer ?? await createLayer(config);
+  const layer = overrides.layer ?? await createLayer(config, log);
   const store = overrides.store ??
     new KvMessageStore(kv, { retention: config.historyRetention });
   const connections = new ConnectionRegistry();

@@ -144,7 +144,11 @@ export class KvMessageStore implements MessageStore {
       if (seq > this.#retention) {
         op.delete(["msg", draft.room, seq - this.#retention]);
       }
-      const result = await op.commit();
+      const result = await op.commit().catch((err) => {
+        // Another process or connection holds the file's write lock: a lost race.
+        if (isBusy(err)) return { ok: false as const };
+        throw err;
+      });
       if (result.ok) return { message, duplicate: false };
       // Another process won the race: back off a little, with jitter, and retry.
       await new Promise((r) =>
@@ -216,6 +220,12 @@ export class KvMessageStore implements MessageStore {
   close(): void {
     this.#kv.close();
   }
+}
+
+/** Whether `err` is SQLite's "database is locked" (another writer on the file). */
+function isBusy(err: unknown): boolean {
+  return err instanceof Error &&
+    /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
 /** Rooms read for the lobby listing. */

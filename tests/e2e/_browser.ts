@@ -113,6 +113,10 @@ export function statusHistory(page: Page): Promise<string[]> {
 export async function openSession(server: TestServer): Promise<Session> {
   const browser = await launchBrowser();
   const contexts: BrowserContext[] = [];
+  let closing = false;
+  browser.on("disconnected", () => {
+    if (!closing) console.error("e2e: Chromium disconnected unexpectedly");
+  });
   return {
     browser,
     server,
@@ -138,6 +142,7 @@ export async function openSession(server: TestServer): Promise<Session> {
         if (msg.type() === "error") watch.consoleErrors.push(msg.text());
       });
       page.on("pageerror", (err) => watch.pageErrors.push(String(err)));
+      page.on("crash", () => watch.pageErrors.push("the page crashed"));
       page.on("request", (req) => {
         const url = new URL(req.url());
         if (url.protocol !== "data:" && url.origin !== server.origin) {
@@ -151,6 +156,7 @@ export async function openSession(server: TestServer): Promise<Session> {
       return { context, page, watch };
     },
     async close() {
+      closing = true;
       for (const c of contexts) await c.close().catch(() => {});
       await browser.close();
     },

@@ -111,16 +111,14 @@ function manifest(): Manifest {
   };
 }
 
-async function mounted(): Promise<
-  (path: string, init?: RequestInit) => Promise<Response>
-> {
+function mounted(): (path: string, init?: RequestInit) => Promise<Response> {
   const app = new Hono();
   mountManifest(app, manifest());
   return (path, init) => Promise.resolve(app.request(path, init));
 }
 
 Deno.test("mountManifest: a page-only module answers GET with the page inside _app", async () => {
-  const get = await mounted();
+  const get = mounted();
   const res = await get("/");
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
@@ -134,7 +132,7 @@ Deno.test("mountManifest: a page-only module answers GET with the page inside _a
 });
 
 Deno.test("mountManifest: [param] routes get their params, and a title function sees them", async () => {
-  const get = await mounted();
+  const get = mounted();
   const res = await get("/chat/general");
   assert.equal(res.status, 200);
   const html = await res.text();
@@ -146,7 +144,7 @@ Deno.test("mountManifest: [param] routes get their params, and a title function 
 });
 
 Deno.test("mountManifest: a static segment wins over [param]", async () => {
-  const get = await mounted();
+  const get = mounted();
   const html = await (await get("/chat/new")).text();
   assert.match(html, /data-page="new-room"/);
   assert.doesNotMatch(html, /data-page="room"/);
@@ -155,7 +153,7 @@ Deno.test("mountManifest: a static segment wins over [param]", async () => {
 });
 
 Deno.test("mountManifest: [...rest] matches several segments", async () => {
-  const get = await mounted();
+  const get = mounted();
   const res = await get("/files/a/b/c.txt");
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { path: "a/b/c.txt" });
@@ -166,7 +164,7 @@ Deno.test("mountManifest: [...rest] matches several segments", async () => {
 });
 
 Deno.test("mountManifest: _middleware applies to its folder and below only", async () => {
-  const get = await mounted();
+  const get = mounted();
   const mw = async (path: string) => {
     const res = await get(path);
     await res.body?.cancel();
@@ -186,7 +184,7 @@ Deno.test("mountManifest: _middleware applies to its folder and below only", asy
 });
 
 Deno.test("mountManifest: handlers per method; an unhandled method is refused", async () => {
-  const get = await mounted();
+  const get = mounted();
   const ping = await get("/api/ping");
   assert.deepEqual(await ping.json(), { pong: true });
   const post = await get("/api/ping", { method: "POST" });
@@ -215,7 +213,7 @@ Deno.test("mountManifest: handlers per method; an unhandled method is refused", 
 });
 
 Deno.test("mountManifest: render passes data, status and headers", async () => {
-  const get = await mounted();
+  const get = mounted();
   const res = await get("/render");
   assert.equal(res.status, 201);
   assert.equal(res.headers.get("x-extra"), "yes");
@@ -227,7 +225,7 @@ Deno.test("mountManifest: render passes data, status and headers", async () => {
 });
 
 Deno.test("mountManifest: files and folders starting with _ are never routes", async () => {
-  const get = await mounted();
+  const get = mounted();
   for (
     const path of [
       "/_app",
