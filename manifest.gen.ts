@@ -5,15 +5,17 @@ import * as $r1 from "./routes/_middleware.ts";
 import * as $r2 from "./routes/api/_middleware.ts";
 import * as $r3 from "./routes/api/auth/google.ts";
 import * as $r4 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r5 from "./routes/api/session/guest.ts";
-import * as $r6 from "./routes/api/session/signout.ts";
-import * as $r7 from "./routes/chat/[room].tsx";
-import * as $r8 from "./routes/chat/index.ts";
-import * as $r9 from "./routes/healthz.ts";
-import * as $r10 from "./routes/index.tsx";
-import * as $r11 from "./routes/ws/chat/[room].ts";
+import * as $r5 from "./routes/api/rooms/index.ts";
+import * as $r6 from "./routes/api/session/guest.ts";
+import * as $r7 from "./routes/api/session/signout.ts";
+import * as $r8 from "./routes/chat/[room].tsx";
+import * as $r9 from "./routes/chat/index.ts";
+import * as $r10 from "./routes/healthz.ts";
+import * as $r11 from "./routes/index.tsx";
+import * as $r12 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
-import * as $i1 from "./islands/SignIn.tsx";
+import * as $i1 from "./islands/RoomList.tsx";
+import * as $i2 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -22,16 +24,18 @@ export const manifest: Manifest = {
     "api/_middleware": $r2,
     "api/auth/google": $r3,
     "api/rooms/[room]/messages": $r4,
-    "api/session/guest": $r5,
-    "api/session/signout": $r6,
-    "chat/[room]": $r7,
-    "chat/index": $r8,
-    "healthz": $r9,
-    "index": $r10,
-    "ws/chat/[room]": $r11,
+    "api/rooms/index": $r5,
+    "api/session/guest": $r6,
+    "api/session/signout": $r7,
+    "chat/[room]": $r8,
+    "chat/index": $r9,
+    "healthz": $r10,
+    "index": $r11,
+    "ws/chat/[room]": $r12,
   },
   islands: {
     "ChatRoom": $i0,
-    "SignIn": $i1,
+    "RoomList": $i1,
+    "SignIn": $i2,
   },
 };

@@ -57,12 +57,20 @@ interface MessageListProps {
   meName?: string;
   /** Format times in the viewer's zone (only after hydration, so SSR matches). */
   localTime?: boolean;
+  /** Seq of the first message that arrived while the tab was hidden: a divider goes above it. */
+  unreadFrom?: number | null;
 }
 
 /** The room's messages, grouped by author, oldest first. */
 export function MessageList(
-  { messages, pending = [], meId, meName = "", localTime = false }:
-    MessageListProps,
+  {
+    messages,
+    pending = [],
+    meId,
+    meName = "",
+    localTime = false,
+    unreadFrom = null,
+  }: MessageListProps,
 ): VNode {
   return (
     <ol class="message-list list-unstyled mb-0">
@@ -71,7 +79,18 @@ export function MessageList(
         const grouped = prev !== undefined && prev.user.id === m.user.id &&
           m.ts - prev.ts < GROUP_WINDOW_MS;
         const mine = m.user.id === meId;
-        return (
+        const divider = m.seq === unreadFrom && (
+          <li
+            key="unread"
+            class="unread-divider"
+            data-testid="unread-divider"
+            role="separator"
+          >
+            <span>New messages</span>
+          </li>
+        );
+        return [
+          divider,
           <li
             key={m.seq}
             class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""}`}
@@ -95,8 +114,8 @@ export function MessageList(
             <div class="bubble">
               <MessageText text={m.text} />
             </div>
-          </li>
-        );
+          </li>,
+        ];
       })}
       {pending.map((p) => (
         <li

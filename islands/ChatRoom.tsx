@@ -2,6 +2,7 @@ import { batch, effect, useSignal } from "@preact/signals";
 import type { JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import {
+  Avatar,
   MessageList,
   type PendingMessage,
 } from "../components/MessageList.tsx";
@@ -13,8 +14,16 @@ import {
   DEFAULT_PAGE_SIZE,
   MAX_MESSAGE_CHARS,
   type ServerFrame,
+  TYPING_THROTTLE_MS,
 } from "../lib/chat/protocol.ts";
 import { Timeline } from "../lib/chat/timeline.ts";
+import {
+  applyPresenceDiff,
+  emptyPresence,
+  type PresenceState,
+  presentUsers,
+  typingLabel,
+} from "../lib/chat/presence.ts";
 import SignIn from "./SignIn.tsx";
 
 export interface ChatRoomProps {
@@ -65,6 +74,53 @@ function saveOutbox(key: string, pending: readonly PendingMessage[]): void {
   } catch { /* storage full or disabled: the outbox still lives in memory */ }
 }
 
+/** "Ana joined", "Ana and Ben left", "5 people joined" (collapsed when many). */
+function activityLine(joined: string[], left: string[]): string | null {
+  const part = (names: string[], verb: string) =>
+    names.length === 0
+      ? null
+      : names.length <= 2
+      ? `${names.join(" and ")} ${verb}`
+      : `${names.length} people ${verb}`;
+  const parts = [part(joined, "joined"), part(left, "left")].filter(Boolean);
+  return parts.length ? parts.join(" · ") : null;
+}
+
+/** Whether `text` mentions `name` (as @name or the whole name), ignoring case. */
+function mentions(text: string, name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\p{L}\\p{N}])@?${escaped}($|[^\\p{L}\\p{N}])`, "iu")
+    .test(text);
+}
+
+/** Who is here: one entry per person however many tabs they have open. */
+function PresenceList({ state }: { state: PresenceState }) {
+  const users = presentUsers(state);
+  return (
+    <details class="presence">
+      <summary
+        class="btn btn-sm btn-outline-secondary py-0"
+        data-testid="presence-count"
+      >
+        <i class="bi bi-people-fill me-1" aria-hidden="true"></i>
+        {users.length} here
+      </summary>
+      <ul class="list-unstyled presence-list mb-0" data-testid="presence-list">
+        {users.map((u) => (
+          <li
+            key={u.id}
+            class="d-flex align-items-center gap-2 py-1"
+            data-user={u.id}
+          >
+            <Avatar name={u.name} picture={u.picture} />
+            <span class="text-truncate">{u.name}</span>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 /**
  * The live room: one WebSocket with jittered, capped reconnects; messages
  * merged by `seq` so reconnects and resends never duplicate; an outbox of
@@ -87,6 +143,15 @@ export default function ChatRoom(
   const unseen = useSignal(0);
   const localTime = useSignal(false);
   const draft = useSignal("");
+  const presence = useSignal<PresenceState>(emptyPresence());
+  const typing = useSignal<
+    ReadonlyMap<string, { name: string; until: number }>
+  >(new Map());
+  const activity = useSignal<string | null>(null);
+  const unreadFrom = useSignal<number | null>(null);
+  const hiddenUnread = useSignal(0);
+  const notifyMentions = useSignal(false);
+  const lastTypingSent = useRef(0);
 
   const scroller = useRef<HTMLDivElement>(null);
   const socket = useRef<WebSocket | null>(null);
@@ -141,7 +206,13 @@ export default function ChatRoom(
       }
       case "message": {
         const mine = frame.message.user.id === user.id;
-        timeline.add([frame.message]);
+        const fresh = timeline.add([frame.message]);
+        if (fresh && !mine) noticeIncoming(frame.message);
+        if (typing.value.has(frame.message.user.id)) {
+          const next = new Map(typing.value);
+          next.delete(frame.message.user.id);
+          typing.value = next;
+        }
         batch(() => {
           pending.value = pending.value.filter((p) =>
             p.clientId !== frame.message.clientId
@@ -171,6 +242,33 @@ export default function ChatRoom(
             messages.value = timeline.messages;
           });
         }
+        return;
+      }
+      case "presence": {
+        const before = presence.value;
+        const after = frame.state ?? applyPresenceDiff(before, frame);
+        presence.value = after;
+        if (!frame.state) {
+          const joined = Object.keys(after).filter((id) =>
+            !before[id] && id !== user.id
+          );
+          const left = Object.keys(before).filter((id) =>
+            !after[id] && id !== user.id
+          );
+          activity.value = activityLine(
+            joined.map((id) => after[id].user.name),
+            left.map((id) => before[id].user.name),
+          ) ?? activity.value;
+        }
+        return;
+      }
+      case "typing": {
+        const next = new Map(typing.value);
+        next.set(frame.userId, {
+          name: frame.name,
+          until: Date.now() + frame.ttl,
+        });
+        typing.value = next;
         return;
       }
       case "resync":
@@ -237,6 +335,30 @@ export default function ChatRoom(
     };
   }, []);
 
+  const baseTitle = useRef("");
+  useEffect(() => {
+    baseTitle.current = document.title;
+    const onVisibility = () => {
+      if (document.hidden) return;
+      document.title = baseTitle.current;
+      hiddenUnread.value = 0;
+    };
+    document.addEventListener("visibilitychange", onVisibility);
+    // Typing indicators expire on their own (sent with a ttl, never stored).
+    const prune = setInterval(() => {
+      const now = Date.now();
+      if ([...typing.value.values()].some((t) => t.until <= now)) {
+        typing.value = new Map(
+          [...typing.value].filter(([, t]) => t.until > now),
+        );
+      }
+    }, 1_000);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisibility);
+      clearInterval(prune);
+    };
+  }, []);
+
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
@@ -247,6 +369,36 @@ export default function ChatRoom(
       el.scrollTop = el.scrollHeight;
     }
   }, [messages.value, pending.value]);
+
+  /** Title counter and mention notifications while the tab is in the background. */
+  const noticeIncoming = (message: ChatMessage) => {
+    if (!document.hidden) return;
+    if (hiddenUnread.value === 0) unreadFrom.value = message.seq;
+    hiddenUnread.value++;
+    document.title = `(${hiddenUnread.value}) ${baseTitle.current}`;
+    if (notifyMentions.value && mentions(message.text, user.name)) {
+      try {
+        new Notification(`${message.user.name} in #${room}`, {
+          body: message.text.slice(0, 140),
+          tag: `roomcast-${room}`,
+        });
+      } catch { /* notifications unavailable */ }
+    }
+  };
+
+  const onDraftInput = (value: string) => {
+    draft.value = value;
+    const now = Date.now();
+    if (value.trim() && now - lastTypingSent.current >= TYPING_THROTTLE_MS) {
+      if (send({ type: "typing" })) lastTypingSent.current = now;
+    }
+  };
+
+  const enableNotifications = async () => {
+    if (typeof Notification === "undefined") return;
+    notifyMentions.value =
+      (await Notification.requestPermission()) === "granted";
+  };
 
   const submit = (event?: JSX.TargetedEvent<HTMLFormElement>) => {
     event?.preventDefault();
@@ -261,6 +413,7 @@ export default function ChatRoom(
       pending.value = [...pending.value, { clientId, text, ts: Date.now() }];
       draft.value = "";
       stick.current = true;
+      lastTypingSent.current = 0;
     });
     if (status.value === "live") send({ type: "message", text, clientId });
   };
@@ -305,6 +458,25 @@ export default function ChatRoom(
         >
           {label}
         </span>
+        <PresenceList state={presence.value} />
+        {activity.value && (
+          <span
+            class="text-body-secondary text-truncate"
+            data-testid="activity"
+          >
+            {activity.value}
+          </span>
+        )}
+        {localTime.value && typeof Notification !== "undefined" &&
+          !notifyMentions.value && (
+          <button
+            type="button"
+            class="btn btn-link btn-sm ms-auto p-0"
+            onClick={enableNotifications}
+          >
+            <i class="bi bi-bell" aria-hidden="true"></i> Notify me of mentions
+          </button>
+        )}
       </div>
       <div class="message-scroller" ref={scroller} onScroll={onScroll}>
         {olderAvailable.value && (
@@ -326,6 +498,7 @@ export default function ChatRoom(
             meId={user.id}
             meName={user.name}
             localTime={localTime.value}
+            unreadFrom={unreadFrom.value}
           />
         </div>
       </div>
@@ -338,6 +511,13 @@ export default function ChatRoom(
           {unseen.value} new <i class="bi bi-arrow-down" aria-hidden="true"></i>
         </button>
       )}
+      <div
+        class="typing-line px-3 small text-body-secondary"
+        aria-live="polite"
+        data-testid="typing"
+      >
+        {typingLabel([...typing.value.values()].map((t) => t.name))}
+      </div>
       {notice.value && (
         <div
           class="room-notice alert alert-warning small mx-2 mb-2 py-1 px-3"
@@ -363,7 +543,7 @@ export default function ChatRoom(
                 placeholder={`Message #${room}`}
                 aria-label={`Message #${room}`}
                 value={draft.value}
-                onInput={(e) => draft.value = e.currentTarget.value}
+                onInput={(e) => onDraftInput(e.currentTarget.value)}
                 onKeyDown={onKeyDown}
                 required
               />

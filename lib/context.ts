@@ -11,6 +11,8 @@ import type { Revocations } from "./auth/revocations.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
+import type { PresenceTracker } from "./chat/presence_tracker.ts";
+import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/protocol.ts";
 import type { Logger } from "./log.ts";
 import type { MessageStore } from "./store/messages.ts";
@@ -29,6 +31,10 @@ export interface Services {
   /** Present when `GOOGLE_CLIENT_ID` is set. */
   google: GoogleVerifier | null;
   connections: ConnectionRegistry;
+  /** This instance's presence bookkeeping. */
+  presence: PresenceTracker;
+  /** Lobby snapshots (rooms, people online). */
+  lobby: Lobby;
   /** Flood control applied to every connection. */
   limits: ConsumerLimits;
   log: Logger;

@@ -18,6 +18,9 @@ import { createLogger, type Logger } from "./log.ts";
 import { KvMessageStore, type MessageStore } from "./store/messages.ts";
 import { openKv } from "./store/kv.ts";
 import { KvUserStore } from "./store/users.ts";
+import { KvPresenceStore } from "./store/presence.ts";
+import { PresenceTracker } from "./chat/presence_tracker.ts";
+import { Lobby } from "./chat/lobby.ts";
 import { GoogleVerifier } from "./auth/google.ts";
 import { KvRevocations } from "./auth/revocations.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
@@ -30,7 +33,10 @@ export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 export const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
 
 /** Creates the group layer named by `config.channelLayer`. */
-export async function createLayer(config: AppConfig, log: Logger): Promise<ChannelLayer> {
+export async function createLayer(
+  config: AppConfig,
+  log: Logger,
+): Promise<ChannelLayer> {
   switch (config.channelLayer) {
     case "memory":
       return new MemoryLayer();
@@ -72,6 +78,12 @@ export async function createServices(
     new KvMessageStore(kv, { retention: config.historyRetention });
   const connections = new ConnectionRegistry();
   const revocations = new KvRevocations(kv);
+  const presence = new PresenceTracker(
+    new KvPresenceStore(kv, crypto.randomUUID()),
+    layer,
+    log,
+  );
+  await presence.start();
   const recheck = setInterval(() => {
     connections.enforceSessions(revocations).catch((err) =>
       log.warn("session.recheck_failed", { error: String(err) })
@@ -96,6 +108,8 @@ export async function createServices(
       })
       : null,
     connections,
+    presence,
+    lobby: new Lobby(store, presence),
     limits: {
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,
@@ -107,6 +121,7 @@ export async function createServices(
       if (closed) return;
       closed = true;
       clearInterval(recheck);
+      await presence.stop();
       await layer.close();
       if (overrides.store) overrides.store.close();
       kv.close();

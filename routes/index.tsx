@@ -1,14 +1,12 @@
 import type { AppEnv, AppVariables } from "../lib/context.ts";
-import type { RoomSummary } from "../lib/store/messages.ts";
+import type { LobbyRoom } from "../lib/chat/lobby.ts";
+import RoomList from "../islands/RoomList.tsx";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";
 import { MAX_ROOM_CHARS } from "../lib/chat/protocol.ts";
 
-/** Rooms listed in the lobby. */
-const LOBBY_ROOMS = 20;
-
 interface LobbyData {
-  rooms: RoomSummary[];
+  rooms: LobbyRoom[];
   error: string | null;
 }
 
@@ -16,7 +14,7 @@ export const title = "Lobby";
 
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
-    const rooms = await c.var.services.store.rooms(LOBBY_ROOMS);
+    const rooms = await c.var.services.lobby.rooms();
     const error = c.req.query("error") === "room"
       ? "Room names are 1–64 letters, digits, '-' or '_'."
       : null;
@@ -75,29 +73,7 @@ export default function Lobby(
             </div>
           </div>
           <h2 class="h5">Active rooms</h2>
-          {data.rooms.length === 0
-            ? (
-              <p class="text-body-secondary">
-                No messages yet. Start a room above.
-              </p>
-            )
-            : (
-              <ul class="list-group room-list">
-                {data.rooms.map((r) => (
-                  <li class="list-group-item d-flex justify-content-between align-items-center">
-                    <a
-                      href={`/chat/${r.room}`}
-                      class="stretched-link text-decoration-none"
-                    >
-                      #{r.room}
-                    </a>
-                    <span class="badge text-bg-light">
-                      {r.lastSeq} messages
-                    </span>
-                  </li>
-                ))}
-              </ul>
-            )}
+          <RoomList rooms={data.rooms} />
         </div>
       </div>
     </main>

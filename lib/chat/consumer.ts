@@ -20,8 +20,15 @@ import {
   MAX_PAGE_SIZE,
   parseClientFrame,
   type ServerFrame,
+  TYPING_TTL_MS,
 } from "./protocol.ts";
-import { MAX_RATE_VIOLATIONS, TokenBucket } from "./rate_limit.ts";
+import type { PresenceTracker } from "./presence_tracker.ts";
+import {
+  MAX_RATE_VIOLATIONS,
+  TokenBucket,
+  TYPING_BURST,
+  TYPING_RATE_PER_S,
+} from "./rate_limit.ts";
 
 /** Close codes the server uses. */
 export const CloseCode = {
@@ -40,6 +47,7 @@ export interface ConsumerDeps {
   store: MessageStore;
   log: Logger;
   limits: ConsumerLimits;
+  presence: PresenceTracker;
 }
 
 /** Flood control for one connection. */
@@ -133,23 +141,44 @@ export function handleConnection(
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
 ): void {
-  const { layer, store, log, limits } = deps;
+  const { layer, store, log, limits, presence } = deps;
   const { room, user } = scope;
   let joined = false;
   let closed = false;
   // Group frames that arrive before `welcome` wait here so `welcome` comes first.
   let early: string[] | null = [];
   const bucket = new TokenBucket(limits.burst, limits.perSecond);
+  const typingBucket = new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
   let violations = 0;
+  /** True when the frame is over the limit (and has been answered or the socket closed). */
+  const throttled = (limiter: TokenBucket): boolean => {
+    const wait = limiter.take();
+    if (wait === 0) return false;
+    if (++violations > MAX_RATE_VIOLATIONS) {
+      log.warn("ws.flood_closed", { room, user: user.id });
+      socket.close(CloseCode.policy, "rate limit exceeded");
+    } else {
+      send(errorFrame("rate_limited", "You are sending too fast.", wait));
+    }
+    return true;
+  };
 
   const sendRaw = (frame: string) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(frame);
   };
   const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
+  // Typing frames start with the typist's id, so their own sockets can skip them unparsed.
+  const ownTyping = `{"type":"typing","userId":${JSON.stringify(user.id)},`;
   const channel: Channel = {
     name: newChannelName(),
-    send: (frame) => early ? early.push(frame) : sendRaw(frame),
+    send: (frame) => {
+      if (frame.startsWith(ownTyping)) return;
+      if (early) early.push(frame);
+      else sendRaw(frame);
+    },
   };
+  const since = Date.now();
+  let tracked = false;
 
   const leave = () => {
     if (closed) return;
@@ -159,6 +188,12 @@ export function handleConnection(
       joined = false;
       layer.groupDiscard(room, channel).catch((err) =>
         log.error("layer.discard_failed", { room, error: String(err) })
+      );
+    }
+    if (tracked) {
+      tracked = false;
+      presence.leave(room, user, channel.name, since).catch((err) =>
+        log.error("presence.leave_failed", { room, error: String(err) })
       );
     }
   };
@@ -174,7 +209,16 @@ export function handleConnection(
         await layer.groupDiscard(room, channel);
         return;
       }
-      const page = await store.recent(room, DEFAULT_PAGE_SIZE);
+      const [page, state] = await Promise.all([
+        store.recent(room, DEFAULT_PAGE_SIZE),
+        presence.join(room, user, channel.name, since),
+      ]);
+      tracked = true;
+      if (closed) {
+        tracked = false;
+        await presence.leave(room, user, channel.name, since);
+        return;
+      }
       const lastSeq = page.messages.at(-1)?.seq ?? 0;
       send({
         type: "welcome",
@@ -184,6 +228,7 @@ export function handleConnection(
         hasMore: page.hasMore,
         lastSeq,
       });
+      send({ type: "presence", state });
       const pending = early ?? [];
       early = null;
       for (const frame of pending) sendRaw(frame);
@@ -228,16 +273,7 @@ export function handleConnection(
           send(errorFrame("sign_in_required", "Sign in to chat in this room."));
           return;
         }
-        const wait = bucket.take();
-        if (wait > 0) {
-          if (++violations > MAX_RATE_VIOLATIONS) {
-            log.warn("ws.flood_closed", { room, user: user.id });
-            socket.close(CloseCode.policy, "rate limit exceeded");
-            return;
-          }
-          send(errorFrame("rate_limited", "You are sending too fast.", wait));
-          return;
-        }
+        if (throttled(bucket)) return;
         const { message, duplicate } = await store.append({
           room,
           user,
@@ -247,6 +283,16 @@ export function handleConnection(
         // A retry of a stored message: only the sender needs its copy back.
         if (duplicate) send({ type: "message", message });
         else await layer.groupSend(room, { type: "message", message });
+        return;
+      }
+      case "typing": {
+        if (!scope.canPost || throttled(typingBucket)) return;
+        await layer.groupSend(room, {
+          type: "typing",
+          userId: user.id,
+          name: user.name,
+          ttl: TYPING_TTL_MS,
+        });
         return;
       }
       case "resume": {

@@ -7,10 +7,16 @@
  * @module
  */
 
+import type { PresenceState } from "./presence.ts";
+
 /** Longest message text, in UTF-16 code units after trimming. */
 export const MAX_MESSAGE_CHARS = 4_000;
 /** Frames larger than this (UTF-8 bytes) are refused before JSON parsing. */
 export const MAX_FRAME_BYTES = 16 * 1024;
+/** How long a typing indicator shows without a fresh `typing` frame. */
+export const TYPING_TTL_MS = 5_000;
+/** Clients send `typing` at most this often while the user types. */
+export const TYPING_THROTTLE_MS = 2_000;
 /** Longest room name after normalization. */
 export const MAX_ROOM_CHARS = 64;
 /** Longest display name after normalization. */
@@ -46,6 +52,7 @@ export interface ChatMessage {
 /** Frames a client may send. */
 export type ClientFrame =
   | { type: "message"; text: string; clientId: string }
+  | { type: "typing" }
   | { type: "resume"; after: number }
   | { type: "history"; before: number; limit: number };
 
@@ -82,7 +89,16 @@ export type ServerFrame =
   }
   | { type: "error"; code: ErrorCode; message: string; retryAfter?: number }
   /** Broadcasts may have been lost (e.g. the bus reconnected): ask the store with `resume`. */
-  | { type: "resync" };
+  | { type: "resync" }
+  /** Who is here: the full `state` right after `welcome`, then `joins`/`leaves` diffs. */
+  | {
+    type: "presence";
+    state?: PresenceState;
+    joins?: PresenceState;
+    leaves?: PresenceState;
+  }
+  /** Someone is typing; show it for `ttl` ms unless refreshed. `userId` comes first (see the consumer). */
+  | { type: "typing"; userId: string; name: string; ttl: number };
 
 /** The outcome of parsing a client frame: the frame, or the error to send back. */
 export type ParseResult =
@@ -140,6 +156,8 @@ export function parseClientFrame(raw: string): ParseResult {
   switch (data.type) {
     case "message":
       return parseMessage(data);
+    case "typing":
+      return { ok: true, frame: { type: "typing" } };
     case "resume":
       if (!isSeq(data.after)) {
         return fail("bad_frame", "`after` must be a non-negative integer.");
@@ -204,10 +222,10 @@ const MESSAGE_STRIP = new RegExp(
   "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u202a-\\u202e]",
   "g",
 );
-/** Every control, zero-width, bidi-override and isolate character: names are one line of plain text. */
+/** Controls (but whitespace, which collapses to a space), zero-width, bidi-override and isolate characters. */
 // deno-lint-ignore no-control-regex
 const NAME_STRIP = new RegExp(
-  "[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]",
+  "[\\u0000-\\u0008\\u000e-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]",
   "g",
 );
 

@@ -8,6 +8,10 @@
 export const MESSAGE_BURST = 20;
 /** Sustained messages per second (10 per 5 s). */
 export const MESSAGE_RATE_PER_S = 2;
+/** `typing` frames a connection may send in a burst (clients send one per 2 s). */
+export const TYPING_BURST = 5;
+/** Sustained `typing` frames per second. */
+export const TYPING_RATE_PER_S = 1;
 /** Rejected frames within one connection before it is closed with 1008. */
 export const MAX_RATE_VIOLATIONS = 20;
 

@@ -16,7 +16,7 @@ export type BodyResult =
   | { ok: false; status: 400 | 413 | 415; error: string; message: string };
 
 /**
- * Reads a JSON object or a urlencoded/multipart form. `form` tells the caller
+ * Reads a JSON object or a urlencoded form (multipart is refused with 415). `form` tells the caller
  * to answer with a redirect instead of JSON. An empty body is an empty object.
  */
 export async function readBody(c: Context): Promise<BodyResult> {

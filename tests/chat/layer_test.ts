@@ -14,6 +14,9 @@ import {
   newChannelName,
 } from "../../lib/chat/layer.ts";
 import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
+import { RedisLayer } from "../../lib/chat/redis_layer.ts";
+import { quietLogger } from "../../lib/log.ts";
+import { startRedis } from "../_helpers/redis.ts";
 import type { ChatMessage } from "../../lib/chat/protocol.ts";
 
 /** How long a test waits for an expected delivery before failing. */
@@ -129,6 +132,8 @@ interface Instances {
   layers: ChannelLayer[];
   /** Subscriptions (BroadcastChannels, connections…) the instances hold open. */
   openSubscriptions(): number;
+  /** Releases what the backend needs besides the layers (a redis-server). */
+  dispose?(): Promise<void>;
 }
 
 interface Backend {
@@ -137,7 +142,7 @@ interface Backend {
    * Instances of the app for one test. `shared` backends return one object
    * several times (a single-process layer has no other instance).
    */
-  create(count: number): Instances;
+  create(count: number): Promise<Instances>;
   shared: boolean;
 }
 
@@ -147,10 +152,10 @@ const backends: Backend[] = [
     shared: true,
     create(count) {
       const layer = new MemoryLayer();
-      return {
+      return Promise.resolve({
         layers: Array.from({ length: count }, () => layer),
         openSubscriptions: () => 0,
-      };
+      });
     },
   },
   {
@@ -158,13 +163,39 @@ const backends: Backend[] = [
     shared: false,
     create(count) {
       const prefix = `test:${crypto.randomUUID()}:`;
-      return {
+      return Promise.resolve({
         layers: Array.from(
           { length: count },
           () => new BroadcastLayer({ prefix }),
         ),
         openSubscriptions: () =>
           [...openBuses].filter((bus) => bus.name.startsWith(prefix)).length,
+      });
+    },
+  },
+  {
+    kind: "redis",
+    shared: false,
+    async create(count) {
+      const redis = await startRedis();
+      const prefix = `test:${crypto.randomUUID()}:`;
+      const layers: RedisLayer[] = [];
+      try {
+        for (let i = 0; i < count; i++) {
+          layers.push(
+            await RedisLayer.connect(redis.url, { prefix, log: quietLogger }),
+          );
+        }
+      } catch (err) {
+        for (const layer of layers) await layer.close();
+        await redis.stop();
+        throw err;
+      }
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.subscribedGroups(), 0),
+        dispose: () => redis.stop(),
       };
     },
   },
@@ -180,11 +211,12 @@ function withLayers(
   body: (layers: ChannelLayer[], instances: Instances) => Promise<void>,
 ): () => Promise<void> {
   return async () => {
-    const instances = backend.create(count);
+    const instances = await backend.create(count);
     try {
       await body(instances.layers, instances);
     } finally {
       for (const layer of new Set(instances.layers)) await layer.close();
+      await instances.dispose?.();
     }
     assert.equal(instances.openSubscriptions(), 0, "subscriptions left open");
   };

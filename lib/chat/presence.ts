@@ -1,0 +1,109 @@
+/**
+ * Presence as state plus diffs (Phoenix-style), keyed by user with one meta
+ * per connection, so a person with three tabs is one entry and leaves only
+ * when their last connection does. Pure: the island and the server share it.
+ *
+ * @module
+ */
+
+import type { ChatUser } from "./protocol.ts";
+
+/** One connection of a user. */
+export interface PresenceMeta {
+  /** The connection's channel name. */
+  conn: string;
+  /** When it joined, ms since the epoch. */
+  since: number;
+}
+
+/** A present user and their connections. */
+export interface PresenceEntry {
+  user: ChatUser;
+  metas: PresenceMeta[];
+}
+
+/** Who is in a room: user id → entry. */
+export type PresenceState = Record<string, PresenceEntry>;
+
+/** Changes to apply to a {@link PresenceState}. */
+export interface PresenceDiff {
+  joins: PresenceState;
+  leaves: PresenceState;
+}
+
+/** A fresh state object with no prototype, so user ids like `__proto__` are plain keys. */
+export function emptyPresence(): PresenceState {
+  return Object.create(null);
+}
+
+/**
+ * Applies a diff. Idempotent: a join of a known connection or a leave of an
+ * unknown one changes nothing, so the same diff may arrive from several
+ * instances.
+ *
+ * @example
+ * ```ts
+ * let s = emptyPresence();
+ * s = applyPresenceDiff(s, { joins: { u1: { user, metas: [{ conn: "a", since: 1 }] } }, leaves: {} });
+ * Object.keys(s); // ["u1"]
+ * ```
+ */
+export function applyPresenceDiff(
+  state: PresenceState,
+  diff: Partial<PresenceDiff>,
+): PresenceState {
+  const next: PresenceState = emptyPresence();
+  for (const [id, entry] of Object.entries(state)) {
+    next[id] = { user: entry.user, metas: [...entry.metas] };
+  }
+  for (const [id, join] of Object.entries(diff.joins ?? {})) {
+    const entry = next[id] ?? (next[id] = { user: join.user, metas: [] });
+    entry.user = join.user;
+    for (const meta of join.metas) {
+      if (!entry.metas.some((m) => m.conn === meta.conn)) {
+        entry.metas.push(meta);
+      }
+    }
+  }
+  for (const [id, leave] of Object.entries(diff.leaves ?? {})) {
+    const entry = next[id];
+    if (!entry) continue;
+    const gone = new Set(leave.metas.map((m) => m.conn));
+    entry.metas = entry.metas.filter((m) => !gone.has(m.conn));
+    if (entry.metas.length === 0) delete next[id];
+  }
+  return next;
+}
+
+/** Present users, earliest first (stable order for the list). */
+export function presentUsers(state: PresenceState): ChatUser[] {
+  return Object.values(state)
+    .map((e) => ({
+      user: e.user,
+      since: Math.min(...e.metas.map((m) => m.since)),
+    }))
+    .sort((a, b) => a.since - b.since || a.user.name.localeCompare(b.user.name))
+    .map((e) => e.user);
+}
+
+/** A single-connection diff entry. */
+export function presenceOf(
+  user: ChatUser,
+  conn: string,
+  since: number,
+): PresenceState {
+  const state = emptyPresence();
+  state[user.id] = { user, metas: [{ conn, since }] };
+  return state;
+}
+
+/**
+ * "Ana is typing…", "Ana and Ben are typing…", "Ana and 2 others are typing…".
+ * Returns "" when nobody is.
+ */
+export function typingLabel(names: readonly string[]): string {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return `${names[0]} and ${names.length - 1} others are typing…`;
+}

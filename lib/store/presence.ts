@@ -1,0 +1,148 @@
+/**
+ * Who is connected, shared by every instance through Deno KV.
+ *
+ * Each connection is one key, `["presence", room, conn]`, naming the instance
+ * that holds it. Each instance keeps one heartbeat key, `["instance", id]`,
+ * refreshed every few seconds. A connection whose instance stopped beating
+ * (it crashed or was killed) is a ghost: the next sweep removes it. So ghosts
+ * live at most {@link PRESENCE_TTL_MS} plus one sweep interval, with one KV
+ * write per instance per heartbeat, not one per socket.
+ *
+ * @module
+ */
+
+import type { ChatUser } from "../chat/protocol.ts";
+
+/** An instance that has not beaten for this long is dead. */
+export const PRESENCE_TTL_MS = 15_000;
+/** Presence lists read at most this many connections per room. */
+export const MAX_PRESENCE_PER_ROOM = 5_000;
+
+/** One connection in a room. */
+export interface PresenceRecord {
+  room: string;
+  conn: string;
+  user: ChatUser;
+  since: number;
+  instance: string;
+}
+
+interface Heartbeat {
+  expiresAt: number;
+}
+
+/** Live and dead (ghost) connections of a room. */
+export interface RoomPresence {
+  live: PresenceRecord[];
+  ghosts: PresenceRecord[];
+}
+
+/** Presence on Deno KV for one instance. */
+export class KvPresenceStore {
+  constructor(
+    private readonly kv: Deno.Kv,
+    /** This instance's id. */
+    readonly instance: string,
+    private readonly ttlMs: number = PRESENCE_TTL_MS,
+  ) {}
+
+  /** Marks this instance alive for another {@link ttlMs}. */
+  async heartbeat(now: number = Date.now()): Promise<void> {
+    await this.kv.set(
+      ["instance", this.instance],
+      { expiresAt: now + this.ttlMs } satisfies Heartbeat,
+      {
+        expireIn: this.ttlMs * 4,
+      },
+    );
+  }
+
+  /** Marks this instance gone (a graceful stop). */
+  async retire(): Promise<void> {
+    await this.kv.delete(["instance", this.instance]);
+  }
+
+  async track(record: Omit<PresenceRecord, "instance">): Promise<void> {
+    await this.kv.set(["presence", record.room, record.conn], {
+      ...record,
+      instance: this.instance,
+    });
+  }
+
+  async untrack(room: string, conn: string): Promise<void> {
+    await this.kv.delete(["presence", room, conn]);
+  }
+
+  async #liveInstances(
+    ids: Iterable<string>,
+    now: number,
+  ): Promise<Set<string>> {
+    const list = [...new Set(ids)];
+    const alive = new Set<string>();
+    for (let i = 0; i < list.length; i += 10) {
+      const batch = list.slice(i, i + 10);
+      const beats = await this.kv.getMany<Heartbeat[]>(
+        batch.map((id) => ["instance", id]),
+      );
+      beats.forEach((b, j) =>
+        (b.value?.expiresAt ?? 0) > now && alive.add(batch[j])
+      );
+    }
+    return alive;
+  }
+
+  /** The room's connections, split into live ones and ghosts of dead instances. */
+  async room(room: string, now: number = Date.now()): Promise<RoomPresence> {
+    const records: PresenceRecord[] = [];
+    for await (
+      const e of this.kv.list<PresenceRecord>({ prefix: ["presence", room] }, {
+        limit: MAX_PRESENCE_PER_ROOM,
+      })
+    ) records.push(e.value);
+    const alive = await this.#liveInstances(
+      records.map((r) => r.instance),
+      now,
+    );
+    return {
+      live: records.filter((r) => alive.has(r.instance)),
+      ghosts: records.filter((r) => !alive.has(r.instance)),
+    };
+  }
+
+  /** Deletes ghosts; returns the ones this call removed. */
+  async sweep(
+    room: string,
+    now: number = Date.now(),
+  ): Promise<PresenceRecord[]> {
+    const { ghosts } = await this.room(room, now);
+    for (const g of ghosts) await this.kv.delete(["presence", room, g.conn]);
+    return ghosts;
+  }
+
+  /** Distinct live users per room, across all rooms (for the lobby). Bounded by `limit` connections. */
+  async counts(
+    limit: number,
+    now: number = Date.now(),
+  ): Promise<Map<string, number>> {
+    const records: PresenceRecord[] = [];
+    for await (
+      const e of this.kv.list<PresenceRecord>({ prefix: ["presence"] }, {
+        limit,
+      })
+    ) {
+      records.push(e.value);
+    }
+    const alive = await this.#liveInstances(
+      records.map((r) => r.instance),
+      now,
+    );
+    const users = new Map<string, Set<string>>();
+    for (const r of records) {
+      if (!alive.has(r.instance)) continue;
+      let set = users.get(r.room);
+      if (!set) users.set(r.room, set = new Set());
+      set.add(r.user.id);
+    }
+    return new Map([...users].map(([room, set]) => [room, set.size]));
+  }
+}
