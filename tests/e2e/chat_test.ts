@@ -287,6 +287,11 @@ Deno.test("sign-out from the navbar returns to a signed-out page", async () => {
     await joinFromLobby(tab.page, "Ana", "lounge");
     const { page } = tab;
     await send(page, "bye for now");
+    // A second tab of the same browser, live in the same room.
+    const other = await tab.context.newPage();
+    await other.goto("/chat/lounge");
+    await hydrated(other);
+    await statusIs(other, "live");
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: "Join as guest" }).waitFor();
@@ -301,6 +306,11 @@ Deno.test("sign-out from the navbar returns to a signed-out page", async () => {
     await confirmed(page, "bye for now").waitFor();
     const cookies = await tab.context.cookies();
     assert.deepEqual(cookies.filter((c) => c.value !== ""), []);
+    // The server closed the other tab's socket for good, and the tab says so.
+    await statusIs(other, "signed-out");
+    await other.getByRole("alert").filter({ hasText: "Sign in again" })
+      .waitFor();
+    await other.close();
 
     // And signing in again from here works.
     await joinInline(page, "Ana again", "lounge");

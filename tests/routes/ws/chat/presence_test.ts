@@ -1,0 +1,267 @@
+/**
+ * Presence and typing over real sockets: one entry per person, leaves only
+ * with the last connection, across workers, ghosts swept after a crash;
+ * typing relayed to others only, rate-limited; the lobby counts people.
+ */
+import assert from "node:assert/strict";
+import {
+  applyPresenceDiff,
+  emptyPresence,
+  type PresenceState,
+  presentUsers,
+} from "../../../../lib/chat/presence.ts";
+import type { ServerFrame } from "../../../../lib/chat/protocol.ts";
+import { TYPING_TTL_MS } from "../../../../lib/chat/protocol.ts";
+import { PRESENCE_TTL_MS } from "../../../../lib/store/presence.ts";
+import { PRESENCE_BEAT_MS } from "../../../../lib/chat/presence_tracker.ts";
+import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
+import { TestClient } from "../../../_helpers/ws_client.ts";
+
+/** Follows presence frames on a client and resolves when a condition on the names holds. */
+class PresenceView {
+  state: PresenceState = emptyPresence();
+  #waiters: { test: (names: string[]) => boolean; resolve: () => void }[] = [];
+
+  constructor(client: TestClient) {
+    const apply = (f: ServerFrame) => {
+      if (f.type !== "presence") return;
+      this.state = f.state ?? applyPresenceDiff(this.state, f);
+      this.#waiters = this.#waiters.filter((w) =>
+        !(w.test(this.names()) && (w.resolve(), true))
+      );
+    };
+    client.frames.forEach(apply);
+    client.socket.addEventListener(
+      "message",
+      () => apply(client.frames[client.frames.length - 1]),
+    );
+  }
+
+  names(): string[] {
+    return presentUsers(this.state).map((u) => u.name).sort();
+  }
+
+  until(test: (names: string[]) => boolean): Promise<void> {
+    if (test(this.names())) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ test, resolve }));
+  }
+}
+
+const same = (expected: string[]) => (names: string[]) =>
+  JSON.stringify(names) === JSON.stringify(expected);
+
+Deno.test("two tabs of one user are one presence entry; closing one keeps it, closing both removes it", async () => {
+  const server = await startServer();
+  try {
+    const ana = await server.guest("Ana");
+    const ben = await server.guest("Ben");
+    const opts = (cookie: string) => ({ cookie, origin: server.origin });
+    const watcher = await TestClient.connect(
+      server.wsUrl("p"),
+      opts(ben.cookie),
+    );
+    const view = new PresenceView(watcher);
+    await view.until(same(["Ben"]));
+    const tab1 = await TestClient.connect(server.wsUrl("p"), opts(ana.cookie));
+    const tab2 = await TestClient.connect(server.wsUrl("p"), opts(ana.cookie));
+    await view.until((n) =>
+      same(["Ana", "Ben"])(n) && view.state[ana.user.id]?.metas.length === 2
+    );
+    assert.deepEqual(view.names(), ["Ana", "Ben"]);
+    // The newcomer gets the full state right after welcome.
+    const state = await tab2.next((f) =>
+      f.type === "presence" && f.state !== undefined
+    );
+    assert.ok(state.type === "presence" && state.state?.[ben.user.id]);
+
+    await tab1.close();
+    await view.until((n) =>
+      same(["Ana", "Ben"])(n) && view.state[ana.user.id]?.metas.length === 1
+    );
+    await tab2.close();
+    await view.until(same(["Ben"]));
+    await watcher.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("typing reaches the others with a ttl, never the typist, and a flood is rate-limited", async () => {
+  const server = await startServer();
+  try {
+    const ana = await server.guest("Ana");
+    const ben = await server.guest("Ben");
+    const typist = await TestClient.connect(server.wsUrl("t"), {
+      cookie: ana.cookie,
+      origin: server.origin,
+    });
+    const typistTab2 = await TestClient.connect(server.wsUrl("t"), {
+      cookie: ana.cookie,
+      origin: server.origin,
+    });
+    const other = await TestClient.connect(server.wsUrl("t"), {
+      cookie: ben.cookie,
+      origin: server.origin,
+    });
+    for (const c of [typist, typistTab2, other]) await c.nextOf("welcome");
+
+    typist.send({ type: "typing" });
+    const seen = await other.nextOf("typing");
+    assert.equal(seen.name, "Ana");
+    assert.equal(seen.userId, ana.user.id);
+    assert.equal(seen.ttl, TYPING_TTL_MS);
+    // The typist's own sockets get the message that follows, but no typing frame before it.
+    typist.send({ type: "message", text: "done typing", clientId: "t1" });
+    await typist.nextOf("message");
+    await typistTab2.nextOf("message");
+    assert.ok(!typist.frames.some((f) => f.type === "typing"));
+    assert.ok(!typistTab2.frames.some((f) => f.type === "typing"));
+    // Typing is never stored.
+    assert.deepEqual(
+      (await server.services.store.recent("t", 10)).messages.map((m) => m.text),
+      ["done typing"],
+    );
+
+    for (let i = 0; i < 10; i++) typist.send({ type: "typing" });
+    const limited = await typist.next((f) =>
+      f.type === "error" && f.code === "rate_limited"
+    );
+    assert.ok(limited.type === "error" && (limited.retryAfter ?? 0) > 0);
+    await Promise.all([typist.close(), typistTab2.close(), other.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("lobby counts follow joins and leaves", async () => {
+  const server = await startServer();
+  const online = async (room: string) => {
+    server.services.lobby.invalidate();
+    const res = await fetch(`${server.origin}/api/rooms`);
+    const { rooms } = await res.json();
+    return rooms.find((r: { room: string }) => r.room === room)?.online ?? 0;
+  };
+  try {
+    const ana = await server.guest("Ana");
+    const ben = await server.guest("Ben");
+    assert.equal(await online("busy"), 0);
+    const a1 = await TestClient.connect(server.wsUrl("busy"), {
+      cookie: ana.cookie,
+      origin: server.origin,
+    });
+    const a2 = await TestClient.connect(server.wsUrl("busy"), {
+      cookie: ana.cookie,
+      origin: server.origin,
+    });
+    const b1 = await TestClient.connect(server.wsUrl("busy"), {
+      cookie: ben.cookie,
+      origin: server.origin,
+    });
+    for (const c of [a1, a2, b1]) await c.nextOf("presence");
+    assert.equal(await online("busy"), 2, "two people, three sockets");
+    const view = new PresenceView(a1);
+    await b1.close();
+    await view.until(same(["Ana"]));
+    assert.equal(await online("busy"), 1);
+    await Promise.all([a1.close(), a2.close()]);
+    while (server.services.presence.localRooms > 0) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The untrack is written before the leave is announced; wait for the KV delete to land.
+    let n = await online("busy");
+    for (let i = 0; n !== 0 && i < 100; i++) n = await online("busy");
+    assert.equal(n, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+interface WorkerInstance {
+  port: number;
+  origin: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+async function startWorker(
+  env: Record<string, string>,
+): Promise<WorkerInstance> {
+  const worker = new Worker(
+    new URL("../../../chat/_fixtures/app_worker.ts", import.meta.url),
+    { type: "module" },
+  );
+  const reply = () =>
+    new Promise<MessageEvent>((resolve) =>
+      worker.addEventListener("message", resolve, { once: true })
+    );
+  const started = reply();
+  worker.postMessage({ env });
+  const { port } = (await started).data;
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    worker,
+    async stop() {
+      const stopped = reply();
+      worker.postMessage("stop");
+      await stopped;
+      worker.terminate();
+    },
+  };
+}
+
+async function guestCookie(origin: string, name: string): Promise<string> {
+  const res = await fetch(`${origin}/api/session/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin },
+    body: JSON.stringify({ name }),
+  });
+  await res.body?.cancel();
+  return (res.headers.get("set-cookie") ?? "").split(";")[0];
+}
+
+Deno.test("presence spans workers, and a worker killed abruptly leaves no ghosts past the bound", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = {
+    CHANNEL_LAYER: "broadcast",
+    KV_PATH: `${dir}/p.kv`,
+    SESSION_SECRET: TEST_SECRET,
+    LOG_LEVEL: "error",
+  };
+  const one = await startWorker(env);
+  const two = await startWorker(env);
+  let twoStopped = false;
+  try {
+    const anaCookie = await guestCookie(one.origin, "Ana");
+    const benCookie = await guestCookie(two.origin, "Ben");
+    const onOne = await TestClient.connect(
+      `ws://127.0.0.1:${one.port}/ws/chat/x`,
+      { cookie: anaCookie, origin: one.origin },
+    );
+    const view = new PresenceView(onOne);
+    const onTwo = await TestClient.connect(
+      `ws://127.0.0.1:${two.port}/ws/chat/x`,
+      { cookie: benCookie, origin: two.origin },
+    );
+    const viewTwo = new PresenceView(onTwo);
+    await view.until(same(["Ana", "Ben"]));
+    await viewTwo.until(same(["Ana", "Ben"]));
+
+    // Kill worker two without any cleanup: no leave is ever sent for Ben.
+    const started = Date.now();
+    two.worker.terminate();
+    twoStopped = true;
+    await onTwo.closed;
+    await view.until(same(["Ana"]));
+    const took = Date.now() - started;
+    assert.ok(
+      took <= PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS,
+      `ghost lasted ${took} ms`,
+    );
+    await onOne.close();
+  } finally {
+    await one.stop();
+    if (!twoStopped) await two.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
