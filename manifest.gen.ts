@@ -12,7 +12,8 @@ import * as $r8 from "./routes/chat/[room].tsx";
 import * as $r9 from "./routes/chat/index.ts";
 import * as $r10 from "./routes/healthz.ts";
 import * as $r11 from "./routes/index.tsx";
-import * as $r12 from "./routes/ws/chat/[room].ts";
+import * as $r12 from "./routes/readyz.ts";
+import * as $r13 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/RoomList.tsx";
 import * as $i2 from "./islands/SignIn.tsx";
@@ -31,7 +32,8 @@ export const manifest: Manifest = {
     "chat/index": $r9,
     "healthz": $r10,
     "index": $r11,
-    "ws/chat/[room]": $r12,
+    "readyz": $r12,
+    "ws/chat/[room]": $r13,
   },
   islands: {
     "ChatRoom": $i0,

@@ -30,6 +30,9 @@ import {
   TYPING_RATE_PER_S,
 } from "./rate_limit.ts";
 
+/** A socket with more than this queued for sending is a slow reader and is closed (1013). */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 /** Close codes the server uses. */
 export const CloseCode = {
   normal: 1000,
@@ -164,7 +167,18 @@ export function handleConnection(
   };
 
   const sendRaw = (frame: string) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A reader that stopped reading is cut off (it resumes from the store later)
+    // rather than buffering without bound or slowing its room.
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      log.warn("ws.slow_reader_closed", {
+        room,
+        buffered: socket.bufferedAmount,
+      });
+      socket.close(CloseCode.tryAgain, "too far behind; reconnect and resume");
+      return;
+    }
+    socket.send(frame);
   };
   const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
   // Typing frames start with the typist's id, so their own sockets can skip them unparsed.

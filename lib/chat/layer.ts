@@ -33,6 +33,8 @@ export interface ChannelLayer {
   localMembers(group: string): number;
   /** Groups with at least one local member. */
   localGroups(): number;
+  /** Whether the bus is connected (readiness probe); absent means always. */
+  ready?(): boolean;
   /** Releases subscriptions and connections. */
   close(): Promise<void>;
 }

@@ -432,6 +432,11 @@ export class RedisLayer implements ChannelLayer {
   }
 
   /** Groups with at least one local member. */
+  /** Both Redis connections are up. */
+  ready(): boolean {
+    return this.#publisher.isReady && this.#subscriber.isReady;
+  }
+
   localGroups(): number {
     return this.#local.groupCount;
   }

@@ -1,6 +1,8 @@
 /**
  * Opening Deno KV: Deno Deploy's own database when `path` is undefined, a
- * local file otherwise (its folder created), or `:memory:`.
+ * remote database over KV Connect when it is an `https://` URL (shared by
+ * instances on several machines), a local file (its folder created), or
+ * `:memory:`.
  *
  * @module
  */
@@ -14,7 +16,8 @@
  * ```
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
-  if (path && path !== ":memory:") {
+  // A URL is a remote database over KV Connect (needs DENO_KV_ACCESS_TOKEN).
+  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
     const dir = path.replace(/[^/]+$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
