@@ -15,6 +15,8 @@ export interface AppConfig {
   port: number;
   /** Interface to listen on (`HOSTNAME`, default 0.0.0.0). */
   hostname: string;
+  /** Serving workers in this process sharing the port (`WORKERS`, default 1; "auto" = one per core). */
+  workers: number;
   /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis). */
   channelLayer: LayerKind;
   /** Redis URL for the redis layer (`REDIS_URL`). */
@@ -145,6 +147,10 @@ function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+function kvPathOf(env: Env, onDeploy: boolean): string | undefined {
+  return onDeploy ? undefined : (env.KV_PATH || "./data/roomcast.kv");
+}
+
 function randomSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return btoa(String.fromCharCode(...bytes));
@@ -211,12 +217,34 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
       `expected redis://host:port, got "${redisUrl}"`,
     );
   }
+  const workers = env.WORKERS === "auto"
+    ? navigator.hardwareConcurrency
+    : int(env, "WORKERS", 1, 1, 64);
+  const channelLayer = oneOf(
+    env,
+    "CHANNEL_LAYER",
+    LAYERS,
+    workers > 1 ? "broadcast" : "memory",
+  );
+  if (workers > 1 && channelLayer === "memory") {
+    throw new ConfigError(
+      "CHANNEL_LAYER",
+      "memory cannot span several WORKERS: use broadcast or redis",
+    );
+  }
+  if (workers > 1 && kvPathOf(env, onDeploy) === ":memory:") {
+    throw new ConfigError(
+      "KV_PATH",
+      ":memory: cannot be shared by several WORKERS: use a file",
+    );
+  }
   return {
     port: int(env, "PORT", 8000, 0, 65535),
+    workers,
     hostname: env.HOSTNAME || "0.0.0.0",
-    channelLayer: oneOf(env, "CHANNEL_LAYER", LAYERS, "memory"),
+    channelLayer,
     redisUrl,
-    kvPath: onDeploy ? undefined : (env.KV_PATH || "./data/roomcast.kv"),
+    kvPath: kvPathOf(env, onDeploy),
     sessionSecret,
     sessionSecretPrevious: previous,
     sessionSecretGenerated,

@@ -1,19 +1,16 @@
 /**
- * Entry point: read the configuration, build the app, serve, and shut down
- * gracefully on SIGINT/SIGTERM (clients are told to reconnect with 1012).
+ * Entry point: read the configuration, serve (on `WORKERS` workers sharing
+ * the port when more than one), and stop gracefully on SIGINT/SIGTERM:
+ * clients are told to reconnect (1012) and the process exits within 5 s.
  *
  * @module
  */
 
-import { ConfigError, loadConfig } from "./app.config.ts";
-import { CloseCode } from "./lib/chat/consumer.ts";
-import { closeServices, createApp, createServices } from "./lib/server.ts";
+import { type AppConfig, ConfigError, loadConfig } from "./app.config.ts";
+import { startInstance } from "./lib/instance.ts";
 import { manifest } from "./manifest.gen.ts";
 
-/** Longest a shutdown waits for in-flight requests before exiting anyway. */
-export const SHUTDOWN_GRACE_MS = 4_000;
-
-let config;
+let config: AppConfig;
 try {
   config = loadConfig();
 } catch (err) {
@@ -24,39 +21,36 @@ try {
   throw err;
 }
 
-const services = await createServices(config);
-const app = createApp(services, manifest);
-const server = Deno.serve({
-  port: config.port,
-  hostname: config.hostname,
-  onListen: ({ hostname, port }) => {
-    const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
-    // Tests and scripts read this line to learn the port.
-    console.log(`Listening on http://${shown}:${port}/`);
-    services.log.info("server.listening", {
-      hostname,
-      port,
-      layer: config.channelLayer,
-    });
-  },
-}, app.fetch);
+const main = await startInstance(config, manifest, {
+  reusePort: config.workers > 1,
+});
+
+// Extra workers serve the same port (SO_REUSEPORT); the broadcast or redis layer joins them.
+const workers: Worker[] = [];
+for (let i = 1; i < config.workers; i++) {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+  });
+  worker.postMessage({
+    env: { ...Deno.env.toObject(), PORT: String(main.port) },
+  });
+  workers.push(worker);
+}
+
+const stopWorker = (worker: Worker) =>
+  new Promise<void>((resolve) => {
+    worker.addEventListener(
+      "message",
+      (e) => e.data === "stopped" && resolve(),
+    );
+    worker.postMessage("stop");
+  });
 
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  services.log.info("server.stopping", {
-    signal,
-    connections: services.connections.size,
-  });
-  services.connections.closeWhere(
-    () => true,
-    CloseCode.restart,
-    "server restarting",
-  );
-  const timeout = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS));
-  await Promise.race([server.shutdown(), timeout]);
-  await closeServices(services);
+  await Promise.all([main.stop(signal), ...workers.map(stopWorker)]);
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));

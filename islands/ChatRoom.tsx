@@ -473,8 +473,11 @@ export default function ChatRoom(
             type="button"
             class="btn btn-link btn-sm ms-auto p-0"
             onClick={enableNotifications}
+            aria-label="Notify me of mentions"
+            title="Notify me of mentions"
           >
-            <i class="bi bi-bell" aria-hidden="true"></i> Notify me of mentions
+            <i class="bi bi-bell" aria-hidden="true"></i>
+            <span class="d-none d-sm-inline ms-1">Notify me of mentions</span>
           </button>
         )}
       </div>

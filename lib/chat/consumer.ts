@@ -76,6 +76,7 @@ export interface ConsumerScope {
 /** Live connections of this instance, for shutdown and sign-out. */
 export class ConnectionRegistry {
   readonly #sockets = new Map<WebSocket, ConsumerScope>();
+  #emptyWaiters: (() => void)[] = [];
 
   add(socket: WebSocket, scope: ConsumerScope): void {
     this.#sockets.set(socket, scope);
@@ -83,6 +84,22 @@ export class ConnectionRegistry {
 
   delete(socket: WebSocket): void {
     this.#sockets.delete(socket);
+    if (this.#sockets.size === 0) {
+      for (const resolve of this.#emptyWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves when no socket is left, or after `timeoutMs`, whichever comes first. */
+  drained(timeoutMs: number): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#emptyWaiters.push(done);
+    });
   }
 
   get size(): number {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import {
+  ARTIFACTS,
   composer,
   confirmed,
   cspViolations,
@@ -141,6 +142,11 @@ Deno.test("the room is usable on a 375 px wide phone", async () => {
     const tab = await s.open({ viewport: PHONE });
     await joinFromLobby(tab.page, "Ana Maria Longname-Example", "phone");
     const { page } = tab;
+    // Someone with a long name joins: the toolbar's activity line must not widen the page.
+    const ben = await s.open();
+    await joinWithCookie(ben, s.server, "Benedict Okafor-Longname", "phone");
+    await page.getByTestId("activity").filter({ hasText: "Benedict" })
+      .waitFor();
     await send(page, "hello from a small screen");
     // A long unbroken word and a long link must wrap, not widen the page.
     await send(page, "x".repeat(300));
@@ -162,6 +168,8 @@ Deno.test("the room is usable on a 375 px wide phone", async () => {
       ),
       "no horizontal scrollbar",
     );
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL("phone.png", ARTIFACTS).pathname });
     assert.ok(
       await page.evaluate(() => document.documentElement.scrollWidth) <=
         PHONE.width,

@@ -30,8 +30,6 @@ const CONVERSATION: [who: 0 | 1, text: string][] = [
     0,
     "It said Reconnecting for a second, then caught up without losing a message.",
   ],
-  [1, "That's the resume-after-seq path doing its job."],
-  [0, "All green on my side."],
   [1, "Perfect. Let's ship it after lunch."],
 ];
 

@@ -1,0 +1,78 @@
+/**
+ * One serving instance: services, app, `Deno.serve`, and a graceful stop that
+ * tells every client to reconnect (1012) and finishes within a bound. Used by
+ * `main.ts` and by each extra worker when `WORKERS` > 1.
+ *
+ * @module
+ */
+
+import type { AppConfig } from "../app.config.ts";
+import { CloseCode } from "./chat/consumer.ts";
+import type { Services } from "./context.ts";
+import { createApp, createServices } from "./server.ts";
+import type { Manifest } from "./web/types.ts";
+
+/** Longest a stop waits for in-flight requests before closing anyway (Deno Deploy allows 5 s). */
+export const SHUTDOWN_GRACE_MS = 4_000;
+
+/** A running instance. */
+export interface Instance {
+  services: Services;
+  port: number;
+  /** Stops accepting, closes sockets with 1012, releases everything; bounded by {@link SHUTDOWN_GRACE_MS}. */
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * Starts serving `manifest` with `config`. With `reusePort`, several
+ * instances (workers) share one port and the kernel spreads connections.
+ */
+export async function startInstance(
+  config: AppConfig,
+  manifest: Manifest,
+  options: { reusePort?: boolean; announce?: boolean } = {},
+): Promise<Instance> {
+  const services = await createServices(config);
+  const app = createApp(services, manifest);
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    reusePort: options.reusePort,
+    onListen: ({ hostname, port }) => {
+      const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+      // Scripts and tests read this line to learn the port.
+      if (options.announce !== false) {
+        console.log(`Listening on http://${shown}:${port}/`);
+      }
+      services.log.info("server.listening", {
+        hostname,
+        port,
+        layer: config.channelLayer,
+      });
+    },
+  }, app.fetch);
+  let stopping: Promise<void> | null = null;
+  return {
+    services,
+    port: server.addr.port,
+    stop(reason: string) {
+      stopping ??= (async () => {
+        services.log.info("server.stopping", {
+          reason,
+          connections: services.connections.size,
+        });
+        services.connections.closeWhere(
+          () => true,
+          CloseCode.restart,
+          "server restarting",
+        );
+        // Let the 1012 close handshakes finish before the server drops what is left.
+        await services.connections.drained(SHUTDOWN_GRACE_MS / 2);
+        const timeout = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS / 2));
+        await Promise.race([server.shutdown(), timeout]);
+        await services.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+/// <reference lib="deno.worker" />
+/**
+ * An extra serving worker for `WORKERS` > 1: the same app on the same port,
+ * started and stopped by `main.ts`.
+ *
+ * @module
+ */
+
+import { loadConfig } from "./app.config.ts";
+import { startInstance } from "./lib/instance.ts";
+import { manifest } from "./manifest.gen.ts";
+
+self.onmessage = async (event: MessageEvent) => {
+  const instance = await startInstance(loadConfig(event.data.env), manifest, {
+    reusePort: true,
+    announce: false,
+  });
+  self.onmessage = async () => {
+    await instance.stop("parent stopping");
+    self.postMessage("stopped");
+  };
+};
