@@ -3,19 +3,10 @@
  * graceful stop that tells clients to reconnect (1012) and exits in time.
  */
 import assert from "node:assert/strict";
+import { guestCookie } from "./_helpers/instances.ts";
 import { spawnServer } from "./_helpers/process.ts";
 import { TestClient } from "./_helpers/ws_client.ts";
 import { SHUTDOWN_GRACE_MS } from "../lib/instance.ts";
-
-async function guest(origin: string, name: string): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  await res.body?.cancel();
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
 
 Deno.test("WORKERS=2: every client on the shared port gets every message; SIGTERM closes with 1012 and exits in time", async () => {
   const dir = await Deno.makeTempDir();
@@ -23,7 +14,7 @@ Deno.test("WORKERS=2: every client on the shared port gets every message; SIGTER
   try {
     const clients: TestClient[] = [];
     for (let i = 0; i < 6; i++) {
-      const cookie = await guest(server.origin, `User ${i}`);
+      const cookie = await guestCookie(server.origin, `User ${i}`);
       const client = await TestClient.connect(
         `ws://127.0.0.1:${server.port}/ws/chat/many`,
         {

@@ -1,49 +1,7 @@
 import assert from "node:assert/strict";
 import { TEST_SECRET } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
-
-interface WorkerInstance {
-  origin: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function startWorker(
-  env: Record<string, string>,
-): Promise<WorkerInstance> {
-  const worker = new Worker(
-    new URL("./_fixtures/app_worker.ts", import.meta.url),
-    { type: "module" },
-  );
-  const reply = () =>
-    new Promise<MessageEvent>((resolve) =>
-      worker.addEventListener("message", resolve, { once: true })
-    );
-  const started = reply();
-  worker.postMessage({ env });
-  const { port } = (await started).data;
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    async stop() {
-      const stopped = reply();
-      worker.postMessage("stop");
-      await stopped;
-      worker.terminate();
-    },
-  };
-}
-
-async function guestCookie(origin: string, name: string): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
+import { guestCookie, startWorker } from "../_helpers/instances.ts";
 
 Deno.test("broadcast layer: clients on two workers in one room talk both ways", async () => {
   const dir = await Deno.makeTempDir();

@@ -16,6 +16,7 @@ import { PRESENCE_TTL_MS } from "../../../../lib/store/presence.ts";
 import { PRESENCE_BEAT_MS } from "../../../../lib/chat/presence_tracker.ts";
 import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
+import { guestCookie, startWorker } from "../../../_helpers/instances.ts";
 
 /** Follows presence frames on a client and resolves when a condition on the names holds. */
 class PresenceView {
@@ -175,50 +176,6 @@ Deno.test("lobby counts follow joins and leaves", async () => {
     await server.close();
   }
 });
-
-interface WorkerInstance {
-  port: number;
-  origin: string;
-  worker: Worker;
-  stop(): Promise<void>;
-}
-
-async function startWorker(
-  env: Record<string, string>,
-): Promise<WorkerInstance> {
-  const worker = new Worker(
-    new URL("../../../chat/_fixtures/app_worker.ts", import.meta.url),
-    { type: "module" },
-  );
-  const reply = () =>
-    new Promise<MessageEvent>((resolve) =>
-      worker.addEventListener("message", resolve, { once: true })
-    );
-  const started = reply();
-  worker.postMessage({ env });
-  const { port } = (await started).data;
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    worker,
-    async stop() {
-      const stopped = reply();
-      worker.postMessage("stop");
-      await stopped;
-      worker.terminate();
-    },
-  };
-}
-
-async function guestCookie(origin: string, name: string): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  await res.body?.cancel();
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
 
 Deno.test("presence spans workers, and a worker killed abruptly leaves no ghosts past the bound", async () => {
   const dir = await Deno.makeTempDir();

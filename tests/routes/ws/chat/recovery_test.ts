@@ -3,6 +3,7 @@
  * away while others talked, both end with the full history, once, in order.
  */
 import assert from "node:assert/strict";
+import { guestCookie } from "../../../_helpers/instances.ts";
 import type {
   ChatMessage,
   ServerFrame,
@@ -54,16 +55,6 @@ class RecoveringReader {
   }
 }
 
-async function guest(origin: string, name: string): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  await res.body?.cancel();
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
-
 async function history(
   origin: string,
   cookie: string,
@@ -100,8 +91,8 @@ Deno.test("server killed (SIGKILL) and restarted mid-way: every acknowledged mes
       if (frame.type === "message") acked.add(frame.message.clientId);
     });
   try {
-    const senderCookie = await guest(server.origin, "Sender");
-    const readerCookie = await guest(server.origin, "Reader");
+    const senderCookie = await guestCookie(server.origin, "Sender");
+    const readerCookie = await guestCookie(server.origin, "Reader");
     const reader = new RecoveringReader();
     let readerClient = await connect(readerCookie);
     reader.attach(readerClient);
