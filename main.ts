@@ -7,7 +7,7 @@
  */
 
 import { type AppConfig, ConfigError, loadConfig } from "./app.config.ts";
-import { startInstance } from "./lib/instance.ts";
+import { SHUTDOWN_GRACE_MS, startInstance } from "./lib/instance.ts";
 import { manifest } from "./manifest.gen.ts";
 
 let config: AppConfig;
@@ -50,7 +50,19 @@ let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  await Promise.all([main.stop(signal), ...workers.map(stopWorker)]);
+  // Whatever happens below, the process is gone within the grace period (Deploy allows 5 s).
+  setTimeout(() => Deno.exit(0), SHUTDOWN_GRACE_MS + 500);
+  const results = await Promise.allSettled([
+    main.stop(signal),
+    ...workers.map(stopWorker),
+  ]);
+  for (const r of results) {
+    if (r.status === "rejected") {
+      main.services.log.error("server.stop_failed", {
+        error: String(r.reason),
+      });
+    }
+  }
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));

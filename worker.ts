@@ -16,7 +16,12 @@ self.onmessage = async (event: MessageEvent) => {
     announce: false,
   });
   self.onmessage = async () => {
-    await instance.stop("parent stopping");
-    self.postMessage("stopped");
+    try {
+      await instance.stop("parent stopping");
+    } catch (err) {
+      instance.services.log.error("worker.stop_failed", { error: String(err) });
+    } finally {
+      self.postMessage("stopped");
+    }
   };
 };

@@ -93,6 +93,7 @@ export function MessageList(
           divider,
           <li
             key={m.seq}
+            id={`m${m.seq}`}
             class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""}`}
             data-seq={m.seq}
           >

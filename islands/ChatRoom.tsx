@@ -192,7 +192,10 @@ export default function ChatRoom(
     switch (frame.type) {
       case "welcome": {
         timeline.welcome(frame.history, frame.lastSeq);
+        const stored = new Set(frame.history.map((m) => m.clientId));
         batch(() => {
+          // A send whose confirmation was lost is already in the history: not pending any more.
+          pending.value = pending.value.filter((p) => !stored.has(p.clientId));
           status.value = "live";
           notice.value = null;
           showMessages(false);

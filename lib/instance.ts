@@ -13,7 +13,7 @@ import { createApp, createServices } from "./server.ts";
 import type { Manifest } from "./web/types.ts";
 
 /** Longest a stop waits for in-flight requests before closing anyway (Deno Deploy allows 5 s). */
-export const SHUTDOWN_GRACE_MS = 4_000;
+export const SHUTDOWN_GRACE_MS = 3_000;
 
 /** A running instance. */
 export interface Instance {
