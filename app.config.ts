@@ -45,6 +45,12 @@ export interface AppConfig {
   rateLimitBurst: number;
   /** Sustained messages per second per connection (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
   rateLimitPerSecond: number;
+  /** Sockets one user may hold on one instance (`MAX_SOCKETS_PER_USER`, default 20). */
+  maxSocketsPerUser: number;
+  /** Sockets one client address may hold on one instance (`MAX_SOCKETS_PER_IP`, 0 = no cap). */
+  maxSocketsPerIp: number;
+  /** New sockets per client address per minute (`CONNECTS_PER_IP_PER_MINUTE`, 0 = no cap). */
+  connectsPerIpPerMinute: number;
   /** Messages kept per room (`HISTORY_RETENTION`, default 10000). */
   historyRetention: number;
   /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
@@ -269,6 +275,15 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
       MESSAGE_RATE_PER_S,
       1,
       100_000,
+    ),
+    maxSocketsPerUser: int(env, "MAX_SOCKETS_PER_USER", 20, 1, 100_000),
+    maxSocketsPerIp: int(env, "MAX_SOCKETS_PER_IP", 0, 0, 1_000_000),
+    connectsPerIpPerMinute: int(
+      env,
+      "CONNECTS_PER_IP_PER_MINUTE",
+      0,
+      0,
+      1_000_000,
     ),
     historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
     production,

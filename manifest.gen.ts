@@ -12,8 +12,9 @@ import * as $r8 from "./routes/chat/[room].tsx";
 import * as $r9 from "./routes/chat/index.ts";
 import * as $r10 from "./routes/healthz.ts";
 import * as $r11 from "./routes/index.tsx";
-import * as $r12 from "./routes/readyz.ts";
-import * as $r13 from "./routes/ws/chat/[room].ts";
+import * as $r12 from "./routes/metrics.ts";
+import * as $r13 from "./routes/readyz.ts";
+import * as $r14 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/RoomList.tsx";
 import * as $i2 from "./islands/SignIn.tsx";
@@ -32,8 +33,9 @@ export const manifest: Manifest = {
     "chat/index": $r9,
     "healthz": $r10,
     "index": $r11,
-    "readyz": $r12,
-    "ws/chat/[room]": $r13,
+    "metrics": $r12,
+    "readyz": $r13,
+    "ws/chat/[room]": $r14,
   },
   islands: {
     "ChatRoom": $i0,

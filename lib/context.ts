@@ -15,6 +15,8 @@ import type { PresenceTracker } from "./chat/presence_tracker.ts";
 import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/protocol.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
 import type { MessageStore } from "./store/messages.ts";
 import type { UserStore } from "./store/users.ts";
 import type { Assets } from "./web/build.ts";
@@ -35,6 +37,14 @@ export interface Services {
   presence: PresenceTracker;
   /** Lobby snapshots (rooms, people online). */
   lobby: Lobby;
+  /** Per-user message buckets, shared by a user's sockets. */
+  userBuckets: UserBuckets;
+  /** New sockets per client address, when `CONNECTS_PER_IP_PER_MINUTE` is set. */
+  connectRate: KeyedBuckets | null;
+  /** HTTP message posts per user (the socket's limits, for callers without a socket). */
+  postRate: KeyedBuckets;
+  /** Operational counters. */
+  metrics: Metrics;
   /** Flood control applied to every connection. */
   limits: ConsumerLimits;
   log: Logger;

@@ -68,7 +68,9 @@ export async function startInstance(
         );
         // Let the 1012 close handshakes finish before the server drops what is left.
         await services.connections.drained(SHUTDOWN_GRACE_MS / 2);
-        const timeout = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS / 2));
+        const timeout = new Promise((r) =>
+          setTimeout(r, SHUTDOWN_GRACE_MS / 2)
+        );
         await Promise.race([server.shutdown(), timeout]);
         await services.close();
       })();

@@ -21,6 +21,8 @@ import { KvUserStore } from "./store/users.ts";
 import { KvPresenceStore } from "./store/presence.ts";
 import { PresenceTracker } from "./chat/presence_tracker.ts";
 import { Lobby } from "./chat/lobby.ts";
+import { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
+import { Metrics } from "./metrics.ts";
 import { GoogleVerifier } from "./auth/google.ts";
 import { KvRevocations } from "./auth/revocations.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
@@ -114,6 +116,21 @@ export async function createServices(
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,
     },
+    userBuckets: new UserBuckets(
+      config.rateLimitBurst,
+      config.rateLimitPerSecond,
+    ),
+    metrics: new Metrics(),
+    connectRate: config.connectsPerIpPerMinute > 0
+      ? new KeyedBuckets(
+        config.connectsPerIpPerMinute,
+        config.connectsPerIpPerMinute / 60,
+      )
+      : null,
+    postRate: new KeyedBuckets(
+      config.rateLimitBurst,
+      config.rateLimitPerSecond,
+    ),
     log,
     assets,
     root: PROJECT_ROOT,
@@ -172,7 +189,11 @@ export function createApp(
   );
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
-    services.log.error("http.error", { path: c.req.path, error: String(err) });
+    services.log.error("http.error", {
+      id: c.get("requestId"),
+      path: c.req.path,
+      error: String(err),
+    });
     return c.json({ error: "internal", message: "Something went wrong." }, 500);
   });
   return app;

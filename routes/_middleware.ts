@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { requestId } from "hono/request-id";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import {
   isHttps,
@@ -79,4 +80,26 @@ const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (isHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
 };
 
-export const handler = [headers, session];
+/**
+ * A request id on every request (Hono's requestId, echoed as `X-Request-Id`)
+ * and one JSON log line per page or API request: method, path, status, time.
+ * Never query strings, bodies or tokens.
+ */
+const ids = requestId();
+const access: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const started = performance.now();
+  // Read before `next`: after a WebSocket upgrade the request can no longer be read.
+  const path = c.req.path;
+  const method = c.req.method;
+  await next();
+  if (path.startsWith("/_build/") || path.startsWith("/static/")) return;
+  c.var.services.log.info("http.request", {
+    id: c.get("requestId"),
+    method,
+    path,
+    status: c.res.status,
+    ms: Math.round(performance.now() - started),
+  });
+};
+
+export const handler = [ids, access, headers, session];

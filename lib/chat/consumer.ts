@@ -9,6 +9,7 @@
 
 import type { Revocations } from "../auth/revocations.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
 import type { MessageStore } from "../store/messages.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
 import {
@@ -28,6 +29,7 @@ import {
   TokenBucket,
   TYPING_BURST,
   TYPING_RATE_PER_S,
+  type UserBuckets,
 } from "./rate_limit.ts";
 
 /** A socket with more than this queued for sending is a slow reader and is closed (1013). */
@@ -51,6 +53,9 @@ export interface ConsumerDeps {
   log: Logger;
   limits: ConsumerLimits;
   presence: PresenceTracker;
+  metrics: Metrics;
+  /** Per-user message buckets shared by a user's sockets. */
+  userBuckets: UserBuckets;
 }
 
 /** Flood control for one connection. */
@@ -64,6 +69,8 @@ export interface ConsumerLimits {
 /** Who is connected where (the connection's scope, as in Django Channels). */
 export interface ConsumerScope {
   room: string;
+  /** The client's address. */
+  ip: string;
   user: ChatUser;
   /** The session the socket was opened with. */
   sessionId: string;
@@ -104,6 +111,13 @@ export class ConnectionRegistry {
 
   get size(): number {
     return this.#sockets.size;
+  }
+
+  /** Sockets whose scope matches `filter`. */
+  count(filter: (scope: ConsumerScope) => boolean): number {
+    let n = 0;
+    for (const scope of this.#sockets.values()) if (filter(scope)) n++;
+    return n;
   }
 
   /**
@@ -161,19 +175,25 @@ export function handleConnection(
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
 ): void {
-  const { layer, store, log, limits, presence } = deps;
+  const { layer, store, log, limits, presence, metrics, userBuckets } = deps;
   const { room, user } = scope;
   let joined = false;
   let closed = false;
   // Group frames that arrive before `welcome` wait here so `welcome` comes first.
   let early: string[] | null = [];
   const bucket = new TokenBucket(limits.burst, limits.perSecond);
+  // Shared by all of this user's sockets on this instance: more tabs, not more messages.
+  const userBucket = userBuckets.acquire(user.id);
   const typingBucket = new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
   let violations = 0;
   /** True when the frame is over the limit (and has been answered or the socket closed). */
-  const throttled = (limiter: TokenBucket): boolean => {
-    const wait = limiter.take();
-    if (wait === 0) return false;
+  const throttled = (...limiters: TokenBucket[]): boolean => {
+    const wait = Math.max(...limiters.map((l) => l.peek()));
+    if (wait === 0) {
+      for (const l of limiters) l.take();
+      return false;
+    }
+    metrics.drop("rate_limited");
     if (++violations > MAX_RATE_VIOLATIONS) {
       log.warn("ws.flood_closed", { room, user: user.id });
       socket.close(CloseCode.policy, "rate limit exceeded");
@@ -192,10 +212,12 @@ export function handleConnection(
         room,
         buffered: socket.bufferedAmount,
       });
+      metrics.drop("slow_reader");
       socket.close(CloseCode.tryAgain, "too far behind; reconnect and resume");
       return;
     }
     socket.send(frame);
+    metrics.frameOut();
   };
   const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
   // Typing frames start with the typist's id, so their own sockets can skip them unparsed.
@@ -210,11 +232,16 @@ export function handleConnection(
   };
   const since = Date.now();
   let tracked = false;
+  let opened = false;
 
-  const leave = () => {
+  const leave = (event?: Event) => {
     if (closed) return;
     closed = true;
     registry.delete(socket);
+    userBuckets.release(user.id);
+    if (opened) {
+      metrics.connectionClosed(event instanceof CloseEvent ? event.code : 1006);
+    }
     if (joined) {
       joined = false;
       layer.groupDiscard(room, channel).catch((err) =>
@@ -231,6 +258,8 @@ export function handleConnection(
 
   socket.onopen = async () => {
     registry.add(socket, scope);
+    opened = true;
+    metrics.connectionOpened();
     try {
       await layer.groupAdd(room, channel);
       joined = true;
@@ -304,7 +333,8 @@ export function handleConnection(
           send(errorFrame("sign_in_required", "Sign in to chat in this room."));
           return;
         }
-        if (throttled(bucket)) return;
+        if (throttled(bucket, userBucket)) return;
+        metrics.messageIn();
         const { message, duplicate } = await store.append({
           room,
           user,

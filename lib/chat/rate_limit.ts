@@ -51,12 +51,79 @@ export class TokenBucket {
    * ```
    */
   take(now: number = Date.now()): number {
+    const wait = this.peek(now);
+    if (wait === 0) this.#tokens -= 1;
+    return wait;
+  }
+
+  /** Like {@link take} but takes nothing: 0 when a token is available, else the wait in ms. */
+  peek(now: number = Date.now()): number {
     this.#refill(now);
     // Float rounding must not refuse a client that waited exactly as told.
-    if (this.#tokens >= 1 - 1e-9) {
-      this.#tokens -= 1;
-      return 0;
-    }
+    if (this.#tokens >= 1 - 1e-9) return 0;
     return Math.ceil(((1 - this.#tokens) / this.ratePerSecond) * 1000);
+  }
+}
+
+/**
+ * One {@link TokenBucket} per user, shared by that user's sockets on this
+ * instance and forgotten when the last one closes (so the map stays bounded
+ * by live users).
+ */
+export class UserBuckets {
+  readonly #buckets = new Map<string, { bucket: TokenBucket; refs: number }>();
+
+  constructor(readonly capacity: number, readonly ratePerSecond: number) {}
+
+  /** The user's bucket, counted as in use by one more socket. */
+  acquire(userId: string): TokenBucket {
+    let entry = this.#buckets.get(userId);
+    if (!entry) {
+      entry = {
+        bucket: new TokenBucket(this.capacity, this.ratePerSecond),
+        refs: 0,
+      };
+      this.#buckets.set(userId, entry);
+    }
+    entry.refs++;
+    return entry.bucket;
+  }
+
+  /** One socket of the user closed. */
+  release(userId: string): void {
+    const entry = this.#buckets.get(userId);
+    if (entry && --entry.refs <= 0) this.#buckets.delete(userId);
+  }
+
+  /** Users with a live bucket. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+}
+
+/**
+ * Token buckets by key (an IP, a user id) for callers without a connection to
+ * hang them on, e.g. HTTP posts. Least recently used keys are forgotten past
+ * `maxKeys`, which bounds memory whatever the callers do.
+ */
+export class KeyedBuckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    readonly capacity: number,
+    readonly ratePerSecond: number,
+    readonly maxKeys: number = 10_000,
+  ) {}
+
+  /** Takes a token for `key`: 0 when allowed, else the wait in ms. */
+  take(key: string, now: number = Date.now()): number {
+    let bucket = this.#buckets.get(key);
+    if (bucket) this.#buckets.delete(key);
+    else bucket = new TokenBucket(this.capacity, this.ratePerSecond, now);
+    this.#buckets.set(key, bucket);
+    if (this.#buckets.size > this.maxKeys) {
+      this.#buckets.delete(this.#buckets.keys().next().value!);
+    }
+    return bucket.take(now);
   }
 }

@@ -1,8 +1,39 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/protocol.ts";
-import type { AppEnv } from "../../../lib/context.ts";
+import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
+import type { AppEnv, Services } from "../../../lib/context.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
+
+/** The peer's address (the proxy's, behind one), or "unknown". */
+function clientAddress(c: Context<AppEnv>): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Which connection cap (if any) this new socket would exceed. */
+function overCaps(
+  services: Services,
+  userId: string,
+  ip: string,
+): string | null {
+  const { config, connections, connectRate } = services;
+  if (
+    connections.count((s) => s.user.id === userId) >= config.maxSocketsPerUser
+  ) return "user_sockets";
+  if (
+    config.maxSocketsPerIp > 0 &&
+    connections.count((s) => s.ip === ip) >= config.maxSocketsPerIp
+  ) {
+    return "ip_sockets";
+  }
+  if (connectRate && connectRate.take(ip) > 0) return "ip_rate";
+  return null;
+}
 
 /** Seconds without a pong before Deno drops a half-open socket. */
 export const WS_IDLE_TIMEOUT_S = 60;
@@ -46,11 +77,22 @@ export const handler: Handlers<AppEnv> = {
         message: "This origin may not connect.",
       }, 403);
     }
+    const ip = clientAddress(c);
+    const refusal = overCaps(services, user.id, ip);
+    if (refusal) {
+      services.metrics.drop(`refused_${refusal}`);
+      services.log.warn("ws.refused", { room, reason: refusal });
+      return c.json({
+        error: "too_many_connections",
+        message: "Too many connections; close a tab or try again in a minute.",
+      }, 429);
+    }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
       idleTimeout: WS_IDLE_TIMEOUT_S,
     });
     const scope = {
       room,
+      ip,
       user,
       sessionId: session.sid,
       expiresAt: session.exp * 1000,

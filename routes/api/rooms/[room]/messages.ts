@@ -71,6 +71,16 @@ export const handler: Handlers<AppEnv> = {
         message: "Sign in to chat in this room.",
       }, 403);
     }
+    const wait = services.postRate.take(user.id);
+    if (wait > 0) {
+      services.metrics.drop("rate_limited");
+      c.header("Retry-After", String(Math.ceil(wait / 1000)));
+      return c.json({
+        error: "rate_limited",
+        message: "You are sending too fast.",
+        retryAfter: wait,
+      }, 429);
+    }
     const clientId = body.value.clientId ?? crypto.randomUUID();
     const parsed = parseClientFrame(
       JSON.stringify({ type: "message", text: body.value.text, clientId }),
