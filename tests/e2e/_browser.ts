@@ -187,7 +187,9 @@ export async function withSession(
   name: string,
   fn: (session: Session) => Promise<void>,
 ): Promise<void> {
-  const server = await startServer();
+  // Browser tests seed history by posting dozens of messages as one user; the
+  // flood limits themselves are tested in tests/routes and tests/chat.
+  const server = await startServer({ RATE_LIMIT_BURST: "1000" });
   let session: Session | undefined;
   try {
     session = await openSession(server);
