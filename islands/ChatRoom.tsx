@@ -158,6 +158,7 @@ export default function ChatRoom(
   const stick = useRef(true);
   const keepOffset = useRef<number | null>(null);
   const resumeInFlight = useRef(false);
+  const resumeOwed = useRef(false);
 
   const nearBottom = () => {
     const el = scroller.current;
@@ -173,7 +174,12 @@ export default function ChatRoom(
   };
 
   const requestResume = (force = false) => {
-    if (resumeInFlight.current || !(force || timeline.hasGap)) return;
+    if (resumeInFlight.current) {
+      // A resync while a resume is answered: its answer may predate what was lost.
+      if (force) resumeOwed.current = true;
+      return;
+    }
+    if (!(force || timeline.hasGap)) return;
     resumeInFlight.current = send({
       type: "resume",
       after: timeline.contiguous,
@@ -234,7 +240,9 @@ export default function ChatRoom(
             pending.value = pending.value.filter((p) => !sent.has(p.clientId));
             showMessages(false);
           });
-          requestResume();
+          const owed = resumeOwed.current;
+          resumeOwed.current = false;
+          requestResume(owed);
         } else {
           const el = scroller.current;
           keepOffset.current = el ? el.scrollHeight - el.scrollTop : null;

@@ -214,6 +214,9 @@ export function handleConnection(
       });
       metrics.drop("slow_reader");
       socket.close(CloseCode.tryAgain, "too far behind; reconnect and resume");
+      // Leave now: a peer that does not read never answers the close, so the
+      // close event (and with it `leave`) would not come while it holds on.
+      leave(new CloseEvent("close", { code: CloseCode.tryAgain }));
       return;
     }
     socket.send(frame);

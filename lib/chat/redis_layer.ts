@@ -357,11 +357,17 @@ export class RedisLayer implements ChannelLayer {
       );
     } catch (err) {
       if (this.#closed) return;
-      this.#dropped.add(group);
       this.#log.warn("redis.publish_dropped", {
         group,
         reason: errorText(err),
       });
+      if (this.#publisher.isReady && frame !== RESYNC_FRAME) {
+        // The connection still looks healthy, so no reconnect will send the
+        // catch-up later: tell the other instances' members now.
+        this.#publish(group, RESYNC_FRAME).catch(() => {});
+      } else {
+        this.#dropped.add(group);
+      }
     }
   }
 

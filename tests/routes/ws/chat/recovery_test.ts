@@ -8,52 +8,10 @@ import type {
   ChatMessage,
   ServerFrame,
 } from "../../../../lib/chat/protocol.ts";
-import { Timeline } from "../../../../lib/chat/timeline.ts";
 import { freePort, spawnServer } from "../../../_helpers/process.ts";
+import { RecoveringReader } from "../../../_helpers/recovering_reader.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
-
-/** Mirrors the island's recovery: merge by seq, ask the store for any gap. */
-class RecoveringReader {
-  readonly timeline = new Timeline();
-  #resumeInFlight = false;
-  #waiters: { test: () => boolean; resolve: () => void }[] = [];
-
-  attach(client: TestClient): void {
-    this.#resumeInFlight = false;
-    const onFrame = (frame: ServerFrame) => {
-      if (frame.type === "welcome") {
-        this.timeline.welcome(frame.history, frame.lastSeq);
-      } else if (frame.type === "message") this.timeline.add([frame.message]);
-      else if (frame.type === "history" && frame.direction === "newer") {
-        this.#resumeInFlight = false;
-        this.timeline.addNewer(frame.messages, frame.hasMore);
-      }
-      if (this.timeline.hasGap && !this.#resumeInFlight) {
-        this.#resumeInFlight = true;
-        client.send({ type: "resume", after: this.timeline.contiguous });
-      }
-      this.#waiters = this.#waiters.filter((w) =>
-        !(w.test() && (w.resolve(), true))
-      );
-    };
-    // Frames that arrived with the open event are already queued on the client.
-    const seen = client.frames.length;
-    client.frames.slice(0, seen).forEach(onFrame);
-    client.socket.addEventListener(
-      "message",
-      () => onFrame(client.frames[client.frames.length - 1]),
-    );
-  }
-
-  /** Resolves once `count` messages are known with no gap. */
-  whole(count: number): Promise<void> {
-    const test = () =>
-      this.timeline.messages.length >= count && !this.timeline.hasGap;
-    if (test()) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ test, resolve }));
-  }
-}
 
 async function history(
   origin: string,
