@@ -1,24 +1,34 @@
 /**
- * Fan-out benchmark: the real Roomcast server (and a bare Deno broadcast
- * server as the physical limit) under R rooms × C WebSocket clients.
+ * Fan-out benchmark: the real Roomcast server, and a bare Deno broadcast
+ * server as the physical limit (`bench/bare_server.ts`), under R rooms × C
+ * WebSocket clients.
  *
- * For each target it starts the server as a subprocess on 127.0.0.1 (a fresh
- * KV file, a fixed session secret, `LOG_LEVEL=error`), signs in one guest per
- * client through `POST /api/session/guest`, opens every socket and waits for
- * its `welcome`, then S senders per room send chat messages at a fixed total
- * rate — first a warm-up, then the measured window — and finally drains until
- * every expected delivery arrived (or a timeout).
+ * For each target it starts the server as a subprocess on 127.0.0.1 (for
+ * Roomcast: a fresh KV file, a fixed session secret, `LOG_LEVEL=error`,
+ * `CHANNEL_LAYER` from `--layer`), signs in one guest per client through
+ * `POST /api/session/guest`, opens every socket and waits for its `welcome`,
+ * then S senders per room (by default enough to stay within the server's
+ * 2 msgs/s per connection) send chat messages at a fixed total rate: a
+ * warm-up, then the measured window, then a drain until every expected
+ * delivery arrived or a timeout.
  *
  * Measured at every receiving client (all clients live in this process, so one
- * monotonic clock stamps both ends): delivered messages/s, latency
- * p50/p99/max from the send time embedded in the text, loss (expected
- * deliveries − received, where expected = accepted sends × C per room),
- * `rate_limited` replies, and the server's RSS (`/proc/<pid>/status`) before
- * and after connecting, giving memory per socket; plus server and client CPU.
+ * monotonic clock stamps both ends):
+ * - delivered msgs/s: deliveries (one message reaching one socket) divided by
+ *   the time from the first measured send to the last delivery;
+ * - latency p50/p99/max, from the send time embedded in the text, and per
+ *   second of send time in the JSON `timeline`;
+ * - loss: expected deliveries − received, where expected = (sent −
+ *   `rate_limited`) × C per room; `rate_limited` replies are counted apart;
+ * - server RSS (`/proc/<pid>/status`) before and after connecting, giving
+ *   memory per socket; server, client and other processes' CPU during the
+ *   window (figures from a busy host are flagged).
  *
- * Run: `deno task bench` (both targets, defaults), or e.g.
- * `deno task bench --target=roomcast --layer=broadcast --rooms=20 --clients=25 --rate=200 --duration=10`.
- * `--help` lists every flag. Prints a table, then a one-line JSON summary last.
+ * Run: `deno task bench` (Roomcast then bare, default scenario, about 30 s),
+ * or e.g. `deno task bench --target=roomcast --layer=broadcast --rate=500`.
+ * `--help` lists every flag. Prints a table, then a one-line JSON summary as
+ * the last line of stdout; progress goes to stderr. Exits non-zero if a
+ * scenario failed.
  *
  * @module
  */
@@ -64,6 +74,8 @@ export interface Options {
   layer: string;
   /** Roomcast storage: a fresh KV file (default) or `:memory:` (diagnosis only). */
   kv: "file" | "memory";
+  /** Directory for V8 tick logs of the servers (`node --prof-process` reads them). */
+  profile: string | undefined;
   targets: Target[];
 }
 
@@ -81,6 +93,8 @@ const HELP = `deno task bench [flags]   (or: deno run -A bench/run.ts [flags])
   --senders=auto               senders per room (auto: ceil(rate/rooms/sender-rate))
   --sender-rate=2              max msgs/s per sender for auto (server limit: 2/s, burst 20)
   --size=80                    message text length, characters
+  --profile=DIR                write the servers' V8 tick logs to DIR/<target>.v8.log
+                               (read them with: node --prof-process DIR/roomcast-memory.v8.log)
 `;
 
 class UsageError extends Error {}
@@ -143,6 +157,7 @@ export function parseArgs(args: string[]): Options {
     senders: undefined,
     layer,
     kv,
+    profile: undefined,
     targets: target === "both" ? ["roomcast", "bare"] : [target as Target],
   };
   if (sendersRaw !== undefined && sendersRaw !== "auto") {
@@ -153,6 +168,13 @@ export function parseArgs(args: string[]): Options {
       );
     }
     options.senders = n;
+  }
+  const profile = take("profile");
+  if (profile !== undefined) {
+    if (profile === "") throw new UsageError("--profile needs a directory");
+    options.profile = profile.startsWith("/")
+      ? profile
+      : `${Deno.cwd()}/${profile}`;
   }
   if (raw.size > 0) {
     throw new UsageError(`unknown flag --${[...raw.keys()][0]}`);
@@ -260,7 +282,21 @@ function loadAverage(): number | null {
 
 /** Every live child, so an error, a signal or the watchdog can kill it. */
 const children = new Set<Deno.ChildProcess>();
+/** Temp directories still to remove (the KV files). */
+const tempDirs = new Set<string>();
 
+async function makeTempDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  tempDirs.add(dir);
+  return dir;
+}
+
+async function removeTempDir(dir: string): Promise<void> {
+  tempDirs.delete(dir);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** Kills every server and removes every temp directory, synchronously. */
 function killAllNow(): void {
   for (const child of children) {
     try {
@@ -268,6 +304,12 @@ function killAllNow(): void {
     } catch { /* already gone */ }
   }
   children.clear();
+  for (const dir of tempDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone */ }
+  }
+  tempDirs.clear();
 }
 
 /** A server under test, as a subprocess. */
@@ -305,9 +347,10 @@ class ServerProcess {
   static async start(
     script: string,
     env: Record<string, string>,
+    denoFlags: string[] = [],
   ): Promise<ServerProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script],
+      args: ["run", "-A", ...denoFlags, script],
       cwd: ROOT,
       env: { ...env, PORT: "0", HOSTNAME: HOST, NO_COLOR: "1" },
       stdin: "null",
@@ -363,6 +406,11 @@ class ServerProcess {
     } catch { /* closed */ }
   }
 
+  /** True once the process has exited, for whatever reason. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
   rssKiB(): number | null {
     return this.#exited ? null : rssKiB(this.pid);
   }
@@ -406,8 +454,17 @@ async function signIn(origin: string, name: string): Promise<string> {
   return cookie;
 }
 
+/** Latency figures in ms. */
+export interface LatencySummary {
+  n: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
 /** A growable Float64Array of latency samples. */
-class Samples {
+export class Samples {
   #data = new Float64Array(65_536);
   length = 0;
 
@@ -420,26 +477,26 @@ class Samples {
     this.#data[this.length++] = value;
   }
 
-  /** Nearest-rank percentiles, max and mean (ms), or nulls when empty. */
-  summary(): {
-    p50: number | null;
-    p99: number | null;
-    max: number | null;
-    mean: number | null;
-  } {
-    if (this.length === 0) {
-      return { p50: null, p99: null, max: null, mean: null };
-    }
-    const sorted = this.#data.slice(0, this.length).sort();
-    const rank = (p: number) =>
-      sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+  at(i: number): number {
+    return this.#data[i];
+  }
+
+  /** Sample count, nearest-rank percentiles, max and mean (ms; nulls when empty). */
+  summary(): LatencySummary {
+    const n = this.length;
+    if (n === 0) return { n, p50: null, p99: null, max: null, mean: null };
+    const sorted = new Float64Array(n);
+    sorted.set(this.#data.subarray(0, n));
+    sorted.sort();
+    const rank = (p: number) => sorted[Math.min(n - 1, Math.ceil(p * n) - 1)];
     let sum = 0;
-    for (const v of sorted) sum += v;
+    for (let i = 0; i < n; i++) sum += sorted[i];
     return {
+      n,
       p50: rank(0.5),
       p99: rank(0.99),
-      max: sorted[sorted.length - 1],
-      mean: sum / sorted.length,
+      max: sorted[n - 1],
+      mean: sum / n,
     };
   }
 }
@@ -451,8 +508,8 @@ type Phase = "w" | "m";
  * 50 times or 2 s): context for Roomcast's figures, whose every message is a
  * Deno KV commit on that disk.
  */
-async function fsyncProbe(): Promise<ReturnType<Samples["summary"]>> {
-  const dir = await Deno.makeTempDir({ prefix: "roomcast-bench-fsync-" });
+async function fsyncProbe(): Promise<LatencySummary> {
+  const dir = await makeTempDir("roomcast-bench-fsync-");
   const samples = new Samples();
   try {
     const file = await Deno.open(`${dir}/probe`, { write: true, create: true });
@@ -469,7 +526,7 @@ async function fsyncProbe(): Promise<ReturnType<Samples["summary"]>> {
       file.close();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeTempDir(dir);
   }
   return samples.summary();
 }
@@ -477,6 +534,11 @@ async function fsyncProbe(): Promise<ReturnType<Samples["summary"]>> {
 /** Counters of one scenario, shared by all its clients. */
 class Tally {
   readonly latencies = new Samples();
+  /** Send time of each latency sample (same index), for the timeline. */
+  readonly sentAt = new Samples();
+  /** `presence` frames received during the measured window and drain. */
+  presenceFrames = 0;
+  measuring = false;
   /** Measured-window deliveries per room. */
   readonly received: number[];
   /** Measured-window sends per room. */
@@ -560,6 +622,7 @@ class BenchClient {
           } else if (phase === "m") {
             tally.received[room]++;
             tally.latencies.push(now - Number(sentAt));
+            tally.sentAt.push(Number(sentAt));
             tally.lastDeliveryAt = now;
           } else {
             tally.warmupReceived++;
@@ -580,6 +643,9 @@ class BenchClient {
           return;
         case "resync":
           tally.resyncs++;
+          return;
+        case "presence":
+          if (tally.measuring) tally.presenceFrames++;
           return;
         default:
           return; // history pages etc.: not part of the measurement
@@ -641,12 +707,7 @@ export interface ScenarioResult {
   /** Deliveries (one message to one socket) per second. */
   deliveredPerSec: number;
   offeredPerSec: number;
-  latencyMs: {
-    p50: number | null;
-    p99: number | null;
-    max: number | null;
-    mean: number | null;
-  };
+  latencyMs: LatencySummary;
   rssKiB: {
     before: number | null;
     connected: number | null;
@@ -658,6 +719,10 @@ export interface ScenarioResult {
   clientCpuPct: number | null;
   /** Everything else on the host (other processes, steal): noise. */
   otherCpuPct: number | null;
+  /** Latency by second of send time. */
+  timeline: TimelineSecond[];
+  /** `presence` frames received during the window (join/leave diffs, sweeps). */
+  presenceFrames: number;
   drainMs: number;
   signInMs: number;
   connectMs: number;
@@ -668,6 +733,8 @@ export interface ScenarioResult {
   badFrames: number;
   unexpectedCloses: Record<string, number>;
   sendFailures: number;
+  /** The server exited during the run (crash or kill): the figures are void. */
+  serverDied: boolean;
 }
 
 function log(message: string): void {
@@ -718,6 +785,31 @@ async function pace(
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** One second of the measured window, by send time. */
+export interface TimelineSecond {
+  /** Seconds since the window opened. */
+  s: number;
+  /** Deliveries of messages sent in that second. */
+  n: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** Latency per second of send time: shows stalls and periodic work. */
+function timeline(tally: Tally, start: number): TimelineSecond[] {
+  const buckets: Samples[] = [];
+  for (let i = 0; i < tally.latencies.length; i++) {
+    const s = Math.max(0, Math.floor((tally.sentAt.at(i) - start) / 1000));
+    (buckets[s] ??= new Samples()).push(tally.latencies.at(i));
+  }
+  return Array.from(buckets, (b, s) => {
+    const { p50, p99, max } = b?.summary() ??
+      { p50: null, p99: null, max: null };
+    return { s, n: b?.length ?? 0, p50, p99, max };
+  });
+}
+
 /** Starts `target`, runs the scenario, stops everything. */
 async function runScenario(
   target: Target,
@@ -732,18 +824,35 @@ async function runScenario(
     }: ${o.rooms} rooms × ${o.clients} clients, ` +
       `${senders} sender(s)/room, ${o.rate} msgs/s for ${o.duration} s`,
   );
-  const tmp = await Deno.makeTempDir({ prefix: "roomcast-bench-" });
+  const perSender = o.rate / o.rooms / senders;
+  if (target === "roomcast" && perSender > DEFAULT_SENDER_RATE) {
+    log(
+      `warning: ${
+        perSender.toFixed(2)
+      } msgs/s per sender is over the server's ` +
+        `${DEFAULT_SENDER_RATE}/s limit: expect rate_limited replies`,
+    );
+  }
+  const tmp = await makeTempDir("roomcast-bench-");
   let server: ServerProcess | undefined;
   const clients: BenchClient[] = [];
   try {
+    if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
+    const profile = o.profile
+      ? [
+        `--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${o.profile}/${target}${
+          layer ? `-${layer}` : ""
+        }.v8.log`,
+      ]
+      : [];
     server = target === "roomcast"
       ? await ServerProcess.start("main.ts", {
         KV_PATH: o.kv === "file" ? `${tmp}/bench.kv` : ":memory:",
         SESSION_SECRET: BENCH_SECRET,
         LOG_LEVEL: "error",
         CHANNEL_LAYER: o.layer,
-      })
-      : await ServerProcess.start("bench/bare_server.ts", {});
+      }, profile)
+      : await ServerProcess.start("bench/bare_server.ts", {}, profile);
     const origin = server.origin;
     const wsUrl = (room: string) =>
       `ws://${HOST}:${server!.port}/ws/chat/${room}`;
@@ -823,6 +932,7 @@ async function runScenario(
     const clientCpu0 = cpuSeconds(Deno.pid);
     const hostCpu0 = hostBusySeconds();
     const measureStart = performance.now();
+    tally.measuring = true;
     await pace(sendList, o.rate, o.duration, "m", o.size, tally);
     const measureEnd = performance.now();
 
@@ -836,12 +946,14 @@ async function runScenario(
       await sleep(20);
     }
     const drainEnd = performance.now();
+    tally.measuring = false;
     const drainMs = drainEnd - measureEnd;
     const serverCpu1 = server.cpuSeconds();
     const clientCpu1 = cpuSeconds(Deno.pid);
     const hostCpu1 = hostBusySeconds();
     const windowS = (drainEnd - measureStart) / 1000;
     const rssAfter = server.rssKiB();
+    const serverDied = server.exited;
 
     const sent = sum(tally.sent);
     const rateLimited = sum(tally.rateLimited);
@@ -863,7 +975,7 @@ async function runScenario(
       ];
       if (cpu.some((v) => v === null)) return null;
       const [h0, h1, s0, s1, c0, c1] = cpu as number[];
-      return (100 * ((h1 - h0) - (s1 - s0) - (c1 - c0))) / windowS;
+      return Math.max(0, 100 * ((h1 - h0) - (s1 - s0) - (c1 - c0)) / windowS);
     };
     return {
       target,
@@ -893,6 +1005,8 @@ async function runScenario(
       serverCpuPct: pct(serverCpu0, serverCpu1),
       clientCpuPct: pct(clientCpu0, clientCpu1),
       otherCpuPct: otherCpu(),
+      timeline: timeline(tally, measureStart),
+      presenceFrames: tally.presenceFrames,
       drainMs,
       signInMs,
       connectMs,
@@ -903,11 +1017,12 @@ async function runScenario(
       badFrames: tally.badFrames,
       unexpectedCloses: Object.fromEntries(tally.unexpectedCloses),
       sendFailures: tally.sendFailures,
+      serverDied,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await server?.stop();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await removeTempDir(tmp);
   }
 }
 
@@ -916,6 +1031,15 @@ const fmt = (v: number | null, digits = 1) =>
 
 const ratio = (a: number | null, b: number | null) =>
   a === null || b === null || b === 0 ? null : a / b;
+
+/** The second of send time with the highest p99, as `p99 (@s)`. */
+function worstSecond(r: ScenarioResult): string {
+  let worst: TimelineSecond | null = null;
+  for (const t of r.timeline) {
+    if (t.p99 !== null && (worst === null || t.p99 > worst.p99!)) worst = t;
+  }
+  return worst ? `${fmt(worst.p99, 1)} (@${worst.s})` : "n/a";
+}
 
 /** The human-readable table: one column per scenario. */
 function table(results: ScenarioResult[], ratios: Ratios | null): string {
@@ -932,10 +1056,15 @@ function table(results: ScenarioResult[], ratios: Ratios | null): string {
     ["latency p50 ms", ...results.map((r) => fmt(r.latencyMs.p50, 2))],
     ["latency p99 ms", ...results.map((r) => fmt(r.latencyMs.p99, 2))],
     ["latency max ms", ...results.map((r) => fmt(r.latencyMs.max, 2))],
+    ["worst 1-s p99 ms (at s)", ...results.map(worstSecond)],
     ["expected deliveries", ...results.map((r) => String(r.expected))],
     ["delivered", ...results.map((r) => String(r.delivered))],
     ["lost", ...results.map((r) => String(r.lost))],
     ["rate_limited", ...results.map((r) => String(r.rateLimited))],
+    [
+      "presence frames (window)",
+      ...results.map((r) => String(r.presenceFrames)),
+    ],
     ["server RSS before KiB", ...results.map((r) => fmt(r.rssKiB.before, 0))],
     [
       "server RSS connected KiB",
@@ -986,6 +1115,20 @@ function table(results: ScenarioResult[], ratios: Ratios | null): string {
       r.badFrames ? `${r.badFrames} unrecognized frames` : "",
       r.sendFailures ? `${r.sendFailures} sends skipped (socket not open)` : "",
     ].filter(Boolean);
+    if (r.serverDied) extra.push("THE SERVER EXITED DURING THE RUN");
+    if (r.latencyMs.n !== r.delivered) {
+      extra.push(
+        `latency samples (${r.latencyMs.n}) ≠ deliveries (${r.delivered})`,
+      );
+    }
+    if (r.otherCpuPct !== null && r.otherCpuPct > 50) {
+      extra.push(
+        `other processes used ${
+          fmt(r.otherCpuPct, 0)
+        }% CPU during the window: ` +
+          "figures are skewed, rerun on a quiet host",
+      );
+    }
     if (extra.length) notes.push(`${name}: ${extra.join("; ")}`);
   }
   if (notes.length) out.push("", ...notes);
@@ -1102,7 +1245,7 @@ async function main(): Promise<number> {
     },
     round,
   ));
-  return failures.length ? 1 : 0;
+  return failures.length || results.some((r) => r.serverDied) ? 1 : 0;
 }
 
 if (import.meta.main) {
