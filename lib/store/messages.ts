@@ -56,6 +56,17 @@ export interface MessageStore {
   close(): void;
 }
 
+/** Most appends written by one atomic operation (group commit); bounded by KV's per-operation limits. */
+export const MAX_GROUP_COMMIT = 32;
+/** KV's getMany takes at most this many keys. */
+const KV_GET_MANY_MAX = 10;
+
+interface QueuedAppend {
+  draft: MessageDraft;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
 /** How long a `clientId` is remembered for idempotent retries. */
 export const CLIENT_ID_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Compare-and-set attempts before an append gives up under contention. */
@@ -78,8 +89,9 @@ interface RoomHead {
 export class KvMessageStore implements MessageStore {
   readonly #kv: Deno.Kv;
   readonly #retention: number;
-  /** Per-room queue so one process never races itself on the room head. */
-  readonly #tails = new Map<string, Promise<unknown>>();
+  /** Appends waiting for the next group commit. */
+  #queue: QueuedAppend[] = [];
+  #writing = false;
 
   constructor(kv: Deno.Kv, options: { retention?: number } = {}) {
     this.#kv = kv;
@@ -94,70 +106,159 @@ export class KvMessageStore implements MessageStore {
     return new KvMessageStore(await openKv(path), options);
   }
 
+  /**
+   * Queues `draft`. While one atomic write is in flight, later appends wait
+   * and then go together in the next one (group commit): KV (SQLite) has one
+   * writer, so one commit for many messages is what lets storage keep up
+   * with the broadcast path. Order is kept: a room's messages get their
+   * `seq` in the order `append` was called.
+   */
   append(draft: MessageDraft): Promise<AppendResult> {
-    const prev = this.#tails.get(draft.room) ?? Promise.resolve();
-    const next = prev.then(
-      () => this.#appendNow(draft),
-      () => this.#appendNow(draft),
-    );
-    const tail = next.catch(() => {});
-    this.#tails.set(draft.room, tail);
-    tail.then(() => {
-      if (this.#tails.get(draft.room) === tail) this.#tails.delete(draft.room);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ draft, resolve, reject });
+      this.#pump();
     });
-    return next;
   }
 
-  async #appendNow(draft: MessageDraft): Promise<AppendResult> {
-    const headKey = ["room", draft.room];
-    const cidKey = ["cid", draft.room, draft.clientId];
-    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const [head, seen] = await this.#kv.getMany<[RoomHead, number]>([
-        headKey,
-        cidKey,
-      ]);
-      if (seen.value !== null) {
-        const stored = await this.#kv.get<ChatMessage>([
-          "msg",
-          draft.room,
-          seen.value,
-        ]);
-        if (stored.value) return { message: stored.value, duplicate: true };
+  async #pump(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, MAX_GROUP_COMMIT);
+        try {
+          await this.#commit(batch);
+        } catch (err) {
+          for (const item of batch) item.reject(err);
+        }
       }
-      const seq = (head.value?.lastSeq ?? 0) + 1;
-      const ts = Math.max(Date.now(), head.value?.lastTs ?? 0);
-      const message: ChatMessage = {
-        id: crypto.randomUUID(),
-        seq,
-        room: draft.room,
-        user: draft.user,
-        text: draft.text,
-        ts,
-        clientId: draft.clientId,
-      };
-      const op = this.#kv.atomic()
-        .check(head)
-        .check(seen)
-        .set(headKey, { lastSeq: seq, lastTs: ts } satisfies RoomHead)
-        .set(["msg", draft.room, seq], message)
-        .set(cidKey, seq, { expireIn: CLIENT_ID_TTL_MS });
-      if (seq > this.#retention) {
-        op.delete(["msg", draft.room, seq - this.#retention]);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Reads `keys` in getMany-sized chunks, concurrently. */
+  async #getMany(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
+    const chunks: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
+    for (let i = 0; i < keys.length; i += KV_GET_MANY_MAX) {
+      chunks.push(this.#kv.getMany(keys.slice(i, i + KV_GET_MANY_MAX)));
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
+  /** Writes `batch` in one atomic operation, retrying it whole when another writer wins. */
+  async #commit(batch: QueuedAppend[]): Promise<void> {
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      const rooms = [...new Set(batch.map((b) => b.draft.room))];
+      const entries = await this.#getMany([
+        ...rooms.map((room) => ["room", room]),
+        ...batch.map((b) => ["cid", b.draft.room, b.draft.clientId]),
+      ]);
+      const heads = new Map(
+        rooms.map((
+          room,
+          i,
+        ) => [room, entries[i] as Deno.KvEntryMaybe<RoomHead>]),
+      );
+      const seen = entries.slice(rooms.length) as Deno.KvEntryMaybe<number>[];
+      const next = new Map(rooms.map((room) => {
+        const head = heads.get(room)!.value;
+        return [room, {
+          lastSeq: head?.lastSeq ?? 0,
+          lastTs: head?.lastTs ?? 0,
+        }];
+      }));
+      const op = this.#kv.atomic();
+      for (const head of heads.values()) op.check(head);
+      const outcome: ({ message: ChatMessage } | { storedSeq: number } | {
+        sameAs: number;
+      })[] = [];
+      const fresh = new Map<string, number>();
+      batch.forEach(({ draft }, i) => {
+        const key = `${draft.room}\u0000${draft.clientId}`;
+        if (seen[i].value !== null) {
+          return outcome.push({ storedSeq: seen[i].value! });
+        }
+        if (fresh.has(key)) return outcome.push({ sameAs: fresh.get(key)! });
+        fresh.set(key, i);
+        const head = next.get(draft.room)!;
+        head.lastSeq++;
+        head.lastTs = Math.max(Date.now(), head.lastTs);
+        const message: ChatMessage = {
+          id: crypto.randomUUID(),
+          seq: head.lastSeq,
+          room: draft.room,
+          user: draft.user,
+          text: draft.text,
+          ts: head.lastTs,
+          clientId: draft.clientId,
+        };
+        op.check(seen[i])
+          .set(["msg", draft.room, message.seq], message)
+          .set(["cid", draft.room, draft.clientId], message.seq, {
+            expireIn: CLIENT_ID_TTL_MS,
+          });
+        if (message.seq > this.#retention) {
+          op.delete(["msg", draft.room, message.seq - this.#retention]);
+        }
+        outcome.push({ message });
+      });
+      for (const [room, head] of next) {
+        if (head.lastSeq !== (heads.get(room)!.value?.lastSeq ?? 0)) {
+          op.set(["room", room], head);
+        }
       }
       const result = await op.commit().catch((err) => {
         // Another process or connection holds the file's write lock: a lost race.
         if (isBusy(err)) return { ok: false as const };
         throw err;
       });
-      if (result.ok) return { message, duplicate: false };
-      // Another process won the race: back off a little, with jitter, and retry.
+      if (result.ok) {
+        await this.#settle(batch, outcome);
+        return;
+      }
+      // Another writer won the race: back off a little, with jitter, and retry.
       await new Promise((r) =>
         setTimeout(r, Math.random() * Math.min(50, 2 ** attempt))
       );
     }
-    throw new Error(
-      `append to room ${draft.room} lost ${MAX_APPEND_ATTEMPTS} races`,
-    );
+    throw new Error(`append lost ${MAX_APPEND_ATTEMPTS} races`);
+  }
+
+  /** Resolves each append of a committed batch; retries of stored messages get the stored copy. */
+  async #settle(
+    batch: QueuedAppend[],
+    outcome:
+      ({ message: ChatMessage } | { storedSeq: number } | { sameAs: number })[],
+  ): Promise<void> {
+    const storedKeys = batch.flatMap((b, i) => {
+      const o = outcome[i];
+      return "storedSeq" in o ? [["msg", b.draft.room, o.storedSeq]] : [];
+    });
+    const stored = storedKeys.length ? await this.#getMany(storedKeys) : [];
+    let s = 0;
+    batch.forEach((item, i) => {
+      const o = outcome[i];
+      if ("message" in o) {
+        return item.resolve({ message: o.message, duplicate: false });
+      }
+      if ("sameAs" in o) {
+        const first = outcome[o.sameAs] as { message: ChatMessage };
+        return item.resolve({ message: first.message, duplicate: true });
+      }
+      const message = stored[s++].value as ChatMessage | null;
+      // The original fell out of retention: store it again rather than lose it.
+      if (message) item.resolve({ message, duplicate: true });
+      else this.#requeueWithoutIndex(item);
+    });
+  }
+
+  #requeueWithoutIndex(item: QueuedAppend): void {
+    this.#kv.delete(["cid", item.draft.room, item.draft.clientId])
+      .then(() => {
+        this.#queue.push(item);
+        this.#pump();
+      }, item.reject);
   }
 
   async #list(
