@@ -165,6 +165,9 @@ export function createApp(
     c.set("assets", services.assets);
     await next();
   });
+  // Routes' middleware (security headers, request ids) runs first, so static
+  // files get the same headers; the static handlers answer what no route does.
+  mountManifest(app, manifest);
   app.use(
     `${BUILD_URL}/*`,
     serveStatic({
@@ -183,7 +186,6 @@ export function createApp(
       },
     }),
   );
-  mountManifest(app, manifest);
   app.notFound((c) =>
     c.json({ error: "not_found", message: "No such page." }, 404)
   );

@@ -47,8 +47,18 @@ const withoutGoogle = securityHeaders(false);
 /** HSTS for a year when the request came over https (directly or via a proxy that says so). */
 const HSTS = "max-age=31536000; includeSubDomains";
 
+/** Built and static files, served by lib/server.ts after the routes. */
+const isAsset = (path: string) =>
+  path.startsWith("/_build/") || path.startsWith("/static/");
+
 /** Puts the verified session (cookie or Bearer) and its user on the context; renews it past half-life. */
 const session: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // Assets need headers, not a session: skip the JWT and KV work for them.
+  if (isAsset(c.req.path)) {
+    c.set("session", null);
+    c.set("user", null);
+    return await next();
+  }
   const { sessions } = c.var.services;
   const verified = await sessions.verify(readSessionToken(c));
   const revoked = verified !== null &&
@@ -92,7 +102,7 @@ const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   const path = c.req.path;
   const method = c.req.method;
   await next();
-  if (path.startsWith("/_build/") || path.startsWith("/static/")) return;
+  if (isAsset(path)) return;
   c.var.services.log.info("http.request", {
     id: c.get("requestId"),
     method,

@@ -360,7 +360,10 @@ export function handleConnection(
         return;
       }
       case "resume": {
-        const page = await store.after(room, frame.after, MAX_PAGE_SIZE);
+        // Nothing follows the largest seq (and the store cannot range past it).
+        const page = frame.after >= Number.MAX_SAFE_INTEGER
+          ? { messages: [], hasMore: false }
+          : await store.after(room, frame.after, MAX_PAGE_SIZE);
         send({
           type: "history",
           direction: "newer",

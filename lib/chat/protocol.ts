@@ -162,7 +162,8 @@ export function parseClientFrame(raw: string): ParseResult {
       if (!isSeq(data.after)) {
         return fail("bad_frame", "`after` must be a non-negative integer.");
       }
-      return { ok: true, frame: { type: "resume", after: data.after } };
+      // `+ 0` turns -0 (valid JSON, a safe integer) into 0: as a KV key it sorts below 0.
+      return { ok: true, frame: { type: "resume", after: data.after + 0 } };
     case "history": {
       if (!isSeq(data.before)) {
         return fail("bad_frame", "`before` must be a non-negative integer.");
@@ -176,7 +177,7 @@ export function parseClientFrame(raw: string): ParseResult {
       }
       return {
         ok: true,
-        frame: { type: "history", before: data.before, limit },
+        frame: { type: "history", before: data.before + 0, limit },
       };
     }
     default:

@@ -81,7 +81,7 @@ interface RoomHead {
  * {@link MessageStore} on Deno KV.
  *
  * Keys: `["room", room]` → {@link RoomHead}; `["msg", room, seq]` → message;
- * `["cid", room, clientId]` → seq (expires). An append is one atomic
+ * `["cid", room, userId, clientId]` → seq (expires). An append is one atomic
  * check-and-set on the room head, so `seq` is gapless and strictly increasing
  * even with several processes on one KV file. Retention deletes the message
  * that falls out of the window in the same atomic write: no scans.
@@ -152,7 +152,9 @@ export class KvMessageStore implements MessageStore {
       const rooms = [...new Set(batch.map((b) => b.draft.room))];
       const entries = await this.#getMany([
         ...rooms.map((room) => ["room", room]),
-        ...batch.map((b) => ["cid", b.draft.room, b.draft.clientId]),
+        ...batch.map((
+          b,
+        ) => ["cid", b.draft.room, b.draft.user.id, b.draft.clientId]),
       ]);
       const heads = new Map(
         rooms.map((
@@ -175,7 +177,8 @@ export class KvMessageStore implements MessageStore {
       })[] = [];
       const fresh = new Map<string, number>();
       batch.forEach(({ draft }, i) => {
-        const key = `${draft.room}\u0000${draft.clientId}`;
+        const key =
+          `${draft.room}\u0000${draft.user.id}\u0000${draft.clientId}`;
         if (seen[i].value !== null) {
           return outcome.push({ storedSeq: seen[i].value! });
         }
@@ -195,9 +198,13 @@ export class KvMessageStore implements MessageStore {
         };
         op.check(seen[i])
           .set(["msg", draft.room, message.seq], message)
-          .set(["cid", draft.room, draft.clientId], message.seq, {
-            expireIn: CLIENT_ID_TTL_MS,
-          });
+          .set(
+            ["cid", draft.room, draft.user.id, draft.clientId],
+            message.seq,
+            {
+              expireIn: CLIENT_ID_TTL_MS,
+            },
+          );
         if (message.seq > this.#retention) {
           op.delete(["msg", draft.room, message.seq - this.#retention]);
         }
@@ -254,7 +261,12 @@ export class KvMessageStore implements MessageStore {
   }
 
   #requeueWithoutIndex(item: QueuedAppend): void {
-    this.#kv.delete(["cid", item.draft.room, item.draft.clientId])
+    this.#kv.delete([
+      "cid",
+      item.draft.room,
+      item.draft.user.id,
+      item.draft.clientId,
+    ])
       .then(() => {
         this.#queue.push(item);
         this.#pump();
@@ -285,11 +297,23 @@ export class KvMessageStore implements MessageStore {
   }
 
   before(room: string, before: number, limit: number): Promise<MessagePage> {
-    return this.#list(room, 0, before, limit, true);
+    // `+ 0` turns -0 into 0 (as a KV key part -0 sorts below 0).
+    if (before <= 0) return Promise.resolve({ messages: [], hasMore: false });
+    return this.#list(room, 0, before + 0, limit, true);
   }
 
   after(room: string, after: number, limit: number): Promise<MessagePage> {
-    return this.#list(room, after + 1, Number.MAX_SAFE_INTEGER, limit, false);
+    // Nothing follows the largest seq, and the range below would be empty.
+    if (after >= Number.MAX_SAFE_INTEGER - 1) {
+      return Promise.resolve({ messages: [], hasMore: false });
+    }
+    return this.#list(
+      room,
+      Math.max(0, after) + 1,
+      Number.MAX_SAFE_INTEGER,
+      limit,
+      false,
+    );
   }
 
   async lastSeq(room: string): Promise<number> {

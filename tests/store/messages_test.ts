@@ -502,3 +502,39 @@ Deno.test("kv file store: seq stays gapless with a second OS process appending t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("clientId is idempotent per sender: another user reusing it gets their own message", async () => {
+  const store = new KvMessageStore(await Deno.openKv(":memory:"));
+  try {
+    const ana = { id: "guest:ana", name: "Ana", kind: "guest" as const };
+    const eve = { id: "guest:eve", name: "Eve", kind: "guest" as const };
+    const first = await store.append({
+      room: "r",
+      user: ana,
+      text: "mine",
+      clientId: "same",
+    });
+    const other = await store.append({
+      room: "r",
+      user: eve,
+      text: "hers",
+      clientId: "same",
+    });
+    assert.equal(other.duplicate, false);
+    assert.equal(other.message.text, "hers");
+    const retry = await store.append({
+      room: "r",
+      user: ana,
+      text: "mine",
+      clientId: "same",
+    });
+    assert.equal(retry.duplicate, true);
+    assert.equal(retry.message.seq, first.message.seq);
+    assert.deepEqual(
+      (await store.recent("r", 10)).messages.map((m) => m.text),
+      ["mine", "hers"],
+    );
+  } finally {
+    store.close();
+  }
+});
