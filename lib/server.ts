@@ -146,11 +146,6 @@ export async function createServices(
   };
 }
 
-/** Releases the layer and the store. */
-export async function closeServices(services: Services): Promise<void> {
-  await services.close();
-}
-
 /**
  * The Hono app: services on the context, built assets and `static/` files,
  * then every route of `manifest`.

@@ -6,7 +6,6 @@ import { loadConfig } from "../../app.config.ts";
 import type { Services } from "../../lib/context.ts";
 import { quietLogger } from "../../lib/log.ts";
 import {
-  closeServices,
   createApp,
   createServices,
   type ServiceOverrides,
@@ -75,7 +74,7 @@ export async function startServer(
     async close() {
       services.connections.closeWhere(() => true, 1001, "test over");
       await server.shutdown();
-      await closeServices(services);
+      await services.close();
     },
   };
 }

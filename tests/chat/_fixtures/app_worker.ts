@@ -5,11 +5,7 @@
  */
 import { loadConfig } from "../../../app.config.ts";
 import { quietLogger } from "../../../lib/log.ts";
-import {
-  closeServices,
-  createApp,
-  createServices,
-} from "../../../lib/server.ts";
+import { createApp, createServices } from "../../../lib/server.ts";
 import { manifest } from "../../../manifest.gen.ts";
 
 self.onmessage = async (event: MessageEvent) => {
@@ -24,7 +20,7 @@ self.onmessage = async (event: MessageEvent) => {
   self.onmessage = async () => {
     services.connections.closeWhere(() => true, 1001, "stop");
     await server.shutdown();
-    await closeServices(services);
+    await services.close();
     self.postMessage({ stopped: true });
   };
 };
