@@ -987,7 +987,6 @@ Deno.test("fuzz: 10,000 hostile frames; the server answers each, stays up, and a
       "after the storm",
     );
 
-    const growth = peak - baseline;
     const heapAfter = liveHeapMiB();
     console.log(
       JSON.stringify(
@@ -1018,10 +1017,9 @@ Deno.test("fuzz: 10,000 hostile frames; the server answers each, stays up, and a
         },
       ),
     );
-    assert.ok(
-      growth < 150,
-      `RSS grew ${growth.toFixed(1)} MiB during the fuzz`,
-    );
+    // RSS is reported, not asserted: `deno test --parallel` runs other test
+    // modules in this same process, so its RSS is not this test's alone. The
+    // live heap of this isolate, after a forced GC, is.
     assert.ok(
       heapAfter - heapBefore < 32,
       `live heap grew ${(heapAfter - heapBefore).toFixed(1)} MiB`,
