@@ -59,6 +59,27 @@ interface MessageListProps {
   localTime?: boolean;
   /** Seq of the first message that arrived while the tab was hidden: a divider goes above it. */
   unreadFrom?: number | null;
+  /** "Ana joined" lines, placed among the messages by time. */
+  events?: readonly StreamEvent[];
+}
+
+/** A line in the stream that is not a message (joins and leaves). */
+export interface StreamEvent {
+  id: string;
+  ts: number;
+  text: string;
+}
+
+function EventLine({ event }: { event: StreamEvent }): VNode {
+  return (
+    <li
+      key={event.id}
+      class="activity-line text-body-secondary small"
+      data-testid="stream-event"
+    >
+      {event.text}
+    </li>
+  );
 }
 
 /** The room's messages, grouped by author, oldest first. */
@@ -70,8 +91,20 @@ export function MessageList(
     meName = "",
     localTime = false,
     unreadFrom = null,
+    events = [],
   }: MessageListProps,
 ): VNode {
+  let e = 0;
+  /** Events up to `ts`, in order, each rendered once. */
+  const eventsBefore = (ts: number) => {
+    const lines: VNode[] = [];
+    while (e < events.length && events[e].ts <= ts) {
+      const event = events[e++];
+      lines.push(<EventLine key={event.id} event={event} />);
+    }
+    return lines;
+  };
+
   return (
     <ol class="message-list list-unstyled mb-0">
       {messages.map((m, i) => {
@@ -90,6 +123,7 @@ export function MessageList(
           </li>
         );
         return [
+          ...eventsBefore(m.ts),
           divider,
           <li
             key={m.seq}
@@ -118,6 +152,7 @@ export function MessageList(
           </li>,
         ];
       })}
+      {eventsBefore(Number.MAX_SAFE_INTEGER)}
       {pending.map((p) => (
         <li
           key={p.clientId}

@@ -5,6 +5,7 @@ import {
   Avatar,
   MessageList,
   type PendingMessage,
+  type StreamEvent,
 } from "../components/MessageList.tsx";
 import { reconnectDelay } from "../lib/chat/backoff.ts";
 import {
@@ -73,6 +74,11 @@ function saveOutbox(key: string, pending: readonly PendingMessage[]): void {
     else localStorage.setItem(key, JSON.stringify(pending));
   } catch { /* storage full or disabled: the outbox still lives in memory */ }
 }
+
+/** Where the "joins & leaves in the stream" setting is kept (on by default). */
+const SHOW_JOINS_KEY = "roomcast:show-joins";
+/** Join/leave lines kept in the stream. */
+const MAX_STREAM_EVENTS = 100;
 
 /** "Ana joined", "Ana and Ben left", "5 people joined" (collapsed when many). */
 function activityLine(joined: string[], left: string[]): string | null {
@@ -148,6 +154,8 @@ export default function ChatRoom(
     ReadonlyMap<string, { name: string; until: number }>
   >(new Map());
   const activity = useSignal<string | null>(null);
+  const streamEvents = useSignal<readonly StreamEvent[]>([]);
+  const showJoins = useSignal(true);
   const unreadFrom = useSignal<number | null>(null);
   const hiddenUnread = useSignal(0);
   const notifyMentions = useSignal(false);
@@ -266,10 +274,21 @@ export default function ChatRoom(
           const left = Object.keys(before).filter((id) =>
             !after[id] && id !== user.id
           );
-          activity.value = activityLine(
+          const line = activityLine(
             joined.map((id) => after[id].user.name),
             left.map((id) => before[id].user.name),
-          ) ?? activity.value;
+          );
+          if (line) {
+            activity.value = line;
+            const event = {
+              id: crypto.randomUUID(),
+              ts: Date.now(),
+              text: line,
+            };
+            streamEvents.value = [...streamEvents.value, event].slice(
+              -MAX_STREAM_EVENTS,
+            );
+          }
         }
         return;
       }
@@ -349,6 +368,9 @@ export default function ChatRoom(
   const baseTitle = useRef("");
   useEffect(() => {
     baseTitle.current = document.title;
+    try {
+      showJoins.value = localStorage.getItem(SHOW_JOINS_KEY) !== "off";
+    } catch { /* storage disabled: on by default */ }
     const onVisibility = () => {
       if (document.hidden) return;
       document.title = baseTitle.current;
@@ -403,6 +425,13 @@ export default function ChatRoom(
     if (value.trim() && now - lastTypingSent.current >= TYPING_THROTTLE_MS) {
       if (send({ type: "typing" })) lastTypingSent.current = now;
     }
+  };
+
+  const toggleJoins = () => {
+    showJoins.value = !showJoins.value;
+    try {
+      localStorage.setItem(SHOW_JOINS_KEY, showJoins.value ? "on" : "off");
+    } catch { /* storage disabled: the setting lasts for this page */ }
   };
 
   const enableNotifications = async () => {
@@ -470,6 +499,21 @@ export default function ChatRoom(
           {label}
         </span>
         <PresenceList state={presence.value} />
+        <button
+          type="button"
+          class="btn btn-link btn-sm p-0 text-body-secondary"
+          aria-pressed={showJoins.value}
+          title="Show who joins and leaves in the conversation"
+          data-testid="toggle-joins"
+          onClick={toggleJoins}
+        >
+          <i
+            class={`bi ${showJoins.value ? "bi-eye" : "bi-eye-slash"}`}
+            aria-hidden="true"
+          >
+          </i>
+          <span class="d-none d-md-inline ms-1">Joins &amp; leaves</span>
+        </button>
         {activity.value && (
           <span
             class="text-body-secondary text-truncate"
@@ -513,6 +557,7 @@ export default function ChatRoom(
             meName={user.name}
             localTime={localTime.value}
             unreadFrom={unreadFrom.value}
+            events={showJoins.value ? streamEvents.value : []}
           />
         </div>
       </div>

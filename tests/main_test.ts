@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { guestCookie } from "./_helpers/instances.ts";
 import { spawnServer } from "./_helpers/process.ts";
 import { TestClient } from "./_helpers/ws_client.ts";
-import { SHUTDOWN_GRACE_MS } from "../lib/instance.ts";
+/** What a platform gives a stopping process (Deno Deploy: 5 s); lib/instance.ts's grace period sits inside it. */
+const STOP_LIMIT_MS = 5_000;
 
 Deno.test("WORKERS=2: every client on the shared port gets every message; SIGTERM closes with 1012 and exits in time", async () => {
   const dir = await Deno.makeTempDir();
@@ -44,8 +45,8 @@ Deno.test("WORKERS=2: every client on the shared port gets every message; SIGTER
     const status = await exited;
     assert.equal(status.code, 0);
     assert.ok(
-      Date.now() - started < SHUTDOWN_GRACE_MS + 1_000,
-      "stopped within the grace period",
+      Date.now() - started < STOP_LIMIT_MS,
+      `stopped within ${STOP_LIMIT_MS} ms`,
     );
   } finally {
     await server.kill("SIGKILL");

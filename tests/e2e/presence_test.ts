@@ -118,6 +118,19 @@ Deno.test("each guest sees the other in the presence list until they leave", asy
     assert.deepEqual(await presentNames(ana.page), ["Ana"]);
     await ana.page.getByTestId("activity").filter({ hasText: "Ben left" })
       .waitFor();
+    // The same line stands in the conversation (on by default) and goes away when turned off.
+    const leftLine = ana.page.getByTestId("stream-event").filter({
+      hasText: "Ben left",
+    });
+    await leftLine.waitFor();
+    await ana.page.getByTestId("toggle-joins").click();
+    await leftLine.waitFor({ state: "detached" });
+    assert.equal(
+      await ana.page.evaluate(() =>
+        localStorage.getItem("roomcast:show-joins")
+      ),
+      "off",
+    );
   });
 });
 
