@@ -102,6 +102,25 @@ export class TestClient {
   }
 }
 
+/** The text of a client WebSocket handshake for `url` with extra `headers`. */
+export function handshakeRequest(
+  url: URL,
+  headers: Record<string, string>,
+  key: string,
+): string {
+  return [
+    `GET ${url.pathname} HTTP/1.1`,
+    `Host: ${url.host}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Version: 13",
+    `Sec-WebSocket-Key: ${key}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    "",
+    "",
+  ].join("\r\n");
+}
+
 /**
  * Sends a WebSocket handshake by hand and returns the HTTP status, so tests
  * can see the 400/401/403 a refused upgrade answers with.
@@ -116,18 +135,11 @@ export async function handshakeStatus(
     port: Number(u.port),
   });
   try {
-    const lines = [
-      `GET ${u.pathname} HTTP/1.1`,
-      `Host: ${u.host}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      "Sec-WebSocket-Version: 13",
-      `Sec-WebSocket-Key: ${btoa("0123456789abcdef")}`,
-      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      "",
-      "",
-    ];
-    await conn.write(new TextEncoder().encode(lines.join("\r\n")));
+    await conn.write(
+      new TextEncoder().encode(
+        handshakeRequest(u, headers, btoa("0123456789abcdef")),
+      ),
+    );
     const buf = new Uint8Array(1024);
     const n = await conn.read(buf);
     const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));

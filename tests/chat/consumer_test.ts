@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { startServer, type TestServer } from "../_helpers/server.ts";
-import { TestClient } from "../_helpers/ws_client.ts";
+import { handshakeRequest, TestClient } from "../_helpers/ws_client.ts";
 import { CloseCode, MAX_BUFFERED_BYTES } from "../../lib/chat/consumer.ts";
 import {
   type ChatMessage,
@@ -167,18 +167,7 @@ async function rawOpen(
   const key = btoa(
     String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
   );
-  const lines = [
-    `GET ${u.pathname} HTTP/1.1`,
-    `Host: ${u.host}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    "Sec-WebSocket-Version: 13",
-    `Sec-WebSocket-Key: ${key}`,
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-    "",
-    "",
-  ];
-  await writeAll(conn, encoder.encode(lines.join("\r\n")));
+  await writeAll(conn, encoder.encode(handshakeRequest(u, headers, key)));
   let buf = new Uint8Array(0);
   for (let reads = 0; reads < 64; reads++) {
     const chunk = new Uint8Array(1024);
