@@ -1562,7 +1562,8 @@ Deno.test("churn: 5,000 connects and disconnects leave no group, member, connect
       heapAfter - heapBefore < 24,
       `live heap ${(heapAfter - heapBefore).toFixed(1)} MiB over baseline`,
     );
-    assert.ok(end - baseline < 150, `RSS ${end - baseline} MiB over baseline`);
+    // RSS is reported above, not asserted: under `deno test --parallel` other
+    // test modules share this process. The isolate's live heap is asserted.
   } finally {
     await server.close();
   }
