@@ -12,7 +12,7 @@ import type { AppConfig } from "../app.config.ts";
 import { SessionSigner } from "./auth/session.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
-import { type ChannelLayer, MemoryLayer } from "./chat/layer.ts";
+import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { KvMessageStore, type MessageStore } from "./store/messages.ts";
@@ -81,7 +81,7 @@ export async function createServices(
   const connections = new ConnectionRegistry();
   const revocations = new KvRevocations(kv);
   const presence = new PresenceTracker(
-    new KvPresenceStore(kv, crypto.randomUUID()),
+    new KvPresenceStore(kv, newInstanceId()),
     layer,
     log,
   );

@@ -4,12 +4,13 @@ import type { Handlers } from "../lib/web/types.ts";
 /** `GET /metrics`: this instance's counters as JSON (the same ones OpenTelemetry gets). */
 export const handler: Handlers<AppEnv> = {
   GET(c) {
-    const { metrics, connections, layer } = c.var.services;
+    const { metrics, connections, presence } = c.var.services;
     c.header("Cache-Control", "no-store");
     return c.json({
       ...metrics.totals,
       sockets: connections.size,
-      rooms: layer.localGroups(),
+      // Rooms with a local member (the layer also counts presence's internal groups).
+      rooms: presence.localRooms,
       memory: Deno.memoryUsage().rss,
     });
   },

@@ -32,6 +32,12 @@ import {
   type UserBuckets,
 } from "./rate_limit.ts";
 
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
 /** A socket with more than this queued for sending is a slow reader and is closed (1013). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -80,17 +86,27 @@ export interface ConsumerScope {
   canPost: boolean;
 }
 
-/** Live connections of this instance, for shutdown and sign-out. */
+/** Live connections of this instance, for shutdown, sign-out and the connection caps. */
 export class ConnectionRegistry {
   readonly #sockets = new Map<WebSocket, ConsumerScope>();
+  // Counted as sockets come and go, so a cap check costs O(1), not a scan of every socket.
+  readonly #perUser = new Map<string, number>();
+  readonly #perIp = new Map<string, number>();
   #emptyWaiters: (() => void)[] = [];
 
   add(socket: WebSocket, scope: ConsumerScope): void {
+    if (this.#sockets.has(socket)) return;
     this.#sockets.set(socket, scope);
+    bump(this.#perUser, scope.user.id, 1);
+    bump(this.#perIp, scope.ip, 1);
   }
 
   delete(socket: WebSocket): void {
+    const scope = this.#sockets.get(socket);
+    if (!scope) return;
     this.#sockets.delete(socket);
+    bump(this.#perUser, scope.user.id, -1);
+    bump(this.#perIp, scope.ip, -1);
     if (this.#sockets.size === 0) {
       for (const resolve of this.#emptyWaiters.splice(0)) resolve();
     }
@@ -113,11 +129,14 @@ export class ConnectionRegistry {
     return this.#sockets.size;
   }
 
-  /** Sockets whose scope matches `filter`. */
-  count(filter: (scope: ConsumerScope) => boolean): number {
-    let n = 0;
-    for (const scope of this.#sockets.values()) if (filter(scope)) n++;
-    return n;
+  /** Open sockets of user `id`. */
+  countUser(id: string): number {
+    return this.#perUser.get(id) ?? 0;
+  }
+
+  /** Open sockets from address `ip`. */
+  countIp(ip: string): number {
+    return this.#perIp.get(ip) ?? 0;
   }
 
   /**
@@ -226,7 +245,8 @@ export function handleConnection(
   // Typing frames start with the typist's id, so their own sockets can skip them unparsed.
   const ownTyping = `{"type":"typing","userId":${JSON.stringify(user.id)},`;
   const channel: Channel = {
-    name: newChannelName(),
+    // Named after this instance, so presence can tell whose connection it is.
+    name: newChannelName(presence.instance),
     send: (frame) => {
       if (frame.startsWith(ownTyping)) return;
       if (early) early.push(frame);
@@ -253,7 +273,7 @@ export function handleConnection(
     }
     if (tracked) {
       tracked = false;
-      presence.leave(room, user, channel.name, since).catch((err) =>
+      presence.leave(room, user, channel, since).catch((err) =>
         log.error("presence.leave_failed", { room, error: String(err) })
       );
     }
@@ -272,14 +292,14 @@ export function handleConnection(
         await layer.groupDiscard(room, channel);
         return;
       }
-      const [page, state] = await Promise.all([
+      const [page, presenceFrame] = await Promise.all([
         store.recent(room, DEFAULT_PAGE_SIZE),
-        presence.join(room, user, channel.name, since),
+        presence.join(room, user, channel, since),
       ]);
       tracked = true;
       if (closed) {
         tracked = false;
-        await presence.leave(room, user, channel.name, since);
+        await presence.leave(room, user, channel, since);
         return;
       }
       const lastSeq = page.messages.at(-1)?.seq ?? 0;
@@ -291,7 +311,7 @@ export function handleConnection(
         hasMore: page.hasMore,
         lastSeq,
       });
-      send({ type: "presence", state });
+      sendRaw(presenceFrame);
       const pending = early ?? [];
       early = null;
       for (const frame of pending) sendRaw(frame);

@@ -42,9 +42,35 @@ export interface ChannelLayer {
 /** Names of the available backends, as `CHANNEL_LAYER` takes them. */
 export type LayerKind = "memory" | "broadcast" | "redis";
 
-/** Returns a fresh channel name, unique across instances (like Channels' `specific.X!Y`). */
-export function newChannelName(): string {
-  return `chan.${crypto.randomUUID()}`;
+/** This isolate's instance id, the default prefix of {@link newChannelName}. */
+const PROCESS_INSTANCE = newInstanceId();
+let channelCounter = 0;
+
+/** A random 16-hex-digit id naming one instance (a process, a worker, a test server). */
+export function newInstanceId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Returns a fresh channel name, unique across instances, shaped like Django
+ * Channels' `specific.<instance>!<local>`: the instance part says which
+ * instance holds the connection (presence uses it to spot a dead instance's
+ * connections), the local part is a counter (short, and unique within it).
+ *
+ * @example
+ * ```ts
+ * newChannelName("3f2a9c01d4e5b6a7"); // "specific.3f2a9c01d4e5b6a7!1"
+ * ```
+ */
+export function newChannelName(instance: string = PROCESS_INSTANCE): string {
+  return `specific.${instance}!${++channelCounter}`;
+}
+
+/** The instance part of a name from {@link newChannelName}, or null for any other name. */
+export function channelInstance(name: string): string | null {
+  const bang = name.indexOf("!");
+  return name.startsWith("specific.") && bang > 9 ? name.slice(9, bang) : null;
 }
 
 /**

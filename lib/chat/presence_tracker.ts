@@ -1,23 +1,62 @@
 /**
  * Presence for one instance: records its connections in the shared store,
- * beats its heartbeat, announces joins and leaves to the room through the
- * group layer, and sweeps ghosts left by dead instances.
+ * keeps a view of every room it serves, relays the room's joins and leaves to
+ * its local sockets, and drops the connections of dead instances.
+ *
+ * Why a view: a newcomer needs the room's whole state. Reading it from the
+ * store on every join made a join O(room size) in reads and garbage (a
+ * 500-person room read 500 keys per newcomer). Instead an instance reads a
+ * room once, when it first serves it, then follows the room's diffs on an
+ * internal group ({@link trackerGroup}); a join is one KV write, and the state
+ * a newcomer gets is one string shared by every newcomer until the view
+ * changes.
+ *
+ * Diffs travel only on the tracker group; each instance applies them to its
+ * view and hands the same frame to its local sockets in the same step. So a
+ * newcomer that is registered and given the state in one synchronous step
+ * misses nothing: whatever the state lacks reaches it as a later diff. This
+ * is also why the cached state may lag this instance's own batched changes:
+ * they come back as a diff once sent.
+ *
+ * Joins and leaves of a room within {@link PRESENCE_BATCH_MS} go out as one
+ * diff, so a burst of joins (a restart moving everyone) costs a few frames
+ * per room, not one per join per member. Lost diffs (BroadcastChannel
+ * promises no delivery; a Redis outage) are repaired by a reconcile against
+ * the store every {@link PRESENCE_RECONCILE_BEATS} heartbeats and after a
+ * layer resync.
  *
  * @module
  */
 
 import type { Logger } from "../log.ts";
 import type { KvPresenceStore, PresenceRecord } from "../store/presence.ts";
-import type { ChannelLayer } from "./layer.ts";
-import { emptyPresence, type PresenceState } from "./presence.ts";
-import type { ChatUser } from "./protocol.ts";
+import { type Channel, channelInstance, type ChannelLayer } from "./layer.ts";
+import {
+  emptyPresence,
+  type PresenceDiff,
+  type PresenceState,
+} from "./presence.ts";
+import { type ChatUser, encodeServerFrame } from "./protocol.ts";
 
 /** Connections read to count the lobby (bounds the cost of one lobby snapshot). */
 export const MAX_LOBBY_CONNECTIONS = 20_000;
-/** How often the heartbeat is written and ghosts swept. */
+/** How often the heartbeat is written and dead instances' connections dropped. */
 export const PRESENCE_BEAT_MS = 5_000;
+/** Joins and leaves of a room within this window go out as one diff. */
+export const PRESENCE_BATCH_MS = 50;
+/** Every this many heartbeats each served room is checked against the store. */
+export const PRESENCE_RECONCILE_BEATS = 6;
 
-function asState(records: readonly PresenceRecord[]): PresenceState {
+/** The internal group on which instances exchange a room's presence diffs. */
+export function trackerGroup(room: string): string {
+  // Room names never contain a dot, so this cannot name a room.
+  return `presence.${room}`;
+}
+
+const PRESENCE_PREFIX = '{"type":"presence"';
+const RESYNC_PREFIX = '{"type":"resync"';
+
+function asState(records: Iterable<PresenceRecord>): PresenceState {
   const state = emptyPresence();
   for (const r of records) {
     const entry = state[r.user.id] ??
@@ -27,10 +66,50 @@ function asState(records: readonly PresenceRecord[]): PresenceState {
   return state;
 }
 
+function diffFrame(
+  joins: Iterable<PresenceRecord>,
+  leaves: Iterable<PresenceRecord>,
+): string {
+  return encodeServerFrame({
+    type: "presence",
+    joins: asState(joins),
+    leaves: asState(leaves),
+  });
+}
+
+/** Changes noted while a reconcile reads the store, so it does not undo them. */
+interface InFlight {
+  joined: Set<string>;
+  left: Set<string>;
+}
+
+/** What this instance knows of one room it serves. */
+interface RoomView {
+  readonly room: string;
+  /** Every connection of the room, on any instance: conn → record. */
+  readonly records: Map<string, PresenceRecord>;
+  /** This instance's sockets in the room. */
+  readonly locals: Set<Channel>;
+  /** Joins still on their way in (they keep the view alive). */
+  joining: number;
+  /** Settles when the first read of the room is done. */
+  loaded: Promise<void>;
+  /** This view's member of {@link trackerGroup}. */
+  readonly channel: Channel;
+  /** The encoded full-state frame, until the view next changes. */
+  stateFrame: string | null;
+  inFlight: InFlight | null;
+  /** This instance's changes waiting to be sent as one diff. */
+  readonly joins: Map<string, PresenceRecord>;
+  readonly leaves: Map<string, PresenceRecord>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 /** Tracks this instance's connections; see the module doc. */
 export class PresenceTracker {
-  readonly #rooms = new Map<string, number>();
+  readonly #views = new Map<string, RoomView>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #beats = 0;
 
   constructor(
     private readonly store: KvPresenceStore,
@@ -38,7 +117,12 @@ export class PresenceTracker {
     private readonly log: Logger,
   ) {}
 
-  /** Starts the heartbeat and the sweep. */
+  /** This instance's id: the instance part of its channel names. */
+  get instance(): string {
+    return this.store.instance;
+  }
+
+  /** Starts the heartbeat. */
   async start(): Promise<void> {
     await this.store.heartbeat();
     this.#timer = setInterval(
@@ -50,56 +134,109 @@ export class PresenceTracker {
     );
   }
 
-  /** One heartbeat plus a sweep of every room with a local member. */
-  async tick(): Promise<void> {
-    await this.store.heartbeat();
-    for (const room of this.#rooms.keys()) {
-      const ghosts = await this.store.sweep(room);
-      if (ghosts.length) {
-        await this.layer.groupSend(room, {
-          type: "presence",
-          joins: emptyPresence(),
-          leaves: asState(ghosts),
-        });
+  /**
+   * One heartbeat; drops connections of instances that stopped beating (and
+   * tells local sockets); every {@link PRESENCE_RECONCILE_BEATS} beats,
+   * checks each served room against the store.
+   */
+  async tick(now: number = Date.now()): Promise<void> {
+    await this.store.heartbeat(now);
+    const remote = new Set<string>();
+    for (const view of this.#views.values()) {
+      for (const r of view.records.values()) {
+        if (r.instance !== this.instance) remote.add(r.instance);
+      }
+    }
+    const alive = remote.size
+      ? await this.store.liveInstances(remote, now)
+      : new Set<string>();
+    for (const view of [...this.#views.values()]) {
+      const ghosts: PresenceRecord[] = [];
+      for (const r of view.records.values()) {
+        if (r.instance !== this.instance && !alive.has(r.instance)) {
+          ghosts.push(r);
+        }
+      }
+      if (ghosts.length === 0) continue;
+      this.#correct(view, [], ghosts);
+      await this.store.untrackMany(view.room, ghosts.map((g) => g.conn));
+    }
+    if (++this.#beats % PRESENCE_RECONCILE_BEATS === 0) {
+      for (const view of [...this.#views.values()]) {
+        await this.#reconcile(view, true);
       }
     }
   }
 
-  /** Records a connection and announces it; returns the room's full state for the newcomer. */
+  /**
+   * Records `channel`'s connection, registers it for the room's diffs, and
+   * returns the encoded full-state frame to send it (after `welcome`).
+   */
   async join(
     room: string,
     user: ChatUser,
-    conn: string,
+    channel: Channel,
     since: number = Date.now(),
-  ): Promise<PresenceState> {
-    this.#rooms.set(room, (this.#rooms.get(room) ?? 0) + 1);
-    await this.store.track({ room, conn, user, since });
-    const record = { room, conn, user, since, instance: this.store.instance };
-    await this.layer.groupSend(room, {
+  ): Promise<string> {
+    const view = this.#viewFor(room);
+    view.joining++;
+    try {
+      await view.loaded;
+      await this.store.track({ room, conn: channel.name, user, since });
+    } catch (err) {
+      view.joining--;
+      await this.#releaseIfUnused(view);
+      throw err;
+    }
+    view.joining--;
+    const record = {
+      room,
+      conn: channel.name,
+      user,
+      since,
+      instance: this.instance,
+    };
+    // One synchronous step: registered for diffs, then given the state.
+    view.locals.add(channel);
+    view.records.set(channel.name, record);
+    view.inFlight?.joined.add(channel.name);
+    view.joins.set(channel.name, record);
+    this.#schedule(view);
+    return view.stateFrame ??= encodeServerFrame({
       type: "presence",
-      joins: asState([record]),
-      leaves: emptyPresence(),
+      state: asState(view.records.values()),
     });
-    return asState((await this.store.room(room)).live);
   }
 
-  /** Forgets a connection and announces it left. */
+  /** Forgets `channel`'s connection and announces it left. */
   async leave(
     room: string,
     user: ChatUser,
-    conn: string,
+    channel: Channel,
     since: number,
   ): Promise<void> {
-    const left = (this.#rooms.get(room) ?? 1) - 1;
-    if (left > 0) this.#rooms.set(room, left);
-    else this.#rooms.delete(room);
-    await this.store.untrack(room, conn);
-    const record = { room, conn, user, since, instance: this.store.instance };
-    await this.layer.groupSend(room, {
-      type: "presence",
-      joins: emptyPresence(),
-      leaves: asState([record]),
-    });
+    const view = this.#views.get(room);
+    const conn = channel.name;
+    view?.locals.delete(channel);
+    view?.records.delete(conn);
+    view?.inFlight?.left.add(conn);
+    try {
+      // Written before it is announced, so a reader never sees a leave the store has not.
+      await this.store.untrack(room, conn);
+    } finally {
+      if (view) {
+        // A join still in the batch goes out with its leave: someone may have seen it in a state.
+        view.leaves.set(conn, {
+          room,
+          conn,
+          user,
+          since,
+          instance: this.instance,
+        });
+        this.#schedule(view);
+        await this.#releaseIfUnused(view);
+      }
+    }
   }
 
   /** Distinct people online per room, across instances (for the lobby). */
@@ -109,12 +246,189 @@ export class PresenceTracker {
 
   /** Rooms with a local member (for tests and metrics). */
   get localRooms(): number {
-    return this.#rooms.size;
+    return this.#views.size;
   }
 
-  /** Stops the timers and retires this instance, so others drop its connections at once. */
+  /** Sends what is batched, stops the timers and retires this instance, so others drop its connections at once. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    for (const view of this.#views.values()) await this.#flush(view);
     await this.store.retire().catch(() => {});
+  }
+
+  #viewFor(room: string): RoomView {
+    const existing = this.#views.get(room);
+    if (existing) return existing;
+    const view: RoomView = {
+      room,
+      records: new Map(),
+      locals: new Set(),
+      joining: 0,
+      loaded: Promise.resolve(),
+      channel: {
+        name: `tracker.${this.instance}.${room}`,
+        send: (frame) => this.#receive(view, frame),
+      },
+      stateFrame: null,
+      inFlight: null,
+      joins: new Map(),
+      leaves: new Map(),
+      timer: undefined,
+    };
+    this.#views.set(room, view);
+    view.loaded = (async () => {
+      // Follow first, then read: a diff sent meanwhile is applied either way.
+      await this.layer.groupAdd(trackerGroup(room), view.channel);
+      await this.#reconcile(view, false);
+    })();
+    view.loaded.catch(() => {});
+    return view;
+  }
+
+  /** With no local socket left: send the batch and stop following the room. */
+  async #releaseIfUnused(view: RoomView): Promise<void> {
+    if (view.locals.size > 0 || view.joining > 0) return;
+    if (this.#views.get(view.room) !== view) return;
+    this.#views.delete(view.room);
+    await this.#flush(view);
+    await this.layer.groupDiscard(trackerGroup(view.room), view.channel);
+  }
+
+  #schedule(view: RoomView): void {
+    if (view.timer !== undefined) return;
+    view.timer = setTimeout(() => {
+      this.#flush(view).catch((err) =>
+        this.log.warn("presence.flush_failed", {
+          room: view.room,
+          error: String(err),
+        })
+      );
+    }, PRESENCE_BATCH_MS);
+  }
+
+  async #flush(view: RoomView): Promise<void> {
+    clearTimeout(view.timer);
+    view.timer = undefined;
+    if (view.joins.size === 0 && view.leaves.size === 0) return;
+    const joins = [...view.joins.values()];
+    const leaves = [...view.leaves.values()];
+    view.joins.clear();
+    view.leaves.clear();
+    // Comes back to this instance too (see #receive), which relays it to local sockets.
+    await this.layer.groupSend(trackerGroup(view.room), {
+      type: "presence",
+      joins: asState(joins),
+      leaves: asState(leaves),
+    });
+  }
+
+  /** Applies changes found by this instance (ghosts, a reconcile) and tells only its own sockets. */
+  #correct(
+    view: RoomView,
+    joins: PresenceRecord[],
+    leaves: PresenceRecord[],
+  ): void {
+    for (const r of joins) view.records.set(r.conn, r);
+    for (const r of leaves) view.records.delete(r.conn);
+    view.stateFrame = null;
+    const frame = diffFrame(joins, leaves);
+    for (const local of view.locals) local.send(frame);
+  }
+
+  /** A frame on the room's tracker group: a diff from any instance (this one included), or a resync. */
+  #receive(view: RoomView, frame: string): void {
+    if (frame.startsWith(RESYNC_PREFIX)) {
+      this.#reconcile(view, true).catch((err) =>
+        this.log.warn("presence.reconcile_failed", {
+          room: view.room,
+          error: String(err),
+        })
+      );
+      return;
+    }
+    if (!frame.startsWith(PRESENCE_PREFIX)) return;
+    let diff: Partial<PresenceDiff>;
+    try {
+      diff = JSON.parse(frame);
+    } catch {
+      return;
+    }
+    const sides = [[diff.joins, true], [diff.leaves, false]] as const;
+    for (const [side, joining] of sides) {
+      if (!side || typeof side !== "object") continue;
+      for (const entry of Object.values(side)) {
+        for (const meta of entry?.metas ?? []) {
+          const instance = channelInstance(String(meta?.conn));
+          // This instance's own connections are known first-hand.
+          if (instance === null || instance === this.instance) continue;
+          if (joining) {
+            view.records.set(meta.conn, {
+              room: view.room,
+              conn: meta.conn,
+              user: entry.user,
+              since: meta.since,
+              instance,
+            });
+            view.inFlight?.joined.add(meta.conn);
+          } else {
+            view.records.delete(meta.conn);
+            view.inFlight?.left.add(meta.conn);
+          }
+        }
+      }
+    }
+    view.stateFrame = null;
+    for (const local of view.locals) local.send(frame);
+  }
+
+  /**
+   * Makes the view match the store (live instances only). With `announce`,
+   * corrections go to local sockets, which missed the same frames the view
+   * did. This instance's own connections are authoritative: a missing key of
+   * one is written again.
+   */
+  async #reconcile(view: RoomView, announce: boolean): Promise<void> {
+    if (view.inFlight) return;
+    const inFlight: InFlight = view.inFlight = {
+      joined: new Set(),
+      left: new Set(),
+    };
+    try {
+      const { live } = await this.store.room(view.room);
+      const stored = new Set<string>();
+      const joins: PresenceRecord[] = [];
+      const leaves: PresenceRecord[] = [];
+      const rewrite: PresenceRecord[] = [];
+      for (const r of live) {
+        stored.add(r.conn);
+        if (
+          r.instance === this.instance || view.records.has(r.conn) ||
+          inFlight.left.has(r.conn)
+        ) continue;
+        joins.push(r);
+      }
+      for (const [conn, r] of view.records) {
+        if (stored.has(conn) || inFlight.joined.has(conn)) continue;
+        if (r.instance === this.instance) rewrite.push(r);
+        else leaves.push(r);
+      }
+      if (joins.length || leaves.length) {
+        if (announce) {
+          this.log.info("presence.reconciled", {
+            room: view.room,
+            joins: joins.length,
+            leaves: leaves.length,
+          });
+          this.#correct(view, joins, leaves);
+        } else {
+          for (const r of joins) view.records.set(r.conn, r);
+          for (const r of leaves) view.records.delete(r.conn);
+          view.stateFrame = null;
+        }
+      }
+      for (const r of rewrite) await this.store.track(r);
+    } finally {
+      view.inFlight = null;
+    }
   }
 }

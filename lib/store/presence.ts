@@ -4,9 +4,10 @@
  * Each connection is one key, `["presence", room, conn]`, naming the instance
  * that holds it. Each instance keeps one heartbeat key, `["instance", id]`,
  * refreshed every few seconds. A connection whose instance stopped beating
- * (it crashed or was killed) is a ghost: the next sweep removes it. So ghosts
- * live at most {@link PRESENCE_TTL_MS} plus one sweep interval, with one KV
- * write per instance per heartbeat, not one per socket.
+ * (it crashed or was killed) is a ghost: it is left out of every read and
+ * deleted by the next instance that notices. So a join or leave costs one KV
+ * write, a heartbeat one write per instance, and reads happen only when an
+ * instance first serves a room, reconciles it, or counts the lobby.
  *
  * @module
  */
@@ -17,6 +18,10 @@ import type { ChatUser } from "../chat/protocol.ts";
 export const PRESENCE_TTL_MS = 15_000;
 /** Presence lists read at most this many connections per room. */
 export const MAX_PRESENCE_PER_ROOM = 5_000;
+/** Keys per `kv.getMany` (Deno KV's limit). */
+const KV_GET_MANY_MAX = 10;
+/** Mutations per atomic write, well under Deno KV's limit. */
+const KV_ATOMIC_MAX = 100;
 
 /** One connection in a room. */
 export interface PresenceRecord {
@@ -73,14 +78,15 @@ export class KvPresenceStore {
     await this.kv.delete(["presence", room, conn]);
   }
 
-  async #liveInstances(
+  /** Which of the instances `ids` are alive (beat within the TTL). */
+  async liveInstances(
     ids: Iterable<string>,
-    now: number,
+    now: number = Date.now(),
   ): Promise<Set<string>> {
     const list = [...new Set(ids)];
     const alive = new Set<string>();
-    for (let i = 0; i < list.length; i += 10) {
-      const batch = list.slice(i, i + 10);
+    for (let i = 0; i < list.length; i += KV_GET_MANY_MAX) {
+      const batch = list.slice(i, i + KV_GET_MANY_MAX);
       const beats = await this.kv.getMany<Heartbeat[]>(
         batch.map((id) => ["instance", id]),
       );
@@ -91,6 +97,17 @@ export class KvPresenceStore {
     return alive;
   }
 
+  /** Deletes the keys of `conns` in `room` (ghosts), a batch per atomic write. */
+  async untrackMany(room: string, conns: readonly string[]): Promise<void> {
+    for (let i = 0; i < conns.length; i += KV_ATOMIC_MAX) {
+      const op = this.kv.atomic();
+      for (const conn of conns.slice(i, i + KV_ATOMIC_MAX)) {
+        op.delete(["presence", room, conn]);
+      }
+      await op.commit();
+    }
+  }
+
   /** The room's connections, split into live ones and ghosts of dead instances. */
   async room(room: string, now: number = Date.now()): Promise<RoomPresence> {
     const records: PresenceRecord[] = [];
@@ -99,7 +116,7 @@ export class KvPresenceStore {
         limit: MAX_PRESENCE_PER_ROOM,
       })
     ) records.push(e.value);
-    const alive = await this.#liveInstances(
+    const alive = await this.liveInstances(
       records.map((r) => r.instance),
       now,
     );
@@ -107,16 +124,6 @@ export class KvPresenceStore {
       live: records.filter((r) => alive.has(r.instance)),
       ghosts: records.filter((r) => !alive.has(r.instance)),
     };
-  }
-
-  /** Deletes ghosts; returns the ones this call removed. */
-  async sweep(
-    room: string,
-    now: number = Date.now(),
-  ): Promise<PresenceRecord[]> {
-    const { ghosts } = await this.room(room, now);
-    for (const g of ghosts) await this.kv.delete(["presence", room, g.conn]);
-    return ghosts;
   }
 
   /** Distinct live users per room, across all rooms (for the lobby). Bounded by `limit` connections. */
@@ -132,7 +139,7 @@ export class KvPresenceStore {
     ) {
       records.push(e.value);
     }
-    const alive = await this.#liveInstances(
+    const alive = await this.liveInstances(
       records.map((r) => r.instance),
       now,
     );

@@ -1,0 +1,256 @@
+/**
+ * The presence tracker on real Deno KV (in memory) and the memory layer. Two
+ * trackers with their own instance ids on one KV and one layer stand for two
+ * instances of the app; a tracker on a layer of its own stands for an
+ * instance whose diffs are lost on the way.
+ */
+import assert from "node:assert/strict";
+import {
+  type Channel,
+  MemoryLayer,
+  newChannelName,
+  newInstanceId,
+} from "../../lib/chat/layer.ts";
+import {
+  applyPresenceDiff,
+  emptyPresence,
+  type PresenceState,
+} from "../../lib/chat/presence.ts";
+import {
+  PRESENCE_BATCH_MS,
+  PRESENCE_RECONCILE_BEATS,
+  PresenceTracker,
+  trackerGroup,
+} from "../../lib/chat/presence_tracker.ts";
+import type { ChatUser, ServerFrame } from "../../lib/chat/protocol.ts";
+import { quietLogger } from "../../lib/log.ts";
+import { KvPresenceStore, PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
+
+/** Counts full reads of a room, the cost a join must not pay. */
+class CountingStore extends KvPresenceStore {
+  roomReads = 0;
+  override room(room: string, now?: number) {
+    this.roomReads++;
+    return super.room(room, now);
+  }
+}
+
+/** A local socket as the tracker sees it: records frames, follows the state. */
+class Socket implements Channel {
+  readonly name: string;
+  readonly frames: ServerFrame[] = [];
+  state: PresenceState = emptyPresence();
+  #waiters: { test: () => boolean; resolve: () => void }[] = [];
+
+  constructor(instance: string, readonly user: ChatUser) {
+    this.name = newChannelName(instance);
+  }
+
+  send(frame: string): void {
+    const f = JSON.parse(frame) as ServerFrame;
+    this.frames.push(f);
+    if (f.type === "presence") {
+      this.state = f.state ?? applyPresenceDiff(this.state, f);
+    }
+    this.#waiters = this.#waiters.filter((w) =>
+      !(w.test() && (w.resolve(), true))
+    );
+  }
+
+  names(): string[] {
+    return Object.values(this.state).map((e) => e.user.name).sort();
+  }
+
+  /** Resolves once `test` holds; fails the test after 3 s. */
+  until(test: () => boolean, what: string): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`timed out waiting for ${what}: ${this.names()}`)),
+        3_000,
+      );
+      this.#waiters.push({
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  diffs(): number {
+    return this.frames.filter((f) => f.type === "presence" && !f.state).length;
+  }
+}
+
+const user = (name: string): ChatUser => ({
+  id: `guest:${name}`,
+  name,
+  kind: "guest",
+});
+
+/** Joins `socket` and applies the state it is given, as the consumer does. */
+async function join(
+  tracker: PresenceTracker,
+  room: string,
+  socket: Socket,
+): Promise<void> {
+  socket.send(await tracker.join(room, socket.user, socket));
+}
+
+interface Instance {
+  tracker: PresenceTracker;
+  store: CountingStore;
+}
+
+async function setup(
+  fn: (
+    make: (layer?: MemoryLayer) => Promise<Instance>,
+    kv: Deno.Kv,
+  ) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const bus = new MemoryLayer();
+  const made: PresenceTracker[] = [];
+  try {
+    await fn(async (layer = bus) => {
+      const store = new CountingStore(kv, newInstanceId());
+      const tracker = new PresenceTracker(store, layer, quietLogger);
+      await store.heartbeat();
+      made.push(tracker);
+      return { tracker, store };
+    }, kv);
+  } finally {
+    for (const t of made) await t.stop();
+    kv.close();
+  }
+}
+
+Deno.test("a newcomer gets everyone, on every instance; the room is read once per instance, not per join", async () => {
+  await setup(async (make) => {
+    const a = await make();
+    const b = await make();
+    const ana = new Socket(a.tracker.instance, user("Ana"));
+    await join(a.tracker, "r", ana);
+    const others = Array.from(
+      { length: 20 },
+      (_, i) => new Socket(b.tracker.instance, user(`B${i}`)),
+    );
+    for (const s of others) await join(b.tracker, "r", s);
+    await ana.until(() => ana.names().length === 21, "21 people on A");
+    const late = new Socket(a.tracker.instance, user("Late"));
+    await join(a.tracker, "r", late);
+    await late.until(() => late.names().length === 22, "22 people for Late");
+    assert.equal(a.store.roomReads, 1);
+    assert.equal(b.store.roomReads, 1);
+  });
+});
+
+Deno.test("joins within the batch window reach members as one diff", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const watcher = new Socket(tracker.instance, user("Watcher"));
+    await join(tracker, "r", watcher);
+    await watcher.until(() => watcher.diffs() === 1, "own join");
+    const crowd = Array.from(
+      { length: 30 },
+      (_, i) => new Socket(tracker.instance, user(`P${i}`)),
+    );
+    await Promise.all(crowd.map((s) => join(tracker, "r", s)));
+    await watcher.until(() => watcher.names().length === 31, "31 people");
+    assert.ok(
+      watcher.diffs() <= 3,
+      `${watcher.diffs()} diffs for 30 joins within ${PRESENCE_BATCH_MS} ms`,
+    );
+  });
+});
+
+Deno.test("a leave right after a join still reaches whoever saw the join in a state", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const ana = new Socket(tracker.instance, user("Ana"));
+    await join(tracker, "r", ana);
+    const ben = new Socket(tracker.instance, user("Ben"));
+    await join(tracker, "r", ben);
+    // Cleo joins after Ben's join; her state names Ben before any diff went out.
+    const cleo = new Socket(tracker.instance, user("Cleo"));
+    await join(tracker, "r", cleo);
+    await tracker.leave("r", ben.user, ben, Date.now());
+    await cleo.until(
+      () => JSON.stringify(cleo.names()) === '["Ana","Cleo"]',
+      "Ben gone for Cleo",
+    );
+    await ana.until(
+      () => JSON.stringify(ana.names()) === '["Ana","Cleo"]',
+      "Ben gone for Ana",
+    );
+  });
+});
+
+Deno.test("connections of an instance that stopped beating are dropped and announced locally", async () => {
+  await setup(async (make, kv) => {
+    const a = await make();
+    const b = await make();
+    const ana = new Socket(a.tracker.instance, user("Ana"));
+    await join(a.tracker, "r", ana);
+    const ghost = new Socket(b.tracker.instance, user("Ghost"));
+    await join(b.tracker, "r", ghost);
+    await ana.until(() => ana.names().length === 2, "Ghost seen");
+    // B dies without retiring: only time passes for A.
+    await a.tracker.tick(Date.now() + PRESENCE_TTL_MS + 1);
+    await ana.until(
+      () => JSON.stringify(ana.names()) === '["Ana"]',
+      "Ghost gone",
+    );
+    const key = await kv.get(["presence", "r", ghost.name]);
+    assert.equal(key.value, null, "the ghost's key is deleted");
+  });
+});
+
+Deno.test("a diff lost on the bus is repaired by the periodic reconcile", async () => {
+  await setup(async (make) => {
+    const a = await make();
+    const cut = await make(new MemoryLayer()); // its diffs never reach A
+    const ana = new Socket(a.tracker.instance, user("Ana"));
+    await join(a.tracker, "r", ana);
+    const unseen = new Socket(cut.tracker.instance, user("Unseen"));
+    await join(cut.tracker, "r", unseen);
+    assert.deepEqual(ana.names(), ["Ana"]);
+    for (let i = 0; i < PRESENCE_RECONCILE_BEATS; i++) await a.tracker.tick();
+    await ana.until(() => ana.names().length === 2, "Unseen repaired");
+    // A later newcomer on A gets the repaired state.
+    const late = new Socket(a.tracker.instance, user("Late"));
+    await join(a.tracker, "r", late);
+    assert.deepEqual(late.names(), ["Ana", "Late", "Unseen"]);
+  });
+});
+
+Deno.test("a resync from the layer makes the tracker reconcile at once", async () => {
+  await setup(async (make) => {
+    const bus = new MemoryLayer();
+    const a = await make(bus);
+    const cut = await make(new MemoryLayer());
+    const ana = new Socket(a.tracker.instance, user("Ana"));
+    await join(a.tracker, "r", ana);
+    const unseen = new Socket(cut.tracker.instance, user("Unseen"));
+    await join(cut.tracker, "r", unseen);
+    await bus.groupSend(trackerGroup("r"), { type: "resync" });
+    await ana.until(() => ana.names().length === 2, "Unseen after resync");
+  });
+});
+
+Deno.test("the last local leave stops following the room", async () => {
+  await setup(async (make) => {
+    const bus = new MemoryLayer();
+    const { tracker } = await make(bus);
+    const ana = new Socket(tracker.instance, user("Ana"));
+    await join(tracker, "r", ana);
+    assert.equal(tracker.localRooms, 1);
+    assert.equal(bus.localMembers(trackerGroup("r")), 1);
+    await tracker.leave("r", ana.user, ana, Date.now());
+    assert.equal(tracker.localRooms, 0);
+    assert.equal(bus.localMembers(trackerGroup("r")), 0);
+  });
+});
