@@ -22,12 +22,12 @@ function overCaps(
   ip: string,
 ): string | null {
   const { config, connections, connectRate } = services;
-  if (
-    connections.count((s) => s.user.id === userId) >= config.maxSocketsPerUser
-  ) return "user_sockets";
+  if (connections.countUser(userId) >= config.maxSocketsPerUser) {
+    return "user_sockets";
+  }
   if (
     config.maxSocketsPerIp > 0 &&
-    connections.count((s) => s.ip === ip) >= config.maxSocketsPerIp
+    connections.countIp(ip) >= config.maxSocketsPerIp
   ) {
     return "ip_sockets";
   }
