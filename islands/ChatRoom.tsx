@@ -19,8 +19,8 @@ import {
 } from "../lib/chat/protocol.ts";
 import { Timeline } from "../lib/chat/timeline.ts";
 import {
-  applyPresenceDiff,
   emptyPresence,
+  nextPresence,
   type PresenceState,
   presentUsers,
   typingLabel,
@@ -265,7 +265,7 @@ export default function ChatRoom(
       }
       case "presence": {
         const before = presence.value;
-        const after = frame.state ?? applyPresenceDiff(before, frame);
+        const after = nextPresence(before, frame);
         presence.value = after;
         if (!frame.state) {
           const joined = Object.keys(after).filter((id) =>

@@ -28,10 +28,21 @@ export interface Session {
 
 const encoder = new TextEncoder();
 
+/** Imports an HMAC-SHA-256 key once: jose would otherwise import raw bytes on every call. */
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
 /** Signs and verifies session tokens; accepts a previous secret during rotation. */
 export class SessionSigner {
-  readonly #key: Uint8Array;
-  readonly #previousKey: Uint8Array | undefined;
+  readonly #key: Promise<CryptoKey>;
+  readonly #previousKey: Promise<CryptoKey> | undefined;
   /** Lifetime of a new token, in seconds. */
   readonly ttlSeconds: number;
 
@@ -39,9 +50,9 @@ export class SessionSigner {
     secret: string,
     options: { previous?: string; ttlSeconds: number },
   ) {
-    this.#key = encoder.encode(secret);
+    this.#key = hmacKey(secret);
     this.#previousKey = options.previous
-      ? encoder.encode(options.previous)
+      ? hmacKey(options.previous)
       : undefined;
     this.ttlSeconds = options.ttlSeconds;
   }
@@ -55,7 +66,7 @@ export class SessionSigner {
    * const token = await signer.sign({ id: "guest:1", name: "Ana", kind: "guest" });
    * ```
    */
-  sign(user: ChatUser): Promise<string> {
+  async sign(user: ChatUser): Promise<string> {
     const claims: Record<string, string> = { name: user.name, kind: user.kind };
     if (user.picture) claims.picture = user.picture;
     return new SignJWT(claims)
@@ -66,7 +77,7 @@ export class SessionSigner {
       .setAudience(SESSION_ISSUER)
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** Verifies `token`; returns `null` for anything that is not a valid, unexpired session. */
@@ -75,7 +86,7 @@ export class SessionSigner {
     for (const key of [this.#key, this.#previousKey]) {
       if (!key) continue;
       try {
-        const { payload } = await jwtVerify(token, key, {
+        const { payload } = await jwtVerify(token, await key, {
           algorithms: ["HS256"],
           issuer: SESSION_ISSUER,
           audience: SESSION_ISSUER,

@@ -75,6 +75,24 @@ export function applyPresenceDiff(
   return next;
 }
 
+/**
+ * The state after a `presence` frame: a frame with `state` replaces what was
+ * known (then its `joins`/`leaves`, if any, apply on top); one without is a
+ * diff on `before`.
+ *
+ * @example
+ * ```ts
+ * let s = emptyPresence();
+ * s = nextPresence(s, { state: welcomeState, joins: { u2: entry } });
+ * ```
+ */
+export function nextPresence(
+  before: PresenceState,
+  frame: Partial<PresenceDiff> & { state?: PresenceState },
+): PresenceState {
+  return applyPresenceDiff(frame.state ?? before, frame);
+}
+
 /** Present users, earliest first (stable order for the list). */
 export function presentUsers(state: PresenceState): ChatUser[] {
   return Object.values(state)

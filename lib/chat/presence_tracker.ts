@@ -8,15 +8,14 @@
  * 500-person room read 500 keys per newcomer). Instead an instance reads a
  * room once, when it first serves it, then follows the room's diffs on an
  * internal group ({@link trackerGroup}); a join is one KV write, and the state
- * a newcomer gets is one string shared by every newcomer until the view
- * changes.
+ * a newcomer gets is an encoded state shared by every newcomer plus the few
+ * changes since it was encoded.
  *
  * Diffs travel only on the tracker group; each instance applies them to its
  * view and hands the same frame to its local sockets in the same step. So a
  * newcomer that is registered and given the state in one synchronous step
- * misses nothing: whatever the state lacks reaches it as a later diff. This
- * is also why the cached state may lag this instance's own batched changes:
- * they come back as a diff once sent.
+ * misses nothing: whatever the state lacks (this instance's changes still in
+ * the batch) reaches it as a later diff.
  *
  * Joins and leaves of a room within {@link PRESENCE_BATCH_MS} go out as one
  * diff, so a burst of joins (a restart moving everyone) costs a few frames
@@ -77,6 +76,44 @@ function diffFrame(
   });
 }
 
+/** The delta on top of an encoded state that makes re-encoding cheaper than sending it. */
+const MIN_STATE_DELTA = 32;
+
+function added(view: RoomView, record: PresenceRecord): void {
+  if (view.records.has(record.conn)) return;
+  view.records.set(record.conn, record);
+  if (view.stateJson !== null) view.sinceJoins.set(record.conn, record);
+}
+
+function removed(view: RoomView, record: PresenceRecord): void {
+  if (!view.records.delete(record.conn)) return;
+  // A join in the delta stays: joins apply before leaves, so the pair nets out.
+  if (view.stateJson !== null) view.sinceLeaves.set(record.conn, record);
+}
+
+/**
+ * The full-state frame for a newcomer: the encoded state plus the changes
+ * since it was encoded, re-encoded only when that delta has grown large. So a
+ * burst of newcomers shares one O(room) encoding instead of each paying it.
+ */
+function stateFrame(view: RoomView): string {
+  const delta = view.sinceJoins.size + view.sinceLeaves.size;
+  if (
+    view.stateJson === null ||
+    delta > Math.max(MIN_STATE_DELTA, view.records.size / 4)
+  ) {
+    view.stateJson = JSON.stringify(asState(view.records.values()));
+    view.sinceJoins.clear();
+    view.sinceLeaves.clear();
+  }
+  if (view.sinceJoins.size === 0 && view.sinceLeaves.size === 0) {
+    return `{"type":"presence","state":${view.stateJson}}`;
+  }
+  return `{"type":"presence","state":${view.stateJson},"joins":${
+    JSON.stringify(asState(view.sinceJoins.values()))
+  },"leaves":${JSON.stringify(asState(view.sinceLeaves.values()))}}`;
+}
+
 /** Changes noted while a reconcile reads the store, so it does not undo them. */
 interface InFlight {
   joined: Set<string>;
@@ -96,8 +133,11 @@ interface RoomView {
   loaded: Promise<void>;
   /** This view's member of {@link trackerGroup}. */
   readonly channel: Channel;
-  /** The encoded full-state frame, until the view next changes. */
-  stateFrame: string | null;
+  /** The room's state, encoded, as of some moment; null until a newcomer needs it. */
+  stateJson: string | null;
+  /** Changes to the view since {@link stateJson} was encoded. */
+  readonly sinceJoins: Map<string, PresenceRecord>;
+  readonly sinceLeaves: Map<string, PresenceRecord>;
   inFlight: InFlight | null;
   /** This instance's changes waiting to be sent as one diff. */
   readonly joins: Map<string, PresenceRecord>;
@@ -198,14 +238,11 @@ export class PresenceTracker {
     };
     // One synchronous step: registered for diffs, then given the state.
     view.locals.add(channel);
-    view.records.set(channel.name, record);
+    added(view, record);
     view.inFlight?.joined.add(channel.name);
     view.joins.set(channel.name, record);
     this.#schedule(view);
-    return view.stateFrame ??= encodeServerFrame({
-      type: "presence",
-      state: asState(view.records.values()),
-    });
+    return stateFrame(view);
   }
 
   /** Forgets `channel`'s connection and announces it left. */
@@ -217,22 +254,19 @@ export class PresenceTracker {
   ): Promise<void> {
     const view = this.#views.get(room);
     const conn = channel.name;
-    view?.locals.delete(channel);
-    view?.records.delete(conn);
-    view?.inFlight?.left.add(conn);
+    const record = { room, conn, user, since, instance: this.instance };
+    if (view) {
+      view.locals.delete(channel);
+      removed(view, record);
+      view.inFlight?.left.add(conn);
+    }
     try {
       // Written before it is announced, so a reader never sees a leave the store has not.
       await this.store.untrack(room, conn);
     } finally {
       if (view) {
         // A join still in the batch goes out with its leave: someone may have seen it in a state.
-        view.leaves.set(conn, {
-          room,
-          conn,
-          user,
-          since,
-          instance: this.instance,
-        });
+        view.leaves.set(conn, record);
         this.#schedule(view);
         await this.#releaseIfUnused(view);
       }
@@ -269,7 +303,9 @@ export class PresenceTracker {
         name: `tracker.${this.instance}.${room}`,
         send: (frame) => this.#receive(view, frame),
       },
-      stateFrame: null,
+      stateJson: null,
+      sinceJoins: new Map(),
+      sinceLeaves: new Map(),
       inFlight: null,
       joins: new Map(),
       leaves: new Map(),
@@ -328,9 +364,8 @@ export class PresenceTracker {
     joins: PresenceRecord[],
     leaves: PresenceRecord[],
   ): void {
-    for (const r of joins) view.records.set(r.conn, r);
-    for (const r of leaves) view.records.delete(r.conn);
-    view.stateFrame = null;
+    for (const r of joins) added(view, r);
+    for (const r of leaves) removed(view, r);
     const frame = diffFrame(joins, leaves);
     for (const local of view.locals) local.send(frame);
   }
@@ -361,23 +396,23 @@ export class PresenceTracker {
           const instance = channelInstance(String(meta?.conn));
           // This instance's own connections are known first-hand.
           if (instance === null || instance === this.instance) continue;
+          const record = {
+            room: view.room,
+            conn: meta.conn,
+            user: entry.user,
+            since: meta.since,
+            instance,
+          };
           if (joining) {
-            view.records.set(meta.conn, {
-              room: view.room,
-              conn: meta.conn,
-              user: entry.user,
-              since: meta.since,
-              instance,
-            });
+            added(view, record);
             view.inFlight?.joined.add(meta.conn);
           } else {
-            view.records.delete(meta.conn);
+            removed(view, record);
             view.inFlight?.left.add(meta.conn);
           }
         }
       }
     }
-    view.stateFrame = null;
     for (const local of view.locals) local.send(frame);
   }
 
@@ -421,9 +456,8 @@ export class PresenceTracker {
           });
           this.#correct(view, joins, leaves);
         } else {
-          for (const r of joins) view.records.set(r.conn, r);
-          for (const r of leaves) view.records.delete(r.conn);
-          view.stateFrame = null;
+          for (const r of joins) added(view, r);
+          for (const r of leaves) removed(view, r);
         }
       }
       for (const r of rewrite) await this.store.track(r);

@@ -90,7 +90,10 @@ export type ServerFrame =
   | { type: "error"; code: ErrorCode; message: string; retryAfter?: number }
   /** Broadcasts may have been lost (e.g. the bus reconnected): ask the store with `resume`. */
   | { type: "resync" }
-  /** Who is here: the full `state` right after `welcome`, then `joins`/`leaves` diffs. */
+  /**
+   * Who is here: the full `state` right after `welcome` (with `joins`/`leaves`
+   * to apply on top of it, when present), then `joins`/`leaves` diffs.
+   */
   | {
     type: "presence";
     state?: PresenceState;

@@ -12,8 +12,8 @@ import {
   newInstanceId,
 } from "../../lib/chat/layer.ts";
 import {
-  applyPresenceDiff,
   emptyPresence,
+  nextPresence,
   type PresenceState,
 } from "../../lib/chat/presence.ts";
 import {
@@ -50,7 +50,7 @@ class Socket implements Channel {
     const f = JSON.parse(frame) as ServerFrame;
     this.frames.push(f);
     if (f.type === "presence") {
-      this.state = f.state ?? applyPresenceDiff(this.state, f);
+      this.state = nextPresence(this.state, f);
     }
     this.#waiters = this.#waiters.filter((w) =>
       !(w.test() && (w.resolve(), true))
@@ -252,5 +252,31 @@ Deno.test("the last local leave stops following the room", async () => {
     await tracker.leave("r", ana.user, ana, Date.now());
     assert.equal(tracker.localRooms, 0);
     assert.equal(bus.localMembers(trackerGroup("r")), 0);
+  });
+});
+
+Deno.test("every newcomer of a burst gets exactly who is there, from one shared encoding plus a delta", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const here: Socket[] = [];
+    let withDelta = 0;
+    for (let i = 0; i < 60; i++) {
+      const s = new Socket(tracker.instance, user(`P${i}`));
+      const frame = JSON.parse(await tracker.join("r", s.user, s));
+      if (frame.joins) withDelta++;
+      s.send(JSON.stringify(frame));
+      here.push(s);
+      // Checked at once: the state alone, before any batched diff arrives.
+      assert.deepEqual(
+        s.names(),
+        here.map((h) => h.user.name).sort(),
+        `newcomer P${i}`,
+      );
+      if (i % 3 === 2) {
+        const [gone] = here.splice(i % here.length, 1);
+        await tracker.leave("r", gone.user, gone, Date.now());
+      }
+    }
+    assert.ok(withDelta > 0, "the shared encoding was reused with a delta");
   });
 });

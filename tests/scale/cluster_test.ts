@@ -8,7 +8,7 @@
  * frame, an acknowledgement or a process exit, each with a timeout.
  */
 import assert from "node:assert/strict";
-import { applyPresenceDiff, emptyPresence } from "../../lib/chat/presence.ts";
+import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
 import type { PresenceState } from "../../lib/chat/presence.ts";
 import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
 import type { ChatMessage, ServerFrame } from "../../lib/chat/protocol.ts";
@@ -153,7 +153,7 @@ class PresenceView {
   #apply(f: ServerFrame): void {
     if (f.type !== "presence") return;
     this.frames.push(f);
-    this.state = f.state ?? applyPresenceDiff(this.state, f);
+    this.state = nextPresence(this.state, f);
   }
 
   /** Present user ids, sorted. */

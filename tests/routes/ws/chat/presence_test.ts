@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import {
-  applyPresenceDiff,
   emptyPresence,
+  nextPresence,
   type PresenceState,
   presentUsers,
 } from "../../../../lib/chat/presence.ts";
@@ -26,7 +26,7 @@ class PresenceView {
   constructor(client: TestClient) {
     const apply = (f: ServerFrame) => {
       if (f.type !== "presence") return;
-      this.state = f.state ?? applyPresenceDiff(this.state, f);
+      this.state = nextPresence(this.state, f);
       this.#waiters = this.#waiters.filter((w) =>
         !(w.test(this.names()) && (w.resolve(), true))
       );
