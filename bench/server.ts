@@ -1,0 +1,429 @@
+/**
+ * The servers under test, as subprocesses on 127.0.0.1: Roomcast (`main.ts`,
+ * a fresh KV file, a fixed session secret, `LOG_LEVEL=error`, the chosen
+ * `CHANNEL_LAYER`; for `redis`, a private `redis-server` on a free port with
+ * no persistence) or the bare reference (`bench/bare_server.ts`). Plus guest
+ * sign-in (on a helper instance, see {@link signInGuests}) and the server's
+ * `/metrics`.
+ *
+ * @module
+ */
+
+import {
+  children,
+  HOST,
+  log,
+  makeTempDir,
+  pool,
+  range,
+  removeTempDir,
+  ROOT,
+  rssKiB,
+  sleep,
+  withTimeout,
+} from "./common.ts";
+import type { Options, Target } from "./options.ts";
+
+/** Fixed 40-character session secret for the benchmarked server. */
+const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
+const START_TIMEOUT_MS = 30_000;
+const HTTP_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 6_000;
+/** Sign-ins in flight at once. */
+export const SIGN_IN_CONCURRENCY = 50;
+/** How long a started redis-server may take to answer PING. */
+const REDIS_START_TIMEOUT_MS = 5_000;
+/** Pause between PING attempts while redis-server starts. */
+const REDIS_PING_INTERVAL_MS = 20;
+
+/** A subprocess that {@link children} tracks until it exits. */
+class Child {
+  readonly #child: Deno.ChildProcess;
+  #exited = false;
+  readonly status: Promise<Deno.CommandStatus>;
+
+  constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    children.add(child);
+    this.status = child.status.finally(() => {
+      this.#exited = true;
+      children.delete(child);
+    });
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  get process(): Deno.ChildProcess {
+    return this.#child;
+  }
+
+  /** True once the process has exited, for whatever reason. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within the grace period. */
+  async stop(): Promise<void> {
+    if (this.#exited) return;
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* gone */ }
+    try {
+      await withTimeout(this.status, STOP_TIMEOUT_MS, "stopping process");
+    } catch {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await withTimeout(this.status, STOP_TIMEOUT_MS, "killing process")
+        .catch(() => {});
+    }
+  }
+}
+
+/** A server under test, as a subprocess. */
+export class ServerProcess extends Child {
+  readonly #stderrTail: string[] = [];
+  port = 0;
+
+  private constructor(child: Deno.ChildProcess) {
+    super(child);
+    this.#drainStderr();
+  }
+
+  get origin(): string {
+    return `http://${HOST}:${this.port}`;
+  }
+
+  /** The last lines the server wrote to stderr, for error messages. */
+  get stderrTail(): string {
+    return this.#stderrTail.join("\n");
+  }
+
+  /** Starts `script` with `env` and waits for its `Listening on` line. */
+  static async start(
+    script: string,
+    env: Record<string, string>,
+    denoFlags: string[] = [],
+  ): Promise<ServerProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ...denoFlags, script],
+      cwd: ROOT,
+      env: { ...env, PORT: "0", HOSTNAME: HOST, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const server = new ServerProcess(child);
+    try {
+      server.port = await withTimeout(
+        server.#readPort(),
+        START_TIMEOUT_MS,
+        `starting ${script}`,
+      );
+    } catch (err) {
+      await server.stop();
+      throw new Error(`${(err as Error).message}\n${server.stderrTail}`);
+    }
+    return server;
+  }
+
+  async #readPort(): Promise<number> {
+    const reader = this.process.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let buffer = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("server exited before listening");
+      buffer += value;
+      const m = /Listening on http:\/\/[^/\s]+:(\d+)\//.exec(buffer);
+      if (m) {
+        // Keep draining so a chatty server never blocks on a full pipe.
+        (async () => {
+          try {
+            while (!(await reader.read()).done) { /* discard */ }
+          } catch { /* closed */ }
+        })();
+        return Number(m[1]);
+      }
+      if (buffer.length > 65_536) buffer = buffer.slice(-1_024);
+    }
+  }
+
+  async #drainStderr(): Promise<void> {
+    try {
+      const lines = this.process.stderr.pipeThrough(new TextDecoderStream());
+      for await (const chunk of lines) {
+        for (const line of chunk.split("\n")) {
+          if (!line) continue;
+          this.#stderrTail.push(line);
+          if (this.#stderrTail.length > 20) this.#stderrTail.shift();
+        }
+      }
+    } catch { /* closed */ }
+  }
+
+  /** VmRSS in KiB, or null once exited (or off Linux). */
+  rssKiB(): number | null {
+    return this.exited ? null : rssKiB(this.pid);
+  }
+}
+
+/** A TCP port free on {@link HOST} right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Sends `PING` in RESP; true on `+PONG`. */
+async function redisPing(port: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  try {
+    conn = await Deno.connect({ hostname: HOST, port });
+    await conn.write(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n"));
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).startsWith(
+      "+PONG",
+    );
+  } catch {
+    return false;
+  } finally {
+    conn?.close();
+  }
+}
+
+/** A private redis-server for `--layer=redis`: 127.0.0.1, a free port, no persistence. */
+export class RedisProcess extends Child {
+  private constructor(child: Deno.ChildProcess, readonly port: number) {
+    super(child);
+  }
+
+  get url(): string {
+    return `redis://${HOST}:${this.port}`;
+  }
+
+  /** Starts redis-server and waits until it answers PING. */
+  static async start(): Promise<RedisProcess> {
+    const port = freePort();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("redis-server", {
+        args: [
+          "--port",
+          String(port),
+          "--bind",
+          HOST,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--loglevel",
+          "warning",
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (err) {
+      throw new Error(
+        `--layer=redis needs redis-server on the PATH: ${
+          (err as Error).message
+        }`,
+      );
+    }
+    const redis = new RedisProcess(child, port);
+    const deadline = performance.now() + REDIS_START_TIMEOUT_MS;
+    while (performance.now() < deadline && !redis.exited) {
+      if (await redisPing(port)) return redis;
+      await sleep(REDIS_PING_INTERVAL_MS);
+    }
+    await redis.stop();
+    throw new Error(`redis-server on port ${port} did not answer PING`);
+  }
+}
+
+/** One started target: the server (and its redis-server), ready for clients. */
+export interface Deployment {
+  target: Target;
+  /** Roomcast's layer; null for bare. */
+  layer: string | null;
+  server: ServerProcess;
+  redis: RedisProcess | null;
+  /** `target` or `target/layer`, for tables. */
+  label: string;
+  /** Processes whose CPU counts as the server's (redis-server included). */
+  pids(): number[];
+  wsUrl(room: string): string;
+  /** Stops the server, its redis-server and removes its KV directory. */
+  stop(): Promise<void>;
+}
+
+/** Extra settings for one start. */
+export interface StartOptions {
+  /** Names the V8 profile file. */
+  scenario: string;
+  /** Extra environment for Roomcast (e.g. rate limits for the ramp). */
+  env?: Record<string, string>;
+}
+
+/** Starts `target` as configured by `o`. */
+export async function startTarget(
+  target: Target,
+  o: Options,
+  start: StartOptions,
+): Promise<Deployment> {
+  const layer = target === "roomcast" ? o.layer : null;
+  const label = layer ? `${target}/${layer}` : target;
+  if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
+  const profile = o.profile
+    ? [
+      `--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${o.profile}/${start.scenario}-${target}${
+        layer ? `-${layer}` : ""
+      }.v8.log`,
+    ]
+    : [];
+  if (target === "bare") {
+    const server = await ServerProcess.start(
+      "bench/bare_server.ts",
+      {},
+      profile,
+    );
+    return deployment(target, null, label, server, null, null);
+  }
+  const tmp = await makeTempDir("roomcast-bench-");
+  let redis: RedisProcess | null = null;
+  try {
+    if (o.layer === "redis") {
+      redis = await RedisProcess.start();
+      log(`redis-server pid ${redis.pid} on ${redis.url}`);
+    }
+    const server = await ServerProcess.start("main.ts", {
+      KV_PATH: o.kv === "file" ? `${tmp}/bench.kv` : ":memory:",
+      SESSION_SECRET: BENCH_SECRET,
+      LOG_LEVEL: "error",
+      CHANNEL_LAYER: o.layer,
+      ...(redis ? { REDIS_URL: redis.url } : {}),
+      ...start.env,
+    }, profile);
+    return deployment(target, layer, label, server, redis, tmp);
+  } catch (err) {
+    await redis?.stop();
+    await removeTempDir(tmp);
+    throw err;
+  }
+}
+
+function deployment(
+  target: Target,
+  layer: string | null,
+  label: string,
+  server: ServerProcess,
+  redis: RedisProcess | null,
+  tmp: string | null,
+): Deployment {
+  log(`${label}: server pid ${server.pid} on ${server.origin}`);
+  return {
+    target,
+    layer,
+    server,
+    redis,
+    label,
+    pids: () => redis ? [server.pid, redis.pid] : [server.pid],
+    wsUrl: (room) => `ws://${HOST}:${server.port}/ws/chat/${room}`,
+    async stop() {
+      await server.stop();
+      await redis?.stop();
+      if (tmp) await removeTempDir(tmp);
+    },
+  };
+}
+
+/** Signs in one guest; returns the `roomcast_session=...` cookie pair. */
+export async function signIn(origin: string, name: string): Promise<string> {
+  const res = await fetch(`${origin}/api/session/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin },
+    body: JSON.stringify({ name }),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`guest sign-in: ${res.status} ${body}`);
+  const cookie = res.headers.getSetCookie()
+    .map((c) => c.split(";")[0])
+    .find((c) => c.startsWith("roomcast_session="));
+  if (!cookie) throw new Error("guest sign-in: no roomcast_session cookie");
+  return cookie;
+}
+
+/** Session cookies of the guests `bench-0`, `bench-1`, …, in that order. */
+const guestCookies: string[] = [];
+
+/**
+ * Makes sure the session cookies of at least `n` guests exist, signing the
+ * missing ones in ({@link SIGN_IN_CONCURRENCY} at a time) on a separate,
+ * short-lived Roomcast instance with the benchmark's session secret. Nothing
+ * is stored for a guest, so every server under test accepts these cookies,
+ * and its own memory never holds the sign-ins: 10,000 of them grow a
+ * server's heap by about 80 MB, which the sockets opened next would reuse,
+ * hiding their own memory. Returns the time taken, ms (0 if none was needed).
+ */
+export async function signInGuests(n: number): Promise<number> {
+  if (guestCookies.length >= n) return 0;
+  const t = performance.now();
+  const helper = await ServerProcess.start("main.ts", {
+    KV_PATH: ":memory:",
+    SESSION_SECRET: BENCH_SECRET,
+    LOG_LEVEL: "error",
+    CHANNEL_LAYER: "memory",
+  });
+  try {
+    const from = guestCookies.length;
+    guestCookies.push(
+      ...await pool(
+        range(n - from),
+        SIGN_IN_CONCURRENCY,
+        (i) => signIn(helper.origin, `bench-${from + i}`),
+      ),
+    );
+  } finally {
+    await helper.stop();
+  }
+  return performance.now() - t;
+}
+
+/**
+ * The handshake headers of `n` clients of `d`: for Roomcast one guest each
+ * (see {@link signInGuests}) plus `Origin`; for bare only `Origin`.
+ */
+export async function clientHeaders(
+  d: Deployment,
+  n: number,
+): Promise<Record<string, string>[]> {
+  const origin = d.server.origin;
+  if (d.target === "bare") return range(n).map(() => ({ origin }));
+  await signInGuests(n);
+  return guestCookies.slice(0, n).map((cookie) => ({ cookie, origin }));
+}
+
+/** Roomcast's `GET /metrics` counters (closes by code, drops by reason…), or null. */
+export async function serverMetrics(
+  d: Deployment,
+): Promise<Record<string, unknown> | null> {
+  if (d.target !== "roomcast" || d.server.exited) return null;
+  try {
+    const res = await fetch(`${d.server.origin}/metrics`, {
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    return await res.json();
+  } catch {
+    return null;
+  }
+}

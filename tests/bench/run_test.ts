@@ -1,0 +1,291 @@
+import assert from "node:assert/strict";
+import {
+  benchText,
+  classifyFrame,
+  parseBenchText,
+  Tally,
+} from "../../bench/client.ts";
+import {
+  fdShortfall,
+  judgeStep,
+  MAX_RAMP_STEPS,
+  nextStep,
+  type RampConfig,
+  rssStable,
+  type StepFigures,
+  type StepOutcome,
+} from "../../bench/decide.ts";
+import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
+
+const config: RampConfig = {
+  startRate: 200,
+  stepFactor: 1.5,
+  maxRate: 20_000,
+  bisect: 2,
+};
+
+/** Runs the planner against a server that passes every rate ≤ `capacity`. */
+function plan(capacity: number, c: RampConfig = config): StepOutcome[] {
+  const history: StepOutcome[] = [];
+  for (;;) {
+    const next = nextStep(history, c);
+    if (next.done) return history;
+    history.push({
+      rate: next.rate,
+      kind: next.kind,
+      passed: next.rate <= capacity,
+    });
+  }
+}
+
+Deno.test("nextStep: ramps ×factor from the start rate while steps pass", () => {
+  const rates = plan(1_000).filter((s) => s.kind === "ramp").map((s) => s.rate);
+  assert.deepEqual(rates, [200, 300, 450, 675, 1013]);
+});
+
+Deno.test("nextStep: after the first fail, bisects twice between last pass and first fail", () => {
+  const history = plan(1_000);
+  const bisects = history.filter((s) => s.kind === "bisect");
+  // 675 passed, 1013 failed → 844 (pass) → 929 (pass)
+  assert.deepEqual(bisects.map((s) => s.rate), [844, 929]);
+  assert.deepEqual(nextStep(history, config), {
+    done: true,
+    reason: "bisected",
+  });
+});
+
+Deno.test("nextStep: a failing bisection lowers the upper bound", () => {
+  const history = plan(700);
+  assert.deepEqual(
+    history.filter((s) => s.kind === "bisect").map((s) => s.rate),
+    [844, 760], // 844 fails → between 675 and 844
+  );
+});
+
+Deno.test("nextStep: no bisection when asked for none, or when the first step fails", () => {
+  assert.equal(
+    plan(1_000, { ...config, bisect: 0 }).filter((s) => s.kind === "bisect")
+      .length,
+    0,
+  );
+  const history = plan(100);
+  assert.equal(history.length, 1);
+  assert.deepEqual(nextStep(history, config), {
+    done: true,
+    reason: "first-step-failed",
+  });
+});
+
+Deno.test("nextStep: stops at the rate cap, which is tried exactly", () => {
+  const history = plan(1e9, { ...config, maxRate: 1_000 });
+  assert.deepEqual(history.map((s) => s.rate), [200, 300, 450, 675, 1_000]);
+  assert.deepEqual(nextStep(history, { ...config, maxRate: 1_000 }), {
+    done: true,
+    reason: "max-rate",
+  });
+});
+
+Deno.test("nextStep: never plans more than MAX_RAMP_STEPS", () => {
+  const history = plan(1e12, { ...config, stepFactor: 1.05, maxRate: 1e9 });
+  assert.equal(history.length, MAX_RAMP_STEPS);
+});
+
+const good: StepFigures = {
+  planned: 1_000,
+  sent: 1_000,
+  windowS: 5,
+  plannedWindowS: 5,
+  expected: 25_000,
+  inTime: 25_000,
+  lost: 0,
+  p99: 40,
+  unexpectedCloses: 0,
+  resyncs: 0,
+  errors: 0,
+  serverDied: false,
+};
+
+Deno.test("judgeStep: a clean step passes", () => {
+  assert.deepEqual(judgeStep(good, 250), { passed: true, reasons: [] });
+});
+
+Deno.test("judgeStep: each criterion fails on its own, with a reason", () => {
+  const cases: [Partial<StepFigures>, RegExp][] = [
+    [{ p99: 250 }, /p99 250 ms ≥ 250/],
+    [{ p99: null }, /no deliveries/],
+    [{ lost: 1 }, /lost 1/],
+    [{ inTime: 24_000 }, /in time 96\.0 % < 97 %/],
+    [{ unexpectedCloses: 2 }, /2 closes/],
+    [{ resyncs: 1 }, /1 resyncs/],
+    [{ errors: 3 }, /3 error frames/],
+    [{ windowS: 6 }, /client offered 83 % of the rate/],
+    [{ serverDied: true }, /server exited/],
+    [{ sent: 0, expected: 0, inTime: 0 }, /nothing sent/],
+  ];
+  for (const [change, reason] of cases) {
+    const j = judgeStep({ ...good, ...change }, 250);
+    assert.equal(j.passed, false, JSON.stringify(change));
+    assert.ok(
+      j.reasons.some((r) => reason.test(r)),
+      `${JSON.stringify(change)}: ${j.reasons}`,
+    );
+  }
+  // 97 % in time is enough (the rest arrived late, not lost).
+  assert.equal(judgeStep({ ...good, inTime: 24_250 }, 250).passed, true);
+});
+
+Deno.test("rssStable: within 1 % is stable", () => {
+  assert.equal(rssStable(100_000, 100_900), true);
+  assert.equal(rssStable(100_000, 101_100), false);
+  assert.equal(rssStable(101_100, 100_000), false);
+});
+
+Deno.test("fdShortfall: asks for ulimit -n only when sockets + headroom exceed it", () => {
+  assert.equal(fdShortfall(10_000, 20_000), null);
+  assert.equal(fdShortfall(9_800, 10_000), null);
+  const message = fdShortfall(10_000, 1_024);
+  assert.match(message ?? "", /ulimit -n is 1024/);
+  assert.match(message ?? "", /ulimit -n 20000/);
+});
+
+Deno.test("benchText/parseBenchText: the tag survives, padded to the size", () => {
+  const text = benchText("m", 7, 1234.5678, "r3c4", 80);
+  assert.equal(text.length, 80);
+  assert.ok(text.startsWith("bench m7 1234.568 r3c4 x"));
+  assert.deepEqual(parseBenchText(text), {
+    phase: "m",
+    step: 7,
+    sentAt: 1234.568,
+  });
+  assert.equal(parseBenchText("hello there friend"), null);
+  assert.equal(parseBenchText("bench q1 12 id"), null);
+  assert.equal(parseBenchText("bench m 12 id"), null);
+  assert.equal(parseBenchText(42), null);
+});
+
+Deno.test("classifyFrame: Roomcast's nested message, bare's relayed one, and the rest", () => {
+  const text = benchText("w", 2, 99.5, "r0c0", 60);
+  const roomcast = JSON.stringify({
+    type: "message",
+    message: {
+      id: "x",
+      seq: 3,
+      room: "bench-0",
+      user: { id: "u", name: "bench-1" },
+      text,
+      ts: 1,
+      clientId: "c",
+    },
+  });
+  const tag = { phase: "w", step: 2, sentAt: 99.5 };
+  assert.deepEqual(classifyFrame(roomcast), { kind: "message", tag });
+  const bare = JSON.stringify({ type: "message", text, clientId: "c" });
+  assert.deepEqual(classifyFrame(bare), { kind: "message", tag });
+  // Another key order still works (through the parse).
+  assert.deepEqual(
+    classifyFrame(JSON.stringify({ text, type: "message" })),
+    { kind: "message", tag },
+  );
+  assert.deepEqual(
+    classifyFrame('{"type":"message","text":"hi","clientId":"c"}'),
+    { kind: "message", tag: null },
+  );
+  assert.deepEqual(classifyFrame('{"type":"presence","joins":{}}'), {
+    kind: "presence",
+  });
+  assert.deepEqual(classifyFrame('{"type":"welcome","history":[]}'), {
+    kind: "welcome",
+  });
+  assert.deepEqual(classifyFrame('{"type":"error","code":"rate_limited"}'), {
+    kind: "error",
+    code: "rate_limited",
+  });
+  assert.deepEqual(classifyFrame('{"type":"resync"}'), { kind: "resync" });
+  assert.deepEqual(classifyFrame('{"type":"history","messages":[]}'), {
+    kind: "other",
+  });
+  assert.deepEqual(classifyFrame("not json"), { kind: "bad" });
+});
+
+Deno.test("Tally: counts per step; other steps are stray, after the deadline late", () => {
+  const t = new Tally(3, 2);
+  t.sent[0] = 2;
+  t.sent[1] = 1;
+  t.rateLimited[1] = 1;
+  t.deliver({ phase: "m", step: 3, sentAt: 0 }, 0, 10);
+  t.deliver({ phase: "m", step: 3, sentAt: 5 }, 0, 12);
+  t.deliver({ phase: "w", step: 3, sentAt: 0 }, 0, 12);
+  t.deliver({ phase: "m", step: 2, sentAt: 0 }, 1, 13);
+  t.deadline = 20;
+  t.deliver({ phase: "m", step: 3, sentAt: 0 }, 1, 30);
+  assert.deepEqual(t.received, [2, 0]);
+  assert.equal(t.late, 1);
+  assert.equal(t.delivered, 3);
+  assert.equal(t.warmupReceived, 1);
+  assert.equal(t.stray, 1);
+  assert.equal(t.lastDeliveryAt, 12);
+  // (2 − 0) × 5 members + (1 − 1) × 5
+  assert.equal(t.expected(() => 5), 10);
+  assert.deepEqual(t.latencies.summary(), {
+    n: 3,
+    p50: 10,
+    p99: 30,
+    max: 30,
+    mean: 47 / 3, // 10, 7 and 30 ms
+  });
+});
+
+Deno.test("Tally: rate_limited replies go to the sender's last phase", () => {
+  const t = new Tally(0, 1);
+  t.error("rate_limited", "m", 0);
+  t.error("rate_limited", "w", 0);
+  t.error("internal", "m", 0);
+  assert.deepEqual(t.rateLimited, [1]);
+  assert.equal(t.warmupRateLimited, 1);
+  assert.deepEqual(Object.fromEntries(t.otherErrors), { internal: 1 });
+});
+
+Deno.test("parseArgs: defaults run every scenario on both targets", () => {
+  const parsed = parseArgs([]);
+  assert.equal(parsed.help, false);
+  if (parsed.help) return;
+  const o = parsed.options;
+  assert.deepEqual(o.scenarios, [...ALL_SCENARIOS]);
+  assert.deepEqual(o.scenarios, ["idle", "fanout", "ramp"]);
+  assert.deepEqual(o.targets, ["roomcast", "bare"]);
+  assert.equal(o.sockets, 10_000);
+  assert.equal(o.p99Limit, 250);
+  assert.equal(o.stepWindow, 5);
+  assert.equal(o.rooms, 20);
+  assert.equal(o.clients, 25);
+});
+
+Deno.test("parseArgs: scenarios, flags and errors", () => {
+  const parsed = parseArgs([
+    "--scenario=ramp,idle",
+    "--target=bare",
+    "--sockets=2000",
+    "--p99-limit=100",
+    "--layer=redis",
+  ]);
+  assert.ok(!parsed.help);
+  if (parsed.help) return;
+  assert.deepEqual(parsed.options.scenarios, ["idle", "ramp"]);
+  assert.deepEqual(parsed.options.targets, ["bare"]);
+  assert.equal(parsed.options.sockets, 2000);
+  assert.equal(parsed.options.p99Limit, 100);
+  assert.equal(parsed.options.layer, "redis");
+  assert.deepEqual(parseArgs(["--help"]), { help: true });
+  for (
+    const bad of [
+      ["--scenario=soak"],
+      ["--sockets=1.5"],
+      ["--layer=kafka"],
+      ["--nope=1"],
+      ["positional"],
+      ["--start-rate=500", "--max-rate=100"],
+    ]
+  ) {
+    assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
+  }
+});
