@@ -56,8 +56,14 @@ export interface MessageStore {
   close(): void;
 }
 
-/** Most appends written by one atomic operation (group commit); bounded by KV's per-operation limits. */
-export const MAX_GROUP_COMMIT = 32;
+/** Most appends written by one atomic operation (group commit). */
+export const MAX_GROUP_COMMIT = 64;
+/** Deno KV's limit on checks per atomic operation: one per append plus one per room. */
+const KV_MAX_CHECKS = 100;
+/** Text bytes per group commit, well under KV's 800 KB per atomic operation. */
+const MAX_GROUP_COMMIT_BYTES = 256 * 1024;
+/** Room heads remembered for optimistic appends (least recently used dropped first). */
+export const MAX_CACHED_HEADS = 10_000;
 /** KV's getMany takes at most this many keys. */
 const KV_GET_MANY_MAX = 10;
 
@@ -92,6 +98,8 @@ export class KvMessageStore implements MessageStore {
   /** Appends waiting for the next group commit. */
   #queue: QueuedAppend[] = [];
   #writing = false;
+  /** Room heads as this store last wrote or read them (most recent last). */
+  readonly #heads = new Map<string, Deno.KvEntryMaybe<RoomHead>>();
 
   constructor(kv: Deno.Kv, options: { retention?: number } = {}) {
     this.#kv = kv;
@@ -125,7 +133,7 @@ export class KvMessageStore implements MessageStore {
     this.#writing = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_GROUP_COMMIT);
+        const batch = this.#queue.splice(0, groupCommitSize(this.#queue));
         try {
           await this.#commit(batch);
         } catch (err) {
@@ -146,23 +154,43 @@ export class KvMessageStore implements MessageStore {
     return (await Promise.all(chunks)).flat();
   }
 
-  /** Writes `batch` in one atomic operation, retrying it whole when another writer wins. */
+  /**
+   * Writes `batch` in one atomic operation, retrying it whole when another
+   * writer wins. The first attempt trusts the room heads this store last
+   * wrote (their versionstamps are checked by the commit) and checks that no
+   * `clientId` key exists instead of reading them: the common case is then a
+   * single KV round trip. A failed check (another process wrote the room, or
+   * a client retried a stored message) falls back to reading everything.
+   */
   async #commit(batch: QueuedAppend[]): Promise<void> {
+    const rooms = [...new Set(batch.map((b) => b.draft.room))];
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const rooms = [...new Set(batch.map((b) => b.draft.room))];
-      const entries = await this.#getMany([
-        ...rooms.map((room) => ["room", room]),
-        ...batch.map((
-          b,
-        ) => ["cid", b.draft.room, b.draft.user.id, b.draft.clientId]),
-      ]);
-      const heads = new Map(
-        rooms.map((
-          room,
-          i,
-        ) => [room, entries[i] as Deno.KvEntryMaybe<RoomHead>]),
-      );
-      const seen = entries.slice(rooms.length) as Deno.KvEntryMaybe<number>[];
+      const optimistic = attempt === 0 &&
+        rooms.every((room) => this.#heads.has(room));
+      let heads: Map<string, Deno.KvEntryMaybe<RoomHead>>;
+      let seen: Deno.KvEntryMaybe<number>[];
+      if (optimistic) {
+        heads = new Map(rooms.map((room) => [room, this.#heads.get(room)!]));
+        seen = batch.map(({ draft }) => ({
+          key: ["cid", draft.room, draft.user.id, draft.clientId],
+          value: null,
+          versionstamp: null,
+        }));
+      } else {
+        const entries = await this.#getMany([
+          ...rooms.map((room) => ["room", room]),
+          ...batch.map((
+            b,
+          ) => ["cid", b.draft.room, b.draft.user.id, b.draft.clientId]),
+        ]);
+        heads = new Map(
+          rooms.map((
+            room,
+            i,
+          ) => [room, entries[i] as Deno.KvEntryMaybe<RoomHead>]),
+        );
+        seen = entries.slice(rooms.length) as Deno.KvEntryMaybe<number>[];
+      }
       const next = new Map(rooms.map((room) => {
         const head = heads.get(room)!.value;
         return [room, {
@@ -221,15 +249,38 @@ export class KvMessageStore implements MessageStore {
         throw err;
       });
       if (result.ok) {
+        for (const [room, head] of next) {
+          const before = heads.get(room)!;
+          this.#rememberHead(
+            room,
+            head.lastSeq === (before.value?.lastSeq ?? 0) ? before : {
+              key: ["room", room],
+              value: head,
+              versionstamp: result.versionstamp,
+            },
+          );
+        }
         await this.#settle(batch, outcome);
         return;
       }
-      // Another writer won the race: back off a little, with jitter, and retry.
+      for (const room of rooms) this.#heads.delete(room);
+      // A stale head or a known clientId: read and retry at once. Another writer won the race: back off a little, with jitter.
+      if (optimistic) continue;
       await new Promise((r) =>
         setTimeout(r, Math.random() * Math.min(50, 2 ** attempt))
       );
     }
     throw new Error(`append lost ${MAX_APPEND_ATTEMPTS} races`);
+  }
+
+  #rememberHead(room: string, head: Deno.KvEntryMaybe<RoomHead>): void {
+    if (head.versionstamp === null) return;
+    this.#heads.delete(room);
+    this.#heads.set(room, head);
+    // Oldest first: Map keeps insertion order.
+    if (this.#heads.size > MAX_CACHED_HEADS) {
+      this.#heads.delete(this.#heads.keys().next().value!);
+    }
   }
 
   /** Resolves each append of a committed batch; retries of stored messages get the stored copy. */
@@ -348,6 +399,35 @@ export class KvMessageStore implements MessageStore {
 }
 
 /** Whether `err` is SQLite's "database is locked" (another writer on the file). */
+/**
+ * How many appends from the front of `queue` fit in one atomic operation:
+ * at most {@link MAX_GROUP_COMMIT}, one check per append plus one per room
+ * within KV's limit, and their texts within {@link MAX_GROUP_COMMIT_BYTES}.
+ * Always at least one.
+ */
+export function groupCommitSize(
+  queue: readonly { draft: MessageDraft }[],
+): number {
+  const rooms = new Set<string>();
+  let bytes = 0;
+  let n = 0;
+  for (const { draft } of queue) {
+    if (n === MAX_GROUP_COMMIT) break;
+    const moreRooms = rooms.has(draft.room) ? 0 : 1;
+    // UTF-16 units × 3 bounds the UTF-8 size without encoding.
+    const size = draft.text.length * 3;
+    if (
+      n > 0 &&
+      (n + 1 + rooms.size + moreRooms > KV_MAX_CHECKS ||
+        bytes + size > MAX_GROUP_COMMIT_BYTES)
+    ) break;
+    rooms.add(draft.room);
+    bytes += size;
+    n++;
+  }
+  return Math.max(1, n);
+}
+
 function isBusy(err: unknown): boolean {
   return err instanceof Error &&
     /database is locked|SQLITE_BUSY/i.test(err.message);

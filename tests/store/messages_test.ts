@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import {
   type AppendResult,
+  groupCommitSize,
   KvMessageStore,
+  MAX_GROUP_COMMIT,
   type MessageDraft,
   type MessageStore,
 } from "../../lib/store/messages.ts";
@@ -238,6 +240,26 @@ function storeContract(backend: Backend): void {
       const elsewhere = await store.append(draft("other", "x"));
       assert.equal(elsewhere.duplicate, false);
       assert.equal(elsewhere.message.seq, 1);
+    },
+  );
+
+  t(
+    "a burst across 150 rooms and of long texts all commits (group commits stay within KV's limits)",
+    async (open) => {
+      const store = await open();
+      const long = "é".repeat(4_000);
+      const results = await Promise.all([
+        ...range(1, 150).map((i) => store.append(draft(`room-${i}`, i))),
+        ...range(1, 40).map((i) =>
+          store.append({ ...draft("long", `l${i}`), text: long })
+        ),
+      ]);
+      assert.ok(results.slice(0, 150).every((r) => r.message.seq === 1));
+      assert.deepEqual(
+        results.slice(150).map((r) => r.message.seq),
+        range(1, 40),
+      );
+      assert.equal(await store.lastSeq("long"), 40);
     },
   );
 
@@ -537,4 +559,19 @@ Deno.test("clientId is idempotent per sender: another user reusing it gets their
   } finally {
     store.close();
   }
+});
+
+Deno.test("groupCommitSize: at most 64 appends, KV's 100 checks (one per append and per room), 256 KiB of text", () => {
+  const q = (n: number, room: (i: number) => string, text = "hi") =>
+    range(1, n).map((i) => ({
+      draft: { room: room(i), user: ANA, text, clientId: `c${i}` },
+    }));
+  assert.equal(groupCommitSize(q(200, () => "one")), MAX_GROUP_COMMIT);
+  assert.equal(groupCommitSize(q(10, () => "one")), 10);
+  // 50 appends in 50 rooms are 100 checks.
+  assert.equal(groupCommitSize(q(200, (i) => `r${i}`)), 50);
+  // 4,000 characters count as 12,000 bytes: 21 fit in 256 KiB.
+  assert.equal(groupCommitSize(q(40, () => "one", "x".repeat(4_000))), 21);
+  assert.equal(groupCommitSize(q(1, () => "one", "x".repeat(200_000))), 1);
+  assert.equal(groupCommitSize([]), 1);
 });
