@@ -17,9 +17,9 @@
  * misses nothing: whatever the state lacks (this instance's changes still in
  * the batch) reaches it as a later diff.
  *
- * Joins and leaves of a room within {@link PRESENCE_BATCH_MS} go out as one
- * diff, so a burst of joins (a restart moving everyone) costs a few frames
- * per room, not one per join per member. Lost diffs (BroadcastChannel
+ * Joins and leaves of a room within {@link presenceBatchMs} (50 ms, longer
+ * for big rooms) go out as one diff, so a burst of joins (a restart moving
+ * everyone) costs a few frames per room, not one per join per member. Lost diffs (BroadcastChannel
  * promises no delivery; a Redis outage) are repaired by a reconcile against
  * the store every {@link PRESENCE_RECONCILE_BEATS} heartbeats and after a
  * layer resync.
@@ -41,8 +41,30 @@ import { type ChatUser, encodeServerFrame } from "./protocol.ts";
 export const MAX_LOBBY_CONNECTIONS = 20_000;
 /** How often the heartbeat is written and dead instances' connections dropped. */
 export const PRESENCE_BEAT_MS = 5_000;
-/** Joins and leaves of a room within this window go out as one diff. */
+/** Joins and leaves of a room within this window go out as one diff (small rooms). */
 export const PRESENCE_BATCH_MS = 50;
+/** Larger rooms wait this much longer per person in the room... */
+export const PRESENCE_BATCH_MS_PER_MEMBER = 0.5;
+/** ...up to this, so a room's diffs cost at most about 2,000 frames a second however big it is. */
+export const PRESENCE_BATCH_MAX_MS = 1_000;
+
+/**
+ * How long a room's joins and leaves are batched: a diff goes to every
+ * member, so the window grows with the room and the frames per second it
+ * costs stay bounded (members / window).
+ *
+ * @example
+ * ```ts
+ * presenceBatchMs(20); // 50
+ * presenceBatchMs(500); // 250
+ * ```
+ */
+export function presenceBatchMs(members: number): number {
+  return Math.min(
+    PRESENCE_BATCH_MAX_MS,
+    Math.max(PRESENCE_BATCH_MS, members * PRESENCE_BATCH_MS_PER_MEMBER),
+  );
+}
 /** Every this many heartbeats each served room is checked against the store. */
 export const PRESENCE_RECONCILE_BEATS = 6;
 
@@ -339,7 +361,7 @@ export class PresenceTracker {
           error: String(err),
         })
       );
-    }, PRESENCE_BATCH_MS);
+    }, presenceBatchMs(view.records.size));
   }
 
   async #flush(view: RoomView): Promise<void> {

@@ -19,6 +19,7 @@ import {
 import {
   PRESENCE_BATCH_MS,
   PRESENCE_RECONCILE_BEATS,
+  presenceBatchMs,
   PresenceTracker,
   trackerGroup,
 } from "../../lib/chat/presence_tracker.ts";
@@ -279,4 +280,14 @@ Deno.test("every newcomer of a burst gets exactly who is there, from one shared 
     }
     assert.ok(withDelta > 0, "the shared encoding was reused with a delta");
   });
+});
+
+Deno.test("the batch window grows with the room, bounding presence frames per second", () => {
+  assert.equal(presenceBatchMs(1), PRESENCE_BATCH_MS);
+  assert.equal(presenceBatchMs(100), PRESENCE_BATCH_MS);
+  assert.equal(presenceBatchMs(500), 250);
+  assert.equal(presenceBatchMs(50_000), 1_000);
+  for (const members of [200, 500, 2_000]) {
+    assert.ok(members / (presenceBatchMs(members) / 1000) <= 2_000);
+  }
 });
