@@ -1390,9 +1390,10 @@ Deno.test("slow reader: a socket that stops reading is cut off (1013) and the ro
         clientId: `big-${sent}`,
       });
     }
+    // Each sender's own copy may land a moment after the reader's: wait for both.
     await signal.until(
-      () => readerSeqs.length === sent,
-      () => `reader has ${readerSeqs.length} of ${sent}`,
+      () => readerSeqs.length === sent && echoes.size === sent,
+      () => `reader has ${readerSeqs.length}, echoes ${echoes.size} of ${sent}`,
     );
     assert.deepEqual(
       readerSeqs,
