@@ -23,6 +23,8 @@ export interface Options {
   kv: "file" | "memory";
   /** Directory for V8 tick logs of the servers (`node --prof-process` reads them). */
   profile: string | undefined;
+  /** The bare server's V8 flags: Deno's defaults, or the same as `deno task start` gives Roomcast. */
+  bareV8: "default" | "same";
   /** Rooms (every scenario). */
   rooms: number;
   /** WebSocket clients per room (fanout, ramp). */
@@ -102,6 +104,8 @@ Common:
   --layer=memory               Roomcast CHANNEL_LAYER: memory | broadcast | redis
                                (redis: a private redis-server on a free port)
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
+  --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
+                               --v8-flags of \`deno task start\`, which Roomcast always gets)
   --rooms=20                   rooms
   --clients=25                 WebSocket clients per room (fanout, ramp)
   --size=80                    message text length, characters
@@ -189,6 +193,10 @@ export function parseArgs(args: string[]): Parsed {
   if (kv !== "file" && kv !== "memory") {
     throw new UsageError("--kv must be file or memory");
   }
+  const bareV8 = take("bare-v8") ?? "default";
+  if (bareV8 !== "default" && bareV8 !== "same") {
+    throw new UsageError("--bare-v8 must be default or same");
+  }
   const sendersRaw = take("senders");
   const options: Options = {
     scenarios: ALL_SCENARIOS.filter((s) => wanted.has(s)),
@@ -196,6 +204,7 @@ export function parseArgs(args: string[]): Parsed {
     layer,
     kv,
     profile: undefined,
+    bareV8,
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),

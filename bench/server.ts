@@ -270,6 +270,23 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * The V8 flags `deno task start` gives `main.ts` (read from `deno.json`), so
+ * the benchmark measures the server as it is run. Empty when there are none.
+ */
+export async function startTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task: string = config.tasks?.start ?? "";
+  const run = /deno run ([^&|;]*)main\.ts/.exec(task)?.[1] ?? "";
+  const flags = /--v8-flags=(\S+)/.exec(run)?.[1];
+  return flags ? flags.split(",") : [];
+}
+
+/** `--v8-flags=…` combining `flags`, or nothing. */
+function v8FlagArgs(flags: string[]): string[] {
+  return flags.length ? [`--v8-flags=${flags.join(",")}`] : [];
+}
+
 /** Starts `target` as configured by `o`. */
 export async function startTarget(
   target: Target,
@@ -281,16 +298,28 @@ export async function startTarget(
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
-      `--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${o.profile}/${start.scenario}-${target}${
+      "--prof",
+      "--no-logfile-per-isolate",
+      `--logfile=${o.profile}/${start.scenario}-${target}${
         layer ? `-${layer}` : ""
       }.v8.log`,
     ]
     : [];
+  const startFlags = await startTaskV8Flags();
+  const flagsFor = target === "bare" && o.bareV8 === "default"
+    ? []
+    : startFlags;
+  log(
+    `${label}: V8 flags ${
+      flagsFor.length ? flagsFor.join(",") : "Deno's defaults"
+    }${target === "roomcast" ? " (those of `deno task start`)" : ""}`,
+  );
   if (target === "bare") {
+    // The reference runs on Deno's defaults unless asked to share Roomcast's flags.
     const server = await ServerProcess.start(
       "bench/bare_server.ts",
       {},
-      profile,
+      v8FlagArgs([...(o.bareV8 === "same" ? startFlags : []), ...profile]),
     );
     return deployment(target, null, label, server, null, null);
   }
@@ -308,7 +337,7 @@ export async function startTarget(
       CHANNEL_LAYER: o.layer,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
-    }, profile);
+    }, v8FlagArgs([...startFlags, ...profile]));
     return deployment(target, layer, label, server, redis, tmp);
   } catch (err) {
     await redis?.stop();

@@ -38,6 +38,8 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
   else counts.delete(key);
 }
 
+const TYPING_PREFIX = '{"type":"typing"';
+
 /** A socket with more than this queued for sending is a slow reader and is closed (1013). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -203,7 +205,8 @@ export function handleConnection(
   const bucket = new TokenBucket(limits.burst, limits.perSecond);
   // Shared by all of this user's sockets on this instance: more tabs, not more messages.
   const userBucket = userBuckets.acquire(user.id);
-  const typingBucket = new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
+  // Made on first use: most sockets never type, and each idle socket counts.
+  let typingBucket: TokenBucket | null = null;
   let violations = 0;
   /** True when the frame is over the limit (and has been answered or the socket closed). */
   const throttled = (...limiters: TokenBucket[]): boolean => {
@@ -243,12 +246,15 @@ export function handleConnection(
   };
   const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
   // Typing frames start with the typist's id, so their own sockets can skip them unparsed.
-  const ownTyping = `{"type":"typing","userId":${JSON.stringify(user.id)},`;
+  let ownTyping: string | null = null;
   const channel: Channel = {
     // Named after this instance, so presence can tell whose connection it is.
     name: newChannelName(presence.instance),
     send: (frame) => {
-      if (frame.startsWith(ownTyping)) return;
+      if (frame.startsWith(TYPING_PREFIX)) {
+        ownTyping ??= `${TYPING_PREFIX},"userId":${JSON.stringify(user.id)},`;
+        if (frame.startsWith(ownTyping)) return;
+      }
       if (early) early.push(frame);
       else sendRaw(frame);
     },
@@ -370,6 +376,7 @@ export function handleConnection(
         return;
       }
       case "typing": {
+        typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
         if (!scope.canPost || throttled(typingBucket)) return;
         await layer.groupSend(room, {
           type: "typing",

@@ -44,8 +44,8 @@ export const PRESENCE_BEAT_MS = 5_000;
 /** Joins and leaves of a room within this window go out as one diff (small rooms). */
 export const PRESENCE_BATCH_MS = 50;
 /** Larger rooms wait this much longer per person in the room... */
-export const PRESENCE_BATCH_MS_PER_MEMBER = 0.5;
-/** ...up to this, so a room's diffs cost at most about 2,000 frames a second however big it is. */
+export const PRESENCE_BATCH_MS_PER_MEMBER = 2;
+/** ...up to this, so a room's diffs cost at most about 500 frames a second (to rooms up to 500 people). */
 export const PRESENCE_BATCH_MAX_MS = 1_000;
 
 /**
@@ -56,7 +56,7 @@ export const PRESENCE_BATCH_MAX_MS = 1_000;
  * @example
  * ```ts
  * presenceBatchMs(20); // 50
- * presenceBatchMs(500); // 250
+ * presenceBatchMs(500); // 1000
  * ```
  */
 export function presenceBatchMs(members: number): number {
