@@ -196,173 +196,228 @@ export function handleConnection(
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
 ): void {
-  const { layer, store, log, limits, presence, metrics, userBuckets } = deps;
-  const { room, user } = scope;
-  let joined = false;
-  let closed = false;
-  // Group frames that arrive before `welcome` wait here so `welcome` comes first.
-  let early: string[] | null = [];
-  const bucket = new TokenBucket(limits.burst, limits.perSecond);
-  // Shared by all of this user's sockets on this instance: more tabs, not more messages.
-  const userBucket = userBuckets.acquire(user.id);
-  // Made on first use: most sockets never type, and each idle socket counts.
-  let typingBucket: TokenBucket | null = null;
-  let violations = 0;
+  const connection = new Connection(socket, scope, deps, registry);
+  for (const type of ["open", "message", "close", "error"]) {
+    socket.addEventListener(type, connection);
+  }
+}
+
+/**
+ * One socket's state and handlers. A class with `handleEvent` rather than a
+ * function of closures: one object per idle socket instead of a dozen
+ * closures and their contexts (memory per socket is measured in `bench/`).
+ * It is also the socket's {@link Channel} in the group layer.
+ */
+class Connection implements Channel, EventListenerObject {
+  /** Named after this instance, so presence can tell whose connection it is. */
+  readonly name: string;
+  readonly #since = Date.now();
+  readonly #bucket: TokenBucket;
+  /** Shared by all of this user's sockets on this instance: more tabs, not more messages. */
+  readonly #userBucket: TokenBucket;
+  /** Made on first use: most sockets never type. */
+  #typingBucket: TokenBucket | null = null;
+  /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
+  #ownTyping: string | null = null;
+  /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
+  #early: string[] | null = [];
+  #violations = 0;
+  #opened = false;
+  #joined = false;
+  #tracked = false;
+  #closed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly scope: ConsumerScope,
+    readonly deps: ConsumerDeps,
+    readonly registry: ConnectionRegistry,
+  ) {
+    this.name = newChannelName(deps.presence.instance);
+    this.#bucket = new TokenBucket(deps.limits.burst, deps.limits.perSecond);
+    this.#userBucket = deps.userBuckets.acquire(scope.user.id);
+  }
+
+  handleEvent(event: Event): void {
+    switch (event.type) {
+      case "open":
+        this.#open();
+        return;
+      case "message":
+        this.#message(event as MessageEvent);
+        return;
+      default: // close, error
+        this.#leave(event);
+    }
+  }
+
+  /** From the group layer: a frame for this socket (delivered after `welcome`). */
+  send(frame: string): void {
+    if (frame.startsWith(TYPING_PREFIX)) {
+      this.#ownTyping ??= `${TYPING_PREFIX},"userId":${
+        JSON.stringify(this.scope.user.id)
+      },`;
+      if (frame.startsWith(this.#ownTyping)) return;
+    }
+    if (this.#early) this.#early.push(frame);
+    else this.#sendRaw(frame);
+  }
+
+  #sendRaw(frame: string): void {
+    const { socket, deps } = this;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A reader that stopped reading is cut off (it resumes from the store later)
+    // rather than buffering without bound or slowing its room.
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      deps.log.warn("ws.slow_reader_closed", {
+        room: this.scope.room,
+        buffered: socket.bufferedAmount,
+      });
+      deps.metrics.drop("slow_reader");
+      socket.close(CloseCode.tryAgain, "too far behind; reconnect and resume");
+      // Leave now: a peer that does not read never answers the close, so the
+      // close event (and with it `leave`) would not come while it holds on.
+      this.#leave(new CloseEvent("close", { code: CloseCode.tryAgain }));
+      return;
+    }
+    socket.send(frame);
+    deps.metrics.frameOut();
+  }
+
+  #sendFrame(frame: ServerFrame): void {
+    this.#sendRaw(encodeServerFrame(frame));
+  }
+
   /** True when the frame is over the limit (and has been answered or the socket closed). */
-  const throttled = (...limiters: TokenBucket[]): boolean => {
+  #throttled(...limiters: TokenBucket[]): boolean {
     const wait = Math.max(...limiters.map((l) => l.peek()));
     if (wait === 0) {
       for (const l of limiters) l.take();
       return false;
     }
+    const { log, metrics } = this.deps;
     metrics.drop("rate_limited");
-    if (++violations > MAX_RATE_VIOLATIONS) {
-      log.warn("ws.flood_closed", { room, user: user.id });
-      socket.close(CloseCode.policy, "rate limit exceeded");
+    if (++this.#violations > MAX_RATE_VIOLATIONS) {
+      log.warn("ws.flood_closed", {
+        room: this.scope.room,
+        user: this.scope.user.id,
+      });
+      this.socket.close(CloseCode.policy, "rate limit exceeded");
     } else {
-      send(errorFrame("rate_limited", "You are sending too fast.", wait));
+      this.#sendFrame(
+        errorFrame("rate_limited", "You are sending too fast.", wait),
+      );
     }
     return true;
-  };
+  }
 
-  const sendRaw = (frame: string) => {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    // A reader that stopped reading is cut off (it resumes from the store later)
-    // rather than buffering without bound or slowing its room.
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      log.warn("ws.slow_reader_closed", {
-        room,
-        buffered: socket.bufferedAmount,
-      });
-      metrics.drop("slow_reader");
-      socket.close(CloseCode.tryAgain, "too far behind; reconnect and resume");
-      // Leave now: a peer that does not read never answers the close, so the
-      // close event (and with it `leave`) would not come while it holds on.
-      leave(new CloseEvent("close", { code: CloseCode.tryAgain }));
-      return;
-    }
-    socket.send(frame);
-    metrics.frameOut();
-  };
-  const send = (frame: ServerFrame) => sendRaw(encodeServerFrame(frame));
-  // Typing frames start with the typist's id, so their own sockets can skip them unparsed.
-  let ownTyping: string | null = null;
-  const channel: Channel = {
-    // Named after this instance, so presence can tell whose connection it is.
-    name: newChannelName(presence.instance),
-    send: (frame) => {
-      if (frame.startsWith(TYPING_PREFIX)) {
-        ownTyping ??= `${TYPING_PREFIX},"userId":${JSON.stringify(user.id)},`;
-        if (frame.startsWith(ownTyping)) return;
-      }
-      if (early) early.push(frame);
-      else sendRaw(frame);
-    },
-  };
-  const since = Date.now();
-  let tracked = false;
-  let opened = false;
-
-  const leave = (event?: Event) => {
-    if (closed) return;
-    closed = true;
-    registry.delete(socket);
+  #leave(event?: Event): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { layer, log, metrics, presence, userBuckets } = this.deps;
+    const { room, user } = this.scope;
+    this.registry.delete(this.socket);
     userBuckets.release(user.id);
-    if (opened) {
+    if (this.#opened) {
       metrics.connectionClosed(event instanceof CloseEvent ? event.code : 1006);
     }
-    if (joined) {
-      joined = false;
-      layer.groupDiscard(room, channel).catch((err) =>
+    if (this.#joined) {
+      this.#joined = false;
+      layer.groupDiscard(room, this).catch((err) =>
         log.error("layer.discard_failed", { room, error: String(err) })
       );
     }
-    if (tracked) {
-      tracked = false;
-      presence.leave(room, user, channel, since).catch((err) =>
+    if (this.#tracked) {
+      this.#tracked = false;
+      presence.leave(room, user, this, this.#since).catch((err) =>
         log.error("presence.leave_failed", { room, error: String(err) })
       );
     }
-  };
+  }
 
-  socket.onopen = async () => {
-    registry.add(socket, scope);
-    opened = true;
+  async #open(): Promise<void> {
+    const { layer, log, metrics, presence, store } = this.deps;
+    const { room, user } = this.scope;
+    this.registry.add(this.socket, this.scope);
+    this.#opened = true;
     metrics.connectionOpened();
     try {
-      await layer.groupAdd(room, channel);
-      joined = true;
+      await layer.groupAdd(room, this);
+      this.#joined = true;
       // The socket may have closed while we were joining: leave at once.
-      if (closed) {
-        joined = false;
-        await layer.groupDiscard(room, channel);
+      if (this.#closed) {
+        this.#joined = false;
+        await layer.groupDiscard(room, this);
         return;
       }
       const [page, presenceFrame] = await Promise.all([
         store.recent(room, DEFAULT_PAGE_SIZE),
-        presence.join(room, user, channel, since),
+        presence.join(room, user, this, this.#since),
       ]);
-      tracked = true;
-      if (closed) {
-        tracked = false;
-        await presence.leave(room, user, channel, since);
+      this.#tracked = true;
+      if (this.#closed) {
+        this.#tracked = false;
+        await presence.leave(room, user, this, this.#since);
         return;
       }
-      const lastSeq = page.messages.at(-1)?.seq ?? 0;
-      send({
+      this.#sendFrame({
         type: "welcome",
         you: user,
         room,
         history: page.messages,
         hasMore: page.hasMore,
-        lastSeq,
+        lastSeq: page.messages.at(-1)?.seq ?? 0,
       });
-      sendRaw(presenceFrame);
-      const pending = early ?? [];
-      early = null;
-      for (const frame of pending) sendRaw(frame);
-      log.debug("ws.open", { room, channel: channel.name });
+      this.#sendRaw(presenceFrame);
+      const pending = this.#early ?? [];
+      this.#early = null;
+      for (const frame of pending) this.#sendRaw(frame);
+      log.debug("ws.open", { room, channel: this.name });
     } catch (err) {
       log.error("ws.join_failed", { room, error: String(err) });
-      socket.close(CloseCode.tryAgain, "join failed");
+      this.socket.close(CloseCode.tryAgain, "join failed");
     }
-  };
+  }
 
-  socket.onmessage = (event: MessageEvent) => {
+  #message(event: MessageEvent): void {
     if (typeof event.data !== "string") {
-      send(
+      this.#sendFrame(
         errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
       );
       return;
     }
     const parsed = parseClientFrame(event.data);
     if (!parsed.ok) {
-      send(errorFrame(parsed.code, parsed.message));
+      this.#sendFrame(errorFrame(parsed.code, parsed.message));
       return;
     }
-    onFrame(parsed.frame).catch((err) => {
-      log.error("ws.frame_failed", {
-        room,
+    this.#onFrame(parsed.frame).catch((err) => {
+      this.deps.log.error("ws.frame_failed", {
+        room: this.scope.room,
         type: parsed.frame.type,
         error: String(err),
       });
-      send(
+      this.#sendFrame(
         errorFrame(
           "internal",
           "The server could not handle that frame; try again.",
         ),
       );
     });
-  };
+  }
 
-  const onFrame = async (frame: ClientFrame) => {
+  async #onFrame(frame: ClientFrame): Promise<void> {
+    const { layer, metrics, store } = this.deps;
+    const { room, user, canPost } = this.scope;
     switch (frame.type) {
       case "message": {
-        if (!scope.canPost) {
-          send(errorFrame("sign_in_required", "Sign in to chat in this room."));
+        if (!canPost) {
+          this.#sendFrame(
+            errorFrame("sign_in_required", "Sign in to chat in this room."),
+          );
           return;
         }
-        if (throttled(bucket, userBucket)) return;
+        if (this.#throttled(this.#bucket, this.#userBucket)) return;
         metrics.messageIn();
         const { message, duplicate } = await store.append({
           room,
@@ -371,13 +426,13 @@ export function handleConnection(
           clientId: frame.clientId,
         });
         // A retry of a stored message: only the sender needs its copy back.
-        if (duplicate) send({ type: "message", message });
+        if (duplicate) this.#sendFrame({ type: "message", message });
         else await layer.groupSend(room, { type: "message", message });
         return;
       }
       case "typing": {
-        typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
-        if (!scope.canPost || throttled(typingBucket)) return;
+        this.#typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
+        if (!canPost || this.#throttled(this.#typingBucket)) return;
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,
@@ -391,7 +446,7 @@ export function handleConnection(
         const page = frame.after >= Number.MAX_SAFE_INTEGER
           ? { messages: [], hasMore: false }
           : await store.after(room, frame.after, MAX_PAGE_SIZE);
-        send({
+        this.#sendFrame({
           type: "history",
           direction: "newer",
           messages: page.messages,
@@ -401,7 +456,7 @@ export function handleConnection(
       }
       case "history": {
         const page = await store.before(room, frame.before, frame.limit);
-        send({
+        this.#sendFrame({
           type: "history",
           direction: "older",
           messages: page.messages,
@@ -410,8 +465,5 @@ export function handleConnection(
         return;
       }
     }
-  };
-
-  socket.onclose = leave;
-  socket.onerror = leave;
+  }
 }
