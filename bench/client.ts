@@ -434,3 +434,28 @@ export async function connectAll(
 export async function closeAll(clients: BenchClient[]): Promise<void> {
   await Promise.all(clients.map((c) => c.close()));
 }
+
+/**
+ * Opens and closes one probe socket (room `bench-probe`) with `headers`, so
+ * lazy module loading and JIT of the WebSocket path are not counted as
+ * per-socket memory, then waits `settleMs`. Call before reading the server's
+ * RSS "before".
+ */
+export async function warmUpWithProbe(
+  wsUrl: (room: string) => string,
+  headers: Record<string, string>,
+  settleMs: number,
+): Promise<void> {
+  const probeSink = { tally: new Tally(0, 1) };
+  await closeAll(
+    await connectAll(
+      () => wsUrl("bench-probe"),
+      [headers],
+      1,
+      probeSink,
+      1,
+      [],
+    ),
+  );
+  await sleep(settleMs);
+}

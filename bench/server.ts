@@ -19,10 +19,10 @@ import {
   removeTempDir,
   ROOT,
   rssKiB,
-  sleep,
   withTimeout,
 } from "./common.ts";
 import type { Options, Target } from "./options.ts";
+import { startRedis, type TestRedis } from "../tests/_helpers/redis.ts";
 
 /** Fixed 40-character session secret for the benchmarked server. */
 const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -31,10 +31,6 @@ const HTTP_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 6_000;
 /** Sign-ins in flight at once. */
 export const SIGN_IN_CONCURRENCY = 50;
-/** How long a started redis-server may take to answer PING. */
-const REDIS_START_TIMEOUT_MS = 5_000;
-/** Pause between PING attempts while redis-server starts. */
-const REDIS_PING_INTERVAL_MS = 20;
 
 /** A subprocess that {@link children} tracks until it exits. */
 class Child {
@@ -170,80 +166,26 @@ export class ServerProcess extends Child {
   }
 }
 
-/** A TCP port free on {@link HOST} right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Sends `PING` in RESP; true on `+PONG`. */
-async function redisPing(port: number): Promise<boolean> {
-  let conn: Deno.TcpConn | undefined;
+/**
+ * A private redis-server for `--layer=redis` (the tests' helper: 127.0.0.1, a
+ * free port, no persistence), tracked in {@link children} so an aborted run
+ * kills it too.
+ */
+async function startBenchRedis(): Promise<TestRedis> {
+  let redis: TestRedis;
   try {
-    conn = await Deno.connect({ hostname: HOST, port });
-    await conn.write(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n"));
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).startsWith(
-      "+PONG",
+    redis = await startRedis();
+  } catch (err) {
+    throw new Error(
+      `--layer=redis needs a working redis-server on the PATH: ${
+        (err as Error).message
+      }`,
     );
-  } catch {
-    return false;
-  } finally {
-    conn?.close();
   }
-}
-
-/** A private redis-server for `--layer=redis`: 127.0.0.1, a free port, no persistence. */
-export class RedisProcess extends Child {
-  private constructor(child: Deno.ChildProcess, readonly port: number) {
-    super(child);
-  }
-
-  get url(): string {
-    return `redis://${HOST}:${this.port}`;
-  }
-
-  /** Starts redis-server and waits until it answers PING. */
-  static async start(): Promise<RedisProcess> {
-    const port = freePort();
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command("redis-server", {
-        args: [
-          "--port",
-          String(port),
-          "--bind",
-          HOST,
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--loglevel",
-          "warning",
-        ],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-    } catch (err) {
-      throw new Error(
-        `--layer=redis needs redis-server on the PATH: ${
-          (err as Error).message
-        }`,
-      );
-    }
-    const redis = new RedisProcess(child, port);
-    const deadline = performance.now() + REDIS_START_TIMEOUT_MS;
-    while (performance.now() < deadline && !redis.exited) {
-      if (await redisPing(port)) return redis;
-      await sleep(REDIS_PING_INTERVAL_MS);
-    }
-    await redis.stop();
-    throw new Error(`redis-server on port ${port} did not answer PING`);
-  }
+  const child = redis.process;
+  children.add(child);
+  child.status.finally(() => children.delete(child));
+  return redis;
 }
 
 /** One started target: the server (and its redis-server), ready for clients. */
@@ -252,7 +194,7 @@ export interface Deployment {
   /** Roomcast's layer; null for bare. */
   layer: string | null;
   server: ServerProcess;
-  redis: RedisProcess | null;
+  redis: TestRedis | null;
   /** `target` or `target/layer`, for tables. */
   label: string;
   /** Processes whose CPU counts as the server's (redis-server included). */
@@ -324,11 +266,11 @@ export async function startTarget(
     return deployment(target, null, label, server, null, null);
   }
   const tmp = await makeTempDir("roomcast-bench-");
-  let redis: RedisProcess | null = null;
+  let redis: TestRedis | null = null;
   try {
     if (o.layer === "redis") {
-      redis = await RedisProcess.start();
-      log(`redis-server pid ${redis.pid} on ${redis.url}`);
+      redis = await startBenchRedis();
+      log(`redis-server pid ${redis.process.pid} on ${redis.url}`);
     }
     const server = await ServerProcess.start("main.ts", {
       KV_PATH: o.kv === "file" ? `${tmp}/bench.kv` : ":memory:",
@@ -351,7 +293,7 @@ function deployment(
   layer: string | null,
   label: string,
   server: ServerProcess,
-  redis: RedisProcess | null,
+  redis: TestRedis | null,
   tmp: string | null,
 ): Deployment {
   log(`${label}: server pid ${server.pid} on ${server.origin}`);
@@ -361,7 +303,7 @@ function deployment(
     server,
     redis,
     label,
-    pids: () => redis ? [server.pid, redis.pid] : [server.pid],
+    pids: () => redis ? [server.pid, redis.process.pid] : [server.pid],
     wsUrl: (room) => `ws://${HOST}:${server.port}/ws/chat/${room}`,
     async stop() {
       await server.stop();

@@ -24,6 +24,7 @@ import {
   connectAll,
   pace,
   Tally,
+  warmUpWithProbe,
 } from "../client.ts";
 import {
   cpuMeter,
@@ -153,21 +154,7 @@ export async function runFanout(
     // One guest per client (signed in on a helper instance, see signInGuests).
     const headers = await clientHeaders(d, connections);
 
-    // One probe socket first, so lazy module loading and JIT of the WebSocket
-    // path are not counted as per-socket memory.
-    const probeSink = { tally: new Tally(0, 1) };
-    await closeAll(
-      await connectAll(
-        () => d.wsUrl("bench-probe"),
-        [headers[0]],
-        1,
-        probeSink,
-        1,
-        [],
-      ),
-    );
-
-    await sleep(SETTLE_MS);
+    await warmUpWithProbe(d.wsUrl, headers[0], SETTLE_MS);
     const rssBefore = d.server.rssKiB();
     const tally = new Tally(0, o.rooms);
     const sink = { tally };

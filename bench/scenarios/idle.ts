@@ -25,7 +25,13 @@
  * @module
  */
 
-import { BenchClient, closeAll, connectAll, Tally } from "../client.ts";
+import {
+  BenchClient,
+  closeAll,
+  connectAll,
+  Tally,
+  warmUpWithProbe,
+} from "../client.ts";
 import {
   count,
   type CpuFigures,
@@ -140,18 +146,7 @@ export async function runIdle(target: Target, o: Options): Promise<IdleResult> {
   try {
     const headers = await clientHeaders(d, o.sockets);
 
-    const probeSink = { tally: new Tally(0, 1) };
-    await closeAll(
-      await connectAll(
-        () => d.wsUrl("bench-probe"),
-        [headers[0]],
-        1,
-        probeSink,
-        1,
-        [],
-      ),
-    );
-    await sleep(SETTLE_MS);
+    await warmUpWithProbe(d.wsUrl, headers[0], SETTLE_MS);
     const rssBefore = d.server.rssKiB();
 
     const tally = new Tally(0, o.rooms);

@@ -5,8 +5,7 @@
  * @module
  */
 
-/** getMany takes at most this many keys. */
-const KV_GET_MANY_MAX = 10;
+import { getManyChunked } from "../store/kv.ts";
 
 /** Revoked session ids. */
 export interface Revocations {
@@ -26,14 +25,10 @@ export class KvRevocations implements Revocations {
   }
 
   async revokedAmong(sids: readonly string[]): Promise<Set<string>> {
-    const revoked = new Set<string>();
-    for (let i = 0; i < sids.length; i += KV_GET_MANY_MAX) {
-      const batch = sids.slice(i, i + KV_GET_MANY_MAX);
-      const entries = await this.kv.getMany(
-        batch.map((sid) => ["revoked", sid]),
-      );
-      entries.forEach((e, j) => e.value !== null && revoked.add(batch[j]));
-    }
-    return revoked;
+    const entries = await getManyChunked(
+      this.kv,
+      sids.map((sid) => ["revoked", sid]),
+    );
+    return new Set(sids.filter((_, i) => entries[i].value !== null));
   }
 }

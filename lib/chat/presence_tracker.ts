@@ -388,6 +388,7 @@ export class PresenceTracker {
   ): void {
     for (const r of joins) added(view, r);
     for (const r of leaves) removed(view, r);
+    if (view.locals.size === 0) return;
     const frame = diffFrame(joins, leaves);
     for (const local of view.locals) local.send(frame);
   }
@@ -439,12 +440,13 @@ export class PresenceTracker {
   }
 
   /**
-   * Makes the view match the store (live instances only). With `announce`,
-   * corrections go to local sockets, which missed the same frames the view
-   * did. This instance's own connections are authoritative: a missing key of
-   * one is written again.
+   * Makes the view match the store (live instances only); corrections go to
+   * local sockets, which missed the same frames the view did (on the first
+   * read there are none yet). A `repair` that finds differences is logged.
+   * This instance's own connections are authoritative: a missing key of one
+   * is written again.
    */
-  async #reconcile(view: RoomView, announce: boolean): Promise<void> {
+  async #reconcile(view: RoomView, repair: boolean): Promise<void> {
     if (view.inFlight) return;
     const inFlight: InFlight = view.inFlight = {
       joined: new Set(),
@@ -470,17 +472,14 @@ export class PresenceTracker {
         else leaves.push(r);
       }
       if (joins.length || leaves.length) {
-        if (announce) {
+        if (repair) {
           this.log.info("presence.reconciled", {
             room: view.room,
             joins: joins.length,
             leaves: leaves.length,
           });
-          this.#correct(view, joins, leaves);
-        } else {
-          for (const r of joins) added(view, r);
-          for (const r of leaves) removed(view, r);
         }
+        this.#correct(view, joins, leaves);
       }
       for (const r of rewrite) await this.store.track(r);
     } finally {

@@ -23,3 +23,26 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   }
   return await Deno.openKv(path);
 }
+
+/** Keys one `kv.getMany` call takes at most (Deno KV's limit). */
+export const KV_GET_MANY_MAX = 10;
+
+/**
+ * `kv.getMany` for any number of keys: chunks of {@link KV_GET_MANY_MAX},
+ * read concurrently, entries in the order of `keys`.
+ *
+ * @example
+ * ```ts
+ * const entries = await getManyChunked<boolean>(kv, sids.map((s) => ["revoked", s]));
+ * ```
+ */
+export async function getManyChunked<T = unknown>(
+  kv: Deno.Kv,
+  keys: readonly Deno.KvKey[],
+): Promise<Deno.KvEntryMaybe<T>[]> {
+  const chunks: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += KV_GET_MANY_MAX) {
+    chunks.push(kv.getMany<T[]>(keys.slice(i, i + KV_GET_MANY_MAX)));
+  }
+  return (await Promise.all(chunks)).flat();
+}

@@ -6,7 +6,7 @@
  */
 
 import type { ChatMessage, ChatUser } from "../chat/protocol.ts";
-import { openKv } from "./kv.ts";
+import { getManyChunked, openKv } from "./kv.ts";
 
 /** What a sender supplies; the store adds `id`, `seq` and `ts`. */
 export interface MessageDraft {
@@ -64,8 +64,6 @@ const KV_MAX_CHECKS = 100;
 const MAX_GROUP_COMMIT_BYTES = 256 * 1024;
 /** Room heads remembered for optimistic appends (least recently used dropped first). */
 export const MAX_CACHED_HEADS = 10_000;
-/** KV's getMany takes at most this many keys. */
-const KV_GET_MANY_MAX = 10;
 
 interface QueuedAppend {
   draft: MessageDraft;
@@ -145,15 +143,6 @@ export class KvMessageStore implements MessageStore {
     }
   }
 
-  /** Reads `keys` in getMany-sized chunks, concurrently. */
-  async #getMany(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
-    const chunks: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
-    for (let i = 0; i < keys.length; i += KV_GET_MANY_MAX) {
-      chunks.push(this.#kv.getMany(keys.slice(i, i + KV_GET_MANY_MAX)));
-    }
-    return (await Promise.all(chunks)).flat();
-  }
-
   /**
    * Writes `batch` in one atomic operation, retrying it whole when another
    * writer wins. The first attempt trusts the room heads this store last
@@ -177,7 +166,7 @@ export class KvMessageStore implements MessageStore {
           versionstamp: null,
         }));
       } else {
-        const entries = await this.#getMany([
+        const entries = await getManyChunked(this.#kv, [
           ...rooms.map((room) => ["room", room]),
           ...batch.map((
             b,
@@ -293,7 +282,9 @@ export class KvMessageStore implements MessageStore {
       const o = outcome[i];
       return "storedSeq" in o ? [["msg", b.draft.room, o.storedSeq]] : [];
     });
-    const stored = storedKeys.length ? await this.#getMany(storedKeys) : [];
+    const stored = storedKeys.length
+      ? await getManyChunked(this.#kv, storedKeys)
+      : [];
     let s = 0;
     batch.forEach((item, i) => {
       const o = outcome[i];

@@ -13,13 +13,12 @@
  */
 
 import type { ChatUser } from "../chat/protocol.ts";
+import { getManyChunked } from "./kv.ts";
 
 /** An instance that has not beaten for this long is dead. */
 export const PRESENCE_TTL_MS = 15_000;
 /** Presence lists read at most this many connections per room. */
 export const MAX_PRESENCE_PER_ROOM = 5_000;
-/** Keys per `kv.getMany` (Deno KV's limit). */
-const KV_GET_MANY_MAX = 10;
 /** Mutations per atomic write, well under Deno KV's limit. */
 const KV_ATOMIC_MAX = 100;
 
@@ -84,17 +83,13 @@ export class KvPresenceStore {
     now: number = Date.now(),
   ): Promise<Set<string>> {
     const list = [...new Set(ids)];
-    const alive = new Set<string>();
-    for (let i = 0; i < list.length; i += KV_GET_MANY_MAX) {
-      const batch = list.slice(i, i + KV_GET_MANY_MAX);
-      const beats = await this.kv.getMany<Heartbeat[]>(
-        batch.map((id) => ["instance", id]),
-      );
-      beats.forEach((b, j) =>
-        (b.value?.expiresAt ?? 0) > now && alive.add(batch[j])
-      );
-    }
-    return alive;
+    const beats = await getManyChunked<Heartbeat>(
+      this.kv,
+      list.map((id) => ["instance", id]),
+    );
+    return new Set(
+      list.filter((_, i) => (beats[i].value?.expiresAt ?? 0) > now),
+    );
   }
 
   /** Deletes the keys of `conns` in `room` (ghosts), a batch per atomic write. */

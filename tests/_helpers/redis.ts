@@ -1,6 +1,6 @@
 /**
- * A throwaway `redis-server` for tests: on 127.0.0.1 only, on a free port, no
- * persistence. It can be SIGKILLed and started again on the same port to
+ * A throwaway `redis-server` for tests and `bench/`: on 127.0.0.1 only, on a
+ * free port, no persistence. It can be SIGKILLed and started again on the same port to
  * simulate a Redis restart.
  */
 import { freePort } from "./process.ts";
@@ -14,6 +14,8 @@ const PING_INTERVAL_MS = 20;
 /** A running test redis-server. */
 export interface TestRedis {
   readonly port: number;
+  /** The running server process (a new one after `restart`). */
+  readonly process: Deno.ChildProcess;
   /** `redis://127.0.0.1:PORT` */
   readonly url: string;
   /** Kills the server with SIGKILL (no shutdown, clients see a dead socket) and waits for it to exit. */
@@ -117,6 +119,9 @@ export async function startRedis(): Promise<TestRedis> {
   await start();
   return {
     port,
+    get process() {
+      return state.child;
+    },
     url: `redis://127.0.0.1:${port}`,
     kill: () => terminate("SIGKILL"),
     async restart() {
