@@ -1,5 +1,5 @@
 import type { VNode } from "preact";
-import type { ChatMessage } from "../lib/chat/protocol.ts";
+import type { ChatMessage } from "../lib/chat/types.ts";
 import { MessageText } from "./MessageText.tsx";
 
 /** Consecutive messages by one author within this window share one header. */

@@ -1,5 +1,5 @@
 import type { VNode } from "preact";
-import type { ChatUser } from "../lib/chat/protocol.ts";
+import type { ChatUser } from "../lib/chat/types.ts";
 import { Avatar } from "./MessageList.tsx";
 
 /** The top bar: brand, and the signed-in user with a sign-out button (a plain form: works without JS). */

@@ -9,22 +9,22 @@ import {
 } from "../components/MessageList.tsx";
 import { reconnectDelay } from "../lib/chat/backoff.ts";
 import {
-  type ChatMessage,
-  type ChatUser,
   type ClientFrame,
   DEFAULT_PAGE_SIZE,
   MAX_MESSAGE_CHARS,
   type ServerFrame,
   TYPING_THROTTLE_MS,
 } from "../lib/chat/protocol.ts";
+import type { ChatMessage, ChatUser } from "../lib/chat/types.ts";
 import { Timeline } from "../lib/chat/timeline.ts";
 import {
   emptyPresence,
   nextPresence,
-  type PresenceState,
   presentUsers,
   typingLabel,
 } from "../lib/chat/presence.ts";
+import type { PresenceState } from "../lib/chat/types.ts";
+import { TERMINAL_CLOSE_CODES } from "../lib/shared.ts";
 import SignIn from "./SignIn.tsx";
 
 export interface ChatRoomProps {
@@ -44,8 +44,6 @@ type Status = "connecting" | "live" | "reconnecting" | "signed-out";
 
 /** Pixels from the bottom within which new messages keep the view pinned. */
 const STICK_THRESHOLD_PX = 80;
-/** Close codes after which reconnecting would not help. */
-const TERMINAL_CLOSE_CODES = new Set([1008]);
 
 const STATUS_LABEL: Record<Status, [string, string]> = {
   connecting: ["Connecting…", "text-bg-secondary"],

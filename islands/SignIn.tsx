@@ -1,7 +1,8 @@
 import { useSignal } from "@preact/signals";
 import type { JSX } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { MAX_NAME_CHARS } from "../lib/chat/protocol.ts";
+import { MAX_NAME_CHARS } from "../lib/chat/names.ts";
+import { CSRF_HEADER, GOOGLE_GSI } from "../lib/shared.ts";
 
 export interface SignInProps {
   /** Where to go after signing in (a local path). */
@@ -11,8 +12,6 @@ export interface SignInProps {
   googleClientId?: string | null;
 }
 
-/** Google Identity Services' script (the CSP allows exactly this URL when Google sign-in is on). */
-const GIS_SRC = "https://accounts.google.com/gsi/client";
 /** If GIS has neither loaded nor failed by then, say it is unavailable. */
 const GIS_LOAD_TIMEOUT_MS = 10_000;
 
@@ -38,7 +37,7 @@ function useGoogleButton(
   useEffect(() => {
     if (!clientId || !container.current) return;
     const script = document.createElement("script");
-    script.src = GIS_SRC;
+    script.src = GOOGLE_GSI.script;
     script.async = true;
     const timer = setTimeout(onUnavailable, GIS_LOAD_TIMEOUT_MS);
     script.onerror = () => {
@@ -85,7 +84,7 @@ export default function SignIn(
     try {
       const res = await fetch("/api/auth/google", {
         method: "POST",
-        headers: { "content-type": "application/json", "x-roomcast-csrf": "1" },
+        headers: { "content-type": "application/json", [CSRF_HEADER]: "1" },
         body: JSON.stringify({ credential }),
       });
       if (res.ok) return location.assign(next);

@@ -13,7 +13,7 @@ import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
 import type { PresenceTracker } from "./chat/presence_tracker.ts";
 import type { Lobby } from "./chat/lobby.ts";
-import type { ChatUser } from "./chat/protocol.ts";
+import type { ChatUser } from "./chat/types.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";

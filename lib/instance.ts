@@ -7,7 +7,7 @@
  */
 
 import type { AppConfig } from "../app.config.ts";
-import { CloseCode } from "./chat/consumer.ts";
+import { CloseCode } from "./shared.ts";
 import type { Services } from "./context.ts";
 import { createApp, createServices } from "./server.ts";
 import type { Manifest } from "./web/types.ts";

@@ -7,14 +7,7 @@ import {
   setSessionCookie,
 } from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
-
-/** What Google Identity Services needs when Google sign-in is on, and no more. */
-const GIS = {
-  script: "https://accounts.google.com/gsi/client",
-  frame: "https://accounts.google.com/gsi/",
-  connect: "https://accounts.google.com/gsi/",
-  style: "https://accounts.google.com/gsi/style",
-};
+import { GOOGLE_GSI as GIS } from "../lib/shared.ts";
 
 /** Strict CSP: scripts only from this origin or with the response's nonce. */
 function securityHeaders(google: boolean): MiddlewareHandler {

@@ -3,7 +3,7 @@ import type { LobbyRoom } from "../lib/chat/lobby.ts";
 import RoomList from "../islands/RoomList.tsx";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";
-import { MAX_ROOM_CHARS } from "../lib/chat/protocol.ts";
+import { MAX_ROOM_CHARS } from "../lib/chat/names.ts";
 
 interface LobbyData {
   rooms: LobbyRoom[];

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type ChatUser, normalizeDisplayName } from "../chat/protocol.ts";
+import type { ChatUser } from "../chat/types.ts";
+import { normalizeDisplayName } from "../chat/names.ts";
 
 /**
  * Makes a guest user from a submitted display name, or `null` when the name

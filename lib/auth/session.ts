@@ -6,7 +6,7 @@
  */
 
 import { jwtVerify, SignJWT } from "jose";
-import type { ChatUser } from "../chat/protocol.ts";
+import type { ChatUser } from "../chat/types.ts";
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "roomcast_session";

@@ -8,12 +8,12 @@
  */
 
 import type { Revocations } from "../auth/revocations.ts";
+import { CloseCode, FramePrefix } from "../shared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { MessageStore } from "../store/messages.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
 import {
-  type ChatUser,
   type ClientFrame,
   DEFAULT_PAGE_SIZE,
   encodeServerFrame,
@@ -23,6 +23,7 @@ import {
   type ServerFrame,
   TYPING_TTL_MS,
 } from "./protocol.ts";
+import type { ChatUser } from "./types.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import {
   MAX_RATE_VIOLATIONS,
@@ -38,21 +39,8 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
   else counts.delete(key);
 }
 
-const TYPING_PREFIX = '{"type":"typing"';
-
 /** A socket with more than this queued for sending is a slow reader and is closed (1013). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
-
-/** Close codes the server uses. */
-export const CloseCode = {
-  normal: 1000,
-  /** Policy violation: flood, or the session ended. */
-  policy: 1008,
-  /** The server is restarting: reconnect. */
-  restart: 1012,
-  /** Try again later: the client fell too far behind. */
-  tryAgain: 1013,
-} as const;
 
 /** What the consumer needs from the app. */
 export interface ConsumerDeps {
@@ -253,8 +241,8 @@ class Connection implements Channel, EventListenerObject {
 
   /** From the group layer: a frame for this socket (delivered after `welcome`). */
   send(frame: string): void {
-    if (frame.startsWith(TYPING_PREFIX)) {
-      this.#ownTyping ??= `${TYPING_PREFIX},"userId":${
+    if (frame.startsWith(FramePrefix.typing)) {
+      this.#ownTyping ??= `${FramePrefix.typing},"userId":${
         JSON.stringify(this.scope.user.id)
       },`;
       if (frame.startsWith(this.#ownTyping)) return;

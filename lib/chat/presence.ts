@@ -6,30 +6,7 @@
  * @module
  */
 
-import type { ChatUser } from "./protocol.ts";
-
-/** One connection of a user. */
-export interface PresenceMeta {
-  /** The connection's channel name. */
-  conn: string;
-  /** When it joined, ms since the epoch. */
-  since: number;
-}
-
-/** A present user and their connections. */
-export interface PresenceEntry {
-  user: ChatUser;
-  metas: PresenceMeta[];
-}
-
-/** Who is in a room: user id → entry. */
-export type PresenceState = Record<string, PresenceEntry>;
-
-/** Changes to apply to a {@link PresenceState}. */
-export interface PresenceDiff {
-  joins: PresenceState;
-  leaves: PresenceState;
-}
+import type { ChatUser, PresenceDiff, PresenceState } from "./types.ts";
 
 /** A fresh state object with no prototype, so user ids like `__proto__` are plain keys. */
 export function emptyPresence(): PresenceState {

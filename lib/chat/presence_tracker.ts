@@ -30,12 +30,10 @@
 import type { Logger } from "../log.ts";
 import type { KvPresenceStore, PresenceRecord } from "../store/presence.ts";
 import { type Channel, channelInstance, type ChannelLayer } from "./layer.ts";
-import {
-  emptyPresence,
-  type PresenceDiff,
-  type PresenceState,
-} from "./presence.ts";
-import { type ChatUser, encodeServerFrame } from "./protocol.ts";
+import { emptyPresence } from "./presence.ts";
+import { encodeServerFrame } from "./protocol.ts";
+import type { ChatUser, PresenceDiff, PresenceState } from "./types.ts";
+import { FramePrefix } from "../shared.ts";
 
 /** Connections read to count the lobby (bounds the cost of one lobby snapshot). */
 export const MAX_LOBBY_CONNECTIONS = 20_000;
@@ -73,9 +71,6 @@ export function trackerGroup(room: string): string {
   // Room names never contain a dot, so this cannot name a room.
   return `presence.${room}`;
 }
-
-const PRESENCE_PREFIX = '{"type":"presence"';
-const RESYNC_PREFIX = '{"type":"resync"';
 
 function asState(records: Iterable<PresenceRecord>): PresenceState {
   const state = emptyPresence();
@@ -395,7 +390,7 @@ export class PresenceTracker {
 
   /** A frame on the room's tracker group: a diff from any instance (this one included), or a resync. */
   #receive(view: RoomView, frame: string): void {
-    if (frame.startsWith(RESYNC_PREFIX)) {
+    if (frame.startsWith(FramePrefix.resync)) {
       this.#reconcile(view, true).catch((err) =>
         this.log.warn("presence.reconcile_failed", {
           room: view.room,
@@ -404,7 +399,7 @@ export class PresenceTracker {
       );
       return;
     }
-    if (!frame.startsWith(PRESENCE_PREFIX)) return;
+    if (!frame.startsWith(FramePrefix.presence)) return;
     let diff: Partial<PresenceDiff>;
     try {
       diff = JSON.parse(frame);

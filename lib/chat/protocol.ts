@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { PresenceState } from "./presence.ts";
+import type { ChatMessage, ChatUser, PresenceState } from "./types.ts";
 
 /** Longest message text, in UTF-16 code units after trimming. */
 export const MAX_MESSAGE_CHARS = 4_000;
@@ -17,37 +17,12 @@ export const MAX_FRAME_BYTES = 16 * 1024;
 export const TYPING_TTL_MS = 5_000;
 /** Clients send `typing` at most this often while the user types. */
 export const TYPING_THROTTLE_MS = 2_000;
-/** Longest room name after normalization. */
-export const MAX_ROOM_CHARS = 64;
-/** Longest display name after normalization. */
-export const MAX_NAME_CHARS = 32;
 /** Largest page a client may ask for in one `history` or `resume` frame. */
 export const MAX_PAGE_SIZE = 100;
 /** Page size used when the client does not name one. */
 export const DEFAULT_PAGE_SIZE = 50;
 /** Longest `clientId` accepted (a UUID is 36). */
 export const MAX_CLIENT_ID_CHARS = 64;
-
-/** Who wrote a message, as every client sees it. */
-export interface ChatUser {
-  id: string;
-  name: string;
-  kind: "guest" | "google";
-  picture?: string;
-}
-
-/** A stored chat message. `seq` is the room's gapless, increasing sequence number. */
-export interface ChatMessage {
-  id: string;
-  seq: number;
-  room: string;
-  user: ChatUser;
-  text: string;
-  /** Milliseconds since the Unix epoch, server clock. */
-  ts: number;
-  /** The sender's idempotency key; lets the sender reconcile its pending copy. */
-  clientId: string;
-}
 
 /** Frames a client may send. */
 export type ClientFrame =
@@ -226,13 +201,6 @@ const MESSAGE_STRIP = new RegExp(
   "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u202a-\\u202e]",
   "g",
 );
-/** Controls (but whitespace, which collapses to a space), zero-width, bidi-override and isolate characters. */
-// deno-lint-ignore no-control-regex
-const NAME_STRIP = new RegExp(
-  "[\\u0000-\\u0008\\u000e-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]",
-  "g",
-);
-
 /**
  * Trims a message and removes characters that only ever do harm in chat text:
  * C0/C1 controls other than newline and tab. Bidi isolates stay (they are
@@ -243,45 +211,6 @@ export function normalizeMessageText(text: string): string {
     .replace(/\r\n?/g, "\n")
     .replace(MESSAGE_STRIP, "")
     .trim();
-}
-
-/**
- * Normalizes a room name (NFKC, lower case, spaces to `-`) and checks it is
- * 1–64 characters of `[a-z0-9-_]`. Returns `null` when it is not a valid room.
- *
- * @example
- * ```ts
- * normalizeRoomName(" General Chat "); // "general-chat"
- * normalizeRoomName("../etc");          // null
- * ```
- */
-export function normalizeRoomName(input: string): string | null {
-  if (typeof input !== "string" || input.length > MAX_ROOM_CHARS * 4) {
-    return null;
-  }
-  const room = input.normalize("NFKC").trim().toLowerCase().replace(
-    /\s+/g,
-    "-",
-  );
-  if (room.length < 1 || room.length > MAX_ROOM_CHARS) return null;
-  return /^[a-z0-9_-]+$/.test(room) ? room : null;
-}
-
-/**
- * Normalizes a display name: NFKC, control and bidi-override characters
- * removed, inner whitespace collapsed, trimmed. Returns `null` unless the result
- * is 1–32 characters.
- */
-export function normalizeDisplayName(input: unknown): string | null {
-  if (typeof input !== "string" || input.length > MAX_NAME_CHARS * 8) {
-    return null;
-  }
-  const name = input.normalize("NFKC")
-    .replace(NAME_STRIP, "")
-    .replace(/\s+/g, " ")
-    .trim();
-  if (name.length < 1 || name.length > MAX_NAME_CHARS) return null;
-  return name;
 }
 
 /** Serializes a server frame. Done once per group send, never per socket. */

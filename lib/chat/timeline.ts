@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChatMessage } from "./protocol.ts";
+import type { ChatMessage } from "./types.ts";
 
 /** Messages by `seq` plus the highest `seq` up to which nothing is missing. */
 export class Timeline {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ChatMessage, ChatUser } from "../chat/protocol.ts";
+import type { ChatMessage, ChatUser } from "../chat/types.ts";
 import { getManyChunked, openKv } from "./kv.ts";
 
 /** What a sender supplies; the store adds `id`, `seq` and `ts`. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { ChatUser } from "../chat/protocol.ts";
+import type { ChatUser } from "../chat/types.ts";
 import { getManyChunked } from "./kv.ts";
 
 /** An instance that has not beaten for this long is dead. */

@@ -1,10 +1,8 @@
 import type { AppEnv, AppVariables } from "../../lib/context.ts";
 import type { Handlers, PageProps } from "../../lib/web/types.ts";
-import {
-  type ChatMessage,
-  DEFAULT_PAGE_SIZE,
-  normalizeRoomName,
-} from "../../lib/chat/protocol.ts";
+import { DEFAULT_PAGE_SIZE } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
+import { normalizeRoomName } from "../../lib/chat/names.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
 import SignIn from "../../islands/SignIn.tsx";
 import { MessageList } from "../../components/MessageList.tsx";

@@ -1,4 +1,4 @@
-import { normalizeRoomName } from "../../lib/chat/protocol.ts";
+import { normalizeRoomName } from "../../lib/chat/names.ts";
 import type { AppEnv } from "../../lib/context.ts";
 import type { Handlers } from "../../lib/web/types.ts";
 

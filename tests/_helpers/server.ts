@@ -11,7 +11,7 @@ import {
   type ServiceOverrides,
 } from "../../lib/server.ts";
 import { manifest } from "../../manifest.gen.ts";
-import type { ChatUser } from "../../lib/chat/protocol.ts";
+import type { ChatUser } from "../../lib/chat/types.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";

@@ -12,15 +12,16 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { handshakeRequest, TestClient } from "../_helpers/ws_client.ts";
-import { CloseCode, MAX_BUFFERED_BYTES } from "../../lib/chat/consumer.ts";
+import { MAX_BUFFERED_BYTES } from "../../lib/chat/consumer.ts";
+import { CloseCode } from "../../lib/shared.ts";
 import {
-  type ChatMessage,
   type ErrorCode,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
   parseClientFrame,
   type ServerFrame,
 } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 import {
   MAX_RATE_VIOLATIONS,
   MESSAGE_BURST,

@@ -17,7 +17,7 @@ import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 import { RedisLayer } from "../../lib/chat/redis_layer.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { startRedis } from "../_helpers/redis.ts";
-import type { ChatMessage } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 
 /** How long a test waits for an expected delivery before failing. */
 const DELIVERY_TIMEOUT_MS = 3_000;

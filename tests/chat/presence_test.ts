@@ -6,7 +6,7 @@ import {
   presentUsers,
   typingLabel,
 } from "../../lib/chat/presence.ts";
-import type { ChatUser } from "../../lib/chat/protocol.ts";
+import type { ChatUser } from "../../lib/chat/types.ts";
 
 const ana: ChatUser = { id: "guest:ana", name: "Ana", kind: "guest" };
 const ben: ChatUser = { id: "guest:ben", name: "Ben", kind: "guest" };

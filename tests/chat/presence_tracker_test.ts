@@ -11,11 +11,8 @@ import {
   newChannelName,
   newInstanceId,
 } from "../../lib/chat/layer.ts";
-import {
-  emptyPresence,
-  nextPresence,
-  type PresenceState,
-} from "../../lib/chat/presence.ts";
+import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
+import type { PresenceState } from "../../lib/chat/types.ts";
 import {
   PRESENCE_BATCH_MS,
   PRESENCE_RECONCILE_BEATS,
@@ -23,7 +20,8 @@ import {
   PresenceTracker,
   trackerGroup,
 } from "../../lib/chat/presence_tracker.ts";
-import type { ChatUser, ServerFrame } from "../../lib/chat/protocol.ts";
+import type { ServerFrame } from "../../lib/chat/protocol.ts";
+import type { ChatUser } from "../../lib/chat/types.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { KvPresenceStore, PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
 

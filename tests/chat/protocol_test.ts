@@ -7,15 +7,17 @@ import {
   MAX_CLIENT_ID_CHARS,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
-  MAX_NAME_CHARS,
   MAX_PAGE_SIZE,
-  MAX_ROOM_CHARS,
-  normalizeDisplayName,
   normalizeMessageText,
-  normalizeRoomName,
   parseClientFrame,
   type ParseResult,
 } from "../../lib/chat/protocol.ts";
+import {
+  MAX_NAME_CHARS,
+  MAX_ROOM_CHARS,
+  normalizeDisplayName,
+  normalizeRoomName,
+} from "../../lib/chat/names.ts";
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 

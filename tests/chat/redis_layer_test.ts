@@ -12,10 +12,8 @@ import {
   type ChatEvent,
   newChannelName,
 } from "../../lib/chat/layer.ts";
-import {
-  type ChatMessage,
-  encodeServerFrame,
-} from "../../lib/chat/protocol.ts";
+import { encodeServerFrame } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 import {
   RedisLayer,
   type RedisLayerOptions,

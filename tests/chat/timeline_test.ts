@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Timeline } from "../../lib/chat/timeline.ts";
-import type { ChatMessage } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 
 function m(seq: number, text = `message ${seq}`): ChatMessage {
   return {

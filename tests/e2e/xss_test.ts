@@ -19,10 +19,8 @@ import {
   type Tab,
   withSession,
 } from "./_browser.ts";
-import {
-  normalizeDisplayName,
-  normalizeMessageText,
-} from "../../lib/chat/protocol.ts";
+import { normalizeMessageText } from "../../lib/chat/protocol.ts";
+import { normalizeDisplayName } from "../../lib/chat/names.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 
 /** Display names that are payloads (each at most 32 characters). */

@@ -9,9 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
-import type { PresenceState } from "../../lib/chat/presence.ts";
+import type { PresenceState } from "../../lib/chat/types.ts";
 import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
-import type { ChatMessage, ServerFrame } from "../../lib/chat/protocol.ts";
+import type { ServerFrame } from "../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 import { PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
 import { guestCookie } from "../_helpers/instances.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";

@@ -11,7 +11,7 @@ import {
   type MessageDraft,
   type MessageStore,
 } from "../../lib/store/messages.ts";
-import type { ChatMessage, ChatUser } from "../../lib/chat/protocol.ts";
+import type { ChatMessage, ChatUser } from "../../lib/chat/types.ts";
 
 const ANA: ChatUser = { id: "u-ana", name: "Ana", kind: "guest" };
 const BEN: ChatUser = {

@@ -2,13 +2,11 @@ import { getCookie } from "hono/cookie";
 import { setSessionCookie } from "../../../lib/auth/cookie.ts";
 import { GoogleAuthError } from "../../../lib/auth/google.ts";
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
-import type { ChatUser } from "../../../lib/chat/protocol.ts";
+import type { ChatUser } from "../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
-
-/** Header the island sends with the credential: a cross-site page cannot send it without a CORS preflight we never grant. */
-export const CSRF_HEADER = "x-roomcast-csrf";
+import { CSRF_HEADER } from "../../../lib/shared.ts";
 
 const MESSAGES: Record<string, string> = {
   malformed: "That is not a Google credential.",

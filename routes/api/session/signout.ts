@@ -1,5 +1,5 @@
 import { clearSessionCookie } from "../../../lib/auth/cookie.ts";
-import { CloseCode } from "../../../lib/chat/consumer.ts";
+import { CloseCode } from "../../../lib/shared.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
 import type { Handlers } from "../../../lib/web/types.ts";

@@ -1,6 +1,6 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
-import { normalizeRoomName } from "../../../lib/chat/protocol.ts";
+import { normalizeRoomName } from "../../../lib/chat/names.ts";
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import type { AppEnv, Services } from "../../../lib/context.ts";

@@ -1,9 +1,9 @@
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  normalizeRoomName,
   parseClientFrame,
 } from "../../../../lib/chat/protocol.ts";
+import { normalizeRoomName } from "../../../../lib/chat/names.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import {
   emptyPresence,
   nextPresence,
-  type PresenceState,
   presentUsers,
 } from "../../../../lib/chat/presence.ts";
+import type { PresenceState } from "../../../../lib/chat/types.ts";
 import type { ServerFrame } from "../../../../lib/chat/protocol.ts";
 import { TYPING_TTL_MS } from "../../../../lib/chat/protocol.ts";
 import { PRESENCE_TTL_MS } from "../../../../lib/store/presence.ts";

@@ -4,10 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { guestCookie } from "../../../_helpers/instances.ts";
-import type {
-  ChatMessage,
-  ServerFrame,
-} from "../../../../lib/chat/protocol.ts";
+import type { ServerFrame } from "../../../../lib/chat/protocol.ts";
+import type { ChatMessage } from "../../../../lib/chat/types.ts";
 import { freePort, spawnServer } from "../../../_helpers/process.ts";
 import { RecoveringReader } from "../../../_helpers/recovering_reader.ts";
 import { startServer } from "../../../_helpers/server.ts";

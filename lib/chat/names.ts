@@ -1,0 +1,57 @@
+/**
+ * Room names and display names: their limits and the one normalization each
+ * gets wherever it comes from (a URL, a form, a Google profile). Pure: safe to
+ * import from islands.
+ *
+ * @module
+ */
+
+/** Longest room name after normalization. */
+export const MAX_ROOM_CHARS = 64;
+/** Longest display name after normalization. */
+export const MAX_NAME_CHARS = 32;
+/** Controls (but whitespace, which collapses to a space), zero-width, bidi-override and isolate characters. */
+// deno-lint-ignore no-control-regex
+const NAME_STRIP = new RegExp(
+  "[\\u0000-\\u0008\\u000e-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]",
+  "g",
+);
+
+/**
+ * Normalizes a room name (NFKC, lower case, spaces to `-`) and checks it is
+ * 1–64 characters of `[a-z0-9-_]`. Returns `null` when it is not a valid room.
+ *
+ * @example
+ * ```ts
+ * normalizeRoomName(" General Chat "); // "general-chat"
+ * normalizeRoomName("../etc");          // null
+ * ```
+ */
+export function normalizeRoomName(input: string): string | null {
+  if (typeof input !== "string" || input.length > MAX_ROOM_CHARS * 4) {
+    return null;
+  }
+  const room = input.normalize("NFKC").trim().toLowerCase().replace(
+    /\s+/g,
+    "-",
+  );
+  if (room.length < 1 || room.length > MAX_ROOM_CHARS) return null;
+  return /^[a-z0-9_-]+$/.test(room) ? room : null;
+}
+
+/**
+ * Normalizes a display name: NFKC, control and bidi-override characters
+ * removed, inner whitespace collapsed, trimmed. Returns `null` unless the result
+ * is 1–32 characters.
+ */
+export function normalizeDisplayName(input: unknown): string | null {
+  if (typeof input !== "string" || input.length > MAX_NAME_CHARS * 8) {
+    return null;
+  }
+  const name = input.normalize("NFKC")
+    .replace(NAME_STRIP, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  if (name.length < 1 || name.length > MAX_NAME_CHARS) return null;
+  return name;
+}
