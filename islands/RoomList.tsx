@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { LobbyRoom } from "../lib/chat/lobby.ts";
+import type { LobbyRoom } from "../lib/chat/types.ts";
 
 export interface RoomListProps {
   rooms: LobbyRoom[];

@@ -11,6 +11,7 @@ import type { Revocations } from "./auth/revocations.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
+import type { PostingPolicy } from "./chat/post.ts";
 import type { PresenceTracker } from "./chat/presence_tracker.ts";
 import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/types.ts";
@@ -37,6 +38,8 @@ export interface Services {
   presence: PresenceTracker;
   /** Lobby snapshots (rooms, people online). */
   lobby: Lobby;
+  /** Who may post (the instance's rules). */
+  posting: PostingPolicy;
   /** Per-user message buckets, shared by a user's sockets. */
   userBuckets: UserBuckets;
   /** New sockets per client address, when `CONNECTS_PER_IP_PER_MINUTE` is set. */

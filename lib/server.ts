@@ -27,6 +27,7 @@ import { GoogleVerifier } from "./auth/google.ts";
 import { KvRevocations } from "./auth/revocations.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
 import { mountManifest } from "./web/router.ts";
+import { routeError } from "./web/errors.ts";
 import type { Manifest } from "./web/types.ts";
 
 /** The project root, where `static/` and `_build/` live. */
@@ -116,6 +117,7 @@ export async function createServices(
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,
     },
+    posting: { allowGuests: config.allowGuests },
     userBuckets: new UserBuckets(
       config.rateLimitBurst,
       config.rateLimitPerSecond,
@@ -181,9 +183,7 @@ export function createApp(
       },
     }),
   );
-  app.notFound((c) =>
-    c.json({ error: "not_found", message: "No such page." }, 404)
-  );
+  app.notFound((c) => routeError(c, "not_found"));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
     services.log.error("http.error", {
@@ -191,7 +191,7 @@ export function createApp(
       path: c.req.path,
       error: String(err),
     });
-    return c.json({ error: "internal", message: "Something went wrong." }, 500);
+    return routeError(c, "internal");
   });
   return app;
 }

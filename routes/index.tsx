@@ -1,5 +1,5 @@
 import type { AppEnv, AppVariables } from "../lib/context.ts";
-import type { LobbyRoom } from "../lib/chat/lobby.ts";
+import type { LobbyRoom } from "../lib/chat/types.ts";
 import RoomList from "../islands/RoomList.tsx";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";

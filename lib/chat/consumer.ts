@@ -20,10 +20,14 @@ import {
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
+  rateLimited,
+  type Refusal,
   type ServerFrame,
   TYPING_TTL_MS,
+  unreachable,
 } from "./protocol.ts";
 import type { ChatUser } from "./types.ts";
+import { canPost, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import {
   MAX_RATE_VIOLATIONS,
@@ -52,6 +56,8 @@ export interface ConsumerDeps {
   metrics: Metrics;
   /** Per-user message buckets shared by a user's sockets. */
   userBuckets: UserBuckets;
+  /** Who may post. */
+  posting: PostingPolicy;
 }
 
 /** Flood control for one connection. */
@@ -72,8 +78,6 @@ export interface ConsumerScope {
   sessionId: string;
   /** When that session expires, ms since the epoch. */
   expiresAt: number;
-  /** False for guests when guests may only read (`ALLOW_GUESTS=false`). */
-  canPost: boolean;
 }
 
 /** Live connections of this instance, for shutdown, sign-out and the connection caps. */
@@ -276,27 +280,29 @@ class Connection implements Channel, EventListenerObject {
     this.#sendRaw(encodeServerFrame(frame));
   }
 
-  /** True when the frame is over the limit (and has been answered or the socket closed). */
-  #throttled(...limiters: TokenBucket[]): boolean {
+  /** Takes a token from every limiter when all have one: 0, else the wait in ms (nothing taken). */
+  #take(...limiters: TokenBucket[]): number {
     const wait = Math.max(...limiters.map((l) => l.peek()));
-    if (wait === 0) {
-      for (const l of limiters) l.take();
-      return false;
-    }
-    const { log, metrics } = this.deps;
-    metrics.drop("rate_limited");
-    if (++this.#violations > MAX_RATE_VIOLATIONS) {
-      log.warn("ws.flood_closed", {
+    if (wait === 0) { for (const l of limiters) l.take(); }
+    return wait;
+  }
+
+  /** Answers a refused frame; rate-limit refusals count, and too many close the socket. */
+  #refuse(refusal: Refusal): void {
+    if (
+      refusal.code === "rate_limited" &&
+      ++this.#violations > MAX_RATE_VIOLATIONS
+    ) {
+      this.deps.log.warn("ws.flood_closed", {
         room: this.scope.room,
         user: this.scope.user.id,
       });
       this.socket.close(CloseCode.policy, "rate limit exceeded");
-    } else {
-      this.#sendFrame(
-        errorFrame("rate_limited", "You are sending too fast.", wait),
-      );
+      return;
     }
-    return true;
+    this.#sendFrame(
+      errorFrame(refusal.code, refusal.message, refusal.retryAfter),
+    );
   }
 
   #leave(event?: Event): void {
@@ -395,32 +401,32 @@ class Connection implements Channel, EventListenerObject {
   }
 
   async #onFrame(frame: ClientFrame): Promise<void> {
-    const { layer, metrics, store } = this.deps;
-    const { room, user, canPost } = this.scope;
+    const { layer, store } = this.deps;
+    const { room, user } = this.scope;
     switch (frame.type) {
       case "message": {
-        if (!canPost) {
-          this.#sendFrame(
-            errorFrame("sign_in_required", "Sign in to chat in this room."),
-          );
-          return;
-        }
-        if (this.#throttled(this.#bucket, this.#userBucket)) return;
-        metrics.messageIn();
-        const { message, duplicate } = await store.append({
-          room,
-          user,
-          text: frame.text,
-          clientId: frame.clientId,
-        });
+        const posted = await postMessage(
+          this.deps,
+          { room, user, text: frame.text, clientId: frame.clientId },
+          this.deps.posting,
+          () => this.#take(this.#bucket, this.#userBucket),
+        );
+        if (!posted.ok) this.#refuse(posted);
         // A retry of a stored message: only the sender needs its copy back.
-        if (duplicate) this.#sendFrame({ type: "message", message });
-        else await layer.groupSend(room, { type: "message", message });
+        else if (posted.duplicate) {
+          this.#sendFrame({ type: "message", message: posted.message });
+        }
         return;
       }
       case "typing": {
+        if (!canPost(user, this.deps.posting)) return;
         this.#typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
-        if (!canPost || this.#throttled(this.#typingBucket)) return;
+        const wait = this.#take(this.#typingBucket);
+        if (wait > 0) {
+          this.deps.metrics.drop("rate_limited");
+          this.#refuse(rateLimited(wait));
+          return;
+        }
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,
@@ -452,6 +458,8 @@ class Connection implements Channel, EventListenerObject {
         });
         return;
       }
+      default:
+        unreachable(frame);
     }
   }
 }

@@ -12,16 +12,7 @@
 
 import type { MessageStore } from "../store/messages.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
-
-/** A room as the lobby shows it. */
-export interface LobbyRoom {
-  room: string;
-  /** Distinct people connected now. */
-  online: number;
-  /** Time of the last message (0 if none), ms since the epoch. */
-  lastTs: number;
-  lastSeq: number;
-}
+import type { LobbyRoom } from "./types.ts";
 
 /** How long one lobby snapshot is reused. */
 export const LOBBY_CACHE_MS = 2_000;

@@ -79,9 +79,16 @@ export type ServerFrame =
   | { type: "typing"; userId: string; name: string; ttl: number };
 
 /** The outcome of parsing a client frame: the frame, or the error to send back. */
-export type ParseResult =
-  | { ok: true; frame: ClientFrame }
-  | { ok: false; code: ErrorCode; message: string };
+export type ParseResult = { ok: true; frame: ClientFrame } | Refusal;
+
+/** Why a frame, a message or a request was not accepted: what an `error` frame carries. */
+export interface Refusal {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  /** For `rate_limited`: milliseconds until trying again can succeed. */
+  retryAfter?: number;
+}
 
 const encoder = new TextEncoder();
 
@@ -93,7 +100,7 @@ export function exceedsUtf8Bytes(text: string, limit: number): boolean {
   return encoder.encode(text).length > limit;
 }
 
-function fail(code: ErrorCode, message: string): ParseResult {
+function fail(code: ErrorCode, message: string): Refusal {
   return { ok: false, code, message };
 }
 
@@ -166,33 +173,61 @@ export function parseClientFrame(raw: string): ParseResult {
 }
 
 function parseMessage(data: Record<string, unknown>): ParseResult {
-  if (typeof data.text !== "string") {
+  const valid = validateMessage(data.text, data.clientId);
+  return valid.ok
+    ? { ok: true, frame: { type: "message", ...valid.value } }
+    : valid;
+}
+
+/** A message's text and idempotency key, checked and normalized. */
+export interface ValidMessage {
+  text: string;
+  clientId: string;
+}
+
+/** The outcome of {@link validateMessage}. */
+export type ValidateResult = { ok: true; value: ValidMessage } | Refusal;
+
+/**
+ * Checks a message from any entry point (a socket frame, an HTTP post):
+ * `clientId` is 1–64 of `[A-Za-z0-9_-]`, the text is normalized
+ * ({@link normalizeMessageText}) and must be 1–{@link MAX_MESSAGE_CHARS}
+ * characters.
+ *
+ * @example
+ * ```ts
+ * validateMessage("  hi ", "c1"); // { ok: true, value: { text: "hi", clientId: "c1" } }
+ * validateMessage("", "c1").ok;   // false (empty_text)
+ * ```
+ */
+export function validateMessage(
+  text: unknown,
+  clientId: unknown,
+): ValidateResult {
+  if (typeof text !== "string") {
     return fail("bad_frame", "`text` must be a string.");
   }
   if (
-    typeof data.clientId !== "string" || data.clientId.length === 0 ||
-    data.clientId.length > MAX_CLIENT_ID_CHARS ||
-    !/^[\w-]+$/.test(data.clientId)
+    typeof clientId !== "string" || clientId.length === 0 ||
+    clientId.length > MAX_CLIENT_ID_CHARS ||
+    !/^[\w-]+$/.test(clientId)
   ) {
     return fail(
       "bad_frame",
       "`clientId` must be 1–64 letters, digits, '-' or '_'.",
     );
   }
-  const text = normalizeMessageText(data.text);
-  if (text.length === 0) {
+  const normalized = normalizeMessageText(text);
+  if (normalized.length === 0) {
     return fail("empty_text", "A message cannot be empty.");
   }
-  if (text.length > MAX_MESSAGE_CHARS) {
+  if (normalized.length > MAX_MESSAGE_CHARS) {
     return fail(
       "text_too_long",
       `Messages are limited to ${MAX_MESSAGE_CHARS} characters.`,
     );
   }
-  return {
-    ok: true,
-    frame: { type: "message", text, clientId: data.clientId },
-  };
+  return { ok: true, value: { text: normalized, clientId } };
 }
 
 /** C0/C1 controls except tab and newline, and bidi overrides. */
@@ -211,6 +246,41 @@ export function normalizeMessageText(text: string): string {
     .replace(/\r\n?/g, "\n")
     .replace(MESSAGE_STRIP, "")
     .trim();
+}
+
+/**
+ * The refusal for a spent budget, worded once for every entry point.
+ *
+ * @example
+ * ```ts
+ * rateLimited(1500); // { ok: false, code: "rate_limited", message: "You are sending too fast.", retryAfter: 1500 }
+ * ```
+ */
+export function rateLimited(retryAfter: number): Refusal {
+  return {
+    ok: false,
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    retryAfter,
+  };
+}
+
+/**
+ * Marks the end of an exhaustive `switch` over a union's `type`: it compiles
+ * only when every member is handled (`value` is then `never`), and throws if
+ * an unexpected value arrives at run time anyway.
+ *
+ * @example
+ * ```ts
+ * switch (frame.type) {
+ *   case "message": return;
+ *   // …every other type…
+ *   default: unreachable(frame);
+ * }
+ * ```
+ */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
 }
 
 /** Serializes a server frame. Done once per group send, never per socket. */

@@ -50,3 +50,13 @@ export interface PresenceDiff {
   joins: PresenceState;
   leaves: PresenceState;
 }
+
+/** A room as the lobby shows it. */
+export interface LobbyRoom {
+  room: string;
+  /** Distinct people connected now. */
+  online: number;
+  /** Time of the last message (0 if none), ms since the epoch. */
+  lastTs: number;
+  lastSeq: number;
+}

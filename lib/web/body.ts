@@ -6,6 +6,7 @@
  */
 
 import type { Context } from "hono";
+import { ROUTE_ERRORS } from "./errors.ts";
 
 /** Largest request body accepted by the JSON and form API, in bytes. */
 export const MAX_BODY_BYTES = 32 * 1024;
@@ -13,7 +14,20 @@ export const MAX_BODY_BYTES = 32 * 1024;
 /** A parsed body, or the error to answer with. */
 export type BodyResult =
   | { ok: true; value: Record<string, unknown>; form: boolean }
-  | { ok: false; status: 400 | 413 | 415; error: string; message: string };
+  | {
+    ok: false;
+    status: 400 | 413 | 415;
+    error: BodyErrorCode;
+    message: string;
+  };
+
+/** Why a body was refused: a code of `ROUTE_ERRORS`. */
+export type BodyErrorCode = "too_large" | "bad_json" | "unsupported_type";
+
+function refused(error: BodyErrorCode): BodyResult {
+  const { status, message } = ROUTE_ERRORS[error];
+  return { ok: false, status, error, message };
+}
 
 /**
  * Reads a JSON object or a urlencoded form (multipart is refused with 415). `form` tells the caller
@@ -22,23 +36,13 @@ export type BodyResult =
 export async function readBody(c: Context): Promise<BodyResult> {
   const length = Number(c.req.header("content-length") ?? 0);
   if (length > MAX_BODY_BYTES) {
-    return {
-      ok: false,
-      status: 413,
-      error: "too_large",
-      message: "The request body is too large.",
-    };
+    return refused("too_large");
   }
   const type = (c.req.header("content-type") ?? "").split(";")[0].trim()
     .toLowerCase();
   const raw = await readText(c.req.raw.body, MAX_BODY_BYTES);
   if (raw === null) {
-    return {
-      ok: false,
-      status: 413,
-      error: "too_large",
-      message: "The request body is too large.",
-    };
+    return refused("too_large");
   }
   if (raw.trim() === "") {
     return { ok: true, value: {}, form: type !== "application/json" };
@@ -56,12 +60,7 @@ export async function readBody(c: Context): Promise<BodyResult> {
         form: false,
       };
     } catch {
-      return {
-        ok: false,
-        status: 400,
-        error: "bad_json",
-        message: "The body must be a JSON object.",
-      };
+      return refused("bad_json");
     }
   }
   if (type === "application/x-www-form-urlencoded" || type === "") {
@@ -69,12 +68,7 @@ export async function readBody(c: Context): Promise<BodyResult> {
     for (const [k, v] of new URLSearchParams(raw)) value[k] = v;
     return { ok: true, value, form: true };
   }
-  return {
-    ok: false,
-    status: 415,
-    error: "unsupported_type",
-    message: "Send application/json or a urlencoded form.",
-  };
+  return refused("unsupported_type");
 }
 
 /**

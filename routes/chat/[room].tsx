@@ -3,6 +3,8 @@ import type { Handlers, PageProps } from "../../lib/web/types.ts";
 import { DEFAULT_PAGE_SIZE } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import { normalizeRoomName } from "../../lib/chat/names.ts";
+import { canPost } from "../../lib/chat/post.ts";
+import { routeError } from "../../lib/web/errors.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
 import SignIn from "../../islands/SignIn.tsx";
 import { MessageList } from "../../components/MessageList.tsx";
@@ -20,10 +22,7 @@ export const handler: Handlers<AppEnv> = {
     const raw = c.req.param("room") ?? "";
     const room = normalizeRoomName(raw);
     if (!room) {
-      return c.json({
-        error: "bad_room",
-        message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
-      }, 400);
+      return routeError(c, "bad_room");
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
     const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
@@ -62,7 +61,7 @@ export default function RoomPage(
             user={user}
             history={data.history}
             hasMore={data.hasMore}
-            canPost={user.kind !== "guest" || services.config.allowGuests}
+            canPost={canPost(user, services.posting)}
             googleClientId={services.config.googleClientIds[0] ?? null}
           />
         )

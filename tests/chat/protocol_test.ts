@@ -11,6 +11,9 @@ import {
   normalizeMessageText,
   parseClientFrame,
   type ParseResult,
+  rateLimited,
+  unreachable,
+  validateMessage,
 } from "../../lib/chat/protocol.ts";
 import {
   MAX_NAME_CHARS,
@@ -527,4 +530,39 @@ Deno.test("encodeServerFrame and errorFrame: JSON that round-trips", () => {
   });
   assert.deepEqual(JSON.parse(encodeServerFrame(frame)), frame);
   assert.ok(!("retryAfter" in errorFrame("bad_json", "x")));
+});
+
+Deno.test("validateMessage: the same checks for every entry point, with the text normalized", () => {
+  assert.deepEqual(validateMessage("  hi\r\nthere ", "c-1"), {
+    ok: true,
+    value: { text: "hi\nthere", clientId: "c-1" },
+  });
+  const cases: [unknown, unknown, string][] = [
+    [42, "c-1", "bad_frame"],
+    ["hi", "", "bad_frame"],
+    ["hi", "has space", "bad_frame"],
+    ["hi", "x".repeat(MAX_CLIENT_ID_CHARS + 1), "bad_frame"],
+    ["   ", "c-1", "empty_text"],
+    ["x".repeat(MAX_MESSAGE_CHARS + 1), "c-1", "text_too_long"],
+  ];
+  for (const [text, clientId, code] of cases) {
+    const result = validateMessage(text, clientId);
+    assert.equal(result.ok, false, `${text} / ${clientId}`);
+    assert.equal(!result.ok && result.code, code);
+    assert.ok(!result.ok && result.message.length > 0);
+  }
+  assert.ok(validateMessage("x".repeat(MAX_MESSAGE_CHARS), "c-1").ok);
+});
+
+Deno.test("rateLimited: one wording, with the wait", () => {
+  assert.deepEqual(rateLimited(1500), {
+    ok: false,
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    retryAfter: 1500,
+  });
+});
+
+Deno.test("unreachable throws on a value a switch did not expect", () => {
+  assert.throws(() => unreachable("surprise" as never), /unhandled/);
 });

@@ -5,6 +5,7 @@ import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import type { ChatUser } from "../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
+import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 import { CSRF_HEADER } from "../../../lib/shared.ts";
 
@@ -33,14 +34,11 @@ export const handler: Handlers<AppEnv> = {
   async POST(c) {
     const { services } = c.var;
     if (!services.google) {
-      return c.json({
-        error: "google_disabled",
-        message: "Google sign-in is not configured.",
-      }, 404);
+      return routeError(c, "google_disabled");
     }
     const body = await readBody(c);
     if (!body.ok) {
-      return c.json({ error: body.error, message: body.message }, body.status);
+      return routeError(c, body.error);
     }
     if (body.form) {
       const cookieToken = getCookie(c, "g_csrf_token");
@@ -49,10 +47,7 @@ export const handler: Handlers<AppEnv> = {
         !cookieToken || typeof bodyToken !== "string" ||
         cookieToken !== bodyToken
       ) {
-        return c.json({
-          error: "csrf",
-          message: "Missing or mismatched g_csrf_token.",
-        }, 403);
+        return routeError(c, "csrf");
       }
     } else {
       const sameOrigin = isAllowedOrigin(
@@ -61,10 +56,7 @@ export const handler: Handlers<AppEnv> = {
         services.config.allowedOrigins,
       );
       if (!sameOrigin || c.req.header(CSRF_HEADER) !== "1") {
-        return c.json(
-          { error: "csrf", message: "Cross-site sign-in refused." },
-          403,
-        );
+        return routeError(c, "csrf");
       }
     }
     let user: ChatUser;

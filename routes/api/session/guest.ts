@@ -2,6 +2,7 @@ import { createGuest } from "../../../lib/auth/guest.ts";
 import { setSessionCookie } from "../../../lib/auth/cookie.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
+import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
 /**
@@ -13,22 +14,16 @@ export const handler: Handlers<AppEnv> = {
     const { services } = c.var;
     const body = await readBody(c);
     if (!body.ok) {
-      return c.json({ error: body.error, message: body.message }, body.status);
+      return routeError(c, body.error);
     }
     const next = localPath(body.value.next);
     if (!services.config.allowGuests) {
-      return c.json({
-        error: "guests_disabled",
-        message: "Guest access is turned off.",
-      }, 403);
+      return routeError(c, "guests_disabled");
     }
     const user = createGuest(body.value.name);
     if (!user) {
       if (body.form) return c.redirect(`${next}?error=name`, 303);
-      return c.json({
-        error: "bad_name",
-        message: "Display names are 1–32 characters.",
-      }, 400);
+      return routeError(c, "bad_name");
     }
     setSessionCookie(
       c,

@@ -4,6 +4,7 @@ import { normalizeRoomName } from "../../../lib/chat/names.ts";
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import type { AppEnv, Services } from "../../../lib/context.ts";
+import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
 /** The peer's address (the proxy's, behind one), or "unknown". */
@@ -48,20 +49,14 @@ export const handler: Handlers<AppEnv> = {
   GET(c) {
     const { services, user, session } = c.var;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({
-        error: "upgrade_required",
-        message: "This is a WebSocket endpoint.",
-      }, 426);
+      return routeError(c, "upgrade_required");
     }
     const room = normalizeRoomName(c.req.param("room") ?? "");
     if (!room || room !== c.req.param("room")) {
-      return c.json({
-        error: "bad_room",
-        message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
-      }, 400);
+      return routeError(c, "bad_room");
     }
     if (!user || !session) {
-      return c.json({ error: "unauthorized", message: "Sign in first." }, 401);
+      return routeError(c, "unauthorized");
     }
     const origin = c.req.header("origin");
     if (
@@ -72,20 +67,14 @@ export const handler: Handlers<AppEnv> = {
       )
     ) {
       services.log.warn("ws.origin_refused", { room });
-      return c.json({
-        error: "forbidden_origin",
-        message: "This origin may not connect.",
-      }, 403);
+      return routeError(c, "forbidden_origin");
     }
     const ip = clientAddress(c);
     const refusal = overCaps(services, user.id, ip);
     if (refusal) {
       services.metrics.drop(`refused_${refusal}`);
       services.log.warn("ws.refused", { room, reason: refusal });
-      return c.json({
-        error: "too_many_connections",
-        message: "Too many connections; close a tab or try again in a minute.",
-      }, 429);
+      return routeError(c, "too_many_connections");
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
       idleTimeout: WS_IDLE_TIMEOUT_S,
@@ -96,7 +85,6 @@ export const handler: Handlers<AppEnv> = {
       user,
       sessionId: session.sid,
       expiresAt: session.exp * 1000,
-      canPost: user.kind !== "guest" || services.config.allowGuests,
     };
     handleConnection(socket, scope, services, services.connections);
     return response;

@@ -1,11 +1,13 @@
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  parseClientFrame,
+  validateMessage,
 } from "../../../../lib/chat/protocol.ts";
 import { normalizeRoomName } from "../../../../lib/chat/names.ts";
+import { postMessage } from "../../../../lib/chat/post.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
+import { refusalResponse, routeError } from "../../../../lib/web/errors.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 import type { Context } from "hono";
 
@@ -21,15 +23,13 @@ function seqParam(value: string | undefined): number | null | undefined {
 
 /**
  * `GET /api/rooms/:room/messages?before=&after=&limit=`: a page of history.
- * `POST /api/rooms/:room/messages {text, clientId?}`: stores then broadcasts,
- * like a socket message; form posts (the no-JS page) redirect back.
+ * `POST /api/rooms/:room/messages {text, clientId?}`: the socket's posting
+ * path (`postMessage`); form posts (the no-JS page) redirect back.
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
     const room = roomOf(c);
-    if (!room) {
-      return c.json({ error: "bad_room", message: "Invalid room name." }, 400);
-    }
+    if (!room) return routeError(c, "bad_room");
     const before = seqParam(c.req.query("before"));
     const after = seqParam(c.req.query("after"));
     const limit = seqParam(c.req.query("limit")) ?? DEFAULT_PAGE_SIZE;
@@ -37,11 +37,7 @@ export const handler: Handlers<AppEnv> = {
       before === null || after === null || limit === null || limit < 1 ||
       limit > MAX_PAGE_SIZE
     ) {
-      return c.json({
-        error: "bad_query",
-        message:
-          `before/after are sequence numbers; limit is 1–${MAX_PAGE_SIZE}.`,
-      }, 400);
+      return routeError(c, "bad_query");
     }
     const { store } = c.var.services;
     const page = after !== undefined
@@ -55,54 +51,29 @@ export const handler: Handlers<AppEnv> = {
   async POST(c) {
     const { services, user } = c.var;
     const room = roomOf(c);
-    if (!room) {
-      return c.json({ error: "bad_room", message: "Invalid room name." }, 400);
-    }
+    if (!room) return routeError(c, "bad_room");
     const body = await readBody(c);
-    if (!body.ok) {
-      return c.json({ error: body.error, message: body.message }, body.status);
-    }
-    if (!user) {
-      return c.json({ error: "unauthorized", message: "Sign in first." }, 401);
-    }
-    if (user.kind === "guest" && !services.config.allowGuests) {
-      return c.json({
-        error: "sign_in_required",
-        message: "Sign in to chat in this room.",
-      }, 403);
-    }
-    const wait = services.postRate.take(user.id);
-    if (wait > 0) {
-      services.metrics.drop("rate_limited");
-      c.header("Retry-After", String(Math.ceil(wait / 1000)));
-      return c.json({
-        error: "rate_limited",
-        message: "You are sending too fast.",
-        retryAfter: wait,
-      }, 429);
-    }
-    const clientId = body.value.clientId ?? crypto.randomUUID();
-    const parsed = parseClientFrame(
-      JSON.stringify({ type: "message", text: body.value.text, clientId }),
+    if (!body.ok) return routeError(c, body.error);
+    if (!user) return routeError(c, "unauthorized");
+    const valid = validateMessage(
+      body.value.text,
+      body.value.clientId ?? crypto.randomUUID(),
     );
-    if (!parsed.ok || parsed.frame.type !== "message") {
-      const failure = parsed.ok
-        ? { code: "bad_frame", message: "Invalid message." }
-        : parsed;
+    const posted = valid.ok
+      ? await postMessage(
+        services,
+        { room, user, ...valid.value },
+        services.posting,
+        () => services.postRate.take(user.id),
+      )
+      : valid;
+    if (!posted.ok) {
       if (body.form) {
-        return c.redirect(`/chat/${room}?error=${failure.code}`, 303);
+        return c.redirect(`/chat/${room}?error=${posted.code}`, 303);
       }
-      return c.json({ error: failure.code, message: failure.message }, 400);
+      return refusalResponse(c, posted);
     }
-    const { message, duplicate } = await services.store.append({
-      room,
-      user,
-      text: parsed.frame.text,
-      clientId: parsed.frame.clientId,
-    });
-    if (!duplicate) {
-      await services.layer.groupSend(room, { type: "message", message });
-    }
+    const { message, duplicate } = posted;
     if (body.form) return c.redirect(`/chat/${room}#m${message.seq}`, 303);
     return c.json({ message, duplicate }, duplicate ? 200 : 201);
   },

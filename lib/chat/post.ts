@@ -1,0 +1,93 @@
+/**
+ * The one way a message is posted, whatever it came through (a socket frame,
+ * an HTTP post, a form): may this user post here, within their budget, then
+ * store first and broadcast unless it is a retry of a stored message.
+ *
+ * @module
+ */
+
+import type { Metrics } from "../metrics.ts";
+import type { MessageStore } from "../store/messages.ts";
+import type { ChannelLayer } from "./layer.ts";
+import { rateLimited, type Refusal, type ValidMessage } from "./protocol.ts";
+import type { ChatMessage, ChatUser } from "./types.ts";
+
+/** The room's posting rules (today the instance's; room settings come later). */
+export interface PostingPolicy {
+  /** Whether guests may post (`ALLOW_GUESTS`); when false they may only read. */
+  allowGuests: boolean;
+}
+
+/**
+ * Whether `user` may post in a room under `policy`. The room page (to offer
+ * a composer or a sign-in), the socket and the HTTP route all ask this.
+ *
+ * @example
+ * ```ts
+ * canPost(guest, { allowGuests: false }); // false
+ * ```
+ */
+export function canPost(user: ChatUser, policy: PostingPolicy): boolean {
+  return user.kind !== "guest" || policy.allowGuests;
+}
+
+/** What posting needs from the app. */
+export interface PostDeps {
+  store: MessageStore;
+  layer: ChannelLayer;
+  metrics: Metrics;
+}
+
+/** A message to post: where, by whom, and its validated text and key. */
+export interface PostRequest extends ValidMessage {
+  room: string;
+  user: ChatUser;
+}
+
+/** The outcome of {@link postMessage}. */
+export type PostResult =
+  | {
+    ok: true;
+    message: ChatMessage;
+    /** A retry of a stored `clientId`: nothing was stored or broadcast. */
+    duplicate: boolean;
+  }
+  | Refusal;
+
+/**
+ * Posts a validated message (see `validateMessage`). `takeBudget` takes one
+ * token from the sender's budget and returns 0, or the milliseconds to wait
+ * when it is spent (then nothing is stored). A duplicate is returned to the
+ * caller, who hands it back to the sender only.
+ *
+ * @example
+ * ```ts
+ * const r = await postMessage(services, { room, user, text, clientId }, policy, () => bucket.take());
+ * if (!r.ok) reply(r.code, r.message, r.retryAfter);
+ * ```
+ */
+export async function postMessage(
+  deps: PostDeps,
+  request: PostRequest,
+  policy: PostingPolicy,
+  takeBudget: () => number,
+): Promise<PostResult> {
+  if (!canPost(request.user, policy)) {
+    return {
+      ok: false,
+      code: "sign_in_required",
+      message: "Sign in to chat in this room.",
+    };
+  }
+  const wait = takeBudget();
+  if (wait > 0) {
+    deps.metrics.drop("rate_limited");
+    return rateLimited(wait);
+  }
+  deps.metrics.messageIn();
+  const { message, duplicate } = await deps.store.append(request);
+  if (!duplicate) {
+    await deps.layer.groupSend(request.room, { type: "message", message });
+  }
+  return { ok: true, message, duplicate };
+}

@@ -1,0 +1,94 @@
+/**
+ * Every error a route answers with, each with one status and one wording, and
+ * the one helper that answers with them (`{error, message}` as JSON).
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { MAX_PAGE_SIZE, type Refusal } from "../chat/protocol.ts";
+
+/** Route error codes: the HTTP status and the one sentence a client sees. */
+export const ROUTE_ERRORS = {
+  bad_room: {
+    status: 400,
+    message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
+  },
+  bad_query: {
+    status: 400,
+    message: `before/after are sequence numbers; limit is 1–${MAX_PAGE_SIZE}.`,
+  },
+  bad_name: { status: 400, message: "Display names are 1–32 characters." },
+  bad_json: { status: 400, message: "The body must be a JSON object." },
+  unauthorized: { status: 401, message: "Sign in first." },
+  csrf: { status: 403, message: "Cross-site request refused." },
+  forbidden_origin: { status: 403, message: "This origin may not connect." },
+  guests_disabled: { status: 403, message: "Guest access is turned off." },
+  google_disabled: {
+    status: 404,
+    message: "Google sign-in is not configured.",
+  },
+  not_found: { status: 404, message: "No such page." },
+  too_large: { status: 413, message: "The request body is too large." },
+  unsupported_type: {
+    status: 415,
+    message: "Send application/json or a urlencoded form.",
+  },
+  upgrade_required: { status: 426, message: "This is a WebSocket endpoint." },
+  too_many_connections: {
+    status: 429,
+    message: "Too many connections; close a tab or try again in a minute.",
+  },
+  internal: { status: 500, message: "Something went wrong." },
+} as const satisfies Record<
+  string,
+  { status: ContentfulStatusCode; message: string }
+>;
+
+/** A code of {@link ROUTE_ERRORS}. */
+export type RouteErrorCode = keyof typeof ROUTE_ERRORS;
+
+/**
+ * Answers with a route error as JSON.
+ *
+ * @example
+ * ```ts
+ * if (!room) return routeError(c, "bad_room"); // 400 {"error":"bad_room","message":"Room names are …"}
+ * ```
+ */
+export function routeError(c: Context, code: RouteErrorCode): Response {
+  const { status, message } = ROUTE_ERRORS[code];
+  return c.json({ error: code, message }, status);
+}
+
+/** HTTP statuses for refusals of the chat protocol (see `Refusal`). */
+function refusalStatus(refusal: Refusal): ContentfulStatusCode {
+  switch (refusal.code) {
+    case "rate_limited":
+      return 429;
+    case "sign_in_required":
+      return 403;
+    case "internal":
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+/**
+ * Answers with a refusal from the chat protocol (validation, posting rules,
+ * budgets) in the same words a socket gets, with `Retry-After` when it has a
+ * wait.
+ */
+export function refusalResponse(c: Context, refusal: Refusal): Response {
+  const body: Record<string, unknown> = {
+    error: refusal.code,
+    message: refusal.message,
+  };
+  if (refusal.retryAfter !== undefined) {
+    c.header("Retry-After", String(Math.ceil(refusal.retryAfter / 1000)));
+    body.retryAfter = refusal.retryAfter;
+  }
+  return c.json(body, refusalStatus(refusal));
+}
