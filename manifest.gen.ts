@@ -7,14 +7,15 @@ import * as $r3 from "./routes/api/auth/google.ts";
 import * as $r4 from "./routes/api/rooms/[room]/messages.ts";
 import * as $r5 from "./routes/api/rooms/index.ts";
 import * as $r6 from "./routes/api/session/guest.ts";
-import * as $r7 from "./routes/api/session/signout.ts";
-import * as $r8 from "./routes/chat/[room].tsx";
-import * as $r9 from "./routes/chat/index.ts";
-import * as $r10 from "./routes/healthz.ts";
-import * as $r11 from "./routes/index.tsx";
-import * as $r12 from "./routes/metrics.ts";
-import * as $r13 from "./routes/readyz.ts";
-import * as $r14 from "./routes/ws/chat/[room].ts";
+import * as $r7 from "./routes/api/session/index.ts";
+import * as $r8 from "./routes/api/session/signout.ts";
+import * as $r9 from "./routes/chat/[room].tsx";
+import * as $r10 from "./routes/chat/index.ts";
+import * as $r11 from "./routes/healthz.ts";
+import * as $r12 from "./routes/index.tsx";
+import * as $r13 from "./routes/metrics.ts";
+import * as $r14 from "./routes/readyz.ts";
+import * as $r15 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/RoomList.tsx";
 import * as $i2 from "./islands/SignIn.tsx";
@@ -28,14 +29,15 @@ export const manifest: Manifest = {
     "api/rooms/[room]/messages": $r4,
     "api/rooms/index": $r5,
     "api/session/guest": $r6,
-    "api/session/signout": $r7,
-    "chat/[room]": $r8,
-    "chat/index": $r9,
-    "healthz": $r10,
-    "index": $r11,
-    "metrics": $r12,
-    "readyz": $r13,
-    "ws/chat/[room]": $r14,
+    "api/session/index": $r7,
+    "api/session/signout": $r8,
+    "chat/[room]": $r9,
+    "chat/index": $r10,
+    "healthz": $r11,
+    "index": $r12,
+    "metrics": $r13,
+    "readyz": $r14,
+    "ws/chat/[room]": $r15,
   },
   islands: {
     "ChatRoom": $i0,

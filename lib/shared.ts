@@ -16,17 +16,30 @@
  */
 export const CloseCode = {
   normal: 1000,
-  /** Policy violation: flood, or the session ended. */
+  /** Policy violation with no more specific code. */
   policy: 1008,
-  /** The server is restarting: reconnect. */
+  /** A frame was larger than the server accepts. */
+  tooBig: 1009,
+  /** The server failed; reconnecting may help. */
+  internal: 1011,
+  /** The server is restarting: reconnect (to another instance, behind a balancer). */
   restart: 1012,
-  /** Try again later: the client fell too far behind. */
+  /** Try again later: the client fell too far behind, or joining failed. */
   tryAgain: 1013,
+  /** The session expired, was signed out or revoked: sign in again (terminal). */
+  sessionEnded: 4001,
+  /** Removed from the room by a moderator; may come back. */
+  kicked: 4003,
+  /** Banned from the room (terminal). */
+  banned: 4004,
+  /** Closed for flooding: reconnect after a pause, and send slower. */
+  rateLimited: 4029,
 } as const;
 
-/** Close codes after which reconnecting cannot help (the session ended). */
+/** Close codes after which reconnecting cannot help: only a session that really ended, or a ban. */
 export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.policy,
+  CloseCode.sessionEnded,
+  CloseCode.banned,
 ]);
 
 /**

@@ -20,7 +20,6 @@ import {
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
-  rateLimited,
   type Refusal,
   type ServerFrame,
   TYPING_TTL_MS,
@@ -31,6 +30,8 @@ import { canPost, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import {
   MAX_RATE_VIOLATIONS,
+  PING_BURST,
+  PING_RATE_PER_S,
   TokenBucket,
   TYPING_BURST,
   TYPING_RATE_PER_S,
@@ -42,6 +43,9 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
   if (n > 0) counts.set(key, n);
   else counts.delete(key);
 }
+
+/** The answer to every `ping`, encoded once. */
+const PONG = encodeServerFrame({ type: "pong" });
 
 /** A socket with more than this queued for sending is a slow reader and is closed (1013). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -134,7 +138,7 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Closes (1008) every socket whose session has expired or was revoked on
+   * Closes (`CloseCode.sessionEnded`) every socket whose session has expired or was revoked on
    * any instance. Returns how many.
    */
   async enforceSessions(
@@ -149,7 +153,7 @@ export class ConnectionRegistry {
       : new Set<string>();
     return this.closeWhere(
       (s) => s.expiresAt <= now || revoked.has(s.sessionId),
-      CloseCode.policy,
+      CloseCode.sessionEnded,
       "session ended",
     );
   }
@@ -209,6 +213,8 @@ class Connection implements Channel, EventListenerObject {
   readonly #userBucket: TokenBucket;
   /** Made on first use: most sockets never type. */
   #typingBucket: TokenBucket | null = null;
+  /** Made on first use: only clients that heartbeat ping. */
+  #pingBucket: TokenBucket | null = null;
   /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
   #ownTyping: string | null = null;
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
@@ -287,22 +293,39 @@ class Connection implements Channel, EventListenerObject {
     return wait;
   }
 
-  /** Answers a refused frame; rate-limit refusals count, and too many close the socket. */
-  #refuse(refusal: Refusal): void {
-    if (
-      refusal.code === "rate_limited" &&
-      ++this.#violations > MAX_RATE_VIOLATIONS
-    ) {
-      this.deps.log.warn("ws.flood_closed", {
-        room: this.scope.room,
-        user: this.scope.user.id,
-      });
-      this.socket.close(CloseCode.policy, "rate limit exceeded");
-      return;
-    }
+  /**
+   * Counts a frame over budget; past {@link MAX_RATE_VIOLATIONS} the socket
+   * is closed as flooding (a code the client reconnects from, slower).
+   * Returns true when it closed.
+   */
+  #overBudget(): boolean {
+    if (++this.#violations <= MAX_RATE_VIOLATIONS) return false;
+    this.deps.log.warn("ws.flood_closed", {
+      room: this.scope.room,
+      user: this.scope.user.id,
+    });
+    this.socket.close(CloseCode.rateLimited, "rate limit exceeded");
+    return true;
+  }
+
+  /** Answers a refused message (naming it by `clientId`); rate-limit refusals count toward a flood. */
+  #refuse(refusal: Refusal, clientId: string): void {
+    if (refusal.code === "rate_limited" && this.#overBudget()) return;
     this.#sendFrame(
-      errorFrame(refusal.code, refusal.message, refusal.retryAfter),
+      errorFrame(refusal.code, refusal.message, refusal.retryAfter, clientId),
     );
+  }
+
+  /**
+   * Takes a token for a frame that needs no answer (`typing`, `ping`). Over
+   * budget the frame is dropped without a word: a person never causes it
+   * (clients throttle these), so a warning would only confuse them.
+   */
+  #takeQuietly(bucket: TokenBucket): boolean {
+    if (this.#take(bucket) === 0) return true;
+    this.deps.metrics.drop("rate_limited");
+    this.#overBudget();
+    return false;
   }
 
   #leave(event?: Event): void {
@@ -361,6 +384,7 @@ class Connection implements Channel, EventListenerObject {
         history: page.messages,
         hasMore: page.hasMore,
         lastSeq: page.messages.at(-1)?.seq ?? 0,
+        rate: this.deps.limits,
       });
       this.#sendRaw(presenceFrame);
       const pending = this.#early ?? [];
@@ -411,7 +435,7 @@ class Connection implements Channel, EventListenerObject {
           this.deps.posting,
           () => this.#take(this.#bucket, this.#userBucket),
         );
-        if (!posted.ok) this.#refuse(posted);
+        if (!posted.ok) this.#refuse(posted, frame.clientId);
         // A retry of a stored message: only the sender needs its copy back.
         else if (posted.duplicate) {
           this.#sendFrame({ type: "message", message: posted.message });
@@ -421,18 +445,18 @@ class Connection implements Channel, EventListenerObject {
       case "typing": {
         if (!canPost(user, this.deps.posting)) return;
         this.#typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
-        const wait = this.#take(this.#typingBucket);
-        if (wait > 0) {
-          this.deps.metrics.drop("rate_limited");
-          this.#refuse(rateLimited(wait));
-          return;
-        }
+        if (!this.#takeQuietly(this.#typingBucket)) return;
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,
           name: user.name,
           ttl: TYPING_TTL_MS,
         });
+        return;
+      }
+      case "ping": {
+        this.#pingBucket ??= new TokenBucket(PING_BURST, PING_RATE_PER_S);
+        if (this.#takeQuietly(this.#pingBucket)) this.#sendRaw(PONG);
         return;
       }
       case "resume": {

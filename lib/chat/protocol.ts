@@ -28,6 +28,8 @@ export const MAX_CLIENT_ID_CHARS = 64;
 export type ClientFrame =
   | { type: "message"; text: string; clientId: string }
   | { type: "typing" }
+  /** A heartbeat: the server answers `pong`, so a client notices a dead path. */
+  | { type: "ping" }
   | { type: "resume"; after: number }
   | { type: "history"; before: number; limit: number };
 
@@ -53,6 +55,8 @@ export type ServerFrame =
     history: ChatMessage[];
     hasMore: boolean;
     lastSeq: number;
+    /** The sender's message budget, so a client can pace itself (an outbox flush) under it. */
+    rate: { burst: number; perSecond: number };
   }
   | { type: "message"; message: ChatMessage }
   | {
@@ -62,7 +66,16 @@ export type ServerFrame =
     messages: ChatMessage[];
     hasMore: boolean;
   }
-  | { type: "error"; code: ErrorCode; message: string; retryAfter?: number }
+  | {
+    type: "error";
+    code: ErrorCode;
+    message: string;
+    retryAfter?: number;
+    /** The refused message's `clientId`, when the error answers a message. */
+    clientId?: string;
+  }
+  /** The answer to `ping`. */
+  | { type: "pong" }
   /** Broadcasts may have been lost (e.g. the bus reconnected): ask the store with `resume`. */
   | { type: "resync" }
   /**
@@ -143,6 +156,8 @@ export function parseClientFrame(raw: string): ParseResult {
       return parseMessage(data);
     case "typing":
       return { ok: true, frame: { type: "typing" } };
+    case "ping":
+      return { ok: true, frame: { type: "ping" } };
     case "resume":
       if (!isSeq(data.after)) {
         return fail("bad_frame", "`after` must be a non-negative integer.");
@@ -288,13 +303,15 @@ export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-/** Builds an `error` frame. */
+/** Builds an `error` frame; `clientId` names the refused message, when it was one. */
 export function errorFrame(
   code: ErrorCode,
   message: string,
   retryAfter?: number,
+  clientId?: string,
 ): ServerFrame {
-  return retryAfter === undefined
-    ? { type: "error", code, message }
-    : { type: "error", code, message, retryAfter };
+  const frame: ServerFrame = { type: "error", code, message };
+  if (retryAfter !== undefined) frame.retryAfter = retryAfter;
+  if (clientId !== undefined) frame.clientId = clientId;
+  return frame;
 }

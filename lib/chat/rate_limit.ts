@@ -12,7 +12,11 @@ export const MESSAGE_RATE_PER_S = 2;
 export const TYPING_BURST = 5;
 /** Sustained `typing` frames per second. */
 export const TYPING_RATE_PER_S = 1;
-/** Rejected frames within one connection before it is closed with 1008. */
+/** `ping` frames a connection may send in a burst (clients ping every 25 s, and when the network returns). */
+export const PING_BURST = 5;
+/** Sustained `ping` frames per second: one per 5 s. */
+export const PING_RATE_PER_S = 0.2;
+/** Frames over budget within one connection before it is closed (`CloseCode.rateLimited`). */
 export const MAX_RATE_VIOLATIONS = 20;
 
 /** A token bucket: `capacity` tokens, refilled at `ratePerSecond`. */

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
-/** `POST /api/session/signout`: revokes the session, clears the cookie, closes its sockets with 1008. */
+/** `POST /api/session/signout`: revokes the session, clears the cookie, closes its sockets (session ended). */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
     const { services, user, session } = c.var;
@@ -15,7 +15,7 @@ export const handler: Handlers<AppEnv> = {
       await services.revocations.revoke(session.sid, session.exp * 1000);
       const closed = services.connections.closeWhere(
         (scope) => scope.sessionId === session.sid,
-        CloseCode.policy,
+        CloseCode.sessionEnded,
         "signed out",
       );
       services.log.info("session.signout", { user: user.id, closed });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CloseCode } from "../../../../lib/shared.ts";
 import { SessionSigner } from "../../../../lib/auth/session.ts";
 import {
   claims,
@@ -235,7 +236,7 @@ Deno.test("Bearer session tokens work on the JSON API; forged ones do not", asyn
   }
 });
 
-Deno.test("sign-out closes the session's open sockets with 1008 and the token stops working", async () => {
+Deno.test("sign-out closes the session's open sockets as session ended (4001, terminal for the client) and the token stops working", async () => {
   const server = await startServer();
   try {
     const { cookie, token } = await server.guest("Ana");
@@ -257,7 +258,7 @@ Deno.test("sign-out closes the session's open sockets with 1008 and the token st
     await res.body?.cancel();
     assert.match(res.headers.get("set-cookie") ?? "", /roomcast_session=;/);
     const closed = await client.closed;
-    assert.equal(closed.code, 1008);
+    assert.equal(closed.code, CloseCode.sessionEnded);
     // A copy of the token (a second tab, a stolen cookie) is refused too.
     const again = await fetch(`${server.origin}/api/rooms/a/messages`, {
       method: "POST",
@@ -293,7 +294,7 @@ Deno.test("sign-out on one instance closes the session's sockets on another with
     });
     await res.body?.cancel();
     const closed = await onB.closed;
-    assert.equal(closed.code, 1008);
+    assert.equal(closed.code, CloseCode.sessionEnded);
   } finally {
     await a.close();
     await b.close();

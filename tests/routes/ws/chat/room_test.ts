@@ -216,3 +216,64 @@ Deno.test("welcome carries the user, room and recent history", async () => {
     await server.close();
   }
 });
+
+Deno.test("heartbeat: every ping is answered with a pong, so a client can tell a live path from a dead one", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const client = await TestClient.connect(server.wsUrl("beat"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    for (let i = 0; i < 3; i++) {
+      client.send({ type: "ping" });
+      await client.nextOf("pong");
+    }
+    await client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("welcome tells the client its message budget, so it can pace an outbox flush", async () => {
+  const server = await startServer({
+    RATE_LIMIT_BURST: "7",
+    RATE_LIMIT_PER_SECOND: "3",
+  });
+  try {
+    const { cookie } = await server.guest("Ana");
+    const client = await TestClient.connect(server.wsUrl("budget"), {
+      cookie,
+      origin: server.origin,
+    });
+    assert.deepEqual((await client.nextOf("welcome")).rate, {
+      burst: 7,
+      perSecond: 3,
+    });
+    await client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a refused message's error names it by clientId, so the client knows which one to retry", async () => {
+  const server = await startServer({ RATE_LIMIT_BURST: "1" });
+  try {
+    const { cookie } = await server.guest("Ana");
+    const client = await TestClient.connect(server.wsUrl("refused"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    client.send({ type: "message", text: "one", clientId: "m-1" });
+    client.send({ type: "message", text: "two", clientId: "m-2" });
+    const error = await client.nextOf("error");
+    assert.equal(error.code, "rate_limited");
+    assert.equal(error.clientId, "m-2");
+    assert.ok(error.retryAfter! > 0);
+    await client.close();
+  } finally {
+    await server.close();
+  }
+});
