@@ -44,6 +44,10 @@ export interface Services {
   userBuckets: UserBuckets;
   /** New sockets per client address, when `CONNECTS_PER_IP_PER_MINUTE` is set. */
   connectRate: KeyedBuckets | null;
+  /** History reads per person, shared by their sockets. */
+  readBuckets: UserBuckets;
+  /** HTTP history reads per user (or per address when signed out). */
+  readRate: KeyedBuckets;
   /** HTTP message posts per user (the socket's limits, for callers without a socket). */
   postRate: KeyedBuckets;
   /** Operational counters. */

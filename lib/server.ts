@@ -21,7 +21,12 @@ import { KvUserStore } from "./store/users.ts";
 import { KvPresenceStore } from "./store/presence.ts";
 import { PresenceTracker } from "./chat/presence_tracker.ts";
 import { Lobby } from "./chat/lobby.ts";
-import { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
+import {
+  KeyedBuckets,
+  READ_BURST,
+  READ_RATE_PER_S,
+  UserBuckets,
+} from "./chat/rate_limit.ts";
 import { Metrics } from "./metrics.ts";
 import { GoogleVerifier } from "./auth/google.ts";
 import { KvRevocations } from "./auth/revocations.ts";
@@ -129,6 +134,8 @@ export async function createServices(
         config.connectsPerIpPerMinute / 60,
       )
       : null,
+    readBuckets: new UserBuckets(READ_BURST, READ_RATE_PER_S),
+    readRate: new KeyedBuckets(READ_BURST, READ_RATE_PER_S),
     postRate: new KeyedBuckets(
       config.rateLimitBurst,
       config.rateLimitPerSecond,

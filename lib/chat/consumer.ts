@@ -20,7 +20,9 @@ import {
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
+  rateLimited,
   type Refusal,
+  type RefusedFrame,
   type ServerFrame,
   TYPING_TTL_MS,
   unreachable,
@@ -60,6 +62,8 @@ export interface ConsumerDeps {
   metrics: Metrics;
   /** Per-user message buckets shared by a user's sockets. */
   userBuckets: UserBuckets;
+  /** Per-user history-read buckets shared by a user's sockets. */
+  readBuckets: UserBuckets;
   /** Who may post. */
   posting: PostingPolicy;
 }
@@ -215,6 +219,8 @@ class Connection implements Channel, EventListenerObject {
   #typingBucket: TokenBucket | null = null;
   /** Made on first use: only clients that heartbeat ping. */
   #pingBucket: TokenBucket | null = null;
+  /** The person's history-read budget, shared by their sockets. */
+  readonly #readBucket: TokenBucket;
   /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
   #ownTyping: string | null = null;
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
@@ -234,6 +240,7 @@ class Connection implements Channel, EventListenerObject {
     this.name = newChannelName(deps.presence.instance);
     this.#bucket = new TokenBucket(deps.limits.burst, deps.limits.perSecond);
     this.#userBucket = deps.userBuckets.acquire(scope.user.id);
+    this.#readBucket = deps.readBuckets.acquire(scope.user.id);
   }
 
   handleEvent(event: Event): void {
@@ -308,12 +315,25 @@ class Connection implements Channel, EventListenerObject {
     return true;
   }
 
-  /** Answers a refused message (naming it by `clientId`); rate-limit refusals count toward a flood. */
-  #refuse(refusal: Refusal, clientId: string): void {
+  /** Answers a refused frame, naming it; rate-limit refusals count toward a flood. */
+  #refuse(refusal: Refusal, refused: RefusedFrame): void {
     if (refusal.code === "rate_limited" && this.#overBudget()) return;
     this.#sendFrame(
-      errorFrame(refusal.code, refusal.message, refusal.retryAfter, clientId),
+      errorFrame(refusal.code, refusal.message, refusal.retryAfter, refused),
     );
+  }
+
+  /**
+   * Takes a token of the person's read budget; over it, the read is refused
+   * with `rate_limited` (naming it, so the client retries after
+   * `retryAfter`) and counts toward a flood.
+   */
+  #readAllowed(type: "resume" | "history"): boolean {
+    const wait = this.#take(this.#readBucket);
+    if (wait === 0) return true;
+    this.deps.metrics.drop("rate_limited");
+    this.#refuse(rateLimited(wait), { type });
+    return false;
   }
 
   /**
@@ -335,6 +355,7 @@ class Connection implements Channel, EventListenerObject {
     const { room, user } = this.scope;
     this.registry.delete(this.socket);
     userBuckets.release(user.id);
+    this.deps.readBuckets.release(user.id);
     if (this.#opened) {
       metrics.connectionClosed(event instanceof CloseEvent ? event.code : 1006);
     }
@@ -398,6 +419,10 @@ class Connection implements Channel, EventListenerObject {
   }
 
   #message(event: MessageEvent): void {
+    // Once a close has begun (a flood, a slow reader, a sign-out), frames
+    // still arriving are not acted on: nothing is stored that its sender
+    // would never hear about.
+    if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof event.data !== "string") {
       this.#sendFrame(
         errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
@@ -435,8 +460,9 @@ class Connection implements Channel, EventListenerObject {
           this.deps.posting,
           () => this.#take(this.#bucket, this.#userBucket),
         );
-        if (!posted.ok) this.#refuse(posted, frame.clientId);
-        // A retry of a stored message: only the sender needs its copy back.
+        if (!posted.ok) {
+          this.#refuse(posted, { type: "message", clientId: frame.clientId });
+        } // A retry of a stored message: only the sender needs its copy back.
         else if (posted.duplicate) {
           this.#sendFrame({ type: "message", message: posted.message });
         }
@@ -460,6 +486,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       case "resume": {
+        if (!this.#readAllowed("resume")) return;
         // Nothing follows the largest seq (and the store cannot range past it).
         const page = frame.after >= Number.MAX_SAFE_INTEGER
           ? { messages: [], hasMore: false }
@@ -473,6 +500,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       case "history": {
+        if (!this.#readAllowed("history")) return;
         const page = await store.before(room, frame.before, frame.limit);
         this.#sendFrame({
           type: "history",

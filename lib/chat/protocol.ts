@@ -71,7 +71,9 @@ export type ServerFrame =
     code: ErrorCode;
     message: string;
     retryAfter?: number;
-    /** The refused message's `clientId`, when the error answers a message. */
+    /** Which frame was refused, when the error answers one the client may retry (`message`, `resume`, `history`). */
+    refused?: ClientFrame["type"];
+    /** The refused message's `clientId`, when `refused` is `message`. */
     clientId?: string;
   }
   /** The answer to `ping`. */
@@ -303,15 +305,23 @@ export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-/** Builds an `error` frame; `clientId` names the refused message, when it was one. */
+/** What a refusal answers: the frame's type, and a message's `clientId`. */
+export type RefusedFrame =
+  | { type: "message"; clientId: string }
+  | { type: Exclude<ClientFrame["type"], "message"> };
+
+/** Builds an `error` frame; `refused` names the frame it answers, when the client may retry it. */
 export function errorFrame(
   code: ErrorCode,
   message: string,
   retryAfter?: number,
-  clientId?: string,
+  refused?: RefusedFrame,
 ): ServerFrame {
   const frame: ServerFrame = { type: "error", code, message };
   if (retryAfter !== undefined) frame.retryAfter = retryAfter;
-  if (clientId !== undefined) frame.clientId = clientId;
+  if (refused) {
+    frame.refused = refused.type;
+    if (refused.type === "message") frame.clientId = refused.clientId;
+  }
   return frame;
 }

@@ -16,6 +16,14 @@ export const TYPING_RATE_PER_S = 1;
 export const PING_BURST = 5;
 /** Sustained `ping` frames per second: one per 5 s. */
 export const PING_RATE_PER_S = 0.2;
+/**
+ * History reads (`resume`, `history` frames and `GET …/messages`) a person may
+ * make in a burst: a reconnect after a long outage pages `resume` 100
+ * messages at a time, so 20 pages (2,000 messages) come at once.
+ */
+export const READ_BURST = 20;
+/** Sustained history reads per second per person: 500 messages a second of catch-up. */
+export const READ_RATE_PER_S = 5;
 /** Frames over budget within one connection before it is closed (`CloseCode.rateLimited`). */
 export const MAX_RATE_VIOLATIONS = 20;
 

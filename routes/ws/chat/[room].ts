@@ -1,20 +1,10 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
-import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
 import type { AppEnv, Services } from "../../../lib/context.ts";
+import { clientAddress } from "../../../lib/web/client_address.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
-
-/** The peer's address (the proxy's, behind one), or "unknown". */
-function clientAddress(c: Context<AppEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Which connection cap (if any) this new socket would exceed. */
 function overCaps(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
 import {
@@ -273,6 +274,40 @@ Deno.test("a refused message's error names it by clientId, so the client knows w
     assert.equal(error.clientId, "m-2");
     assert.ok(error.retryAfter! > 0);
     await client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("history reads are budgeted per person: past the burst a read is refused rate_limited, named, with a wait", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Reader");
+    const client = await TestClient.connect(server.wsUrl("reads"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    for (let i = 0; i <= READ_BURST; i++) {
+      client.send({ type: "history", before: 1_000, limit: 10 });
+    }
+    const refused = await client.nextOf("error");
+    assert.equal(refused.code, "rate_limited");
+    assert.equal(refused.refused, "history");
+    assert.ok(refused.retryAfter! > 0 && refused.retryAfter! <= 1_000);
+    const pages = client.frames.filter((f) => f.type === "history");
+    assert.ok(pages.length <= READ_BURST, `${pages.length} pages`);
+    // A second socket of the same person shares the budget.
+    const second = await TestClient.connect(server.wsUrl("reads"), {
+      cookie,
+      origin: server.origin,
+    });
+    await second.nextOf("welcome");
+    second.send({ type: "resume", after: 0 });
+    const shared = await second.nextOf("error");
+    assert.equal(shared.refused, "resume");
+    await client.close();
+    await second.close();
   } finally {
     await server.close();
   }
