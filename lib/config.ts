@@ -47,11 +47,15 @@ export type StorageConfig = StoreOptions;
 
 /** Sessions and sign-in. */
 export interface AuthConfig {
-  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset. */
+  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset; see {@link AuthConfig.sessionSecretGenerated}. */
   sessionSecret: string;
   /** Previous key, still accepted for verification during a rotation (`SESSION_SECRET_PREVIOUS`). */
   sessionSecretPrevious: string | undefined;
-  /** True when the secret was generated at start (sessions end on restart). */
+  /**
+   * True when `SESSION_SECRET` is unset (development): `sessionSecret` is then
+   * a fresh candidate, and the instance signs with the key kept with its data
+   * (the first candidate stored there; see `lib/auth/session_secret.ts`).
+   */
   sessionSecretGenerated: boolean;
   /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 7 days). */
   sessionTtlSeconds: number;

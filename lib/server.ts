@@ -10,6 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import { serveStatic } from "hono/deno";
 import type { AppConfig } from "./config.ts";
 import { SessionSigner } from "./auth/session.ts";
+import { sessionSecret } from "./auth/session_secret.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
 import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
@@ -71,12 +72,12 @@ export async function createServices(
   const log = overrides.log ?? createLogger(config.logLevel);
   const assets = await readAssets(PROJECT_ROOT);
   if (!assets) throw new Error("no build found: run `deno task build` first");
-  if (config.sessionSecretGenerated) {
-    log.warn("config.session_secret_generated", {
-      detail: "SESSION_SECRET is unset: sessions end when the server restarts",
-    });
-  }
   const stores = await createStore(config);
+  // Services see the key that signs, not the candidate loadConfig generated.
+  config = {
+    ...config,
+    sessionSecret: await sessionSecret(config, stores.secrets, log),
+  };
   const layer = overrides.layer ?? await createLayer(config, log);
   const store = overrides.store ?? stores.messages;
   const connections = new ConnectionRegistry();

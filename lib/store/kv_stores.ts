@@ -8,6 +8,7 @@ import { openKv } from "./kv.ts";
 import { KvMessageStore } from "./messages.ts";
 import { KvPresenceStore } from "./presence.ts";
 import { KvRevocationStore } from "./revocations.ts";
+import { KvSecretStore } from "./secrets.ts";
 import type { StoreOptions, Stores } from "./types.ts";
 import { KvUserStore } from "./users.ts";
 
@@ -28,6 +29,7 @@ export async function openKvStores(options: StoreOptions): Promise<Stores> {
     presence: new KvPresenceStore(kv),
     users: new KvUserStore(kv),
     revocations: new KvRevocationStore(kv),
+    secrets: new KvSecretStore(kv),
     close() {
       if (!closed) {
         closed = true;

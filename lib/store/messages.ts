@@ -6,7 +6,7 @@
  */
 
 import type { ChatMessage } from "../chat/types.ts";
-import { getManyChunked } from "./kv.ts";
+import { getManyChunked, isBusy } from "./kv.ts";
 import type {
   AppendResult,
   MessageDraft,
@@ -363,12 +363,6 @@ export function groupCommitSize(
     n++;
   }
   return Math.max(1, n);
-}
-
-/** Whether `err` is SQLite's "database is locked" (another writer on the file). */
-function isBusy(err: unknown): boolean {
-  return err instanceof Error &&
-    /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
 /** Rooms read for the lobby listing. */

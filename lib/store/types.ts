@@ -1,6 +1,6 @@
 /**
  * The storage contracts: what the app keeps (history, presence, users,
- * revoked sessions) and the one bundle that owns them. Deno KV implements
+ * revoked sessions, generated secrets) and the one bundle that owns them. Deno KV implements
  * them today (`kv_stores.ts`); another backend implements these interfaces,
  * adds its name to {@link STORE_KINDS} and one line to `createStore`
  * (`stores.ts`), and nothing outside `lib/store/` changes.
@@ -134,6 +134,28 @@ export interface RevocationStore {
   revokedAmong(sids: readonly string[]): Promise<Set<string>>;
 }
 
+/** Result of {@link SecretStore.keep}. */
+export interface KeptSecret {
+  /** The value every caller on this database gets. */
+  value: string;
+  /** True when this call stored its candidate (the first on this database). */
+  created: boolean;
+}
+
+/**
+ * Values generated once and then kept with the data, such as the development
+ * session key: whoever asks first stores its candidate, everyone after gets
+ * that one.
+ */
+export interface SecretStore {
+  /**
+   * The value kept under `name`, storing `candidate` first if there is none.
+   * Atomic: concurrent callers on one database (workers, processes) all get
+   * the same value.
+   */
+  keep(name: string, candidate: string): Promise<KeptSecret>;
+}
+
 /** Names of the storage backends, as `STORE` takes them. */
 export const STORE_KINDS = ["kv"] as const;
 /** One of {@link STORE_KINDS}. */
@@ -159,6 +181,7 @@ export interface Stores {
   readonly presence: PresenceStore;
   readonly users: UserStore;
   readonly revocations: RevocationStore;
+  readonly secrets: SecretStore;
   /** Releases the database; every part stops working. Idempotent. */
   close(): Promise<void>;
 }

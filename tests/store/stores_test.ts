@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createStore } from "../../lib/store/stores.ts";
 import { STORE_KINDS } from "../../lib/store/types.ts";
 
-Deno.test("createStore: every backend gives all four stores on one database, released by one close()", async () => {
+Deno.test("createStore: every backend gives all its stores on one database, released by one close()", async () => {
   for (const store of STORE_KINDS) {
     const dir = await Deno.makeTempDir({ prefix: "roomcast-stores-" });
     try {
@@ -31,6 +31,7 @@ Deno.test("createStore: every backend gives all four stores on one database, rel
       });
       await stores.users.upsertGoogle({ sub: "1", name: "Ana", email: "a@x" });
       await stores.revocations.revoke("sid-1", Date.now() + 60_000);
+      await stores.secrets.keep("session", "kept");
 
       // Another bundle on the same database sees what the first wrote.
       const again = await createStore({
@@ -45,6 +46,10 @@ Deno.test("createStore: every backend gives all four stores on one database, rel
         assert.deepEqual(
           await again.revocations.revokedAmong(["sid-1", "sid-2"]),
           new Set(["sid-1"]),
+        );
+        assert.equal(
+          (await again.secrets.keep("session", "late")).value,
+          "kept",
         );
       } finally {
         await again.close();
