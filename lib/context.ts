@@ -5,9 +5,8 @@
  * @module
  */
 
-import type { AppConfig } from "../app.config.ts";
+import type { AppConfig } from "./config.ts";
 import type { GoogleVerifier } from "./auth/google.ts";
-import type { Revocations } from "./auth/revocations.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
@@ -18,8 +17,11 @@ import type { ChatUser } from "./chat/types.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
-import type { MessageStore } from "./store/messages.ts";
-import type { UserStore } from "./store/users.ts";
+import type {
+  MessageStore,
+  RevocationStore,
+  UserStore,
+} from "./store/types.ts";
 import type { Assets } from "./web/build.ts";
 
 /** Long-lived parts of one running instance. */
@@ -30,7 +32,7 @@ export interface Services {
   users: UserStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */
-  revocations: Revocations;
+  revocations: RevocationStore;
   /** Present when `GOOGLE_CLIENT_ID` is set. */
   google: GoogleVerifier | null;
   connections: ConnectionRegistry;
@@ -58,7 +60,7 @@ export interface Services {
   assets: Assets;
   /** Absolute path of the project root (static files, build output). */
   root: string;
-  /** Stops timers and releases the layer and the store. */
+  /** Stops timers and releases the stores and the layer it opened. */
   close(): Promise<void>;
 }
 

@@ -7,11 +7,10 @@
  * @module
  */
 
-import type { Revocations } from "../auth/revocations.ts";
 import { CloseCode, FramePrefix } from "../shared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore } from "../store/messages.ts";
+import type { MessageStore, RevocationStore } from "../store/types.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
 import {
   type ClientFrame,
@@ -146,7 +145,7 @@ export class ConnectionRegistry {
    * any instance. Returns how many.
    */
   async enforceSessions(
-    revocations: Revocations,
+    revocations: RevocationStore,
     now: number = Date.now(),
   ): Promise<number> {
     const sids = [

@@ -3,15 +3,21 @@
  * processes) rather than through startServer().
  */
 
-/** Signs in a guest at `origin`; returns the `Cookie` header value. */
+/**
+ * Signs in a guest at `origin`; returns the `Cookie` header value. `client`
+ * picks the HTTP client (one that keeps no idle connection reaches whichever
+ * worker the kernel picks for a new one).
+ */
 export async function guestCookie(
   origin: string,
   name: string,
+  client?: Deno.HttpClient,
 ): Promise<string> {
   const res = await fetch(`${origin}/api/session/guest`, {
     method: "POST",
     headers: { "content-type": "application/json", origin },
     body: JSON.stringify({ name }),
+    client,
   });
   await res.body?.cancel();
   if (res.status !== 200) {

@@ -2,7 +2,7 @@
  * Starts the real app in this process on a free 127.0.0.1 port, with an
  * in-memory KV unless the test names a file.
  */
-import { loadConfig } from "../../app.config.ts";
+import { loadConfig } from "../../lib/config.ts";
 import type { Services } from "../../lib/context.ts";
 import { quietLogger } from "../../lib/log.ts";
 import {

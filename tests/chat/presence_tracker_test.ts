@@ -23,7 +23,8 @@ import {
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import { quietLogger } from "../../lib/log.ts";
-import { KvPresenceStore, PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
+import { KvPresenceStore } from "../../lib/store/presence.ts";
+import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
 
 /** Counts full reads of a room, the cost a join must not pay. */
 class CountingStore extends KvPresenceStore {
@@ -115,9 +116,14 @@ async function setup(
   const made: PresenceTracker[] = [];
   try {
     await fn(async (layer = bus) => {
-      const store = new CountingStore(kv, newInstanceId());
-      const tracker = new PresenceTracker(store, layer, quietLogger);
-      await store.heartbeat();
+      const store = new CountingStore(kv);
+      const tracker = new PresenceTracker(
+        store,
+        newInstanceId(),
+        layer,
+        quietLogger,
+      );
+      await store.heartbeat(tracker.instance);
       made.push(tracker);
       return { tracker, store };
     }, kv);

@@ -13,7 +13,7 @@ import type { PresenceState } from "../../lib/chat/types.ts";
 import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-import { PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
+import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
 import { guestCookie } from "../_helpers/instances.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import { RecoveringReader } from "../_helpers/recovering_reader.ts";
@@ -22,7 +22,7 @@ import { TestClient } from "../_helpers/ws_client.ts";
 
 /** How long a test waits for an expected frame or acknowledgement. */
 const WAIT_MS = 10_000;
-/** A dead instance's connections leave presence within this (see lib/store/presence.ts). */
+/** A dead instance's connections leave presence within this (see lib/store/types.ts). */
 const PRESENCE_BOUND_MS = PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS;
 
 /** Two server processes on one KV file and one Redis. */

@@ -3,7 +3,7 @@
  * One app instance inside a Deno Worker, the way `deno serve --parallel` runs
  * one per worker: told its env by the parent, answers with its port.
  */
-import { loadConfig } from "../../../app.config.ts";
+import { loadConfig } from "../../../lib/config.ts";
 import { quietLogger } from "../../../lib/log.ts";
 import { createApp, createServices } from "../../../lib/server.ts";
 import { manifest } from "../../../manifest.gen.ts";

@@ -12,7 +12,7 @@ import {
 import type { PresenceState } from "../../../../lib/chat/types.ts";
 import type { ServerFrame } from "../../../../lib/chat/protocol.ts";
 import { TYPING_TTL_MS } from "../../../../lib/chat/protocol.ts";
-import { PRESENCE_TTL_MS } from "../../../../lib/store/presence.ts";
+import { PRESENCE_TTL_MS } from "../../../../lib/store/types.ts";
 import { PRESENCE_BEAT_MS } from "../../../../lib/chat/presence_tracker.ts";
 import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";

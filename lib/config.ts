@@ -3,31 +3,59 @@
  * `fresh.config.ts` plays in Fresh). Every setting has a safe default for
  * local development; an invalid value stops the start with its name.
  *
+ * One reader per area — {@link serverConfig}, {@link layerConfig},
+ * {@link storageConfig}, {@link authConfig}, {@link limitsConfig},
+ * {@link logConfig} — and {@link loadConfig} joins them into one flat
+ * {@link AppConfig}.
+ *
  * @module
  */
 
-import type { LayerKind } from "./lib/chat/layer.ts";
-import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./lib/chat/rate_limit.ts";
+import type { LayerKind } from "./chat/layer.ts";
+import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
+import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
 
-/** Everything the app reads from its environment. */
-export interface AppConfig {
+/** Where and how the process runs. */
+export interface ServerConfig {
   /** TCP port (`PORT`, default 8000; 0 picks a free port). */
   port: number;
   /** Interface to listen on (`HOSTNAME`, default 0.0.0.0). */
   hostname: string;
   /** Serving workers in this process sharing the port (`WORKERS`, default 1; "auto" = one per core). */
   workers: number;
+  /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
+  production: boolean;
+  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
+  onDeploy: boolean;
+}
+
+/** The group layer joining instances. */
+export interface LayerConfig {
   /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis). */
   channelLayer: LayerKind;
   /** Redis URL for the redis layer (`REDIS_URL`). */
   redisUrl: string;
-  /** Deno KV location (`KV_PATH`); `undefined` = Deno Deploy's own KV; `:memory:` for tests. */
-  kvPath: string | undefined;
-  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset. */
+}
+
+/**
+ * Where messages, presence, users and revocations are kept: the backend
+ * (`STORE`, default kv), the Deno KV location (`KV_PATH`, default
+ * `./data/roomcast.kv`; Deno Deploy's own KV there; `:memory:` for tests) and
+ * the messages kept per room (`HISTORY_RETENTION`, default 10000).
+ */
+export type StorageConfig = StoreOptions;
+
+/** Sessions and sign-in. */
+export interface AuthConfig {
+  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset; see {@link AuthConfig.sessionSecretGenerated}. */
   sessionSecret: string;
   /** Previous key, still accepted for verification during a rotation (`SESSION_SECRET_PREVIOUS`). */
   sessionSecretPrevious: string | undefined;
-  /** True when the secret was generated at start (sessions end on restart). */
+  /**
+   * True when `SESSION_SECRET` is unset (development): `sessionSecret` is then
+   * a fresh candidate, and the instance signs with the key kept with its data
+   * (the first candidate stored there; see `lib/auth/session_secret.ts`).
+   */
   sessionSecretGenerated: boolean;
   /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 7 days). */
   sessionTtlSeconds: number;
@@ -41,6 +69,10 @@ export interface AppConfig {
   googleJwksUrl: string;
   /** If set, only these Workspace domains (`hd` claim) may sign in (`GOOGLE_ALLOWED_DOMAINS`). */
   googleAllowedDomains: string[];
+}
+
+/** Flood control. */
+export interface LimitsConfig {
   /** Messages a connection may send in a burst (`RATE_LIMIT_BURST`, default 20). */
   rateLimitBurst: number;
   /** Sustained messages per second per connection (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
@@ -51,15 +83,22 @@ export interface AppConfig {
   maxSocketsPerIp: number;
   /** New sockets per client address per minute (`CONNECTS_PER_IP_PER_MINUTE`, 0 = no cap). */
   connectsPerIpPerMinute: number;
-  /** Messages kept per room (`HISTORY_RETENTION`, default 10000). */
-  historyRetention: number;
-  /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
-  production: boolean;
-  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
-  onDeploy: boolean;
+}
+
+/** Logging. */
+export interface LogConfig {
   /** Log level (`LOG_LEVEL`: debug | info | warn | error; default info). */
   logLevel: "debug" | "info" | "warn" | "error";
 }
+
+/** Everything the app reads from its environment. */
+export type AppConfig =
+  & ServerConfig
+  & LayerConfig
+  & StorageConfig
+  & AuthConfig
+  & LimitsConfig
+  & LogConfig;
 
 /** A setting that could not be used; the message names it. */
 export class ConfigError extends Error {
@@ -69,12 +108,15 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables by name, as `Deno.env.toObject()` gives them. */
+export type Env = Record<string, string | undefined>;
 
 const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis"];
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
+/** Google's published signing keys for ID tokens. */
+export const GOOGLE_JWKS_DEFAULT = "https://www.googleapis.com/oauth2/v3/certs";
 
 function int(
   env: Env,
@@ -146,15 +188,8 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
-/** Google's published signing keys for ID tokens. */
-export const GOOGLE_JWKS_DEFAULT = "https://www.googleapis.com/oauth2/v3/certs";
-
 function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-}
-
-function kvPathOf(env: Env, onDeploy: boolean): string | undefined {
-  return onDeploy ? undefined : (env.KV_PATH || "./data/roomcast.kv");
 }
 
 function randomSecret(): string {
@@ -163,23 +198,76 @@ function randomSecret(): string {
 }
 
 /**
- * Reads the configuration from `env`.
+ * Port, interface, workers and the kind of environment.
  *
  * @example
  * ```ts
- * const config = loadConfig({ PORT: "0", KV_PATH: ":memory:" });
+ * serverConfig({ PORT: "0", WORKERS: "2" }).workers; // 2
  * ```
- * @throws {ConfigError} naming the first invalid setting.
  */
-export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
+export function serverConfig(env: Env): ServerConfig {
   const production =
     oneOf(env, "ROOMCAST_ENV", ["development", "production"], "development") ===
       "production";
-  const onDeploy = Boolean(env.DENO_DEPLOYMENT_ID);
+  return {
+    port: int(env, "PORT", 8000, 0, 65535),
+    hostname: env.HOSTNAME || "0.0.0.0",
+    workers: env.WORKERS === "auto"
+      ? navigator.hardwareConcurrency
+      : int(env, "WORKERS", 1, 1, 64),
+    production,
+    onDeploy: Boolean(env.DENO_DEPLOYMENT_ID),
+  };
+}
+
+/** The group layer; more than one worker needs one that spans them. */
+export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
+  const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(
+      "REDIS_URL",
+      `expected redis://host:port, got "${redisUrl}"`,
+    );
+  }
+  const channelLayer = oneOf(
+    env,
+    "CHANNEL_LAYER",
+    LAYERS,
+    server.workers > 1 ? "broadcast" : "memory",
+  );
+  if (server.workers > 1 && channelLayer === "memory") {
+    throw new ConfigError(
+      "CHANNEL_LAYER",
+      "memory cannot span several WORKERS: use broadcast or redis",
+    );
+  }
+  return { channelLayer, redisUrl };
+}
+
+/** The storage backend and its location; Deno Deploy always uses its own KV. */
+export function storageConfig(env: Env, server: ServerConfig): StorageConfig {
+  const kvPath = server.onDeploy
+    ? undefined
+    : (env.KV_PATH || "./data/roomcast.kv");
+  if (server.workers > 1 && kvPath === ":memory:") {
+    throw new ConfigError(
+      "KV_PATH",
+      ":memory: cannot be shared by several WORKERS: use a file",
+    );
+  }
+  return {
+    store: oneOf(env, "STORE", STORE_KINDS, "kv"),
+    kvPath,
+    historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
+  };
+}
+
+/** Session keys and lifetime, allowed origins, guest and Google sign-in. */
+export function authConfig(env: Env, server: ServerConfig): AuthConfig {
   let sessionSecret = env.SESSION_SECRET ?? "";
   let sessionSecretGenerated = false;
   if (sessionSecret === "") {
-    if (production || onDeploy) {
+    if (server.production || server.onDeploy) {
       throw new ConfigError(
         "SESSION_SECRET",
         "required in production (32 or more characters)",
@@ -216,41 +304,7 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
       );
     }
   }
-  const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
-  if (!/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(
-      "REDIS_URL",
-      `expected redis://host:port, got "${redisUrl}"`,
-    );
-  }
-  const workers = env.WORKERS === "auto"
-    ? navigator.hardwareConcurrency
-    : int(env, "WORKERS", 1, 1, 64);
-  const channelLayer = oneOf(
-    env,
-    "CHANNEL_LAYER",
-    LAYERS,
-    workers > 1 ? "broadcast" : "memory",
-  );
-  if (workers > 1 && channelLayer === "memory") {
-    throw new ConfigError(
-      "CHANNEL_LAYER",
-      "memory cannot span several WORKERS: use broadcast or redis",
-    );
-  }
-  if (workers > 1 && kvPathOf(env, onDeploy) === ":memory:") {
-    throw new ConfigError(
-      "KV_PATH",
-      ":memory: cannot be shared by several WORKERS: use a file",
-    );
-  }
   return {
-    port: int(env, "PORT", 8000, 0, 65535),
-    workers,
-    hostname: env.HOSTNAME || "0.0.0.0",
-    channelLayer,
-    redisUrl,
-    kvPath: kvPathOf(env, onDeploy),
     sessionSecret,
     sessionSecretPrevious: previous,
     sessionSecretGenerated,
@@ -268,6 +322,12 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
     googleAllowedDomains: list(env.GOOGLE_ALLOWED_DOMAINS).map((d) =>
       d.toLowerCase()
     ),
+  };
+}
+
+/** Message rates and socket caps. */
+export function limitsConfig(env: Env): LimitsConfig {
+  return {
     rateLimitBurst: int(env, "RATE_LIMIT_BURST", MESSAGE_BURST, 1, 100_000),
     rateLimitPerSecond: int(
       env,
@@ -285,9 +345,31 @@ export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
       0,
       1_000_000,
     ),
-    historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
-    production,
-    onDeploy,
-    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+  };
+}
+
+/** The log level. */
+export function logConfig(env: Env): LogConfig {
+  return { logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info") };
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "0", KV_PATH: ":memory:" });
+ * ```
+ * @throws {ConfigError} naming the first invalid setting.
+ */
+export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
+  const server = serverConfig(env);
+  return {
+    ...server,
+    ...authConfig(env, server),
+    ...layerConfig(env, server),
+    ...storageConfig(env, server),
+    ...limitsConfig(env),
+    ...logConfig(env),
   };
 }
