@@ -7,7 +7,7 @@
  */
 
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore } from "../store/messages.ts";
+import type { MessageStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
 import { rateLimited, type Refusal, type ValidMessage } from "./protocol.ts";
 import type { ChatMessage, ChatUser } from "./types.ts";
