@@ -11,6 +11,8 @@ import {
   normalizeMessageText,
   parseClientFrame,
   type ParseResult,
+  parseServerFrame,
+  type ServerFrame,
 } from "../../lib/chat/protocol.ts";
 import {
   MAX_NAME_CHARS,
@@ -527,4 +529,73 @@ Deno.test("encodeServerFrame and errorFrame: JSON that round-trips", () => {
   });
   assert.deepEqual(JSON.parse(encodeServerFrame(frame)), frame);
   assert.ok(!("retryAfter" in errorFrame("bad_json", "x")));
+});
+
+// ------------------------------------------------------------ server frames
+
+Deno.test("parseServerFrame: every frame the server encodes reads back as itself", () => {
+  const user = { id: "guest:ana", name: "Ana", kind: "guest" as const };
+  const message = {
+    id: "m1",
+    seq: 1,
+    room: "r",
+    user,
+    text: "hi",
+    ts: 1,
+    clientId: "c1",
+  };
+  const presence = { [user.id]: { user, metas: [{ conn: "c", since: 1 }] } };
+  const frames: {
+    [K in ServerFrame["type"]]: Extract<ServerFrame, { type: K }>;
+  } = {
+    welcome: {
+      type: "welcome",
+      you: user,
+      room: "r",
+      history: [message],
+      hasMore: false,
+      lastSeq: 1,
+    },
+    message: { type: "message", message },
+    history: {
+      type: "history",
+      direction: "older",
+      messages: [message],
+      hasMore: true,
+    },
+    error: {
+      type: "error",
+      code: "rate_limited",
+      message: "Slow down.",
+      retryAfter: 2,
+    },
+    resync: { type: "resync" },
+    presence: { type: "presence", state: presence, joins: presence },
+    typing: { type: "typing", userId: user.id, name: "Ana", ttl: 5_000 },
+  };
+  for (const frame of Object.values(frames)) {
+    assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
+  }
+});
+
+Deno.test("parseServerFrame: anything else is null", () => {
+  for (
+    const raw of [
+      "{not json",
+      "null",
+      "[]",
+      '"welcome"',
+      '{"type":"nope"}',
+      '{"no":"type"}',
+      '{"type":"welcome","history":[],"lastSeq":-1}',
+      '{"type":"message","message":{"seq":1}}',
+      '{"type":"history","direction":"sideways","messages":[],"hasMore":false}',
+      '{"type":"error","code":"x"}',
+      '{"type":"presence","state":{"u":{"user":{"id":"u","name":"U"},"metas":[{}]}}}',
+      '{"type":"typing","userId":"u","name":"U"}',
+    ]
+  ) {
+    assert.equal(parseServerFrame(raw), null, raw);
+  }
+  assert.equal(parseServerFrame(new ArrayBuffer(2)), null, "binary");
 });
