@@ -56,18 +56,21 @@ export interface RoomClientDeps {
   log(message: string, error?: unknown): void;
 }
 
-/** `localStorage`, or `null` where reading it throws (storage disabled). */
-function browserStorage(): StorageLike | null {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null;
-  }
-}
+/**
+ * `localStorage`, looked up on each call: constructing a client (the server
+ * renders the island too) never touches it, and where storage is disabled
+ * the calls throw, which the outbox tolerates.
+ */
+const browserStorage: StorageLike = {
+  getItem: (key) => localStorage.getItem(key),
+  setItem: (key, value) => localStorage.setItem(key, value),
+  removeItem: (key) => localStorage.removeItem(key),
+};
 
 /**
- * The browser's own: `WebSocket`, `Date.now` and timers, `Math.random`,
- * `localStorage`, the window's events, `crypto.randomUUID`, `console.error`.
+ * The browser's own: `WebSocket` (a path is resolved against the page),
+ * `Date.now` and timers, `Math.random`, `localStorage`, the window's events,
+ * `crypto.randomUUID`, `console.error`. Nothing is touched until used.
  *
  * @example
  * ```ts
@@ -76,7 +79,7 @@ function browserStorage(): StorageLike | null {
  */
 export function browserDependencies(): RoomClientDeps {
   return {
-    connect: (url) => new WebSocket(url),
+    connect: (url) => new WebSocket(socketUrl(url, location)),
     clock: {
       now: () => Date.now(),
       setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -84,7 +87,7 @@ export function browserDependencies(): RoomClientDeps {
         clearTimeout(id as Parameters<typeof clearTimeout>[0]),
     },
     random: () => Math.random(),
-    storage: browserStorage(),
+    storage: browserStorage,
     network: globalThis,
     newId: () => crypto.randomUUID(),
     log: (message, error) =>
@@ -95,17 +98,31 @@ export function browserDependencies(): RoomClientDeps {
 }
 
 /**
- * The socket URL of `room` on the page's own host (`wss:` under https).
+ * The path of `room`'s socket.
  *
  * @example
  * ```ts
- * roomSocketUrl("general", location); // "wss://example.com/ws/chat/general"
+ * roomSocketPath("general"); // "/ws/chat/general"
  * ```
  */
-export function roomSocketUrl(
-  room: string,
+export function roomSocketPath(room: string): string {
+  return `/ws/chat/${encodeURIComponent(room)}`;
+}
+
+/**
+ * A socket URL for `url`: a path is taken on the page's own host, with `wss:`
+ * under https; a `ws:` or `wss:` URL is kept.
+ *
+ * @example
+ * ```ts
+ * socketUrl("/ws/chat/general", location); // "wss://example.com/ws/chat/general"
+ * ```
+ */
+export function socketUrl(
+  url: string,
   page: Pick<Location, "protocol" | "host">,
 ): string {
+  if (/^wss?:/.test(url)) return url;
   const scheme = page.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${page.host}/ws/chat/${encodeURIComponent(room)}`;
+  return `${scheme}://${page.host}${url}`;
 }

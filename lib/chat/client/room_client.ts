@@ -101,7 +101,7 @@ export type RoomEvent =
 /** What a room's client starts from (the page rendered on the server). */
 export interface RoomClientOptions {
   room: string;
-  /** The socket's URL (see `roomSocketUrl`). */
+  /** The socket's URL or, in the browser, its path (see `roomSocketPath`). */
   url: string;
   /** Who is signed in. */
   user: ChatUser;
@@ -123,7 +123,7 @@ export const SESSION_ENDED_NOTICE =
  * @example
  * ```ts
  * const client = new RoomClient(
- *   { room, url: roomSocketUrl(room, location), user, history, hasMore },
+ *   { room, url: roomSocketPath(room), user, history, hasMore },
  *   browserDependencies(),
  * );
  * const off = client.subscribe((e) => { if (e.type === "change") render(e.view); });
