@@ -14,6 +14,7 @@ import { typingLabel } from "../lib/chat/presence.ts";
 import type { ChatMessage, ChatUser } from "../lib/chat/types.ts";
 import SignIn from "./SignIn.tsx";
 
+/** What the room page renders the island with. */
 export interface ChatRoomProps {
   room: string;
   user: ChatUser;
