@@ -22,6 +22,7 @@ import {
   withTimeout,
 } from "./common.ts";
 import type { Options, Target } from "./options.ts";
+import { CROWD_FROM_ONE_ADDRESS } from "../lib/config.ts";
 import { startRedis, type TestRedis } from "../tests/_helpers/redis.ts";
 
 /** Fixed 40-character session secret for the benchmarked server. */
@@ -277,6 +278,8 @@ export async function startTarget(
       SESSION_SECRET: BENCH_SECRET,
       LOG_LEVEL: "error",
       CHANNEL_LAYER: o.layer,
+      // The load generator is one address standing in for thousands of people.
+      ...CROWD_FROM_ONE_ADDRESS,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
     }, v8FlagArgs([...startFlags, ...profile]));
@@ -350,6 +353,7 @@ export async function signInGuests(n: number): Promise<number> {
     SESSION_SECRET: BENCH_SECRET,
     LOG_LEVEL: "error",
     CHANNEL_LAYER: "memory",
+    ...CROWD_FROM_ONE_ADDRESS,
   });
   try {
     const from = guestCookies.length;

@@ -3,6 +3,8 @@
  * processes) rather than through startServer().
  */
 
+import { CROWD_FROM_ONE_ADDRESS } from "./server.ts";
+
 /**
  * Signs in a guest at `origin`; returns the `Cookie` header value. `client`
  * picks the HTTP client (one that keeps no idle connection reaches whichever
@@ -50,7 +52,7 @@ export async function startWorker(
       worker.addEventListener("message", resolve, { once: true })
     );
   const started = reply();
-  worker.postMessage({ env });
+  worker.postMessage({ env: { ...CROWD_FROM_ONE_ADDRESS, ...env } });
   const { port } = (await started).data;
   return {
     port,

@@ -2,7 +2,7 @@
  * Runs the real server as a separate OS process (`deno run -A main.ts`), for
  * tests that kill or restart it.
  */
-import { TEST_SECRET } from "./server.ts";
+import { CROWD_FROM_ONE_ADDRESS, TEST_SECRET } from "./server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** How long a started server may take to print its listening line. */
@@ -35,6 +35,7 @@ export async function spawnServer(
       SESSION_SECRET: TEST_SECRET,
       LOG_LEVEL: "error",
       NO_COLOR: "1",
+      ...CROWD_FROM_ONE_ADDRESS,
       ...env,
     },
     stdout: "piped",

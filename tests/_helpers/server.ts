@@ -2,7 +2,7 @@
  * Starts the real app in this process on a free 127.0.0.1 port, with an
  * in-memory KV unless the test names a file.
  */
-import { loadConfig } from "../../lib/config.ts";
+import { CROWD_FROM_ONE_ADDRESS, loadConfig } from "../../lib/config.ts";
 import type { Services } from "../../lib/context.ts";
 import { quietLogger } from "../../lib/log.ts";
 import {
@@ -15,6 +15,14 @@ import type { ChatUser } from "../../lib/chat/types.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+
+/**
+ * Tests play crowds: many people, all from 127.0.0.1, writing into a few
+ * rooms within seconds — where in life each person has an address of their
+ * own. So the per-address and per-room budgets are lifted unless a test sets
+ * them (the tests of those budgets do); the per-person budget stays.
+ */
+export { CROWD_FROM_ONE_ADDRESS };
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
@@ -39,6 +47,7 @@ export async function startServer(
     KV_PATH: ":memory:",
     SESSION_SECRET: TEST_SECRET,
     LOG_LEVEL: "error",
+    ...CROWD_FROM_ONE_ADDRESS,
     ...env,
   });
   const services = await createServices(config, {

@@ -8,7 +8,7 @@ import { normalizeRoomName } from "../../../../lib/chat/names.ts";
 import { postMessage } from "../../../../lib/chat/post.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
-import { clientAddress } from "../../../../lib/web/client_address.ts";
+import { readerKey } from "../../../../lib/chat/budgets.ts";
 import { refusalResponse, routeError } from "../../../../lib/web/errors.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 import type { Context } from "hono";
@@ -43,7 +43,9 @@ export const handler: Handlers<AppEnv> = {
     }
     const { services, user } = c.var;
     // The socket's read budget, per person: by user, or by address when signed out.
-    const wait = services.readRate.take(user?.id ?? `ip:${clientAddress(c)}`);
+    const wait = services.budgets.reads.take(
+      readerKey(user?.id, c.var.client.address),
+    );
     if (wait > 0) {
       services.metrics.drop("rate_limited");
       return refusalResponse(c, rateLimited(wait));
@@ -71,9 +73,8 @@ export const handler: Handlers<AppEnv> = {
     const posted = valid.ok
       ? await postMessage(
         services,
-        { room, user, ...valid.value },
+        { room, user, address: c.var.client.address, ...valid.value },
         services.posting,
-        () => services.postRate.take(user.id),
       )
       : valid;
     if (!posted.ok) {
