@@ -19,8 +19,8 @@ import {
   removeTempDir,
   ROOT,
   rssKiB,
-  withTimeout,
 } from "./common.ts";
+import { withTimeout } from "../lib/async.ts";
 import type { Options, Target } from "./options.ts";
 import { startRedis, type TestRedis } from "../tests/_helpers/redis.ts";
 

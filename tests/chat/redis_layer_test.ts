@@ -17,8 +17,8 @@ import type { ChatMessage } from "../../lib/chat/types.ts";
 import {
   RedisLayer,
   type RedisLayerOptions,
-  redisReconnectDelay,
 } from "../../lib/chat/redis_layer.ts";
+import { withTimeout } from "../../lib/async.ts";
 import type { LogFields, Logger } from "../../lib/log.ts";
 import { freePort } from "../_helpers/process.ts";
 import { startRedis, type TestRedis } from "../_helpers/redis.ts";
@@ -156,24 +156,6 @@ async function pubsubChannels(url: string, prefix: string): Promise<string[]> {
     return (await client.pubSubChannels(`${prefix}*`)).sort();
   } finally {
     await client.close();
-  }
-}
-
-/** `promise`'s value, or a failure if it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: still pending after ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -435,14 +417,6 @@ Deno.test(
   },
 );
 
-Deno.test("redis layer: reconnect delays grow, are capped and jittered", () => {
-  assert.equal(redisReconnectDelay(0, 100, 5_000, 0), 50);
-  assert.equal(redisReconnectDelay(0, 100, 5_000, 1), 100);
-  assert.equal(redisReconnectDelay(3, 100, 5_000, 0.5), 600);
-  assert.equal(redisReconnectDelay(40, 100, 5_000, 1), 5_000);
-  assert.equal(redisReconnectDelay(40, 100, 5_000, 0), 2_500);
-});
-
 Deno.test(
   "redis layer: survives a Redis restart (resync, delivery again, no throw or hang while down)",
   withLayers(
@@ -463,7 +437,7 @@ Deno.test(
       ]);
 
       // (c) A send during the outage resolves promptly; local members still get it.
-      await within(
+      await withTimeout(
         a.groupSend("room", event("secret text during outage")),
         1_000,
         "groupSend during the outage",
@@ -539,7 +513,7 @@ Deno.test(
         logA.logged("redis.disconnected"),
         logB.logged("redis.disconnected"),
       ]);
-      await within(
+      await withTimeout(
         a.groupSend("room", event("lost on the bus")),
         1_000,
         "groupSend while the publisher is down",
