@@ -3,6 +3,7 @@
  * awaited by predicate, never by sleeping.
  */
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
+import { Signal, WAIT_MS, type What } from "./wait.ts";
 
 /** How long a test waits for an expected frame before failing. */
 export const FRAME_TIMEOUT_MS = 5_000;
@@ -86,6 +87,38 @@ export class TestClient {
       };
       this.#waiters.push(waiter);
     });
+  }
+
+  /**
+   * Resolves once `ready()` holds, re-checked after every frame this client
+   * receives — after the listeners attached before the call, such as a
+   * `RecoveringReader`'s bookkeeping. Rejects after `timeoutMs`, or as
+   * soon as the socket closes with `ready()` still false.
+   */
+  async until(
+    ready: () => boolean,
+    what: What,
+    timeoutMs: number = WAIT_MS,
+  ): Promise<void> {
+    const signal = new Signal();
+    const notify = () => signal.notify();
+    this.socket.addEventListener("message", notify);
+    this.socket.addEventListener("close", notify);
+    try {
+      await signal.until(
+        () => ready() || this.socket.readyState === WebSocket.CLOSED,
+        what,
+        timeoutMs,
+      );
+    } finally {
+      this.socket.removeEventListener("message", notify);
+      this.socket.removeEventListener("close", notify);
+    }
+    if (!ready()) {
+      throw new Error(
+        `socket closed before: ${typeof what === "function" ? what() : what}`,
+      );
+    }
   }
 
   /** Waits for a frame of `type`. */

@@ -12,6 +12,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { handshakeRequest, TestClient } from "../_helpers/ws_client.ts";
+import { eventually, Signal } from "../_helpers/wait.ts";
 import { MAX_BUFFERED_BYTES } from "../../lib/chat/consumer.ts";
 import { CloseCode } from "../../lib/shared.ts";
 import {
@@ -34,55 +35,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // ---------------------------------------------------------------- helpers
-
-/** Resolves waiters whenever something they may be waiting for happened. */
-class Signal {
-  #waiters = new Set<() => void>();
-
-  notify(): void {
-    for (const wake of [...this.#waiters]) wake();
-  }
-
-  /** Waits until `ready()` holds, re-checking on every `notify`; fails after `timeoutMs`. */
-  until(ready: () => boolean, what: () => string, timeoutMs = 10_000) {
-    if (ready()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!ready()) return;
-        done();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms: ${what()}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-    });
-  }
-}
-
-/**
- * Waits for server-side state that has no event of its own (group and
- * registry counts change when the server handles a close): re-checks on a
- * short timer, bounded by `timeoutMs`.
- */
-async function eventually(
-  ready: () => boolean,
-  what: () => string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!ready()) {
-    if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function rssMiB(): number {
   return Deno.memoryUsage().rss / MiB;

@@ -7,11 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import {
-  type Channel,
-  type ChatEvent,
-  newChannelName,
-} from "../../lib/chat/layer.ts";
+import type { ChatEvent } from "../../lib/chat/layer.ts";
 import { encodeServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import {
@@ -24,79 +20,10 @@ import { freePort } from "../_helpers/process.ts";
 import { startRedis, type TestRedis } from "../_helpers/redis.ts";
 import { startServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
+import { Recorder } from "../_helpers/recorder.ts";
+import { Signal } from "../_helpers/wait.ts";
 
-/** How long a test waits for an expected delivery or log event before failing. */
-const WAIT_MS = 5_000;
 const RESYNC = encodeServerFrame({ type: "resync" });
-
-/** Resolves when `ready()` holds, re-checked on every `poke()`; rejects after WAIT_MS. */
-class Signal {
-  #waiters: { ready: () => boolean; resolve: () => void }[] = [];
-
-  poke(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.ready()) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  until(ready: () => boolean, what: () => string): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new Error(`${what()} after ${WAIT_MS} ms`));
-      }, WAIT_MS);
-      const waiter = {
-        ready,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-}
-
-/** A channel that records what it is sent and lets a test await deliveries. */
-class Recorder implements Channel {
-  readonly name = newChannelName();
-  readonly frames: string[] = [];
-  readonly #signal = new Signal();
-
-  constructor(readonly label: string) {}
-
-  send(frame: string): void {
-    this.frames.push(frame);
-    this.#signal.poke();
-  }
-
-  /** Resolves once `count` frames in total have arrived. */
-  received(count = 1): Promise<void> {
-    return this.#signal.until(
-      () => this.frames.length >= count,
-      () => `${this.label}: ${this.frames.length}/${count} frames`,
-    );
-  }
-
-  /** Resolves once a frame equal to `frame` has arrived. */
-  got(frame: string): Promise<void> {
-    return this.#signal.until(
-      () => this.frames.includes(frame),
-      () => `${this.label}: no ${frame} in ${this.texts().join(", ")}`,
-    );
-  }
-
-  /** Message texts, other frames as `<type>`. */
-  texts(): string[] {
-    return this.frames.map((f) => {
-      const frame = JSON.parse(f) as ChatEvent;
-      return frame.type === "message" ? frame.message.text : `<${frame.type}>`;
-    });
-  }
-}
 
 /** A Logger that records every line and lets a test await an event. */
 class LogTap implements Logger {
@@ -105,7 +32,7 @@ class LogTap implements Logger {
 
   #write(level: string, event: string, fields?: LogFields): void {
     this.lines.push({ level, event, fields });
-    this.#signal.poke();
+    this.#signal.notify();
   }
   debug = (event: string, fields?: LogFields) =>
     this.#write("debug", event, fields);
