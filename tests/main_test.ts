@@ -3,7 +3,7 @@
  * graceful stop that tells clients to reconnect (1012) and exits in time.
  */
 import assert from "node:assert/strict";
-import { guestCookie } from "./_helpers/instances.ts";
+import { guestCookie } from "../support/guest.ts";
 import { spawnServer } from "./_helpers/process.ts";
 import { TestClient } from "./_helpers/ws_client.ts";
 /** What a platform gives a stopping process (Deno Deploy: 5 s); lib/instance.ts's grace period sits inside it. */

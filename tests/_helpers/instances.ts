@@ -3,23 +3,6 @@
  * processes) rather than through startServer().
  */
 
-/** Signs in a guest at `origin`; returns the `Cookie` header value. */
-export async function guestCookie(
-  origin: string,
-  name: string,
-): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  await res.body?.cancel();
-  if (res.status !== 200) {
-    throw new Error(`guest sign-in failed: ${res.status}`);
-  }
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
-
 /** An app instance in a Deno Worker (as `deno serve --parallel` or WORKERS runs them). */
 export interface WorkerInstance {
   port: number;

@@ -1,6 +1,6 @@
 /**
  * The `redis` group layer against a real redis-server on 127.0.0.1 (started
- * by tests/_helpers/redis.ts on a free port). Two `RedisLayer`s in this
+ * by support/redis.ts on a free port). Two `RedisLayer`s in this
  * process stand for two app processes; a third plain client inspects what
  * Redis sees (`PUBSUB CHANNELS`). Every wait is for a delivery, a frame or a
  * log event, each with a timeout.
@@ -16,8 +16,8 @@ import {
 } from "../../lib/chat/redis_layer.ts";
 import { withTimeout } from "../../lib/async.ts";
 import type { LogFields, Logger } from "../../lib/log.ts";
-import { freePort } from "../_helpers/process.ts";
-import { startRedis, type TestRedis } from "../_helpers/redis.ts";
+import { freePort } from "../../support/process.ts";
+import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { startServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { Recorder } from "../_helpers/recorder.ts";

@@ -14,10 +14,10 @@ import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import { PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
-import { guestCookie } from "../_helpers/instances.ts";
+import { guestCookie } from "../../support/guest.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import { RecoveringReader } from "../_helpers/recovering_reader.ts";
-import { startRedis, type TestRedis } from "../_helpers/redis.ts";
+import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { WAIT_MS } from "../_helpers/wait.ts";
 

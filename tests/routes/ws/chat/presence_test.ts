@@ -16,7 +16,8 @@ import { PRESENCE_TTL_MS } from "../../../../lib/store/presence.ts";
 import { PRESENCE_BEAT_MS } from "../../../../lib/chat/presence_tracker.ts";
 import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
-import { guestCookie, startWorker } from "../../../_helpers/instances.ts";
+import { guestCookie } from "../../../../support/guest.ts";
+import { startWorker } from "../../../_helpers/instances.ts";
 import { eventually, Signal, WAIT_MS } from "../../../_helpers/wait.ts";
 
 /** Follows presence frames on a client and resolves when a condition on the names holds. */

@@ -2,6 +2,8 @@
  * A throwaway `redis-server` for tests and `bench/`: on 127.0.0.1 only, on a
  * free port, no persistence. It can be SIGKILLed and started again on the same port to
  * simulate a Redis restart.
+ *
+ * @module
  */
 import { freePort } from "./process.ts";
 
