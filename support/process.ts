@@ -21,11 +21,50 @@ export function freePort(): number {
 }
 
 /**
- * Reads `output` (a child's stdout) until the `Listening on` line and
- * returns its port; then keeps draining the stream in the background, so a
- * chatty child never blocks on a full pipe. Rejects if the stream ends
- * first, quoting the tail of what it printed. Bound the wait with
- * `withTimeout` from `lib/async.ts`.
+ * Every port `output` (a child's stdout) announces in a `Listening on` line,
+ * as it comes: more than one when the child restarts its server (as
+ * `deno task dev` does on a change). Throws if the stream ends before the
+ * first line, quoting the tail of what it printed; ends with the stream
+ * after that.
+ *
+ * @example
+ * ```ts
+ * const ports = listeningPorts(child.stdout);
+ * const first = await ports.next(); // { value: 8000, done: false }
+ * ```
+ */
+export async function* listeningPorts(
+  output: ReadableStream<Uint8Array<ArrayBuffer>>,
+): AsyncGenerator<number, void, undefined> {
+  const reader = output.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let announced = false;
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+      let match;
+      while ((match = LISTENING.exec(seen))) {
+        announced = true;
+        seen = seen.slice(match.index + match[0].length);
+        yield Number(match[1]);
+      }
+      if (seen.length > MAX_SEEN_CHARS) seen = seen.slice(-1_024);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (!announced) {
+    throw new Error(`exited before listening; output: ${seen.slice(-1_024)}`);
+  }
+}
+
+/**
+ * The port of the first `Listening on` line in `output` (see
+ * {@link listeningPorts}); the rest of the stream is drained in the
+ * background, so a chatty child never blocks on a full pipe. Bound the wait
+ * with `withTimeout` from `lib/async.ts`.
  *
  * @example
  * ```ts
@@ -40,27 +79,13 @@ export function freePort(): number {
 export async function listeningPort(
   output: ReadableStream<Uint8Array<ArrayBuffer>>,
 ): Promise<number> {
-  const reader = output.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) {
-      throw new Error(
-        `exited before listening; output: ${seen.slice(-1_024)}`,
-      );
-    }
-    seen += value;
-    const match = LISTENING.exec(seen);
-    if (match) {
-      drain(reader);
-      return Number(match[1]);
-    }
-    if (seen.length > MAX_SEEN_CHARS) seen = seen.slice(-1_024);
-  }
-}
-
-async function drain(reader: ReadableStreamDefaultReader<string>) {
-  try {
-    while (!(await reader.read()).done) { /* discard */ }
-  } catch { /* the stream was cancelled or errored: nothing left to drain */ }
+  const ports = listeningPorts(output);
+  const first = await ports.next();
+  if (first.done) throw new Error("unreachable: the stream ended silently");
+  (async () => {
+    try {
+      for await (const _ of ports) { /* discard */ }
+    } catch { /* the stream was cancelled or errored: nothing left to drain */ }
+  })();
+  return first.value;
 }

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { withTimeout } from "../../lib/async.ts";
-import { freePort, listeningPort } from "../../support/process.ts";
+import {
+  freePort,
+  listeningPort,
+  listeningPorts,
+} from "../../support/process.ts";
 
 const encoder = new TextEncoder();
 
@@ -45,6 +49,19 @@ Deno.test("listeningPort: rejects when the output ends first, quoting it", async
     listeningPort(stream),
     /exited before listening; output: error: SESSION_SECRET is missing/,
   );
+});
+
+Deno.test("listeningPorts: every port announced, in order, until the output ends", async () => {
+  const { stream } = output([
+    "Listening on http://127.0.0.1:4001/\nWatcher Restarting!\n",
+    "Listening on http://127.0.0.1:4002/\nListening on http://127.0.0.1:",
+    "4003/\n",
+  ]);
+  assert.deepEqual(await Array.fromAsync(listeningPorts(stream)), [
+    4001,
+    4002,
+    4003,
+  ]);
 });
 
 Deno.test("freePort: a port on 127.0.0.1 that can be listened on", () => {
