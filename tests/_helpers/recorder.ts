@@ -9,7 +9,7 @@ import {
   type ChatEvent,
   newChannelName,
 } from "../../lib/chat/layer.ts";
-import { Signal } from "./wait.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** A channel that records what it is sent and lets a test await deliveries. */
 export class Recorder implements Channel {

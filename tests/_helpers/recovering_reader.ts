@@ -8,7 +8,7 @@
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import { Timeline } from "../../lib/chat/timeline.ts";
 import type { TestClient } from "./ws_client.ts";
-import { Signal } from "./wait.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** How long {@link RecoveringReader.whole} waits by default. */
 export const WHOLE_TIMEOUT_MS = 10_000;

@@ -24,7 +24,7 @@ import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { KvPresenceStore, PRESENCE_TTL_MS } from "../../lib/store/presence.ts";
-import { Signal } from "../_helpers/wait.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** Counts full reads of a room, the cost a join must not pay. */
 class CountingStore extends KvPresenceStore {

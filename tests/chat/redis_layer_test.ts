@@ -21,7 +21,7 @@ import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { startServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { Recorder } from "../_helpers/recorder.ts";
-import { Signal } from "../_helpers/wait.ts";
+import { Signal } from "../../support/wait.ts";
 
 const RESYNC = encodeServerFrame({ type: "resync" });
 

@@ -19,7 +19,7 @@ import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import { RecoveringReader } from "../_helpers/recovering_reader.ts";
 import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
-import { WAIT_MS } from "../_helpers/wait.ts";
+import { WAIT_MS } from "../../support/wait.ts";
 
 /** A dead instance's connections leave presence within this (see lib/store/presence.ts). */
 const PRESENCE_BOUND_MS = PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS;

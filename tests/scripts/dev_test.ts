@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { withTimeout } from "../../lib/async.ts";
 import { listeningPorts } from "../../support/process.ts";
 import { TEST_SECRET } from "../_helpers/server.ts";
-import { eventually } from "../_helpers/wait.ts";
+import { eventually } from "../../support/wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** Longest wait for a (re)start: a stale build is rebuilt first (~2 s). */

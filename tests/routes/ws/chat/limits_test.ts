@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
-import { eventually, Signal } from "../../../_helpers/wait.ts";
+import { eventually, Signal } from "../../../../support/wait.ts";
 
 Deno.test("MAX_SOCKETS_PER_USER: one more socket than allowed → 429 before the upgrade", async () => {
   const server = await startServer({ MAX_SOCKETS_PER_USER: "2" });

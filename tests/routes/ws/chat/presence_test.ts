@@ -18,7 +18,7 @@ import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
 import { guestCookie } from "../../../../support/guest.ts";
 import { startWorker } from "../../../_helpers/instances.ts";
-import { eventually, Signal, WAIT_MS } from "../../../_helpers/wait.ts";
+import { eventually, Signal, WAIT_MS } from "../../../../support/wait.ts";
 
 /** Follows presence frames on a client and resolves when a condition on the names holds. */
 class PresenceView {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
-import { eventually } from "../../../_helpers/wait.ts";
+import { eventually } from "../../../../support/wait.ts";
 import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,

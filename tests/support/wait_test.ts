@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { eventually, Signal } from "./wait.ts";
+import { eventually, Signal } from "../../support/wait.ts";
 
 Deno.test("Signal.until: resolves at once when ready, else on the notify that makes it ready", async () => {
   const signal = new Signal();

@@ -1,16 +1,17 @@
 /**
- * Waiting in tests for something to become true, never by sleeping: a
- * {@link Signal} that whatever changes the state notifies, and
- * {@link eventually} for server state that has no event of its own. Every
- * wait is bounded and fails with what it waited for.
+ * Waiting for something to become true, never by sleeping: a {@link Signal}
+ * that whatever changes the state notifies, and {@link eventually} for state
+ * that has no event of its own (a server handling a close, a process
+ * starting to answer). Every wait is bounded and fails with what it waited
+ * for. For tests and the helpers they share with `bench/`.
  *
  * @module
  */
 
 /**
- * How long a wait lasts by default before it fails the test: generous, since
- * it only costs time when the test fails anyway, and a loaded 2-core CI host
- * must not turn slowness into failures.
+ * How long a wait lasts by default before it fails: generous, since it only
+ * costs time when a test fails anyway, and a loaded 2-core CI host must not
+ * turn slowness into failures.
  */
 export const WAIT_MS = 10_000;
 /** Re-check interval of {@link eventually}: such state changes within a few ms. */
@@ -77,9 +78,10 @@ export class Signal {
 
 /**
  * Resolves once `ready()` holds, re-checking every few ms; rejects after
- * `timeoutMs`. Only for state that changes without an event the test can
- * hear (a server handling a close, a KV write landing); anything that
- * notifies belongs on a {@link Signal}.
+ * `timeoutMs`, or as soon as `ready` throws. Only for state that changes
+ * without an event the caller can hear (a server handling a close, a
+ * process starting to answer); anything that notifies belongs on a
+ * {@link Signal}.
  *
  * @example
  * ```ts
