@@ -5,29 +5,6 @@
 
 import { CROWD_FROM_ONE_ADDRESS } from "./server.ts";
 
-/**
- * Signs in a guest at `origin`; returns the `Cookie` header value. `client`
- * picks the HTTP client (one that keeps no idle connection reaches whichever
- * worker the kernel picks for a new one).
- */
-export async function guestCookie(
-  origin: string,
-  name: string,
-  client?: Deno.HttpClient,
-): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-    client,
-  });
-  await res.body?.cancel();
-  if (res.status !== 200) {
-    throw new Error(`guest sign-in failed: ${res.status}`);
-  }
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
-
 /** An app instance in a Deno Worker (as `deno serve --parallel` or WORKERS runs them). */
 export interface WorkerInstance {
   port: number;

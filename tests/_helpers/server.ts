@@ -11,7 +11,7 @@ import {
   type ServiceOverrides,
 } from "../../lib/server.ts";
 import { manifest } from "../../manifest.gen.ts";
-import type { ChatUser } from "../../lib/chat/types.ts";
+import { type GuestSession, signInGuest } from "../../support/guest.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -30,10 +30,8 @@ export interface TestServer {
   services: Services;
   /** `ws://127.0.0.1:PORT/ws/chat/<room>` */
   wsUrl(room: string): string;
-  /** Signs in a guest through the real endpoint; returns the Cookie header value. */
-  guest(
-    name: string,
-  ): Promise<{ cookie: string; user: ChatUser; token: string }>;
+  /** Signs in a guest through the real endpoint. */
+  guest(name: string): Promise<GuestSession>;
   close(): Promise<void>;
 }
 
@@ -64,22 +62,7 @@ export async function startServer(
     origin,
     services,
     wsUrl: (room) => `ws://127.0.0.1:${server.addr.port}/ws/chat/${room}`,
-    async guest(name) {
-      const res = await fetch(`${origin}/api/session/guest`, {
-        method: "POST",
-        headers: { "content-type": "application/json", origin },
-        body: JSON.stringify({ name }),
-      });
-      if (!res.ok) {
-        throw new Error(
-          `guest sign-in failed: ${res.status} ${await res.text()}`,
-        );
-      }
-      const { user } = await res.json();
-      const setCookie = res.headers.get("set-cookie") ?? "";
-      const cookie = setCookie.split(";")[0];
-      return { cookie, user, token: cookie.split("=")[1] };
-    },
+    guest: (name) => signInGuest(origin, name),
     async close() {
       services.connections.closeWhere(() => true, 1001, "test over");
       await server.shutdown();

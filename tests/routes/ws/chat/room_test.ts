@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import { eventually } from "../../../../support/wait.ts";
 import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
@@ -60,15 +61,17 @@ Deno.test("a closed socket leaves the group: later sends reach only live members
     assert.equal(server.services.layer.localMembers("room"), 2);
     await leave.close();
     // The server sees the close asynchronously; wait for membership to drop.
-    while (server.services.layer.localMembers("room") !== 1) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localMembers("room") === 1,
+      "the server to handle the close",
+    );
     stay.send({ type: "message", text: "after close", clientId: "x1" });
     assert.equal((await stay.nextOf("message")).message.text, "after close");
     await stay.close();
-    while (server.services.layer.localGroups() !== 0) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localGroups() === 0,
+      "the server to handle the close",
+    );
     assert.equal(server.services.connections.size, 0);
   } finally {
     await server.close();
