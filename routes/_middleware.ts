@@ -67,7 +67,11 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   // Sliding renewal for cookie sessions, unless the handler replaced or cleared the cookie.
   if (renew && current && !c.res.headers.has("set-cookie")) {
-    setSessionCookie(c, await sessions.sign(current.user), sessions.ttlSeconds);
+    setSessionCookie(
+      c,
+      await sessions.sign(current.user, current.sid),
+      sessions.ttlSeconds,
+    );
   }
 };
 

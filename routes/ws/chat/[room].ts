@@ -65,9 +65,16 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.refused", { room, reason: refusal });
       return routeError(c, "too_many_connections");
     }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: WS_IDLE_TIMEOUT_S,
-    });
+    let upgrade: Deno.WebSocketUpgrade;
+    try {
+      upgrade = Deno.upgradeWebSocket(c.req.raw, {
+        idleTimeout: WS_IDLE_TIMEOUT_S,
+      });
+    } catch {
+      // A handshake Deno cannot accept (no key, another version): the client's fault.
+      return routeError(c, "bad_upgrade");
+    }
+    const { socket, response } = upgrade;
     const scope = {
       room,
       ip,

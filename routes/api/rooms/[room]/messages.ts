@@ -34,7 +34,9 @@ export const handler: Handlers<AppEnv> = {
     if (!room) return routeError(c, "bad_room");
     const before = seqParam(c.req.query("before"));
     const after = seqParam(c.req.query("after"));
-    const limit = seqParam(c.req.query("limit")) ?? DEFAULT_PAGE_SIZE;
+    // `??` would let an invalid `limit` (null) fall back to the default: only an absent one may.
+    const asked = seqParam(c.req.query("limit"));
+    const limit = asked === undefined ? DEFAULT_PAGE_SIZE : asked;
     if (
       before === null || after === null || limit === null || limit < 1 ||
       limit > MAX_PAGE_SIZE

@@ -315,3 +315,44 @@ Deno.test("history reads are budgeted per person: past the burst a read is refus
     await server.close();
   }
 });
+
+Deno.test("a malformed upgrade is the client's error: 400, not 500", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const url = new URL(server.wsUrl("bad"));
+    for (
+      const extra of [
+        ["Sec-WebSocket-Version: 13"], // no key
+      ]
+    ) {
+      const conn = await Deno.connect({
+        hostname: url.hostname,
+        port: Number(url.port),
+      });
+      const request = [
+        `GET ${url.pathname} HTTP/1.1`,
+        `Host: ${url.host}`,
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        `Origin: ${server.origin}`,
+        `Cookie: ${cookie}`,
+        ...extra,
+        "",
+        "",
+      ].join("\r\n");
+      await conn.write(new TextEncoder().encode(request));
+      const buf = new Uint8Array(512);
+      const n = await conn.read(buf);
+      conn.close();
+      const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+      assert.match(
+        head,
+        /^HTTP\/1\.1 400/,
+        `${extra.join(" ")}: ${head.split("\r\n")[0]}`,
+      );
+    }
+  } finally {
+    await server.close();
+  }
+});
