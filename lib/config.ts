@@ -28,6 +28,18 @@ export interface ServerConfig {
   production: boolean;
   /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
   onDeploy: boolean;
+  /**
+   * Bearer token that opens `GET /metrics` (`METRICS_TOKEN`); unset, only
+   * clients on this machine (loopback) may read it.
+   */
+  metricsToken: string | undefined;
+  /**
+   * Host names this server answers to (`ALLOWED_HOSTS`, comma separated,
+   * `name` or `name:port`; empty = any). Same-origin checks trust the `Host`
+   * header, so a public deployment names its hosts (as Django's
+   * `ALLOWED_HOSTS`), which also stops DNS-rebinding pages.
+   */
+  allowedHosts: string[];
 }
 
 /** The group layer joining instances. */
@@ -262,6 +274,8 @@ export function serverConfig(env: Env): ServerConfig {
       : int(env, "WORKERS", 1, 1, 64),
     production,
     onDeploy: Boolean(env.DENO_DEPLOYMENT_ID),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
   };
 }
 

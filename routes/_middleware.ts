@@ -8,6 +8,7 @@ import {
 } from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
 import { resolveClient } from "../lib/web/client_address.ts";
+import { routeError } from "../lib/web/errors.ts";
 import { GOOGLE_GSI as GIS } from "../lib/shared.ts";
 
 /** Strict CSP: scripts only from this origin or with the response's nonce. */
@@ -104,8 +105,20 @@ const ids: MiddlewareHandler<AppEnv> = (() => {
   };
 })();
 
-/** Where the request came from, through trusted proxies only: set before anything reads it. */
+/**
+ * Where the request came from, through trusted proxies only: set before
+ * anything reads it. A `Host` outside `ALLOWED_HOSTS` (when set) is refused
+ * first: same-origin checks compare against it.
+ */
 const client: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const { allowedHosts } = c.var.services.config;
+  if (allowedHosts.length > 0) {
+    const host = (c.req.header("host") ?? "").toLowerCase();
+    const name = host.replace(/:\d+$/, "");
+    if (!allowedHosts.includes(host) && !allowedHosts.includes(name)) {
+      return routeError(c, "bad_host");
+    }
+  }
   c.set("client", resolveClient(c, c.var.services.trustedProxies));
   await next();
 };

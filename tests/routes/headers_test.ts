@@ -256,3 +256,28 @@ Deno.test("built assets are cached for a year, immutable; other responses are no
     await server.close();
   }
 });
+
+Deno.test("ALLOWED_HOSTS: a request for another Host is refused before anything trusts it", async () => {
+  const server = await startServer({ ALLOWED_HOSTS: "127.0.0.1,chat.example" });
+  try {
+    assert.equal((await get(server, "/healthz")).status, 200);
+    const port = new URL(server.origin).port;
+    // fetch() cannot send a Host other than the URL's: speak HTTP by hand.
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: Number(port),
+    });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /healthz HTTP/1.1\r\nHost: rebound.example\r\nConnection: close\r\n\r\n",
+      ),
+    );
+    const buf = new Uint8Array(256);
+    const n = await conn.read(buf);
+    conn.close();
+    const other = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(other, /^HTTP\/1\.1 400/);
+  } finally {
+    await server.close();
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startServer } from "../../../_helpers/server.ts";
+import { startServer, type TestServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
 import { eventually, Signal } from "../../../../support/wait.ts";
 
@@ -126,5 +126,36 @@ Deno.test("/healthz, /readyz and /metrics report on the instance; responses carr
     await c.close();
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("/metrics is for this machine, or for the bearer of METRICS_TOKEN; anyone else gets a 404", async () => {
+  const get = async (server: TestServer, headers: Record<string, string>) => {
+    const res = await fetch(`${server.origin}/metrics`, { headers });
+    await res.body?.cancel();
+    return res.status;
+  };
+  // Behind a proxy on loopback, a client from elsewhere is not this machine.
+  const proxied = await startServer({ TRUST_PROXY: "127.0.0.0/8,::1" });
+  try {
+    assert.equal(await get(proxied, {}), 200);
+    assert.equal(
+      await get(proxied, { "x-forwarded-for": "203.0.113.5" }),
+      404,
+    );
+  } finally {
+    await proxied.close();
+  }
+  const token = "metrics-token-0123456789";
+  const guarded = await startServer({ METRICS_TOKEN: token });
+  try {
+    assert.equal(await get(guarded, {}), 404);
+    assert.equal(await get(guarded, { authorization: "Bearer wrong" }), 404);
+    assert.equal(
+      await get(guarded, { authorization: `Bearer ${token}` }),
+      200,
+    );
+  } finally {
+    await guarded.close();
   }
 });
