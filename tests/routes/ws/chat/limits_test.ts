@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
+import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer, type TestServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
 import { eventually, Signal } from "../../../../support/wait.ts";
@@ -157,5 +159,85 @@ Deno.test("/metrics is for this machine, or for the bearer of METRICS_TOKEN; any
     );
   } finally {
     await guarded.close();
+  }
+});
+
+/** Round trips of `count` messages from `client`, one at a time, in ms. */
+async function roundTrips(client: TestClient, tag: string, count: number) {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const clientId = `${tag}-${i}`;
+    const start = performance.now();
+    client.send({ type: "message", text: `ping ${i}`, clientId });
+    await client.next((f) =>
+      f.type === "message" && f.message.clientId === clientId
+    );
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+Deno.test("a client hammering history is throttled, then closed as flooding; the room's latency is reported with and without it", async () => {
+  const server = await startServer({ RATE_LIMIT_BURST: "1000" });
+  try {
+    const [talker, hammerer] = await Promise.all([
+      server.guest("Talker"),
+      server.guest("Hammer"),
+    ]);
+    const room = "hammered";
+    const talk = await TestClient.connect(server.wsUrl(room), {
+      cookie: talker.cookie,
+      origin: server.origin,
+    });
+    await talk.nextOf("welcome");
+    const quiet = await roundTrips(talk, "quiet", 40);
+
+    const hammer = await TestClient.connect(server.wsUrl(room), {
+      cookie: hammerer.cookie,
+      origin: server.origin,
+    });
+    await hammer.nextOf("welcome");
+    let sent = 0;
+    let closed = false;
+    hammer.closed.then(() => closed = true);
+    // As fast as the socket takes them, until the server has had enough (bounded).
+    const flood = (async () => {
+      while (!closed && sent < 5_000) {
+        hammer.send({ type: "history", before: 1_000_000, limit: 100 });
+        sent++;
+        if (sent % 50 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+    })();
+    const loud = await roundTrips(talk, "loud", 40);
+    await flood;
+    const close = await hammer.closed;
+    // A peer still sending after the close frame gets a reset instead of
+    // the close handshake (Deno), so the code may not arrive; the refusals did.
+    assert.ok(
+      close.code === CloseCode.rateLimited || !close.wasClean,
+      `closed ${close.code}`,
+    );
+    const refused = hammer.frames.filter((f) =>
+      f.type === "error" && f.code === "rate_limited" && f.refused === "history"
+    ).length;
+    assert.ok(refused > 0, "history over budget was refused");
+    const pages = hammer.frames.filter((f) =>
+      f.type === "history"
+    ).length;
+    assert.ok(pages <= READ_BURST + 5, `${pages} pages answered of ${sent}`);
+    const p99 = (t: number[]) =>
+      t[Math.min(t.length - 1, Math.ceil(t.length * 0.99) - 1)];
+    console.log(JSON.stringify({
+      historyFlood: { sent, answered: pages },
+      roomRoundTripMs: {
+        quietP50: +quiet[20].toFixed(1),
+        quietP99: +p99(quiet).toFixed(1),
+        floodedP50: +loud[20].toFixed(1),
+        floodedP99: +p99(loud).toFixed(1),
+      },
+    }));
+    await talk.close();
+  } finally {
+    await server.close();
   }
 });
