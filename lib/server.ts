@@ -12,6 +12,7 @@ import type { AppConfig } from "../app.config.ts";
 import { SessionSigner } from "./auth/session.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
+import { KvLayer } from "./chat/kv_layer.ts";
 import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -49,6 +50,8 @@ export async function createLayer(
       const { RedisLayer } = await import("./chat/redis_layer.ts");
       return await RedisLayer.connect(config.redisUrl, { log });
     }
+    case "kv":
+      return await KvLayer.open(config.kvPath, { log });
   }
 }
 

@@ -39,7 +39,7 @@ import {
   LocalGroups,
 } from "./layer.ts";
 import { encodeServerFrame } from "./protocol.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, errorText, type Logger } from "../log.ts";
 
 /** Default prefix of the Redis channel names: one channel per group. */
 export const REDIS_PREFIX = "roomcast:group:";
@@ -505,12 +505,4 @@ async function withTimeout<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** An error as one short line for the log; never carries message text. */
-function errorText(err: unknown): string {
-  const text = err instanceof Error
-    ? `${err.name}: ${err.message}`
-    : String(err);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -3,7 +3,8 @@
  * process. Each test gets instances that represent separate instances of the
  * app: for `memory` they are one object (it has no bus); for `broadcast` they
  * are separate layers on one fresh channel prefix, talking through
- * BroadcastChannel.
+ * BroadcastChannel; for `kv` they are separate layers watching one KV database
+ * (one shared `:memory:` handle, or each its own handle on one file).
  */
 import assert from "node:assert/strict";
 import {
@@ -15,6 +16,7 @@ import {
 } from "../../lib/chat/layer.ts";
 import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 import { RedisLayer } from "../../lib/chat/redis_layer.ts";
+import { KvLayer } from "../../lib/chat/kv_layer.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { startRedis } from "../_helpers/redis.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
@@ -196,6 +198,42 @@ const backends: Backend[] = [
         openSubscriptions: () =>
           layers.reduce((n, layer) => n + layer.subscribedGroups(), 0),
         dispose: () => redis.stop(),
+      };
+    },
+  },
+  {
+    kind: "kv (:memory:)",
+    shared: false,
+    async create(count) {
+      const kv = await Deno.openKv(":memory:");
+      const layers = Array.from(
+        { length: count },
+        () => new KvLayer(kv, { log: quietLogger }),
+      );
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Promise.resolve(kv.close()),
+      };
+    },
+  },
+  {
+    kind: "kv (file)",
+    shared: false,
+    async create(count) {
+      const dir = await Deno.makeTempDir();
+      const layers: KvLayer[] = [];
+      for (let i = 0; i < count; i++) {
+        layers.push(
+          await KvLayer.open(`${dir}/layer.kv`, { log: quietLogger }),
+        );
+      }
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Deno.remove(dir, { recursive: true }),
       };
     },
   },
