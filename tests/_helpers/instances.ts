@@ -2,6 +2,7 @@
  * Helpers for tests that run the app as separate instances (workers or
  * processes) rather than through startServer().
  */
+import type { LayerKind } from "../../lib/chat/layer.ts";
 
 /** Signs in a guest at `origin`; returns the `Cookie` header value. */
 export async function guestCookie(
@@ -32,6 +33,10 @@ export interface WorkerInstance {
 /** Starts the app in a Worker with `env`; resolves once it listens. */
 export async function startWorker(
   env: Record<string, string>,
+  options: {
+    /** A layer the config cannot be told yet (`kv`, until CHANNEL_LAYER takes it). */
+    layer?: LayerKind;
+  } = {},
 ): Promise<WorkerInstance> {
   const worker = new Worker(
     new URL("../chat/_fixtures/app_worker.ts", import.meta.url),
@@ -44,7 +49,7 @@ export async function startWorker(
       worker.addEventListener("message", resolve, { once: true })
     );
   const started = reply();
-  worker.postMessage({ env });
+  worker.postMessage({ env, layer: options.layer });
   const { port } = (await started).data;
   return {
     port,
