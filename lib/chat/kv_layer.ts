@@ -27,8 +27,8 @@
  *   `seq` order. A `seq` that expired before it was read becomes one `resync`
  *   frame (clients repair from the store). The sender skips reading its own
  *   writes when nothing else was written in between.
- * - **Watches.** One `kv.watch` stream per up to {@link WATCH_KEYS} groups
- *   (Deno KV's limit per call). Joining or leaving a group re-opens its
+ * - **Watches.** One `kv.watch` stream per up to 10 groups (Deno KV's limit
+ *   per call; {@link KeyWatches} keeps them). Joining or leaving a group re-opens its
  *   stream (changes in one tick coalesce); a re-opened stream first reports
  *   the current heads, and each group reads from where it was, so nothing is
  *   lost in between. A `groupAdd` resolves once the group's head has been
@@ -87,6 +87,8 @@ import {
 } from "./kv_events.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 import { openKv } from "../store/kv.ts";
+import { backoffDelay } from "./backoff.ts";
+import { KeyWatches } from "./kv_watch.ts";
 
 /** Default key namespace (second key part); lets tests isolate layers on one KV. */
 export const KV_LAYER_NAMESPACE = "roomcast";
@@ -98,8 +100,6 @@ export const KV_LAYER_NAMESPACE = "roomcast";
 export const EVENT_TTL_MS = 60_000;
 /** A group's head expires this long after its last event, so idle groups leave nothing behind. */
 export const HEAD_TTL_MS = 24 * 3600 * 1000;
-/** Keys one `kv.watch` call takes at most (Deno KV's limit). */
-export const WATCH_KEYS = 10;
 /** Unwritten sends held at most; beyond that a send is dropped (its group gets a resync). */
 export const MAX_QUEUED_SENDS = 4_096;
 /** Parts one range read returns at most (KV's limit is 1,000 entries per read). */
@@ -114,7 +114,7 @@ export const MAX_WRITE_ATTEMPTS = 32;
  * hold them longer than a Redis publish would.
  */
 export const WRITE_TIMEOUT_MS = 5_000;
-/** First retry delay after a KV error (watch, read or write), doubled per failure. */
+/** First retry delay after a KV read or write error, doubled per failure. */
 export const RETRY_BASE_MS = 50;
 /** Longest retry delay. */
 export const RETRY_MAX_MS = 5_000;
@@ -146,15 +146,9 @@ interface Send {
   done: () => void;
 }
 
-/** Watch streams are numbered; a follow trusts only streams opened after it began. */
-type StreamId = number;
-
 /** This instance following one group's log (while it has local members there). */
 interface Follow {
   group: string;
-  slot: Slot;
-  /** Streams with an id at most this were opened before the follow began. */
-  after: StreamId;
   /** Not yet read through a stream, reading it, or given up. */
   state: "pending" | "live" | "failed";
   settle: { resolve: () => void; reject: (err: unknown) => void };
@@ -168,38 +162,9 @@ interface Follow {
   reading: boolean;
 }
 
-/** One watch stream over up to {@link WATCH_KEYS} followed groups. */
-interface Slot {
-  groups: Set<string>;
-  reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null;
-  /** The re-open queued for the end of this tick. */
-  queued: Promise<void> | null;
-  /** Re-opens of this slot run one after another. */
-  chain: Promise<void>;
-  /** Consecutive failures (for the retry delay). */
-  failures: number;
-  /** A retry is scheduled. */
-  retrying: boolean;
-}
-
-/**
- * Delay before retry `failures` (1-based): doubling from
- * {@link RETRY_BASE_MS}, capped at {@link RETRY_MAX_MS}, half of it random.
- *
- * @example
- * ```ts
- * kvRetryDelay(1, 0); // 25
- * ```
- */
-export function kvRetryDelay(
-  failures: number,
-  random: number = Math.random(),
-): number {
-  const ceiling = Math.min(
-    RETRY_MAX_MS,
-    RETRY_BASE_MS * 2 ** Math.min(failures - 1, 20),
-  );
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+/** Delay before retry `failures` (1-based) after a KV error. */
+function retryDelay(failures: number): number {
+  return backoffDelay(failures - 1, RETRY_BASE_MS, RETRY_MAX_MS);
 }
 
 /**
@@ -221,7 +186,7 @@ export class KvLayer implements ChannelLayer {
   readonly #id = newInstanceId();
   readonly #local = new LocalGroups();
   readonly #follows = new Map<string, Follow>();
-  readonly #slots = new Set<Slot>();
+  readonly #watches: KeyWatches;
   readonly #heads = new Map<string, KnownHead>();
   /** Groups with a write in flight, settled when it is: their reads wait for it. */
   readonly #writing = new Map<string, Promise<void>>();
@@ -233,8 +198,6 @@ export class KvLayer implements ChannelLayer {
   readonly #reads = new Set<Promise<void>>();
   #queue: Send[] = [];
   #writer: Promise<void> | null = null;
-  #streamIds = 0;
-  #failingSlots = 0;
   #writeFailing = false;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -249,6 +212,26 @@ export class KvLayer implements ChannelLayer {
     this.#namespace = options.namespace ?? KV_LAYER_NAMESPACE;
     this.#log = options.log ?? createLogger();
     this.#eventTtlMs = options.eventTtlMs ?? EVENT_TTL_MS;
+    this.#watches = new KeyWatches(
+      kv,
+      (group) => headKey(this.#namespace, group),
+      {
+        onEntry: (group, entry) => {
+          const follow = this.#follows.get(group);
+          if (follow) this.#onHead(follow, entry);
+        },
+        onFailure: (groups, err) => {
+          // Groups not yet live fail their `groupAdd`; the rest wait for the retry.
+          for (const group of groups) {
+            const follow = this.#follows.get(group);
+            if (follow?.state !== "pending") continue;
+            follow.state = "failed";
+            follow.settle.reject(err);
+          }
+        },
+      },
+      this.#log,
+    );
   }
 
   /**
@@ -329,19 +312,17 @@ export class KvLayer implements ChannelLayer {
 
   /** Groups whose head this instance watches. */
   watchedGroups(): number {
-    return this.#follows.size;
+    return this.#watches.size;
   }
 
-  /** Open `kv.watch` streams (each covers up to {@link WATCH_KEYS} groups). */
+  /** Open `kv.watch` streams (each covers up to 10 groups). */
   watchStreams(): number {
-    let open = 0;
-    for (const slot of this.#slots) if (slot.reader) open++;
-    return open;
+    return this.#watches.streams();
   }
 
   /** Every watch stream is up and the last write went through. */
   ready(): boolean {
-    return !this.#closed && this.#failingSlots === 0 && !this.#writeFailing;
+    return !this.#closed && !this.#watches.failing() && !this.#writeFailing;
   }
 
   /**
@@ -364,12 +345,7 @@ export class KvLayer implements ChannelLayer {
     for (const wake of this.#wakers) wake();
     for (const send of this.#queue.splice(0)) send.done();
     this.#owed.clear();
-    // Re-opens queued in this tick run first (they see the layer closed).
-    await Promise.resolve();
-    const slots = [...this.#slots];
-    await Promise.all(slots.map((slot) => slot.chain));
-    await Promise.all(slots.map((slot) => this.#stop(slot)));
-    this.#slots.clear();
+    await this.#watches.close();
     await this.#writer;
     await Promise.all(this.#reads);
     if (this.#ownsKv) this.#kv.close();
@@ -378,20 +354,6 @@ export class KvLayer implements ChannelLayer {
   // ---- following groups -------------------------------------------------
 
   #follow(group: string): Follow {
-    // An emptied slot not yet stopped is reused: its re-open takes the new group.
-    let slot = [...this.#slots].find((s) => s.groups.size < WATCH_KEYS);
-    if (!slot) {
-      slot = {
-        groups: new Set(),
-        reader: null,
-        queued: null,
-        chain: Promise.resolve(),
-        failures: 0,
-        retrying: false,
-      };
-      this.#slots.add(slot);
-    }
-    slot.groups.add(group);
     let settle!: Follow["settle"];
     const settled = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
@@ -400,8 +362,6 @@ export class KvLayer implements ChannelLayer {
     settled.catch(() => {});
     const follow: Follow = {
       group,
-      slot,
-      after: this.#streamIds,
       state: "pending",
       settle,
       settled,
@@ -411,7 +371,7 @@ export class KvLayer implements ChannelLayer {
       reading: false,
     };
     this.#follows.set(group, follow);
-    this.#reopenSoon(slot);
+    this.#watches.add(group);
     return follow;
   }
 
@@ -421,111 +381,7 @@ export class KvLayer implements ChannelLayer {
     if (!follow) return Promise.resolve();
     this.#follows.delete(group);
     follow.settle.resolve();
-    const slot = follow.slot;
-    slot.groups.delete(group);
-    return this.#reopenSoon(slot);
-  }
-
-  /**
-   * Re-opens `slot`'s stream at the end of this tick, once for every change
-   * made to it in the tick; resolves when that re-open is done.
-   */
-  #reopenSoon(slot: Slot): Promise<void> {
-    slot.queued ??= new Promise<void>((resolve) =>
-      queueMicrotask(() => {
-        slot.queued = null;
-        slot.chain = slot.chain.then(() => this.#reopen(slot));
-        slot.chain.then(resolve);
-      })
-    );
-    return slot.queued;
-  }
-
-  /** Replaces `slot`'s stream with one over its current groups (none: just stops it). */
-  async #reopen(slot: Slot): Promise<void> {
-    await this.#stop(slot);
-    if (this.#closed || !this.#slots.has(slot)) return;
-    if (slot.groups.size === 0) {
-      this.#slots.delete(slot);
-      this.#recovered(slot);
-      return;
-    }
-    const groups = [...slot.groups];
-    const id = ++this.#streamIds;
-    let reader: Slot["reader"];
-    try {
-      reader = this.#kv.watch(
-        groups.map((g) => headKey(this.#namespace, g)),
-      ).getReader();
-    } catch (err) {
-      this.#watchFailed(slot, err);
-      return;
-    }
-    slot.reader = reader;
-    this.#listen(slot, reader, groups, id);
-  }
-
-  async #stop(slot: Slot): Promise<void> {
-    const reader = slot.reader;
-    slot.reader = null;
-    if (reader) await reader.cancel().catch(() => {});
-  }
-
-  async #listen(
-    slot: Slot,
-    reader: NonNullable<Slot["reader"]>,
-    groups: string[],
-    id: StreamId,
-  ): Promise<void> {
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done || slot.reader !== reader) return;
-        if (slot.failures > 0) {
-          this.#recovered(slot);
-          this.#log.info("kv.watch_recovered", { groups: groups.length });
-        }
-        value.forEach((entry, i) => {
-          const follow = this.#follows.get(groups[i]);
-          if (follow && follow.slot === slot && id > follow.after) {
-            this.#onHead(follow, entry);
-          }
-        });
-      }
-    } catch (err) {
-      if (slot.reader === reader) this.#watchFailed(slot, err);
-    }
-  }
-
-  /** Clears `slot`'s failure count (it works again, or is gone). */
-  #recovered(slot: Slot): void {
-    if (slot.failures === 0) return;
-    slot.failures = 0;
-    this.#failingSlots--;
-  }
-
-  /** A stream failed: groups not yet live fail their `groupAdd`; the rest retry later. */
-  #watchFailed(slot: Slot, err: unknown): void {
-    slot.reader = null;
-    if (this.#closed) return;
-    if (slot.failures++ === 0) this.#failingSlots++;
-    this.#log.warn("kv.watch_failed", {
-      groups: slot.groups.size,
-      error: errorText(err),
-    });
-    for (const group of slot.groups) {
-      const follow = this.#follows.get(group)!;
-      if (follow.state === "pending") {
-        follow.state = "failed";
-        follow.settle.reject(err);
-      }
-    }
-    if (slot.retrying) return;
-    slot.retrying = true;
-    this.#later(kvRetryDelay(slot.failures), () => {
-      slot.retrying = false;
-      if (this.#slots.has(slot)) this.#reopenSoon(slot);
-    });
+    return this.#watches.remove(group);
   }
 
   /** A head as a stream reports it: go live, or read what is new. */
@@ -565,7 +421,7 @@ export class KvLayer implements ChannelLayer {
         group: follow.group,
         error: errorText(err),
       });
-      this.#later(kvRetryDelay(1), () => this.#read(follow));
+      this.#later(retryDelay(1), () => this.#read(follow));
     }).finally(() => {
       follow.reading = false;
       this.#reads.delete(run);
@@ -681,7 +537,7 @@ export class KvLayer implements ChannelLayer {
           // Another instance wrote one of the groups: read the heads and retry.
           known = groups.map(() => undefined);
           for (const group of groups) this.#heads.delete(group);
-          if (attempt > 1) await this.#pause(kvRetryDelay(attempt - 1));
+          if (attempt > 1) await this.#pause(retryDelay(attempt - 1));
         } catch (err) {
           if (this.#closed) return;
           failingSince ??= performance.now();
@@ -690,7 +546,7 @@ export class KvLayer implements ChannelLayer {
             this.#log.warn("kv.write_failed", { error: errorText(err) });
           }
           known = groups.map(() => undefined);
-          await this.#pause(kvRetryDelay(attempt));
+          await this.#pause(retryDelay(attempt));
         }
       }
       this.#log.warn("kv.send_dropped", {
@@ -749,13 +605,15 @@ export class KvLayer implements ChannelLayer {
     groups.forEach((group, i) => {
       const head = next.get(group)!;
       this.#learnHead(group, { ...head, versionstamp: result.versionstamp });
-      // Nothing else was written in between (the check passed): the reader
-      // can step over our own events without reading them.
+      // Nothing else was written in between (the check passed): a reader
+      // still where this write began steps over our own events without
+      // reading them. (It may already have seen this write's new epoch.)
       const follow = this.#follows.get(group);
       const before = known[i];
+      const epochBefore = before.versionstamp === null ? null : before.epoch;
       if (
         follow?.state === "live" && follow.last === before.seq &&
-        follow.epoch === (before.versionstamp === null ? null : before.epoch)
+        (follow.epoch === epochBefore || follow.epoch === head.epoch)
       ) {
         follow.epoch = head.epoch;
         follow.last = head.seq;

@@ -39,6 +39,7 @@ import {
   LocalGroups,
 } from "./layer.ts";
 import { encodeServerFrame } from "./protocol.ts";
+import { backoffDelay } from "./backoff.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 
 /** Default prefix of the Redis channel names: one channel per group. */
@@ -101,8 +102,7 @@ export function redisReconnectDelay(
   maxMs: number,
   random: number = Math.random(),
 ): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(retries, 30));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+  return backoffDelay(retries, baseMs, maxMs, random);
 }
 
 /** The `redis` backend. Create it with {@link RedisLayer.connect}. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  backoffDelay,
   RECONNECT_BASE_MS,
   RECONNECT_MAX_MS,
   reconnectDelay,
@@ -77,4 +78,12 @@ Deno.test("reconnectDelay: without an injected random it stays in bounds", () =>
     const delay = reconnectDelay(2);
     assert.ok(delay >= 1000 && delay <= 2000, String(delay));
   }
+});
+
+Deno.test("backoffDelay: half fixed, half random, doubling from the base up to the cap", () => {
+  assert.equal(backoffDelay(0, 50, 5_000, 0), 25);
+  assert.equal(backoffDelay(0, 50, 5_000, ALMOST_ONE), 50);
+  assert.equal(backoffDelay(3, 50, 5_000, 0), 200);
+  assert.equal(backoffDelay(1_000, 50, 5_000, 0), 2_500);
+  assert.equal(backoffDelay(1_000, 50, 5_000, ALMOST_ONE), 5_000);
 });
