@@ -160,6 +160,8 @@ interface Follow {
   target: number;
   /** A read loop is running. */
   reading: boolean;
+  /** Reads that failed in a row (for the retry delay). */
+  readFailures: number;
 }
 
 /** Delay before retry `failures` (1-based) after a KV error. */
@@ -369,6 +371,7 @@ export class KvLayer implements ChannelLayer {
       epoch: null,
       target: -1,
       reading: false,
+      readFailures: 0,
     };
     this.#follows.set(group, follow);
     this.#watches.add(group);
@@ -421,7 +424,7 @@ export class KvLayer implements ChannelLayer {
         group: follow.group,
         error: errorText(err),
       });
-      this.#later(retryDelay(1), () => this.#read(follow));
+      this.#later(retryDelay(++follow.readFailures), () => this.#read(follow));
     }).finally(() => {
       follow.reading = false;
       this.#reads.delete(run);
@@ -475,6 +478,7 @@ export class KvLayer implements ChannelLayer {
         if (event.from !== this.#id) this.#deliver(follow.group, event.frame);
       }
       follow.last = Math.max(follow.last, read.last);
+      follow.readFailures = 0;
     }
   }
 

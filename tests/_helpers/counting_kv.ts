@@ -1,7 +1,7 @@
 /**
  * A Deno.Kv that counts the operations made through it (to measure what the
- * `kv` layer costs) and can refuse watches (to test what the layer does when
- * KV is failing). Everything else passes through.
+ * `kv` layer costs) and can refuse watches and reads (to test what the layer
+ * does when KV is failing). Everything else passes through.
  */
 
 /** Operations made through a {@link countingKv}. */
@@ -20,6 +20,8 @@ export interface KvCounts {
 export interface KvHooks {
   /** Thrown by `watch` instead of opening a stream, while it returns an error. */
   watchError?: () => Error | null;
+  /** Thrown by `list` instead of reading, while it returns an error. */
+  listError?: () => Error | null;
 }
 
 /** Wraps `kv`; the counts fill as the wrapper is used. */
@@ -50,6 +52,8 @@ export function countingKv(
           };
         case "list":
           return (...args: Parameters<Deno.Kv["list"]>) => {
+            const error = hooks.listError?.();
+            if (error) throw error;
             counts.lists++;
             return target.list(...args);
           };

@@ -38,6 +38,7 @@ async function twoInstances(
   hooks: Parameters<typeof countingKv>[1] = {},
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
+  // The hooks act on the first instance only.
   const wa = countingKv(kv, hooks), wb = countingKv(kv);
   const a = new KvLayer(wa.kv, { log: quietLogger });
   const b = new KvLayer(wb.kv, { log: quietLogger });
@@ -198,6 +199,22 @@ Deno.test("kv layer: groupAdd fails while KV cannot be watched, and a broken str
     assert.ok(a.layer.ready());
   }, {
     watchError: () => failing ? new Error("KV unreachable") : null,
+  });
+});
+
+Deno.test("kv layer: a read that fails is retried, and nothing is lost", async () => {
+  let failed = 0;
+  await twoInstances(async (a, b) => {
+    const onA = new Recorder("room@a");
+    await a.layer.groupAdd("room", onA);
+    await b.layer.groupSend("room", event("one"));
+    await b.layer.groupSend("room", event("two"));
+    await onA.received(2);
+    assert.deepEqual(onA.texts(), ["one", "two"]);
+    assert.equal(failed, 2);
+  }, {
+    listError: () =>
+      failed < 2 ? (failed++, new Error("KV unreachable")) : null,
   });
 });
 
