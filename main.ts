@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type AppConfig, ConfigError, loadConfig } from "./app.config.ts";
+import { type AppConfig, ConfigError, loadConfig } from "./lib/config.ts";
 import { SHUTDOWN_GRACE_MS, startInstance } from "./lib/instance.ts";
 import { manifest } from "./manifest.gen.ts";
 

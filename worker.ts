@@ -6,7 +6,7 @@
  * @module
  */
 
-import { loadConfig } from "./app.config.ts";
+import { loadConfig } from "./lib/config.ts";
 import { startInstance } from "./lib/instance.ts";
 import { manifest } from "./manifest.gen.ts";
 

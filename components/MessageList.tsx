@@ -1,16 +1,10 @@
 import type { VNode } from "preact";
 import type { ChatMessage } from "../lib/chat/types.ts";
+import type { PendingMessage } from "../lib/chat/client/outbox.ts";
 import { MessageText } from "./MessageText.tsx";
 
 /** Consecutive messages by one author within this window share one header. */
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;
-
-/** A message still on its way to the server. */
-export interface PendingMessage {
-  clientId: string;
-  text: string;
-  ts: number;
-}
 
 /** Formats a timestamp as a short local time; UTC on the server. */
 export function formatTime(ts: number, local: boolean): string {

@@ -5,9 +5,8 @@
  * @module
  */
 
-import type { AppConfig } from "../app.config.ts";
+import type { AppConfig } from "./config.ts";
 import type { GoogleVerifier } from "./auth/google.ts";
-import type { Revocations } from "./auth/revocations.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
@@ -17,9 +16,13 @@ import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/types.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
-import type { MessageStore } from "./store/messages.ts";
-import type { UserStore } from "./store/users.ts";
+import type { Budgets } from "./chat/budgets.ts";
+import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
+import type {
+  MessageStore,
+  RevocationStore,
+  UserStore,
+} from "./store/types.ts";
 import type { Assets } from "./web/build.ts";
 
 /** Long-lived parts of one running instance. */
@@ -30,7 +33,7 @@ export interface Services {
   users: UserStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */
-  revocations: Revocations;
+  revocations: RevocationStore;
   /** Present when `GOOGLE_CLIENT_ID` is set. */
   google: GoogleVerifier | null;
   connections: ConnectionRegistry;
@@ -40,21 +43,19 @@ export interface Services {
   lobby: Lobby;
   /** Who may post (the instance's rules). */
   posting: PostingPolicy;
-  /** Per-user message buckets, shared by a user's sockets. */
-  userBuckets: UserBuckets;
-  /** New sockets per client address, when `CONNECTS_PER_IP_PER_MINUTE` is set. */
-  connectRate: KeyedBuckets | null;
-  /** HTTP message posts per user (the socket's limits, for callers without a socket). */
-  postRate: KeyedBuckets;
+  /** Budgets per person, address and room, shared by sockets and HTTP routes. */
+  budgets: Budgets;
+  /** Proxies whose forwarded headers are believed (`TRUST_PROXY`). */
+  trustedProxies: TrustedProxies;
   /** Operational counters. */
   metrics: Metrics;
-  /** Flood control applied to every connection. */
+  /** A person's message budget, as `welcome` tells it to clients. */
   limits: ConsumerLimits;
   log: Logger;
   assets: Assets;
   /** Absolute path of the project root (static files, build output). */
   root: string;
-  /** Stops timers and releases the layer and the store. */
+  /** Stops timers and releases the stores and the layer it opened. */
   close(): Promise<void>;
 }
 
@@ -63,6 +64,8 @@ export interface AppVariables {
   services: Services;
   session: Session | null;
   user: ChatUser | null;
+  /** The client's address and scheme, through trusted proxies (set first, on every request). */
+  client: ClientInfo;
   assets: Assets;
   /** Set by Hono's secureHeaders middleware; used on script tags. */
   secureHeadersNonce?: string;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { AppConfig } from "../app.config.ts";
+import type { AppConfig } from "./config.ts";
 import { CloseCode } from "./shared.ts";
 import type { Services } from "./context.ts";
 import { createApp, createServices } from "./server.ts";

@@ -8,24 +8,23 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { serveStatic } from "hono/deno";
-import type { AppConfig } from "../app.config.ts";
+import type { AppConfig } from "./config.ts";
 import { SessionSigner } from "./auth/session.ts";
+import { sessionSecret } from "./auth/session_secret.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
 import { KvLayer } from "./chat/kv_layer.ts";
 import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { KvMessageStore, type MessageStore } from "./store/messages.ts";
-import { openKv } from "./store/kv.ts";
-import { KvUserStore } from "./store/users.ts";
-import { KvPresenceStore } from "./store/presence.ts";
+import { createStore } from "./store/stores.ts";
+import type { MessageStore } from "./store/types.ts";
 import { PresenceTracker } from "./chat/presence_tracker.ts";
 import { Lobby } from "./chat/lobby.ts";
-import { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
+import { createBudgets } from "./chat/budgets.ts";
+import { TrustedProxies } from "./web/client_address.ts";
 import { Metrics } from "./metrics.ts";
 import { GoogleVerifier } from "./auth/google.ts";
-import { KvRevocations } from "./auth/revocations.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
 import { mountManifest } from "./web/router.ts";
 import { routeError } from "./web/errors.ts";
@@ -55,9 +54,14 @@ export async function createLayer(
   }
 }
 
-/** Optional parts a caller (a test, a benchmark) supplies instead of the defaults. */
+/**
+ * Optional parts a caller (a test, a benchmark) supplies instead of the
+ * defaults. They stay the caller's: `Services.close()` releases only what
+ * `createServices` opened.
+ */
 export interface ServiceOverrides {
   layer?: ChannelLayer;
+  /** Message history in place of the configured store's. */
   store?: MessageStore;
   log?: Logger;
 }
@@ -65,7 +69,7 @@ export interface ServiceOverrides {
 /** How often live sockets re-check their session (expired or signed out anywhere). */
 export const SESSION_RECHECK_MS = 5_000;
 
-/** Opens the store and layer, reads the build's asset list, starts the session re-check. */
+/** Opens the stores and layer, reads the build's asset list, starts the session re-check. */
 export async function createServices(
   config: AppConfig,
   overrides: ServiceOverrides = {},
@@ -73,19 +77,19 @@ export async function createServices(
   const log = overrides.log ?? createLogger(config.logLevel);
   const assets = await readAssets(PROJECT_ROOT);
   if (!assets) throw new Error("no build found: run `deno task build` first");
-  if (config.sessionSecretGenerated) {
-    log.warn("config.session_secret_generated", {
-      detail: "SESSION_SECRET is unset: sessions end when the server restarts",
-    });
-  }
-  const kv = await openKv(config.kvPath);
+  const stores = await createStore(config);
+  // Services see the key that signs, not the candidate loadConfig generated.
+  config = {
+    ...config,
+    sessionSecret: await sessionSecret(config, stores.secrets, log),
+  };
   const layer = overrides.layer ?? await createLayer(config, log);
-  const store = overrides.store ??
-    new KvMessageStore(kv, { retention: config.historyRetention });
+  const store = overrides.store ?? stores.messages;
   const connections = new ConnectionRegistry();
-  const revocations = new KvRevocations(kv);
+  const { revocations } = stores;
   const presence = new PresenceTracker(
-    new KvPresenceStore(kv, newInstanceId()),
+    stores.presence,
+    newInstanceId(),
     layer,
     log,
   );
@@ -100,7 +104,7 @@ export async function createServices(
     config,
     layer,
     store,
-    users: new KvUserStore(kv),
+    users: stores.users,
     sessions: new SessionSigner(config.sessionSecret, {
       previous: config.sessionSecretPrevious,
       ttlSeconds: config.sessionTtlSeconds,
@@ -121,21 +125,9 @@ export async function createServices(
       perSecond: config.rateLimitPerSecond,
     },
     posting: { allowGuests: config.allowGuests },
-    userBuckets: new UserBuckets(
-      config.rateLimitBurst,
-      config.rateLimitPerSecond,
-    ),
+    budgets: createBudgets(config),
+    trustedProxies: new TrustedProxies(config.trustProxy),
     metrics: new Metrics(),
-    connectRate: config.connectsPerIpPerMinute > 0
-      ? new KeyedBuckets(
-        config.connectsPerIpPerMinute,
-        config.connectsPerIpPerMinute / 60,
-      )
-      : null,
-    postRate: new KeyedBuckets(
-      config.rateLimitBurst,
-      config.rateLimitPerSecond,
-    ),
     log,
     assets,
     root: PROJECT_ROOT,
@@ -144,9 +136,8 @@ export async function createServices(
       closed = true;
       clearInterval(recheck);
       await presence.stop();
-      await layer.close();
-      if (overrides.store) overrides.store.close();
-      kv.close();
+      if (!overrides.layer) await layer.close();
+      await stores.close();
     },
   };
 }

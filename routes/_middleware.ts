@@ -7,6 +7,7 @@ import {
   setSessionCookie,
 } from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
+import { resolveClient } from "../lib/web/client_address.ts";
 import { GOOGLE_GSI as GIS } from "../lib/shared.ts";
 
 /** Strict CSP: scripts only from this origin or with the response's nonce. */
@@ -88,7 +89,22 @@ const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
  * and one JSON log line per page or API request: method, path, status, time.
  * Never query strings, bodies or tokens.
  */
-const ids = requestId();
+const ids: MiddlewareHandler<AppEnv> = (() => {
+  // Our own ids only: a client-chosen `X-Request-Id` would be logged verbatim.
+  const generate = requestId({ headerName: "" });
+  return async (c, next) => {
+    await generate(c, async () => {
+      c.header("X-Request-Id", c.get("requestId"));
+      await next();
+    });
+  };
+})();
+
+/** Where the request came from, through trusted proxies only: set before anything reads it. */
+const client: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("client", resolveClient(c, c.var.services.trustedProxies));
+  await next();
+};
 const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = performance.now();
   // Read before `next`: after a WebSocket upgrade the request can no longer be read.
@@ -105,4 +121,4 @@ const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   });
 };
 
-export const handler = [ids, access, headers, session];
+export const handler = [client, ids, access, headers, session];

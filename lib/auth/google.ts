@@ -8,7 +8,7 @@
  */
 
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
-import type { UserProfile } from "../store/users.ts";
+import type { UserProfile } from "../store/types.ts";
 
 /** Both issuer spellings Google uses. */
 export const GOOGLE_ISSUERS = [

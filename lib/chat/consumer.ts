@@ -7,11 +7,10 @@
  * @module
  */
 
-import type { Revocations } from "../auth/revocations.ts";
 import { CloseCode, FramePrefix } from "../shared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore } from "../store/messages.ts";
+import type { MessageStore, RevocationStore } from "../store/types.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
 import {
   type ClientFrame,
@@ -20,7 +19,9 @@ import {
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
+  rateLimited,
   type Refusal,
+  type RefusedFrame,
   type ServerFrame,
   TYPING_TTL_MS,
   unreachable,
@@ -28,15 +29,8 @@ import {
 import type { ChatUser } from "./types.ts";
 import { canPost, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
-import {
-  MAX_RATE_VIOLATIONS,
-  PING_BURST,
-  PING_RATE_PER_S,
-  TokenBucket,
-  TYPING_BURST,
-  TYPING_RATE_PER_S,
-  type UserBuckets,
-} from "./rate_limit.ts";
+import type { Budgets } from "./budgets.ts";
+import { type KeyedBuckets, MAX_RATE_VIOLATIONS } from "./rate_limit.ts";
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
   const n = (counts.get(key) ?? 0) + by;
@@ -58,13 +52,13 @@ export interface ConsumerDeps {
   limits: ConsumerLimits;
   presence: PresenceTracker;
   metrics: Metrics;
-  /** Per-user message buckets shared by a user's sockets. */
-  userBuckets: UserBuckets;
+  /** Budgets per person, address and room, shared with the HTTP routes. */
+  budgets: Budgets;
   /** Who may post. */
   posting: PostingPolicy;
 }
 
-/** Flood control for one connection. */
+/** A person's message budget, as `welcome` tells it to the client (which paces itself under it). */
 export interface ConsumerLimits {
   /** Messages allowed in a burst. */
   burst: number;
@@ -142,7 +136,7 @@ export class ConnectionRegistry {
    * any instance. Returns how many.
    */
   async enforceSessions(
-    revocations: Revocations,
+    revocations: RevocationStore,
     now: number = Date.now(),
   ): Promise<number> {
     const sids = [
@@ -193,6 +187,10 @@ export function handleConnection(
   registry: ConnectionRegistry,
 ): void {
   const connection = new Connection(socket, scope, deps, registry);
+  // Counted from the upgrade, not from `open`: the caps checked before the
+  // upgrade then see every socket already promised, so parallel handshakes
+  // cannot slip past them.
+  registry.add(socket, scope);
   for (const type of ["open", "message", "close", "error"]) {
     socket.addEventListener(type, connection);
   }
@@ -208,13 +206,6 @@ class Connection implements Channel, EventListenerObject {
   /** Named after this instance, so presence can tell whose connection it is. */
   readonly name: string;
   readonly #since = Date.now();
-  readonly #bucket: TokenBucket;
-  /** Shared by all of this user's sockets on this instance: more tabs, not more messages. */
-  readonly #userBucket: TokenBucket;
-  /** Made on first use: most sockets never type. */
-  #typingBucket: TokenBucket | null = null;
-  /** Made on first use: only clients that heartbeat ping. */
-  #pingBucket: TokenBucket | null = null;
   /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
   #ownTyping: string | null = null;
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
@@ -232,8 +223,6 @@ class Connection implements Channel, EventListenerObject {
     readonly registry: ConnectionRegistry,
   ) {
     this.name = newChannelName(deps.presence.instance);
-    this.#bucket = new TokenBucket(deps.limits.burst, deps.limits.perSecond);
-    this.#userBucket = deps.userBuckets.acquire(scope.user.id);
   }
 
   handleEvent(event: Event): void {
@@ -286,13 +275,6 @@ class Connection implements Channel, EventListenerObject {
     this.#sendRaw(encodeServerFrame(frame));
   }
 
-  /** Takes a token from every limiter when all have one: 0, else the wait in ms (nothing taken). */
-  #take(...limiters: TokenBucket[]): number {
-    const wait = Math.max(...limiters.map((l) => l.peek()));
-    if (wait === 0) { for (const l of limiters) l.take(); }
-    return wait;
-  }
-
   /**
    * Counts a frame over budget; past {@link MAX_RATE_VIOLATIONS} the socket
    * is closed as flooding (a code the client reconnects from, slower).
@@ -308,12 +290,25 @@ class Connection implements Channel, EventListenerObject {
     return true;
   }
 
-  /** Answers a refused message (naming it by `clientId`); rate-limit refusals count toward a flood. */
-  #refuse(refusal: Refusal, clientId: string): void {
+  /** Answers a refused frame, naming it; rate-limit refusals count toward a flood. */
+  #refuse(refusal: Refusal, refused: RefusedFrame): void {
     if (refusal.code === "rate_limited" && this.#overBudget()) return;
     this.#sendFrame(
-      errorFrame(refusal.code, refusal.message, refusal.retryAfter, clientId),
+      errorFrame(refusal.code, refusal.message, refusal.retryAfter, refused),
     );
+  }
+
+  /**
+   * Takes a token of the person's read budget; over it, the read is refused
+   * with `rate_limited` (naming it, so the client retries after
+   * `retryAfter`) and counts toward a flood.
+   */
+  #readAllowed(type: "resume" | "history"): boolean {
+    const wait = this.deps.budgets.reads.take(this.scope.user.id);
+    if (wait === 0) return true;
+    this.deps.metrics.drop("rate_limited");
+    this.#refuse(rateLimited(wait), { type });
+    return false;
   }
 
   /**
@@ -321,8 +316,8 @@ class Connection implements Channel, EventListenerObject {
    * budget the frame is dropped without a word: a person never causes it
    * (clients throttle these), so a warning would only confuse them.
    */
-  #takeQuietly(bucket: TokenBucket): boolean {
-    if (this.#take(bucket) === 0) return true;
+  #takeQuietly(budget: KeyedBuckets): boolean {
+    if (budget.take(this.scope.user.id) === 0) return true;
     this.deps.metrics.drop("rate_limited");
     this.#overBudget();
     return false;
@@ -331,10 +326,9 @@ class Connection implements Channel, EventListenerObject {
   #leave(event?: Event): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { layer, log, metrics, presence, userBuckets } = this.deps;
+    const { layer, log, metrics, presence } = this.deps;
     const { room, user } = this.scope;
     this.registry.delete(this.socket);
-    userBuckets.release(user.id);
     if (this.#opened) {
       metrics.connectionClosed(event instanceof CloseEvent ? event.code : 1006);
     }
@@ -355,7 +349,6 @@ class Connection implements Channel, EventListenerObject {
   async #open(): Promise<void> {
     const { layer, log, metrics, presence, store } = this.deps;
     const { room, user } = this.scope;
-    this.registry.add(this.socket, this.scope);
     this.#opened = true;
     metrics.connectionOpened();
     try {
@@ -398,6 +391,10 @@ class Connection implements Channel, EventListenerObject {
   }
 
   #message(event: MessageEvent): void {
+    // Once a close has begun (a flood, a slow reader, a sign-out), frames
+    // still arriving are not acted on: nothing is stored that its sender
+    // would never hear about.
+    if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof event.data !== "string") {
       this.#sendFrame(
         errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
@@ -431,12 +428,18 @@ class Connection implements Channel, EventListenerObject {
       case "message": {
         const posted = await postMessage(
           this.deps,
-          { room, user, text: frame.text, clientId: frame.clientId },
+          {
+            room,
+            user,
+            address: this.scope.ip,
+            text: frame.text,
+            clientId: frame.clientId,
+          },
           this.deps.posting,
-          () => this.#take(this.#bucket, this.#userBucket),
         );
-        if (!posted.ok) this.#refuse(posted, frame.clientId);
-        // A retry of a stored message: only the sender needs its copy back.
+        if (!posted.ok) {
+          this.#refuse(posted, { type: "message", clientId: frame.clientId });
+        } // A retry of a stored message: only the sender needs its copy back.
         else if (posted.duplicate) {
           this.#sendFrame({ type: "message", message: posted.message });
         }
@@ -444,8 +447,7 @@ class Connection implements Channel, EventListenerObject {
       }
       case "typing": {
         if (!canPost(user, this.deps.posting)) return;
-        this.#typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
-        if (!this.#takeQuietly(this.#typingBucket)) return;
+        if (!this.#takeQuietly(this.deps.budgets.typing)) return;
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,
@@ -455,11 +457,11 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       case "ping": {
-        this.#pingBucket ??= new TokenBucket(PING_BURST, PING_RATE_PER_S);
-        if (this.#takeQuietly(this.#pingBucket)) this.#sendRaw(PONG);
+        if (this.#takeQuietly(this.deps.budgets.pings)) this.#sendRaw(PONG);
         return;
       }
       case "resume": {
+        if (!this.#readAllowed("resume")) return;
         // Nothing follows the largest seq (and the store cannot range past it).
         const page = frame.after >= Number.MAX_SAFE_INTEGER
           ? { messages: [], hasMore: false }
@@ -473,6 +475,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       case "history": {
+        if (!this.#readAllowed("history")) return;
         const page = await store.before(room, frame.before, frame.limit);
         this.#sendFrame({
           type: "history",

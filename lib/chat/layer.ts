@@ -128,33 +128,33 @@ export class LocalGroups {
 
 /** The in-process backend: one process, no bus. The default. */
 export class MemoryLayer implements ChannelLayer {
-  protected readonly local = new LocalGroups();
+  readonly #local = new LocalGroups();
 
   groupAdd(group: string, channel: Channel): Promise<void> {
-    this.local.add(group, channel);
+    this.#local.add(group, channel);
     return Promise.resolve();
   }
 
   groupDiscard(group: string, channel: Channel): Promise<void> {
-    this.local.discard(group, channel);
+    this.#local.discard(group, channel);
     return Promise.resolve();
   }
 
   groupSend(group: string, event: ChatEvent): Promise<void> {
-    this.local.deliver(group, encodeServerFrame(event));
+    this.#local.deliver(group, encodeServerFrame(event));
     return Promise.resolve();
   }
 
   localMembers(group: string): number {
-    return this.local.size(group);
+    return this.#local.size(group);
   }
 
   localGroups(): number {
-    return this.local.groupCount;
+    return this.#local.groupCount;
   }
 
   close(): Promise<void> {
-    this.local.clear();
+    this.#local.clear();
     return Promise.resolve();
   }
 }

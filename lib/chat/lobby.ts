@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { MessageStore } from "../store/messages.ts";
+import type { MessageStore } from "../store/types.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { LobbyRoom } from "./types.ts";
 

@@ -102,3 +102,59 @@ export function typingLabel(names: readonly string[]): string {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return `${names[0]} and ${names.length - 1} others are typing…`;
 }
+
+/** Who arrived and who went between two presence states. */
+export interface PresenceChanges {
+  joined: ChatUser[];
+  left: ChatUser[];
+}
+
+/**
+ * The people who joined and left between `before` and `after`, leaving out
+ * `selfId` (you never "join" your own room). A person with several
+ * connections joins with the first and leaves with the last.
+ *
+ * @example
+ * ```ts
+ * const { joined, left } = presenceChanges(before, after, me.id);
+ * activityLine({ joined, left }); // "Ana joined"
+ * ```
+ */
+export function presenceChanges(
+  before: PresenceState,
+  after: PresenceState,
+  selfId: string,
+): PresenceChanges {
+  return {
+    joined: Object.keys(after)
+      .filter((id) => !Object.hasOwn(before, id) && id !== selfId)
+      .map((id) => after[id].user),
+    left: Object.keys(before)
+      .filter((id) => !Object.hasOwn(after, id) && id !== selfId)
+      .map((id) => before[id].user),
+  };
+}
+
+/** Above this many names, a join or leave line gives a count instead. */
+const MAX_NAMED_IN_ACTIVITY = 2;
+
+/**
+ * "Ana joined", "Ana and Ben left", "5 people joined · Cy left"; `null` when
+ * nobody came or went.
+ *
+ * @example
+ * ```ts
+ * activityLine({ joined: [ana], left: [] }); // "Ana joined"
+ * ```
+ */
+export function activityLine(changes: PresenceChanges): string | null {
+  const part = (users: ChatUser[], verb: string) =>
+    users.length === 0
+      ? null
+      : users.length <= MAX_NAMED_IN_ACTIVITY
+      ? `${users.map((u) => u.name).join(" and ")} ${verb}`
+      : `${users.length} people ${verb}`;
+  const parts = [part(changes.joined, "joined"), part(changes.left, "left")]
+    .filter(Boolean);
+  return parts.length ? parts.join(" · ") : null;
+}

@@ -28,7 +28,7 @@
  */
 
 import type { Logger } from "../log.ts";
-import type { KvPresenceStore, PresenceRecord } from "../store/presence.ts";
+import type { PresenceRecord, PresenceStore } from "../store/types.ts";
 import { type Channel, channelInstance, type ChannelLayer } from "./layer.ts";
 import { emptyPresence } from "./presence.ts";
 import { encodeServerFrame } from "./protocol.ts";
@@ -169,19 +169,16 @@ export class PresenceTracker {
   #beats = 0;
 
   constructor(
-    private readonly store: KvPresenceStore,
+    private readonly store: PresenceStore,
+    /** This instance's id: the instance part of its channel names. */
+    readonly instance: string,
     private readonly layer: ChannelLayer,
     private readonly log: Logger,
   ) {}
 
-  /** This instance's id: the instance part of its channel names. */
-  get instance(): string {
-    return this.store.instance;
-  }
-
   /** Starts the heartbeat. */
   async start(): Promise<void> {
-    await this.store.heartbeat();
+    await this.store.heartbeat(this.instance);
     this.#timer = setInterval(
       () =>
         this.tick().catch((err) =>
@@ -197,7 +194,7 @@ export class PresenceTracker {
    * checks each served room against the store.
    */
   async tick(now: number = Date.now()): Promise<void> {
-    await this.store.heartbeat(now);
+    await this.store.heartbeat(this.instance, now);
     const remote = new Set<string>();
     for (const view of this.#views.values()) {
       for (const r of view.records.values()) {
@@ -236,23 +233,23 @@ export class PresenceTracker {
     since: number = Date.now(),
   ): Promise<string> {
     const view = this.#viewFor(room);
-    view.joining++;
-    try {
-      await view.loaded;
-      await this.store.track({ room, conn: channel.name, user, since });
-    } catch (err) {
-      view.joining--;
-      await this.#releaseIfUnused(view);
-      throw err;
-    }
-    view.joining--;
-    const record = {
+    const record: PresenceRecord = {
       room,
       conn: channel.name,
       user,
       since,
       instance: this.instance,
     };
+    view.joining++;
+    try {
+      await view.loaded;
+      await this.store.track(record);
+    } catch (err) {
+      view.joining--;
+      await this.#releaseIfUnused(view);
+      throw err;
+    }
+    view.joining--;
     // One synchronous step: registered for diffs, then given the state.
     view.locals.add(channel);
     added(view, record);
@@ -304,7 +301,7 @@ export class PresenceTracker {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     for (const view of this.#views.values()) await this.#flush(view);
-    await this.store.retire().catch(() => {});
+    await this.store.retire(this.instance).catch(() => {});
   }
 
   #viewFor(room: string): RoomView {
@@ -448,7 +445,7 @@ export class PresenceTracker {
       left: new Set(),
     };
     try {
-      const { live } = await this.store.room(view.room);
+      const live = await this.store.room(view.room);
       const stored = new Set<string>();
       const joins: PresenceRecord[] = [];
       const leaves: PresenceRecord[] = [];

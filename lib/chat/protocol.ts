@@ -71,7 +71,9 @@ export type ServerFrame =
     code: ErrorCode;
     message: string;
     retryAfter?: number;
-    /** The refused message's `clientId`, when the error answers a message. */
+    /** Which frame was refused, when the error answers one the client may retry (`message`, `resume`, `history`). */
+    refused?: ClientFrame["type"];
+    /** The refused message's `clientId`, when `refused` is `message`. */
     clientId?: string;
   }
   /** The answer to `ping`. */
@@ -303,15 +305,107 @@ export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-/** Builds an `error` frame; `clientId` names the refused message, when it was one. */
+/** What a refusal answers: the frame's type, and a message's `clientId`. */
+export type RefusedFrame =
+  | { type: "message"; clientId: string }
+  | { type: Exclude<ClientFrame["type"], "message"> };
+
+/** Builds an `error` frame; `refused` names the frame it answers, when the client may retry it. */
 export function errorFrame(
   code: ErrorCode,
   message: string,
   retryAfter?: number,
-  clientId?: string,
+  refused?: RefusedFrame,
 ): ServerFrame {
   const frame: ServerFrame = { type: "error", code, message };
   if (retryAfter !== undefined) frame.retryAfter = retryAfter;
-  if (clientId !== undefined) frame.clientId = clientId;
+  if (refused) {
+    frame.refused = refused.type;
+    if (refused.type === "message") frame.clientId = refused.clientId;
+  }
   return frame;
+}
+
+function isUser(value: unknown): value is ChatUser {
+  return isRecord(value) && typeof value.id === "string" &&
+    typeof value.name === "string";
+}
+
+function isMessage(value: unknown): value is ChatMessage {
+  return isRecord(value) && isSeq(value.seq) && typeof value.id === "string" &&
+    typeof value.text === "string" && typeof value.ts === "number" &&
+    typeof value.clientId === "string" && isUser(value.user);
+}
+
+function isMessages(value: unknown): value is ChatMessage[] {
+  return Array.isArray(value) && value.every(isMessage);
+}
+
+/** An optional presence map: user id → `{user, metas: [{conn, since}]}`. */
+function isPresenceOrAbsent(
+  value: unknown,
+): value is PresenceState | undefined {
+  return value === undefined || (isRecord(value) &&
+    Object.values(value).every((entry) =>
+      isRecord(entry) && isUser(entry.user) && Array.isArray(entry.metas) &&
+      entry.metas.every((m) =>
+        isRecord(m) && typeof m.conn === "string" && typeof m.since === "number"
+      )
+    ));
+}
+
+/**
+ * Checks one frame from the server, in the browser: JSON, a known `type`, and
+ * the fields the client reads. Anything else is `null`, so a bad frame is
+ * dropped instead of corrupting what the client knows.
+ *
+ * @example
+ * ```ts
+ * parseServerFrame('{"type":"resync"}'); // { type: "resync" }
+ * parseServerFrame('{"type":"nope"}');   // null
+ * ```
+ */
+export function parseServerFrame(raw: unknown): ServerFrame | null {
+  if (typeof raw !== "string") return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isRecord(data)) return null;
+  const frame = data as ServerFrame;
+  switch (frame.type) {
+    case "welcome":
+      return isMessages(data.history) && isSeq(data.lastSeq) ? frame : null;
+    case "message":
+      return isMessage(data.message) ? frame : null;
+    case "history":
+      return (data.direction === "newer" || data.direction === "older") &&
+          isMessages(data.messages) && typeof data.hasMore === "boolean"
+        ? frame
+        : null;
+    case "error":
+      return typeof data.code === "string" && typeof data.message === "string"
+        ? frame
+        : null;
+    case "resync":
+    case "pong":
+      return frame;
+    case "presence":
+      return isPresenceOrAbsent(data.state) &&
+          isPresenceOrAbsent(data.joins) && isPresenceOrAbsent(data.leaves)
+        ? frame
+        : null;
+    case "typing":
+      return typeof data.userId === "string" &&
+          typeof data.name === "string" && typeof data.ttl === "number"
+        ? frame
+        : null;
+    default: {
+      // A type added to ServerFrame must be checked here before clients see it.
+      const _exhaustive: never = frame;
+      return null;
+    }
+  }
 }

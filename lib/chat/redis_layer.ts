@@ -38,8 +38,9 @@ import {
   type ChatEvent,
   LocalGroups,
 } from "./layer.ts";
-import { encodeServerFrame } from "./protocol.ts";
 import { backoffDelay } from "./backoff.ts";
+import { encodeServerFrame } from "./protocol.ts";
+import { withTimeout } from "../async.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 
 /** Default prefix of the Redis channel names: one channel per group. */
@@ -83,26 +84,6 @@ export interface RedisLayerOptions {
   reconnectBaseMs?: number;
   /** Cap of the reconnect delay (default {@link REDIS_RECONNECT_MAX_MS}). */
   reconnectMaxMs?: number;
-}
-
-/**
- * Delay before reconnect attempt `retries` (0-based): exponential from
- * `baseMs`, capped at `maxMs`, half of it random so instances that lost Redis
- * together do not reconnect in lockstep. `random` is in [0, 1).
- *
- * @example
- * ```ts
- * redisReconnectDelay(0, 100, 5_000, 0);  // 50
- * redisReconnectDelay(30, 100, 5_000, 1); // 5000
- * ```
- */
-export function redisReconnectDelay(
-  retries: number,
-  baseMs: number,
-  maxMs: number,
-  random: number = Math.random(),
-): number {
-  return backoffDelay(retries, baseMs, maxMs, random);
 }
 
 /** The `redis` backend. Create it with {@link RedisLayer.connect}. */
@@ -203,7 +184,7 @@ export class RedisLayer implements ChannelLayer {
 
   /** node-redis `reconnectStrategy`: capped exponential backoff with jitter; gives up only at startup. */
   #reconnectStrategy = (retries: number): number | Error => {
-    const delay = redisReconnectDelay(
+    const delay = backoffDelay(
       retries,
       this.#reconnectBaseMs,
       this.#reconnectMaxMs,
@@ -485,24 +466,4 @@ async function closeClient(client: RedisClient): Promise<void> {
     }
   }
   client.destroy();
-}
-
-/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -46,3 +46,13 @@ export async function getManyChunked<T = unknown>(
   }
   return (await Promise.all(chunks)).flat();
 }
+
+/**
+ * Whether `err` is SQLite's "database is locked": another writer holds the
+ * file (another process, or another connection of this one). A lost race,
+ * worth retrying.
+ */
+export function isBusy(err: unknown): boolean {
+  return err instanceof Error &&
+    /database is locked|SQLITE_BUSY/i.test(err.message);
+}

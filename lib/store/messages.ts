@@ -1,60 +1,19 @@
 /**
- * Message history: the source of truth. A message is stored (and given the
- * room's next `seq`) before it is broadcast; clients fill any gap from here.
+ * Message history on Deno KV: {@link MessageStore} with gapless `seq`s and
+ * group commits.
  *
  * @module
  */
 
-import type { ChatMessage, ChatUser } from "../chat/types.ts";
-import { getManyChunked, openKv } from "./kv.ts";
-
-/** What a sender supplies; the store adds `id`, `seq` and `ts`. */
-export interface MessageDraft {
-  room: string;
-  user: ChatUser;
-  text: string;
-  clientId: string;
-}
-
-/** Result of {@link MessageStore.append}. */
-export interface AppendResult {
-  message: ChatMessage;
-  /** True when `clientId` was seen before: the stored message is returned, nothing is written. */
-  duplicate: boolean;
-}
-
-/** A page of messages in ascending `seq` order. */
-export interface MessagePage {
-  messages: ChatMessage[];
-  /** More messages exist beyond this page in the direction asked. */
-  hasMore: boolean;
-}
-
-/** A room that has messages, for the lobby. */
-export interface RoomSummary {
-  room: string;
-  lastSeq: number;
-  lastTs: number;
-}
-
-/** Storage of chat history. */
-export interface MessageStore {
-  /** Stores a message with the room's next `seq`; idempotent on `clientId`. */
-  append(draft: MessageDraft): Promise<AppendResult>;
-  /** The newest `limit` messages. */
-  recent(room: string, limit: number): Promise<MessagePage>;
-  /** Up to `limit` messages with `seq < before`, the newest of them. */
-  before(room: string, before: number, limit: number): Promise<MessagePage>;
-  /** Up to `limit` messages with `seq > after`, the oldest of them. */
-  after(room: string, after: number, limit: number): Promise<MessagePage>;
-  /** The room's last `seq` (0 when empty). */
-  lastSeq(room: string): Promise<number>;
-  /** Rooms by most recent activity. */
-  rooms(limit: number): Promise<RoomSummary[]>;
-  /** Whether the backing store answers. */
-  ping(): Promise<boolean>;
-  close(): void;
-}
+import type { ChatMessage } from "../chat/types.ts";
+import { getManyChunked, isBusy } from "./kv.ts";
+import type {
+  AppendResult,
+  MessageDraft,
+  MessagePage,
+  MessageStore,
+  RoomSummary,
+} from "./types.ts";
 
 /** Most appends written by one atomic operation (group commit). */
 export const MAX_GROUP_COMMIT = 64;
@@ -102,14 +61,6 @@ export class KvMessageStore implements MessageStore {
   constructor(kv: Deno.Kv, options: { retention?: number } = {}) {
     this.#kv = kv;
     this.#retention = options.retention ?? 10_000;
-  }
-
-  /** Opens a KV store at `path` (`undefined` = Deno Deploy's KV). */
-  static async open(
-    path: string | undefined,
-    options: { retention?: number } = {},
-  ) {
-    return new KvMessageStore(await openKv(path), options);
   }
 
   /**
@@ -383,13 +334,8 @@ export class KvMessageStore implements MessageStore {
       return false;
     }
   }
-
-  close(): void {
-    this.#kv.close();
-  }
 }
 
-/** Whether `err` is SQLite's "database is locked" (another writer on the file). */
 /**
  * How many appends from the front of `queue` fit in one atomic operation:
  * at most {@link MAX_GROUP_COMMIT}, one check per append plus one per room
@@ -417,11 +363,6 @@ export function groupCommitSize(
     n++;
   }
   return Math.max(1, n);
-}
-
-function isBusy(err: unknown): boolean {
-  return err instanceof Error &&
-    /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
 /** Rooms read for the lobby listing. */

@@ -12,48 +12,32 @@
  * @module
  */
 
-import type { ChatUser } from "../chat/types.ts";
 import { getManyChunked } from "./kv.ts";
+import {
+  PRESENCE_TTL_MS,
+  type PresenceRecord,
+  type PresenceStore,
+} from "./types.ts";
 
-/** An instance that has not beaten for this long is dead. */
-export const PRESENCE_TTL_MS = 15_000;
 /** Presence lists read at most this many connections per room. */
 export const MAX_PRESENCE_PER_ROOM = 5_000;
 /** Mutations per atomic write, well under Deno KV's limit. */
 const KV_ATOMIC_MAX = 100;
 
-/** One connection in a room. */
-export interface PresenceRecord {
-  room: string;
-  conn: string;
-  user: ChatUser;
-  since: number;
-  instance: string;
-}
-
 interface Heartbeat {
   expiresAt: number;
 }
 
-/** Live and dead (ghost) connections of a room. */
-export interface RoomPresence {
-  live: PresenceRecord[];
-  ghosts: PresenceRecord[];
-}
-
-/** Presence on Deno KV for one instance. */
-export class KvPresenceStore {
+/** {@link PresenceStore} on Deno KV. */
+export class KvPresenceStore implements PresenceStore {
   constructor(
     private readonly kv: Deno.Kv,
-    /** This instance's id. */
-    readonly instance: string,
     private readonly ttlMs: number = PRESENCE_TTL_MS,
   ) {}
 
-  /** Marks this instance alive for another {@link ttlMs}. */
-  async heartbeat(now: number = Date.now()): Promise<void> {
+  async heartbeat(instance: string, now: number = Date.now()): Promise<void> {
     await this.kv.set(
-      ["instance", this.instance],
+      ["instance", instance],
       { expiresAt: now + this.ttlMs } satisfies Heartbeat,
       {
         expireIn: this.ttlMs * 4,
@@ -61,23 +45,18 @@ export class KvPresenceStore {
     );
   }
 
-  /** Marks this instance gone (a graceful stop). */
-  async retire(): Promise<void> {
-    await this.kv.delete(["instance", this.instance]);
+  async retire(instance: string): Promise<void> {
+    await this.kv.delete(["instance", instance]);
   }
 
-  async track(record: Omit<PresenceRecord, "instance">): Promise<void> {
-    await this.kv.set(["presence", record.room, record.conn], {
-      ...record,
-      instance: this.instance,
-    });
+  async track(record: PresenceRecord): Promise<void> {
+    await this.kv.set(["presence", record.room, record.conn], record);
   }
 
   async untrack(room: string, conn: string): Promise<void> {
     await this.kv.delete(["presence", room, conn]);
   }
 
-  /** Which of the instances `ids` are alive (beat within the TTL). */
   async liveInstances(
     ids: Iterable<string>,
     now: number = Date.now(),
@@ -92,8 +71,8 @@ export class KvPresenceStore {
     );
   }
 
-  /** Deletes the keys of `conns` in `room` (ghosts), a batch per atomic write. */
   async untrackMany(room: string, conns: readonly string[]): Promise<void> {
+    // A batch of keys per atomic write, within KV's limit on mutations.
     for (let i = 0; i < conns.length; i += KV_ATOMIC_MAX) {
       const op = this.kv.atomic();
       for (const conn of conns.slice(i, i + KV_ATOMIC_MAX)) {
@@ -103,8 +82,10 @@ export class KvPresenceStore {
     }
   }
 
-  /** The room's connections, split into live ones and ghosts of dead instances. */
-  async room(room: string, now: number = Date.now()): Promise<RoomPresence> {
+  async room(
+    room: string,
+    now: number = Date.now(),
+  ): Promise<PresenceRecord[]> {
     const records: PresenceRecord[] = [];
     for await (
       const e of this.kv.list<PresenceRecord>({ prefix: ["presence", room] }, {
@@ -115,13 +96,9 @@ export class KvPresenceStore {
       records.map((r) => r.instance),
       now,
     );
-    return {
-      live: records.filter((r) => alive.has(r.instance)),
-      ghosts: records.filter((r) => !alive.has(r.instance)),
-    };
+    return records.filter((r) => alive.has(r.instance));
   }
 
-  /** Distinct live users per room, across all rooms (for the lobby). Bounded by `limit` connections. */
   async counts(
     limit: number,
     now: number = Date.now(),

@@ -1,32 +1,10 @@
 /**
- * Signed-in users, keyed by their provider's stable subject (Google `sub`),
- * never by email: an address can change owner, a `sub` cannot.
+ * Signed-in users on Deno KV, keyed by their provider's stable subject.
  *
  * @module
  */
 
-/** What we keep about a Google user. */
-export interface StoredUser {
-  sub: string;
-  name: string;
-  email: string;
-  picture?: string;
-  /** Workspace domain, when Google says there is one. */
-  hd?: string;
-  /** Milliseconds since the epoch. */
-  firstSeen: number;
-  lastSeen: number;
-}
-
-/** The profile a sign-in presents. */
-export type UserProfile = Omit<StoredUser, "firstSeen" | "lastSeen">;
-
-/** Storage of signed-in users. */
-export interface UserStore {
-  /** Creates or refreshes the user; keeps `firstSeen`. */
-  upsertGoogle(profile: UserProfile, now?: number): Promise<StoredUser>;
-  getGoogle(sub: string): Promise<StoredUser | null>;
-}
+import type { StoredUser, UserProfile, UserStore } from "./types.ts";
 
 /** {@link UserStore} on Deno KV: `["user", "google", sub]`. */
 export class KvUserStore implements UserStore {

@@ -2,24 +2,8 @@
  * Helpers for tests that run the app as separate instances (workers or
  * processes) rather than through startServer().
  */
-import type { LayerKind } from "../../lib/chat/layer.ts";
 
-/** Signs in a guest at `origin`; returns the `Cookie` header value. */
-export async function guestCookie(
-  origin: string,
-  name: string,
-): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-  });
-  await res.body?.cancel();
-  if (res.status !== 200) {
-    throw new Error(`guest sign-in failed: ${res.status}`);
-  }
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
+import { CROWD_FROM_ONE_ADDRESS } from "./server.ts";
 
 /** An app instance in a Deno Worker (as `deno serve --parallel` or WORKERS runs them). */
 export interface WorkerInstance {
@@ -33,10 +17,6 @@ export interface WorkerInstance {
 /** Starts the app in a Worker with `env`; resolves once it listens. */
 export async function startWorker(
   env: Record<string, string>,
-  options: {
-    /** A layer the config cannot be told yet (`kv`, until CHANNEL_LAYER takes it). */
-    layer?: LayerKind;
-  } = {},
 ): Promise<WorkerInstance> {
   const worker = new Worker(
     new URL("../chat/_fixtures/app_worker.ts", import.meta.url),
@@ -49,7 +29,7 @@ export async function startWorker(
       worker.addEventListener("message", resolve, { once: true })
     );
   const started = reply();
-  worker.postMessage({ env, layer: options.layer });
+  worker.postMessage({ env: { ...CROWD_FROM_ONE_ADDRESS, ...env } });
   const { port } = (await started).data;
   return {
     port,

@@ -1,6 +1,8 @@
 /**
- * A group-layer channel that records what it is sent, and the events the
- * layer tests send: shared by the contract suite and the backends' own tests.
+ * A group-layer {@link Channel} for tests: records every frame it is sent and
+ * lets a test await deliveries; and the message events the layer tests send.
+ *
+ * @module
  */
 import {
   type Channel,
@@ -8,48 +10,36 @@ import {
   newChannelName,
 } from "../../lib/chat/layer.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-
-/** How long a test waits for an expected delivery before failing. */
-const DELIVERY_TIMEOUT_MS = 3_000;
+import { Signal } from "../../support/wait.ts";
 
 /** A channel that records what it is sent and lets a test await deliveries. */
 export class Recorder implements Channel {
   readonly name = newChannelName();
   readonly frames: string[] = [];
-  #waiters: { count: number; resolve: () => void }[] = [];
+  readonly #signal = new Signal();
 
+  /** `label` names the recorder in failure messages (e.g. `room@a`). */
   constructor(readonly label: string) {}
 
   send(frame: string): void {
     this.frames.push(frame);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.frames.length < w.count) return true;
-      w.resolve();
-      return false;
-    });
+    this.#signal.notify();
   }
 
-  /** Resolves once `count` frames in total have arrived; rejects after a timeout. */
+  /** Resolves once `count` frames in total have arrived. */
   received(count = 1): Promise<void> {
-    if (this.frames.length >= count) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(
-          new Error(
-            `${this.label}: ${this.frames.length}/${count} frames after ${DELIVERY_TIMEOUT_MS} ms`,
-          ),
-        );
-      }, DELIVERY_TIMEOUT_MS);
-      const waiter = {
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-    });
+    return this.#signal.until(
+      () => this.frames.length >= count,
+      () => `${this.label}: ${this.frames.length}/${count} frames`,
+    );
+  }
+
+  /** Resolves once a frame equal to `frame` has arrived. */
+  got(frame: string): Promise<void> {
+    return this.#signal.until(
+      () => this.frames.includes(frame),
+      () => `${this.label}: ${frame} among ${this.texts().join(", ")}`,
+    );
   }
 
   /** Message texts, other frames as `<type>`. */
@@ -61,7 +51,7 @@ export class Recorder implements Channel {
   }
 }
 
-/** A chat message with `text` (not stored anywhere: layers carry whatever they are given). */
+/** A chat message with `text` (stored nowhere: a layer carries whatever it is given). */
 export function message(text: string): ChatMessage {
   return {
     id: crypto.randomUUID(),

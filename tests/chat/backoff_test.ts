@@ -80,10 +80,11 @@ Deno.test("reconnectDelay: without an injected random it stays in bounds", () =>
   }
 });
 
-Deno.test("backoffDelay: half fixed, half random, doubling from the base up to the cap", () => {
-  assert.equal(backoffDelay(0, 50, 5_000, 0), 25);
-  assert.equal(backoffDelay(0, 50, 5_000, ALMOST_ONE), 50);
-  assert.equal(backoffDelay(3, 50, 5_000, 0), 200);
-  assert.equal(backoffDelay(1_000, 50, 5_000, 0), 2_500);
-  assert.equal(backoffDelay(1_000, 50, 5_000, ALMOST_ONE), 5_000);
+Deno.test("backoffDelay: the Redis layer's reconnect delays grow, are capped and jittered", () => {
+  // REDIS_RECONNECT_BASE_MS and REDIS_RECONNECT_MAX_MS, the layer's defaults.
+  assert.equal(backoffDelay(0, 100, 5_000, 0), 50);
+  assert.equal(backoffDelay(0, 100, 5_000, 1), 100);
+  assert.equal(backoffDelay(3, 100, 5_000, 0.5), 600);
+  assert.equal(backoffDelay(40, 100, 5_000, 1), 5_000);
+  assert.equal(backoffDelay(40, 100, 5_000, 0), 2_500);
 });

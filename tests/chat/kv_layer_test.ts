@@ -22,7 +22,9 @@ import { countingKv, type KvCounts } from "../_helpers/counting_kv.ts";
 import { event, Recorder } from "../_helpers/recorder.ts";
 import { TEST_SECRET } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
-import { guestCookie, startWorker } from "../_helpers/instances.ts";
+import { startWorker } from "../_helpers/instances.ts";
+import { guestCookie } from "../../support/guest.ts";
+import { Signal } from "../../support/wait.ts";
 import type {
   KvWorkerCommand,
   KvWorkerReply,
@@ -258,7 +260,7 @@ class LayerWorker {
     { type: "module" },
   );
   #done: ((counts: KvCounts) => void) | null = null;
-  #frameWaiter: { count: number; resolve: () => void } | null = null;
+  readonly #arrived = new Signal();
 
   constructor(readonly label: string) {
     this.#worker.onmessage = (e: MessageEvent<KvWorkerReply>) => {
@@ -268,9 +270,7 @@ class LayerWorker {
         return;
       }
       this.frames.push(reply);
-      if (this.#frameWaiter && this.frames.length >= this.#frameWaiter.count) {
-        this.#frameWaiter.resolve();
-      }
+      this.#arrived.notify();
     };
   }
 
@@ -282,23 +282,12 @@ class LayerWorker {
     });
   }
 
-  /** Resolves once `count` frames have arrived; rejects after `timeoutMs`. */
-  received(count: number, timeoutMs = 10_000): Promise<void> {
-    if (this.frames.length >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#frameWaiter = null;
-        reject(new Error(`${this.label}: ${this.frames.length}/${count}`));
-      }, timeoutMs);
-      this.#frameWaiter = {
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          this.#frameWaiter = null;
-          resolve();
-        },
-      };
-    });
+  /** Resolves once `count` frames have arrived. */
+  received(count: number): Promise<void> {
+    return this.#arrived.until(
+      () => this.frames.length >= count,
+      () => `${this.label}: ${this.frames.length}/${count} frames`,
+    );
   }
 
   /** Message texts, other frames as `<type>`. */
@@ -432,12 +421,13 @@ Deno.test("kv layer, two workers: one event at a time, what it costs and how lon
 Deno.test("kv layer: clients on two app workers exchange messages, typing and presence both ways", async () => {
   const dir = await Deno.makeTempDir();
   const env = {
+    CHANNEL_LAYER: "kv",
     KV_PATH: `${dir}/shared.kv`,
     SESSION_SECRET: TEST_SECRET,
     LOG_LEVEL: "error",
   };
-  const one = await startWorker(env, { layer: "kv" });
-  const two = await startWorker(env, { layer: "kv" });
+  const one = await startWorker(env);
+  const two = await startWorker(env);
   const clients: TestClient[] = [];
   const connect = async (worker: typeof one, name: string) => {
     const client = await TestClient.connect(

@@ -2,52 +2,34 @@ import assert from "node:assert/strict";
 import { KeyWatches, WATCH_KEYS } from "../../lib/chat/kv_watch.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { countingKv } from "../_helpers/counting_kv.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** Records what the watches report and lets a test await a report. */
 class Reports {
   readonly entries: { name: string; value: unknown }[] = [];
   readonly failures: string[][] = [];
-  #waiters: { test: () => boolean; resolve: () => void }[] = [];
+  readonly #signal = new Signal();
 
   readonly handlers = {
     onEntry: (name: string, entry: Deno.KvEntryMaybe<unknown>) => {
       this.entries.push({ name, value: entry.value });
-      this.#poke();
+      this.#signal.notify();
     },
     onFailure: (names: readonly string[]) => {
       this.failures.push([...names]);
-      this.#poke();
+      this.#signal.notify();
     },
   };
 
-  /** Resolves once `name` was reported with `value` (at or after report `from`); rejects after 3 s. */
+  /** Resolves once `name` was reported with `value` (at or after report `from`). */
   saw(name: string, value: unknown, from = 0): Promise<void> {
-    const test = () =>
-      this.entries.slice(from).some((e) =>
-        e.name === name && e.value === value
-      );
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${name}=${value}`)),
-        3_000,
-      );
-      this.#waiters.push({
-        test,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
-  }
-
-  #poke(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.test()) return true;
-      w.resolve();
-      return false;
-    });
+    return this.#signal.until(
+      () =>
+        this.entries.slice(from).some((e) =>
+          e.name === name && e.value === value
+        ),
+      `${name} reported as ${value}`,
+    );
   }
 }
 

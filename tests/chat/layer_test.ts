@@ -16,7 +16,7 @@ import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 import { RedisLayer } from "../../lib/chat/redis_layer.ts";
 import { KvLayer } from "../../lib/chat/kv_layer.ts";
 import { quietLogger } from "../../lib/log.ts";
-import { startRedis } from "../_helpers/redis.ts";
+import { startRedis } from "../../support/redis.ts";
 import { event, message, Recorder } from "../_helpers/recorder.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 

@@ -11,7 +11,9 @@ import {
   normalizeMessageText,
   parseClientFrame,
   type ParseResult,
+  parseServerFrame,
   rateLimited,
+  type ServerFrame,
   unreachable,
   validateMessage,
 } from "../../lib/chat/protocol.ts";
@@ -565,4 +567,77 @@ Deno.test("rateLimited: one wording, with the wait", () => {
 
 Deno.test("unreachable throws on a value a switch did not expect", () => {
   assert.throws(() => unreachable("surprise" as never), /unhandled/);
+});
+
+// ------------------------------------------------------------ server frames
+
+Deno.test("parseServerFrame: every frame the server encodes reads back as itself", () => {
+  const user = { id: "guest:ana", name: "Ana", kind: "guest" as const };
+  const message = {
+    id: "m1",
+    seq: 1,
+    room: "r",
+    user,
+    text: "hi",
+    ts: 1,
+    clientId: "c1",
+  };
+  const presence = { [user.id]: { user, metas: [{ conn: "c", since: 1 }] } };
+  const frames: {
+    [K in ServerFrame["type"]]: Extract<ServerFrame, { type: K }>;
+  } = {
+    welcome: {
+      type: "welcome",
+      you: user,
+      room: "r",
+      history: [message],
+      hasMore: false,
+      lastSeq: 1,
+      rate: { burst: 20, perSecond: 2 },
+    },
+    message: { type: "message", message },
+    history: {
+      type: "history",
+      direction: "older",
+      messages: [message],
+      hasMore: true,
+    },
+    error: {
+      type: "error",
+      code: "rate_limited",
+      message: "Slow down.",
+      retryAfter: 2,
+      refused: "message",
+      clientId: "c1",
+    },
+    pong: { type: "pong" },
+    resync: { type: "resync" },
+    presence: { type: "presence", state: presence, joins: presence },
+    typing: { type: "typing", userId: user.id, name: "Ana", ttl: 5_000 },
+  };
+  for (const frame of Object.values(frames)) {
+    assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
+  }
+});
+
+Deno.test("parseServerFrame: anything else is null", () => {
+  for (
+    const raw of [
+      "{not json",
+      "null",
+      "[]",
+      '"welcome"',
+      '{"type":"nope"}',
+      '{"no":"type"}',
+      '{"type":"welcome","history":[],"lastSeq":-1}',
+      '{"type":"message","message":{"seq":1}}',
+      '{"type":"history","direction":"sideways","messages":[],"hasMore":false}',
+      '{"type":"error","code":"x"}',
+      '{"type":"presence","state":{"u":{"user":{"id":"u","name":"U"},"metas":[{}]}}}',
+      '{"type":"typing","userId":"u","name":"U"}',
+    ]
+  ) {
+    assert.equal(parseServerFrame(raw), null, raw);
+  }
+  assert.equal(parseServerFrame(new ArrayBuffer(2)), null, "binary");
 });

@@ -111,8 +111,11 @@ async function audit(
   return report;
 }
 
+/** The tests' server sits "behind" a proxy on loopback, so `X-Forwarded-Proto` is believed. */
+const BEHIND_PROXY = { TRUST_PROXY: "127.0.0.0/8,::1" };
+
 Deno.test("every page, API, probe and 404 response carries the security headers", async () => {
-  const server = await startServer();
+  const server = await startServer(BEHIND_PROXY);
   try {
     assert.deepEqual(await audit(server, HANDLED), {});
   } finally {
@@ -123,7 +126,7 @@ Deno.test("every page, API, probe and 404 response carries the security headers"
 Deno.test({
   name: "static and built files carry the security headers too",
   async fn() {
-    const server = await startServer();
+    const server = await startServer(BEHIND_PROXY);
     try {
       assert.deepEqual(await audit(server, files(server)), {});
     } finally {
@@ -165,7 +168,7 @@ Deno.test("the CSP nonce is fresh on every response", async () => {
 });
 
 Deno.test("HSTS only when the request came over https", async () => {
-  const server = await startServer();
+  const server = await startServer(BEHIND_PROXY);
   try {
     for (const [name, path] of Object.entries(HANDLED)) {
       const plain = await get(server, path);
@@ -191,6 +194,31 @@ Deno.test("HSTS only when the request came over https", async () => {
         `${name}: HSTS from a later x-forwarded-proto hop`,
       );
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("X-Forwarded-Proto is believed only from a trusted proxy (TRUST_PROXY)", async () => {
+  const server = await startServer();
+  try {
+    const res = await get(server, "/", { "x-forwarded-proto": "https" });
+    assert.equal(res.headers.get("strict-transport-security"), null);
+    const guest = await fetch(`${server.origin}/api/session/guest`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        origin: server.origin,
+        "x-forwarded-proto": "https",
+      },
+      body: JSON.stringify({ name: "Ana" }),
+    });
+    await guest.body?.cancel();
+    assert.doesNotMatch(
+      guest.headers.get("set-cookie") ?? "",
+      /;\s*Secure/i,
+      "a cookie marked Secure over plain http would never come back",
+    );
   } finally {
     await server.close();
   }

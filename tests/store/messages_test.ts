@@ -1,16 +1,17 @@
 /**
- * The MessageStore contract, run against KvMessageStore on `:memory:` and on
- * a file (where several instances, and several processes, share one database).
+ * The MessageStore contract, run against what `createStore` gives for each
+ * backend: KV on `:memory:` and on a file (where several instances, and
+ * several processes, share one database).
  */
 import assert from "node:assert/strict";
-import {
-  type AppendResult,
-  groupCommitSize,
-  KvMessageStore,
-  MAX_GROUP_COMMIT,
-  type MessageDraft,
-  type MessageStore,
-} from "../../lib/store/messages.ts";
+import { groupCommitSize, MAX_GROUP_COMMIT } from "../../lib/store/messages.ts";
+import { createStore } from "../../lib/store/stores.ts";
+import type {
+  AppendResult,
+  MessageDraft,
+  MessageStore,
+  Stores,
+} from "../../lib/store/types.ts";
 import type { ChatMessage, ChatUser } from "../../lib/chat/types.ts";
 
 const ANA: ChatUser = { id: "u-ana", name: "Ana", kind: "guest" };
@@ -76,14 +77,25 @@ async function nextMillisecond(): Promise<void> {
   while (Date.now() === start) await new Promise((r) => setTimeout(r, 1));
 }
 
+/** The configuration's default for `HISTORY_RETENTION`. */
+const DEFAULT_RETENTION = 10_000;
+
+/** The stores `createStore` opens on the KV at `kvPath`. */
+function openStores(
+  kvPath: string,
+  retention = DEFAULT_RETENTION,
+): Promise<Stores> {
+  return createStore({ store: "kv", kvPath, historyRetention: retention });
+}
+
 interface Backend {
   kind: string;
   /**
-   * Opens a store; on a backend that `shares`, every store opened in one test
-   * is another instance (another connection) on the same database.
+   * Opens the stores; on a backend that `shares`, every bundle opened in one
+   * test is another instance (another connection) on the same database.
    */
   setup(): Promise<{
-    open(options?: { retention?: number }): Promise<MessageStore>;
+    open(options?: { retention?: number }): Promise<Stores>;
     path?: string;
     cleanup(): Promise<void>;
   }>;
@@ -96,8 +108,7 @@ const backends: Backend[] = [
     shares: false,
     setup() {
       return Promise.resolve({
-        open: async (options) =>
-          new KvMessageStore(await Deno.openKv(":memory:"), options),
+        open: (options) => openStores(":memory:", options?.retention),
         cleanup: () => Promise.resolve(),
       });
     },
@@ -110,8 +121,7 @@ const backends: Backend[] = [
       const path = `${dir}/messages.kv`;
       return {
         path,
-        open: async (options) =>
-          new KvMessageStore(await Deno.openKv(path), options),
+        open: (options) => openStores(path, options?.retention),
         cleanup: () => Deno.remove(dir, { recursive: true }),
       };
     },
@@ -129,15 +139,15 @@ function storeContract(backend: Backend): void {
   ) =>
     Deno.test(`${backend.kind} store: ${name}`, async () => {
       const db = await backend.setup();
-      const opened: MessageStore[] = [];
+      const opened: Stores[] = [];
       try {
         await body(async (options) => {
-          const store = await db.open(options);
-          opened.push(store);
-          return store;
+          const stores = await db.open(options);
+          opened.push(stores);
+          return stores.messages;
         }, db.path);
       } finally {
-        for (const store of opened) store.close();
+        for (const stores of opened) await stores.close();
         await db.cleanup();
       }
     });
@@ -456,7 +466,8 @@ function lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>) {
 Deno.test("kv file store: seq stays gapless with a second OS process appending to the same file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "roomcast-store-" });
   const path = `${dir}/shared.kv`;
-  const store = new KvMessageStore(await Deno.openKv(path));
+  const stores = await openStores(path);
+  const store = stores.messages;
   const PER_PROCESS = 100;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -514,7 +525,7 @@ Deno.test("kv file store: seq stays gapless with a second OS process appending t
     );
     assert.equal(await store.lastSeq("shared"), 2 * PER_PROCESS);
   } finally {
-    store.close();
+    await stores.close();
     try {
       child.kill();
     } catch {
@@ -526,7 +537,8 @@ Deno.test("kv file store: seq stays gapless with a second OS process appending t
 });
 
 Deno.test("clientId is idempotent per sender: another user reusing it gets their own message", async () => {
-  const store = new KvMessageStore(await Deno.openKv(":memory:"));
+  const stores = await openStores(":memory:");
+  const store = stores.messages;
   try {
     const ana = { id: "guest:ana", name: "Ana", kind: "guest" as const };
     const eve = { id: "guest:eve", name: "Eve", kind: "guest" as const };
@@ -557,7 +569,7 @@ Deno.test("clientId is idempotent per sender: another user reusing it gets their
       ["mine", "hers"],
     );
   } finally {
-    store.close();
+    await stores.close();
   }
 });
 

@@ -1,20 +1,9 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
-import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
 import type { AppEnv, Services } from "../../../lib/context.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
-
-/** The peer's address (the proxy's, behind one), or "unknown". */
-function clientAddress(c: Context<AppEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Which connection cap (if any) this new socket would exceed. */
 function overCaps(
@@ -22,7 +11,7 @@ function overCaps(
   userId: string,
   ip: string,
 ): string | null {
-  const { config, connections, connectRate } = services;
+  const { config, connections, budgets } = services;
   if (connections.countUser(userId) >= config.maxSocketsPerUser) {
     return "user_sockets";
   }
@@ -32,7 +21,7 @@ function overCaps(
   ) {
     return "ip_sockets";
   }
-  if (connectRate && connectRate.take(ip) > 0) return "ip_rate";
+  if (budgets.connects && budgets.connects.take(ip) > 0) return "ip_rate";
   return null;
 }
 
@@ -69,7 +58,7 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.origin_refused", { room });
       return routeError(c, "forbidden_origin");
     }
-    const ip = clientAddress(c);
+    const ip = c.var.client.address;
     const refusal = overCaps(services, user.id, ip);
     if (refusal) {
       services.metrics.drop(`refused_${refusal}`);

@@ -3,19 +3,13 @@
  * One app instance inside a Deno Worker, the way `deno serve --parallel` runs
  * one per worker: told its env by the parent, answers with its port.
  */
-import { loadConfig } from "../../../app.config.ts";
-import type { LayerKind } from "../../../lib/chat/layer.ts";
+import { loadConfig } from "../../../lib/config.ts";
 import { quietLogger } from "../../../lib/log.ts";
 import { createApp, createServices } from "../../../lib/server.ts";
 import { manifest } from "../../../manifest.gen.ts";
 
 self.onmessage = async (event: MessageEvent) => {
-  const { env, layer } = event.data as {
-    env: Record<string, string>;
-    layer?: LayerKind;
-  };
-  // `layer` stands in for CHANNEL_LAYER values the config does not take yet (kv).
-  const config = { ...loadConfig(env), ...(layer && { channelLayer: layer }) };
+  const config = loadConfig(event.data.env);
   const services = await createServices(config, { log: quietLogger });
   const server = Deno.serve({
     port: 0,

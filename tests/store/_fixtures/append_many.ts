@@ -6,10 +6,15 @@
  * processes start writing together), appends `count` messages concurrently and
  * prints their seqs as one JSON line.
  */
-import { KvMessageStore } from "../../../lib/store/messages.ts";
+import { createStore } from "../../../lib/store/stores.ts";
 
 const [path, room, count, prefix] = Deno.args;
-const store = new KvMessageStore(await Deno.openKv(path));
+const stores = await createStore({
+  store: "kv",
+  kvPath: path,
+  historyRetention: 10_000,
+});
+const store = stores.messages;
 const encoder = new TextEncoder();
 await Deno.stdout.write(encoder.encode("ready\n"));
 
@@ -27,7 +32,7 @@ const results = await Promise.all(
       clientId: `${prefix}-${i}`,
     })),
 );
-store.close();
+await stores.close();
 await Deno.stdout.write(
   encoder.encode(JSON.stringify(results.map((r) => r.message.seq)) + "\n"),
 );

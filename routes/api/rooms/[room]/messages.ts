@@ -1,12 +1,14 @@
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
+  rateLimited,
   validateMessage,
 } from "../../../../lib/chat/protocol.ts";
 import { normalizeRoomName } from "../../../../lib/chat/names.ts";
 import { postMessage } from "../../../../lib/chat/post.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
+import { readerKey } from "../../../../lib/chat/budgets.ts";
 import { refusalResponse, routeError } from "../../../../lib/web/errors.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 import type { Context } from "hono";
@@ -39,7 +41,16 @@ export const handler: Handlers<AppEnv> = {
     ) {
       return routeError(c, "bad_query");
     }
-    const { store } = c.var.services;
+    const { services, user } = c.var;
+    // The socket's read budget, per person: by user, or by address when signed out.
+    const wait = services.budgets.reads.take(
+      readerKey(user?.id, c.var.client.address),
+    );
+    if (wait > 0) {
+      services.metrics.drop("rate_limited");
+      return refusalResponse(c, rateLimited(wait));
+    }
+    const { store } = services;
     const page = after !== undefined
       ? await store.after(room, after, limit)
       : before !== undefined
@@ -62,9 +73,8 @@ export const handler: Handlers<AppEnv> = {
     const posted = valid.ok
       ? await postMessage(
         services,
-        { room, user, ...valid.value },
+        { room, user, address: c.var.client.address, ...valid.value },
         services.posting,
-        () => services.postRate.take(user.id),
       )
       : valid;
     if (!posted.ok) {

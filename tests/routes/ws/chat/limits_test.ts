@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import { eventually, Signal } from "../../../../support/wait.ts";
 
 Deno.test("MAX_SOCKETS_PER_USER: one more socket than allowed → 429 before the upgrade", async () => {
   const server = await startServer({ MAX_SOCKETS_PER_USER: "2" });
@@ -21,9 +22,10 @@ Deno.test("MAX_SOCKETS_PER_USER: one more socket than allowed → 429 before the
       101,
     );
     await a.close();
-    while (server.services.connections.size > 1) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.connections.size <= 1,
+      "the server to handle the close",
+    );
     assert.equal(await handshakeStatus(server.wsUrl("cap"), opts), 101);
     await b.close();
   } finally {
@@ -76,17 +78,14 @@ Deno.test("the message limit is per user too: a second tab does not double it", 
     const refused = () =>
       [...tab1.frames, ...tab2.frames].filter((f) => f.type === "error").length;
     const stored = () => tab1.frames.filter((f) => f.type === "message").length;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`refused ${refused()}, stored ${stored()}`)),
-        5_000,
-      );
-      const check = () =>
-        refused() === 2 && stored() === 4 && (clearTimeout(timer), resolve());
-      tab1.socket.addEventListener("message", check);
-      tab2.socket.addEventListener("message", check);
-      check();
-    });
+    const signal = new Signal();
+    for (const tab of [tab1, tab2]) {
+      tab.socket.addEventListener("message", () => signal.notify());
+    }
+    await signal.until(
+      () => refused() === 2 && stored() === 4,
+      () => `2 refused and 4 stored; refused ${refused()}, stored ${stored()}`,
+    );
     assert.ok(
       [...tab1.frames, ...tab2.frames].every((f) =>
         f.type !== "error" || f.code === "rate_limited"

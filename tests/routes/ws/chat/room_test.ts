@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import { eventually } from "../../../../support/wait.ts";
 import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
@@ -59,15 +61,17 @@ Deno.test("a closed socket leaves the group: later sends reach only live members
     assert.equal(server.services.layer.localMembers("room"), 2);
     await leave.close();
     // The server sees the close asynchronously; wait for membership to drop.
-    while (server.services.layer.localMembers("room") !== 1) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localMembers("room") === 1,
+      "the server to handle the close",
+    );
     stay.send({ type: "message", text: "after close", clientId: "x1" });
     assert.equal((await stay.nextOf("message")).message.text, "after close");
     await stay.close();
-    while (server.services.layer.localGroups() !== 0) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localGroups() === 0,
+      "the server to handle the close",
+    );
     assert.equal(server.services.connections.size, 0);
   } finally {
     await server.close();
@@ -273,6 +277,40 @@ Deno.test("a refused message's error names it by clientId, so the client knows w
     assert.equal(error.clientId, "m-2");
     assert.ok(error.retryAfter! > 0);
     await client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("history reads are budgeted per person: past the burst a read is refused rate_limited, named, with a wait", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Reader");
+    const client = await TestClient.connect(server.wsUrl("reads"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    for (let i = 0; i <= READ_BURST; i++) {
+      client.send({ type: "history", before: 1_000, limit: 10 });
+    }
+    const refused = await client.nextOf("error");
+    assert.equal(refused.code, "rate_limited");
+    assert.equal(refused.refused, "history");
+    assert.ok(refused.retryAfter! > 0 && refused.retryAfter! <= 1_000);
+    const pages = client.frames.filter((f) => f.type === "history");
+    assert.ok(pages.length <= READ_BURST, `${pages.length} pages`);
+    // A second socket of the same person shares the budget.
+    const second = await TestClient.connect(server.wsUrl("reads"), {
+      cookie,
+      origin: server.origin,
+    });
+    await second.nextOf("welcome");
+    second.send({ type: "resume", after: 0 });
+    const shared = await second.nextOf("error");
+    assert.equal(shared.refused, "resume");
+    await client.close();
+    await second.close();
   } finally {
     await server.close();
   }

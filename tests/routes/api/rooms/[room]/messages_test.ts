@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { READ_BURST } from "../../../../../lib/chat/rate_limit.ts";
 import { startServer } from "../../../../_helpers/server.ts";
 import { TestClient } from "../../../../_helpers/ws_client.ts";
 
@@ -152,6 +153,35 @@ Deno.test("HTTP posts share the flood limit: over it → 429 with Retry-After", 
     assert.deepEqual(statuses, [201, 201, 201, 429, 429]);
     assert.ok(Number(retryAfter) >= 1);
     assert.equal(await server.services.store.lastSeq("flood"), 3);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GET history shares the socket's read budget: over it → 429 with Retry-After, per person", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Reader");
+    const statuses: number[] = [];
+    for (let i = 0; i <= READ_BURST; i++) {
+      const res = await fetch(`${server.origin}/api/rooms/r/messages`, {
+        headers: { cookie },
+      });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        assert.ok(Number(res.headers.get("retry-after")) >= 1);
+        assert.equal((await res.json()).error, "rate_limited");
+      } else await res.body?.cancel();
+    }
+    assert.equal(statuses.at(-1), 429);
+    assert.equal(statuses.filter((s) => s === 200).length, READ_BURST);
+    // Someone else is not affected.
+    const other = await server.guest("Other");
+    const res = await fetch(`${server.origin}/api/rooms/r/messages`, {
+      headers: { cookie: other.cookie },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
   } finally {
     await server.close();
   }

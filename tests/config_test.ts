@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, MIN_SECRET_CHARS } from "../app.config.ts";
+import { ConfigError, loadConfig, MIN_SECRET_CHARS } from "../lib/config.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "../lib/chat/rate_limit.ts";
 
 const SECRET = "s".repeat(MIN_SECRET_CHARS);
@@ -195,4 +195,12 @@ Deno.test("loadConfig: other settings are range-checked by name", () => {
   refuses({ RATE_LIMIT_PER_SECOND: "0.5" }, "RATE_LIMIT_PER_SECOND");
   refuses({ LOG_LEVEL: "verbose" }, "LOG_LEVEL");
   refuses({ REDIS_URL: "http://cache.example.com" }, "REDIS_URL");
+});
+
+Deno.test("loadConfig: STORE names a storage backend; an unknown one is refused by name", () => {
+  assert.equal(loadConfig({}).store, "kv");
+  assert.equal(loadConfig({ STORE: "kv" }).store, "kv");
+  for (const store of ["KV", "postgres", "memory"]) {
+    refuses({ STORE: store }, "STORE");
+  }
 });

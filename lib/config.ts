@@ -1,0 +1,438 @@
+/**
+ * Typed settings, read once from the environment at start (the role
+ * `fresh.config.ts` plays in Fresh). Every setting has a safe default for
+ * local development; an invalid value stops the start with its name.
+ *
+ * One reader per area — {@link serverConfig}, {@link layerConfig},
+ * {@link storageConfig}, {@link authConfig}, {@link limitsConfig},
+ * {@link logConfig} — and {@link loadConfig} joins them into one flat
+ * {@link AppConfig}.
+ *
+ * @module
+ */
+
+import type { LayerKind } from "./chat/layer.ts";
+import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
+import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
+import { parseCidr } from "./web/client_address.ts";
+
+/** Where and how the process runs. */
+export interface ServerConfig {
+  /** TCP port (`PORT`, default 8000; 0 picks a free port). */
+  port: number;
+  /** Interface to listen on (`HOSTNAME`, default 0.0.0.0). */
+  hostname: string;
+  /** Serving workers in this process sharing the port (`WORKERS`, default 1; "auto" = one per core). */
+  workers: number;
+  /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
+  production: boolean;
+  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
+  onDeploy: boolean;
+}
+
+/** The group layer joining instances. */
+export interface LayerConfig {
+  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis | kv). */
+  channelLayer: LayerKind;
+  /** Redis URL for the redis layer (`REDIS_URL`). */
+  redisUrl: string;
+}
+
+/**
+ * Where messages, presence, users and revocations are kept: the backend
+ * (`STORE`, default kv), the Deno KV location (`KV_PATH`, default
+ * `./data/roomcast.kv`; Deno Deploy's own KV there; `:memory:` for tests) and
+ * the messages kept per room (`HISTORY_RETENTION`, default 10000).
+ */
+export type StorageConfig = StoreOptions;
+
+/** Sessions and sign-in. */
+export interface AuthConfig {
+  /** HS256 key for session JWTs (`SESSION_SECRET`, ≥ 32 chars). Generated in development when unset; see {@link AuthConfig.sessionSecretGenerated}. */
+  sessionSecret: string;
+  /** Previous key, still accepted for verification during a rotation (`SESSION_SECRET_PREVIOUS`). */
+  sessionSecretPrevious: string | undefined;
+  /**
+   * True when `SESSION_SECRET` is unset (development): `sessionSecret` is then
+   * a fresh candidate, and the instance signs with the key kept with its data
+   * (the first candidate stored there; see `lib/auth/session_secret.ts`).
+   */
+  sessionSecretGenerated: boolean;
+  /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 7 days). */
+  sessionTtlSeconds: number;
+  /** Origins allowed besides the request's own (`ALLOWED_ORIGINS`, comma separated). */
+  allowedOrigins: string[];
+  /** Whether guests may sign in and post (`ALLOW_GUESTS`, default true). */
+  allowGuests: boolean;
+  /** OAuth client ids accepted as the ID token audience (`GOOGLE_CLIENT_ID`, comma separated); empty = Google sign-in off. */
+  googleClientIds: string[];
+  /** Google's JWKS (`GOOGLE_JWKS_URL`); tests point it at a local server. */
+  googleJwksUrl: string;
+  /** If set, only these Workspace domains (`hd` claim) may sign in (`GOOGLE_ALLOWED_DOMAINS`). */
+  googleAllowedDomains: string[];
+}
+
+/**
+ * Flood control: budgets per person, per client address and per room. Per
+ * address limits are on by default; behind a reverse proxy set `TRUST_PROXY`
+ * so the address is the client's, not the proxy's.
+ */
+export interface LimitsConfig {
+  /** Messages a person may send in a burst, over every socket and HTTP (`RATE_LIMIT_BURST`, default 20). */
+  rateLimitBurst: number;
+  /** Sustained messages per second per person (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
+  rateLimitPerSecond: number;
+  /** Messages everyone at one address may send in a burst (`MESSAGES_PER_IP_BURST`, default 60). */
+  messagesPerIpBurst: number;
+  /** Sustained messages per second per address (`MESSAGES_PER_IP_PER_SECOND`, default 20). */
+  messagesPerIpPerSecond: number;
+  /** Messages one room stores in a burst (`ROOM_MESSAGES_BURST`, default 100). */
+  roomMessagesBurst: number;
+  /** Sustained messages per second one room stores (`ROOM_MESSAGES_PER_SECOND`, default 10). */
+  roomMessagesPerSecond: number;
+  /** Sockets one user may hold on one instance (`MAX_SOCKETS_PER_USER`, default 20). */
+  maxSocketsPerUser: number;
+  /** Sockets one client address may hold on one instance (`MAX_SOCKETS_PER_IP`, default 500; 0 = no cap). */
+  maxSocketsPerIp: number;
+  /** New sockets per client address per minute (`CONNECTS_PER_IP_PER_MINUTE`, default 300; 0 = no cap). */
+  connectsPerIpPerMinute: number;
+  /** Guest sessions one address may start per hour (`GUESTS_PER_IP_PER_HOUR`, default 60; 0 = no cap). */
+  guestsPerIpPerHour: number;
+  /** Proxies whose `X-Forwarded-For`/`-Proto` are believed (`TRUST_PROXY`: CIDRs, comma separated; default none). */
+  trustProxy: string[];
+}
+
+/** Logging. */
+export interface LogConfig {
+  /** Log level (`LOG_LEVEL`: debug | info | warn | error; default info). */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Everything the app reads from its environment. */
+export type AppConfig =
+  & ServerConfig
+  & LayerConfig
+  & StorageConfig
+  & AuthConfig
+  & LimitsConfig
+  & LogConfig;
+
+/** A setting that could not be used; the message names it. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`Invalid ${setting}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Settings that lift every per-address and per-room budget, for a load
+ * generator or a test suite that stands in for many people from one address
+ * (the per-person budget stays). Never for production.
+ */
+export const CROWD_FROM_ONE_ADDRESS: Readonly<Record<string, string>> = {
+  MESSAGES_PER_IP_BURST: "1000000",
+  MESSAGES_PER_IP_PER_SECOND: "1000000",
+  ROOM_MESSAGES_BURST: "1000000",
+  ROOM_MESSAGES_PER_SECOND: "1000000",
+  MAX_SOCKETS_PER_IP: "0",
+  CONNECTS_PER_IP_PER_MINUTE: "0",
+  GUESTS_PER_IP_PER_HOUR: "0",
+};
+
+/** Environment variables by name, as `Deno.env.toObject()` gives them. */
+export type Env = Record<string, string | undefined>;
+
+const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis", "kv"];
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
+export const MIN_SECRET_CHARS = 32;
+/** Google's published signing keys for ID tokens. */
+export const GOOGLE_JWKS_DEFAULT = "https://www.googleapis.com/oauth2/v3/certs";
+
+function int(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      name,
+      `expected an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${env[name]}"`);
+}
+
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  options: readonly T[],
+  fallback: T,
+): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!(options as readonly string[]).includes(raw)) {
+    throw new ConfigError(
+      name,
+      `expected one of ${options.join(", ")}, got "${raw}"`,
+    );
+  }
+  return raw as T;
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  return raw.split(",").map((s) => s.trim()).filter(Boolean).map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an origin like https://chat.example.com`,
+      );
+    }
+    if (
+      !["http:", "https:"].includes(url.protocol) ||
+      url.origin !== entry.replace(/\/$/, "")
+    ) {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an origin like https://chat.example.com`,
+      );
+    }
+    return url.origin;
+  });
+}
+
+function cidrs(env: Env, name: string): string[] {
+  const entries = list(env[name]);
+  for (const entry of entries) {
+    if (!parseCidr(entry)) {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an address or CIDR like 10.0.0.0/8 or fd00::/8`,
+      );
+    }
+  }
+  return entries;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * Port, interface, workers and the kind of environment.
+ *
+ * @example
+ * ```ts
+ * serverConfig({ PORT: "0", WORKERS: "2" }).workers; // 2
+ * ```
+ */
+export function serverConfig(env: Env): ServerConfig {
+  const production =
+    oneOf(env, "ROOMCAST_ENV", ["development", "production"], "development") ===
+      "production";
+  return {
+    port: int(env, "PORT", 8000, 0, 65535),
+    hostname: env.HOSTNAME || "0.0.0.0",
+    workers: env.WORKERS === "auto"
+      ? navigator.hardwareConcurrency
+      : int(env, "WORKERS", 1, 1, 64),
+    production,
+    onDeploy: Boolean(env.DENO_DEPLOYMENT_ID),
+  };
+}
+
+/** The group layer; more than one worker needs one that spans them. */
+export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
+  const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(
+      "REDIS_URL",
+      `expected redis://host:port, got "${redisUrl}"`,
+    );
+  }
+  const channelLayer = oneOf(
+    env,
+    "CHANNEL_LAYER",
+    LAYERS,
+    server.workers > 1 ? "broadcast" : "memory",
+  );
+  if (server.workers > 1 && channelLayer === "memory") {
+    throw new ConfigError(
+      "CHANNEL_LAYER",
+      "memory cannot span several WORKERS: use broadcast, kv or redis",
+    );
+  }
+  return { channelLayer, redisUrl };
+}
+
+/** The storage backend and its location; Deno Deploy always uses its own KV. */
+export function storageConfig(env: Env, server: ServerConfig): StorageConfig {
+  const kvPath = server.onDeploy
+    ? undefined
+    : (env.KV_PATH || "./data/roomcast.kv");
+  if (server.workers > 1 && kvPath === ":memory:") {
+    throw new ConfigError(
+      "KV_PATH",
+      ":memory: cannot be shared by several WORKERS: use a file",
+    );
+  }
+  return {
+    store: oneOf(env, "STORE", STORE_KINDS, "kv"),
+    kvPath,
+    historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
+  };
+}
+
+/** Session keys and lifetime, allowed origins, guest and Google sign-in. */
+export function authConfig(env: Env, server: ServerConfig): AuthConfig {
+  let sessionSecret = env.SESSION_SECRET ?? "";
+  let sessionSecretGenerated = false;
+  if (sessionSecret === "") {
+    if (server.production || server.onDeploy) {
+      throw new ConfigError(
+        "SESSION_SECRET",
+        "required in production (32 or more characters)",
+      );
+    }
+    sessionSecret = randomSecret();
+    sessionSecretGenerated = true;
+  } else if (sessionSecret.length < MIN_SECRET_CHARS) {
+    throw new ConfigError(
+      "SESSION_SECRET",
+      `must be at least ${MIN_SECRET_CHARS} characters`,
+    );
+  }
+  const previous = env.SESSION_SECRET_PREVIOUS || undefined;
+  if (previous !== undefined && previous.length < MIN_SECRET_CHARS) {
+    throw new ConfigError(
+      "SESSION_SECRET_PREVIOUS",
+      `must be at least ${MIN_SECRET_CHARS} characters`,
+    );
+  }
+  const googleJwksUrl = env.GOOGLE_JWKS_URL || GOOGLE_JWKS_DEFAULT;
+  if (!/^https?:\/\//.test(googleJwksUrl)) {
+    throw new ConfigError(
+      "GOOGLE_JWKS_URL",
+      `expected an http(s) URL, got "${googleJwksUrl}"`,
+    );
+  }
+  const googleClientIds = list(env.GOOGLE_CLIENT_ID);
+  for (const id of googleClientIds) {
+    if (!/^[\w.-]+$/.test(id)) {
+      throw new ConfigError(
+        "GOOGLE_CLIENT_ID",
+        `"${id}" does not look like an OAuth client id`,
+      );
+    }
+  }
+  return {
+    sessionSecret,
+    sessionSecretPrevious: previous,
+    sessionSecretGenerated,
+    sessionTtlSeconds: int(
+      env,
+      "SESSION_TTL_SECONDS",
+      7 * 24 * 3600,
+      60,
+      365 * 24 * 3600,
+    ),
+    allowedOrigins: origins(env, "ALLOWED_ORIGINS"),
+    allowGuests: bool(env, "ALLOW_GUESTS", true),
+    googleClientIds,
+    googleJwksUrl,
+    googleAllowedDomains: list(env.GOOGLE_ALLOWED_DOMAINS).map((d) =>
+      d.toLowerCase()
+    ),
+  };
+}
+
+/** Message rates and socket caps. */
+export function limitsConfig(env: Env): LimitsConfig {
+  return {
+    rateLimitBurst: int(env, "RATE_LIMIT_BURST", MESSAGE_BURST, 1, 100_000),
+    rateLimitPerSecond: int(
+      env,
+      "RATE_LIMIT_PER_SECOND",
+      MESSAGE_RATE_PER_S,
+      1,
+      100_000,
+    ),
+    messagesPerIpBurst: int(env, "MESSAGES_PER_IP_BURST", 60, 1, 1_000_000),
+    messagesPerIpPerSecond: int(
+      env,
+      "MESSAGES_PER_IP_PER_SECOND",
+      20,
+      1,
+      1_000_000,
+    ),
+    roomMessagesBurst: int(env, "ROOM_MESSAGES_BURST", 100, 1, 1_000_000),
+    roomMessagesPerSecond: int(
+      env,
+      "ROOM_MESSAGES_PER_SECOND",
+      10,
+      1,
+      1_000_000,
+    ),
+    maxSocketsPerUser: int(env, "MAX_SOCKETS_PER_USER", 20, 1, 100_000),
+    maxSocketsPerIp: int(env, "MAX_SOCKETS_PER_IP", 500, 0, 1_000_000),
+    connectsPerIpPerMinute: int(
+      env,
+      "CONNECTS_PER_IP_PER_MINUTE",
+      300,
+      0,
+      1_000_000,
+    ),
+    guestsPerIpPerHour: int(env, "GUESTS_PER_IP_PER_HOUR", 60, 0, 1_000_000),
+    trustProxy: cidrs(env, "TRUST_PROXY"),
+  };
+}
+
+/** The log level. */
+export function logConfig(env: Env): LogConfig {
+  return { logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info") };
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "0", KV_PATH: ":memory:" });
+ * ```
+ * @throws {ConfigError} naming the first invalid setting.
+ */
+export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
+  const server = serverConfig(env);
+  return {
+    ...server,
+    ...authConfig(env, server),
+    ...layerConfig(env, server),
+    ...storageConfig(env, server),
+    ...limitsConfig(env),
+    ...logConfig(env),
+  };
+}

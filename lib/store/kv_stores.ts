@@ -1,0 +1,41 @@
+/**
+ * The Deno KV backend: every store on one `Deno.Kv`, opened and closed once.
+ *
+ * @module
+ */
+
+import { openKv } from "./kv.ts";
+import { KvMessageStore } from "./messages.ts";
+import { KvPresenceStore } from "./presence.ts";
+import { KvRevocationStore } from "./revocations.ts";
+import { KvSecretStore } from "./secrets.ts";
+import type { StoreOptions, Stores } from "./types.ts";
+import { KvUserStore } from "./users.ts";
+
+/**
+ * Opens the KV database at `options.kvPath` and the stores on it.
+ *
+ * @example
+ * ```ts
+ * const stores = await openKvStores({ store: "kv", kvPath: ":memory:", historyRetention: 100 });
+ * await stores.close();
+ * ```
+ */
+export async function openKvStores(options: StoreOptions): Promise<Stores> {
+  const kv = await openKv(options.kvPath);
+  let closed = false;
+  return {
+    messages: new KvMessageStore(kv, { retention: options.historyRetention }),
+    presence: new KvPresenceStore(kv),
+    users: new KvUserStore(kv),
+    revocations: new KvRevocationStore(kv),
+    secrets: new KvSecretStore(kv),
+    close() {
+      if (!closed) {
+        closed = true;
+        kv.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The storage contracts: what the app keeps (history, presence, users,
+ * revoked sessions, generated secrets) and the one bundle that owns them. Deno KV implements
+ * them today (`kv_stores.ts`); another backend implements these interfaces,
+ * adds its name to {@link STORE_KINDS} and one line to `createStore`
+ * (`stores.ts`), and nothing outside `lib/store/` changes.
+ *
+ * @module
+ */
+
+import type { ChatMessage, ChatUser } from "../chat/types.ts";
+
+/** What a sender supplies; the store adds `id`, `seq` and `ts`. */
+export interface MessageDraft {
+  room: string;
+  user: ChatUser;
+  text: string;
+  clientId: string;
+}
+
+/** Result of {@link MessageStore.append}. */
+export interface AppendResult {
+  message: ChatMessage;
+  /** True when `clientId` was seen before: the stored message is returned, nothing is written. */
+  duplicate: boolean;
+}
+
+/** A page of messages in ascending `seq` order. */
+export interface MessagePage {
+  messages: ChatMessage[];
+  /** More messages exist beyond this page in the direction asked. */
+  hasMore: boolean;
+}
+
+/** A room that has messages, for the lobby. */
+export interface RoomSummary {
+  room: string;
+  lastSeq: number;
+  lastTs: number;
+}
+
+/**
+ * Storage of chat history: the source of truth. A message is stored (and
+ * given the room's next `seq`) before it is broadcast; clients fill any gap
+ * from here.
+ */
+export interface MessageStore {
+  /** Stores a message with the room's next `seq`; idempotent on `clientId` per sender. */
+  append(draft: MessageDraft): Promise<AppendResult>;
+  /** The newest `limit` messages. */
+  recent(room: string, limit: number): Promise<MessagePage>;
+  /** Up to `limit` messages with `seq < before`, the newest of them. */
+  before(room: string, before: number, limit: number): Promise<MessagePage>;
+  /** Up to `limit` messages with `seq > after`, the oldest of them. */
+  after(room: string, after: number, limit: number): Promise<MessagePage>;
+  /** The room's last `seq` (0 when empty). */
+  lastSeq(room: string): Promise<number>;
+  /** Rooms by most recent activity. */
+  rooms(limit: number): Promise<RoomSummary[]>;
+  /** Whether the backing store answers. */
+  ping(): Promise<boolean>;
+}
+
+/** An instance that has not beaten for this long is dead (its connections are ghosts). */
+export const PRESENCE_TTL_MS = 15_000;
+
+/** One connection in a room, and the instance that holds it. */
+export interface PresenceRecord {
+  room: string;
+  conn: string;
+  user: ChatUser;
+  since: number;
+  instance: string;
+}
+
+/**
+ * Who is connected, shared by every instance. Each instance beats; a
+ * connection whose instance stopped beating for {@link PRESENCE_TTL_MS} is a
+ * ghost and is left out of every read.
+ */
+export interface PresenceStore {
+  /** Marks `instance` alive for another {@link PRESENCE_TTL_MS}. */
+  heartbeat(instance: string, now?: number): Promise<void>;
+  /** Marks `instance` gone (a graceful stop): its connections are ghosts at once. */
+  retire(instance: string): Promise<void>;
+  /** Records one connection. */
+  track(record: PresenceRecord): Promise<void>;
+  /** Forgets one connection. */
+  untrack(room: string, conn: string): Promise<void>;
+  /** Forgets many connections of one room (a dead instance's). */
+  untrackMany(room: string, conns: readonly string[]): Promise<void>;
+  /** Which of the instances `ids` are alive. */
+  liveInstances(ids: Iterable<string>, now?: number): Promise<Set<string>>;
+  /** The room's connections held by live instances. */
+  room(room: string, now?: number): Promise<PresenceRecord[]>;
+  /** Distinct live users per room, across all rooms (for the lobby); reads at most `limit` connections. */
+  counts(limit: number, now?: number): Promise<Map<string, number>>;
+}
+
+/** What we keep about a Google user. */
+export interface StoredUser {
+  sub: string;
+  name: string;
+  email: string;
+  picture?: string;
+  /** Workspace domain, when Google says there is one. */
+  hd?: string;
+  /** Milliseconds since the epoch. */
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** The profile a sign-in presents. */
+export type UserProfile = Omit<StoredUser, "firstSeen" | "lastSeen">;
+
+/**
+ * Signed-in users, keyed by their provider's stable subject (Google `sub`),
+ * never by email: an address can change owner, a `sub` cannot.
+ */
+export interface UserStore {
+  /** Creates or refreshes the user; keeps `firstSeen`. */
+  upsertGoogle(profile: UserProfile, now?: number): Promise<StoredUser>;
+  getGoogle(sub: string): Promise<StoredUser | null>;
+}
+
+/**
+ * Signed-out sessions, seen by every instance. An entry need live only as
+ * long as the token it revokes could.
+ */
+export interface RevocationStore {
+  /** Revokes `sid` until `expiresAt` (ms since the epoch), when the token dies anyway. */
+  revoke(sid: string, expiresAt: number): Promise<void>;
+  /** Which of `sids` are revoked. */
+  revokedAmong(sids: readonly string[]): Promise<Set<string>>;
+}
+
+/** Result of {@link SecretStore.keep}. */
+export interface KeptSecret {
+  /** The value every caller on this database gets. */
+  value: string;
+  /** True when this call stored its candidate (the first on this database). */
+  created: boolean;
+}
+
+/**
+ * Values generated once and then kept with the data, such as the development
+ * session key: whoever asks first stores its candidate, everyone after gets
+ * that one.
+ */
+export interface SecretStore {
+  /**
+   * The value kept under `name`, storing `candidate` first if there is none.
+   * Atomic: concurrent callers on one database (workers, processes) all get
+   * the same value.
+   */
+  keep(name: string, candidate: string): Promise<KeptSecret>;
+}
+
+/** Names of the storage backends, as `STORE` takes them. */
+export const STORE_KINDS = ["kv"] as const;
+/** One of {@link STORE_KINDS}. */
+export type StoreKind = typeof STORE_KINDS[number];
+
+/** What `createStore` needs: the backend, where it keeps its data, how much history. */
+export interface StoreOptions {
+  /** The backend. */
+  store: StoreKind;
+  /** Deno KV location: a file, `:memory:`, a KV Connect URL, or `undefined` for Deno Deploy's own. */
+  kvPath: string | undefined;
+  /** Messages kept per room. */
+  historyRetention: number;
+}
+
+/**
+ * Every store of one backend, on one connection to its database, and the
+ * one owner of that connection: {@link Stores.close} releases it, and no
+ * part closes anything on its own.
+ */
+export interface Stores {
+  readonly messages: MessageStore;
+  readonly presence: PresenceStore;
+  readonly users: UserStore;
+  readonly revocations: RevocationStore;
+  readonly secrets: SecretStore;
+  /** Releases the database; every part stops working. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,750 @@
+/**
+ * RoomClient without a browser: a fake socket the test plays the server on,
+ * a fake clock whose timers run only when the test advances it, a Map as
+ * storage and an EventTarget as the window.
+ */
+import assert from "node:assert/strict";
+import {
+  type RoomClientOptions,
+  type RoomEvent,
+  SESSION_ENDED_NOTICE,
+} from "../../../lib/chat/client/room_client.ts";
+import { RoomClient } from "../../../lib/chat/client/room_client.ts";
+import type {
+  Clock,
+  WebSocketLike,
+} from "../../../lib/chat/client/dependencies.ts";
+import {
+  outboxKey,
+  type StorageLike,
+} from "../../../lib/chat/client/outbox.ts";
+import { reconnectDelay } from "../../../lib/chat/backoff.ts";
+import {
+  type ClientFrame,
+  DEFAULT_PAGE_SIZE,
+  MAX_MESSAGE_CHARS,
+  type ServerFrame,
+  TYPING_THROTTLE_MS,
+  TYPING_TTL_MS,
+} from "../../../lib/chat/protocol.ts";
+import { presenceOf } from "../../../lib/chat/presence.ts";
+import { CloseCode } from "../../../lib/shared.ts";
+import type { ChatMessage, ChatUser } from "../../../lib/chat/types.ts";
+
+const ROOM = "general";
+const URL_ = "ws://127.0.0.1:1/ws/chat/general";
+const ana: ChatUser = { id: "guest:ana", name: "Ana", kind: "guest" };
+const ben: ChatUser = { id: "guest:ben", name: "Ben", kind: "guest" };
+/** The fake `random()`: reconnect delays are then `reconnectDelay(n, JITTER)`. */
+const JITTER = 0.5;
+
+function m(seq: number, user = ben, clientId = `c-${seq}`): ChatMessage {
+  return {
+    id: `id-${seq}`,
+    seq,
+    room: ROOM,
+    user,
+    text: `message ${seq}`,
+    ts: 1_700_000_000_000 + seq,
+    clientId,
+  };
+}
+
+function range(from: number, to: number): ChatMessage[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => m(from + i));
+}
+
+/** A socket the test answers for the server. */
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  readonly sent: ClientFrame[] = [];
+  onopen: ((event: Event) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  closedByClient = false;
+
+  constructor(readonly url: string) {}
+
+  send(data: string): void {
+    assert.equal(this.readyState, 1, "sent on a socket that is not open");
+    this.sent.push(JSON.parse(data));
+  }
+
+  close(): void {
+    this.closedByClient = true;
+    this.readyState = 3;
+  }
+
+  /** The server accepted the connection. */
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+
+  /** A frame from the server (an object is serialized, a string sent as is). */
+  receive(frame: ServerFrame | string): void {
+    const data = typeof frame === "string" ? frame : JSON.stringify(frame);
+    this.onmessage?.(new MessageEvent("message", { data }));
+  }
+
+  /** The server (or the network) closed the connection. */
+  drop(code: number = CloseCode.restart): void {
+    this.readyState = 3;
+    this.onclose?.(new CloseEvent("close", { code }));
+  }
+
+  /** The frames sent of one type. */
+  sentOf<T extends ClientFrame["type"]>(
+    type: T,
+  ): Extract<ClientFrame, { type: T }>[] {
+    return this.sent.filter((f): f is Extract<ClientFrame, { type: T }> =>
+      f.type === type
+    );
+  }
+}
+
+/** Time stands still until the test advances it; due timers then run in order. */
+class FakeClock implements Clock {
+  #now = 1_800_000_000_000;
+  #nextId = 1;
+  readonly #timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): number {
+    const id = this.#nextId++;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+
+  clearTimeout(id: unknown): void {
+    this.#timers.delete(id as number);
+  }
+
+  /** Delays (from now) of the timers still to run, soonest first. */
+  scheduled(): number[] {
+    return [...this.#timers.values()].map((t) => t.at - this.#now)
+      .sort((a, b) => a - b);
+  }
+
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      const due = [...this.#timers.entries()]
+        .filter(([, t]) => t.at <= until)
+        .sort(([, a], [, b]) => a.at - b.at)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = until;
+  }
+}
+
+class MemoryStorage implements StorageLike {
+  readonly map = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.map.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.map.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+function setup(
+  options: Partial<RoomClientOptions> = {},
+  storage = new MemoryStorage(),
+) {
+  const sockets: FakeSocket[] = [];
+  const clock = new FakeClock();
+  const network = new EventTarget();
+  const logs: string[] = [];
+  let ids = 0;
+  const client = new RoomClient(
+    {
+      room: ROOM,
+      url: URL_,
+      user: ana,
+      history: [],
+      hasMore: false,
+      ...options,
+    },
+    {
+      connect: (url) => {
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      clock,
+      random: () => JITTER,
+      storage,
+      network,
+      newId: () => `local-${++ids}`,
+      log: (message) => logs.push(message),
+    },
+  );
+  const events: RoomEvent[] = [];
+  client.subscribe((e) => events.push(e));
+  return {
+    client,
+    sockets,
+    clock,
+    network,
+    storage,
+    logs,
+    events,
+    /** The socket opened last. */
+    get socket(): FakeSocket {
+      const s = sockets.at(-1);
+      assert.ok(s, "no socket opened");
+      return s;
+    },
+    /** Events of one type, in order. */
+    eventsOf<T extends RoomEvent["type"]>(type: T) {
+      return events.filter((e): e is Extract<RoomEvent, { type: T }> =>
+        e.type === type
+      );
+    },
+  };
+}
+
+function welcome(
+  history: ChatMessage[],
+  lastSeq = history.at(-1)?.seq ?? 0,
+): ServerFrame {
+  return {
+    type: "welcome",
+    you: ana,
+    room: ROOM,
+    history,
+    hasMore: false,
+    lastSeq,
+    rate: { burst: 20, perSecond: 2 },
+  };
+}
+
+/** A client started, its socket open and welcomed with `history`. */
+function live(history: ChatMessage[] = range(1, 2), options = {}) {
+  const t = setup({ history, ...options });
+  t.client.start();
+  t.socket.open();
+  t.socket.receive(welcome(history));
+  assert.equal(t.client.view.status, "live");
+  return t;
+}
+
+const seqs = (t: { client: RoomClient }) =>
+  t.client.view.messages.map((x) => x.seq);
+
+Deno.test("room client: connects, and is live once welcomed", () => {
+  const t = setup({ history: range(1, 2), hasMore: true });
+  // The server-rendered history is there before any socket.
+  assert.deepEqual(seqs(t), [1, 2]);
+  assert.equal(t.client.view.status, "connecting");
+  assert.equal(t.client.view.olderAvailable, true);
+  assert.equal(t.sockets.length, 0);
+
+  t.client.start();
+  assert.equal(t.sockets.length, 1);
+  assert.equal(t.socket.url, URL_);
+  t.socket.open();
+  assert.equal(t.client.view.status, "connecting", "open is not welcomed");
+  t.socket.receive(welcome([...range(1, 2), m(3)]));
+  assert.equal(t.client.view.status, "live");
+  assert.deepEqual(seqs(t), [1, 2, 3]);
+  const change = t.eventsOf("change").at(-1)!;
+  assert.equal(change.view, t.client.view);
+  assert.deepEqual(change.timeline, {
+    direction: "newer",
+    mine: false,
+    added: 1,
+  });
+  // Nothing was missing: no resume.
+  assert.deepEqual(t.socket.sent, []);
+});
+
+Deno.test("room client: a closed socket reconnects after jittered, growing backoff delays", () => {
+  const t = live();
+  t.socket.drop();
+  assert.equal(t.client.view.status, "reconnecting");
+  assert.deepEqual(t.clock.scheduled(), [reconnectDelay(0, JITTER)]);
+
+  // Each failed attempt waits longer.
+  for (const attempt of [1, 2, 3]) {
+    const delay = reconnectDelay(attempt - 1, JITTER);
+    t.clock.advance(delay - 1);
+    assert.equal(t.sockets.length, attempt, "not before the delay");
+    t.clock.advance(1);
+    assert.equal(t.sockets.length, attempt + 1, "a new socket after it");
+    assert.equal(t.client.view.status, "reconnecting");
+    t.socket.drop();
+    assert.deepEqual(t.clock.scheduled(), [reconnectDelay(attempt, JITTER)]);
+  }
+  assert.ok(reconnectDelay(3, JITTER) > reconnectDelay(0, JITTER));
+
+  // A socket that opens starts the count over, even if it closes before welcome.
+  t.clock.advance(reconnectDelay(3, JITTER));
+  t.socket.open();
+  t.socket.drop();
+  assert.deepEqual(t.clock.scheduled(), [reconnectDelay(0, JITTER)]);
+
+  // And the next one is live again.
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  assert.equal(t.client.view.status, "live");
+  assert.deepEqual(t.clock.scheduled(), []);
+  const statuses = t.eventsOf("change").map((e) => e.view.status)
+    .filter((s, i, all) => s !== all[i - 1]);
+  assert.deepEqual(statuses, ["connecting", "live", "reconnecting", "live"]);
+});
+
+Deno.test("room client: going back online reconnects at once instead of waiting out the backoff", () => {
+  const t = live();
+  t.socket.drop();
+  assert.equal(t.sockets.length, 1);
+  t.network.dispatchEvent(new Event("online"));
+  assert.equal(t.sockets.length, 2);
+  assert.deepEqual(t.clock.scheduled(), [], "the backoff timer is cancelled");
+  // While a socket is trying, `online` changes nothing.
+  t.network.dispatchEvent(new Event("online"));
+  assert.equal(t.sockets.length, 2);
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  assert.equal(t.client.view.status, "live");
+});
+
+Deno.test("room client: a seq that skips ahead asks for the gap with resume, and the answer fills it", () => {
+  const t = live(range(1, 2));
+  t.socket.receive({ type: "message", message: m(5) });
+  assert.deepEqual(seqs(t), [1, 2, 5]);
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+
+  // One resume at a time: another gap waits for the answer.
+  t.socket.receive({ type: "message", message: m(8) });
+  assert.equal(t.socket.sentOf("resume").length, 1);
+
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: range(3, 6),
+    hasMore: false,
+  });
+  assert.deepEqual(seqs(t), [1, 2, 3, 4, 5, 6, 8]);
+  // 7 is still missing: the next resume goes out now.
+  assert.deepEqual(t.socket.sentOf("resume").at(-1), {
+    type: "resume",
+    after: 6,
+  });
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: [m(7), m(8)],
+    hasMore: false,
+  });
+  assert.deepEqual(seqs(t), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(t.socket.sentOf("resume").length, 2, "no gap, no resume");
+});
+
+Deno.test("room client: a welcome after a reconnect owes what was missed meanwhile", () => {
+  const t = live(range(1, 2));
+  t.socket.drop();
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  // The room moved on to 5 while this client was away; its welcome shows only 4–5.
+  t.socket.receive(welcome([m(4), m(5)], 5));
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: range(3, 5),
+    hasMore: false,
+  });
+  assert.deepEqual(seqs(t), [1, 2, 3, 4, 5]);
+});
+
+Deno.test("room client: a resync while a resume is answered asks again afterwards", () => {
+  const t = live(range(1, 2));
+  // A resync with nothing missing still asks: broadcasts may have been lost.
+  t.socket.receive({ type: "resync" });
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+
+  // Another resync while that resume is in flight: its answer may predate the loss.
+  t.socket.receive({ type: "resync" });
+  t.socket.receive({ type: "resync" });
+  assert.equal(t.socket.sentOf("resume").length, 1, "one at a time");
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: [m(3)],
+    hasMore: false,
+  });
+  assert.deepEqual(t.socket.sentOf("resume"), [
+    { type: "resume", after: 2 },
+    { type: "resume", after: 3 },
+  ]);
+  // That second answer owes nothing more.
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: [],
+    hasMore: false,
+  });
+  assert.equal(t.socket.sentOf("resume").length, 2);
+  assert.deepEqual(seqs(t), [1, 2, 3]);
+});
+
+Deno.test("room client: a socket that closes with a resume in flight asks afresh on the next welcome", () => {
+  const t = live(range(1, 2));
+  t.socket.receive({ type: "message", message: m(4) });
+  assert.equal(t.socket.sentOf("resume").length, 1);
+  t.socket.drop();
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  t.socket.receive(welcome([m(4)], 4));
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+});
+
+Deno.test("room client: a message written offline is kept, sent once after welcome, and confirmed", () => {
+  const t = live(range(1, 2));
+  t.socket.drop();
+  assert.equal(t.client.post("  written offline  "), true);
+  const pending = t.client.view.pending;
+  assert.deepEqual(pending.map((p) => [p.clientId, p.text, p.ts]), [
+    ["local-1", "written offline", t.clock.now()],
+  ]);
+  // Persisted: a reload would still have it.
+  assert.deepEqual(
+    JSON.parse(t.storage.getItem(outboxKey(ROOM, ana.id))!),
+    pending,
+  );
+
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  assert.deepEqual(t.socket.sent, [], "nothing before welcome");
+  t.socket.receive(welcome(range(1, 2)));
+  assert.deepEqual(t.socket.sentOf("message"), [
+    { type: "message", text: "written offline", clientId: "local-1" },
+  ]);
+  // Only the welcome flushes: other frames do not send it again.
+  t.socket.receive({ type: "presence", state: presenceOf(ana, "c", 1) });
+  t.socket.receive({ type: "message", message: m(3) });
+  assert.equal(t.socket.sentOf("message").length, 1);
+  assert.equal(t.client.view.pending.length, 1);
+
+  // The server's copy arrives: no longer pending, and the storage is empty.
+  t.socket.receive({ type: "message", message: m(4, ana, "local-1") });
+  assert.deepEqual(t.client.view.pending, []);
+  assert.equal(t.storage.getItem(outboxKey(ROOM, ana.id)), null);
+  const change = t.eventsOf("change").at(-1)!;
+  assert.deepEqual(change.timeline, {
+    direction: "newer",
+    mine: true,
+    added: 1,
+  });
+  // Your own message is not "incoming".
+  assert.deepEqual(
+    t.eventsOf("incoming").map((e) => e.message.seq),
+    [3],
+  );
+});
+
+Deno.test("room client: a pending message already in the welcome's history is not sent again", () => {
+  const storage = new MemoryStorage();
+  const saved = [{ clientId: "lost-ack", text: "sent, ack lost", ts: 1 }, {
+    clientId: "never-sent",
+    text: "still to send",
+    ts: 2,
+  }];
+  storage.setItem(outboxKey(ROOM, ana.id), JSON.stringify(saved));
+  const t = setup({ history: range(1, 2) }, storage);
+  t.client.start();
+  // The outbox survived the reload.
+  assert.deepEqual(t.client.view.pending, saved);
+  t.socket.open();
+  t.socket.receive(welcome([...range(1, 2), m(3, ana, "lost-ack")]));
+  assert.deepEqual(t.client.view.pending, [saved[1]]);
+  assert.deepEqual(t.socket.sentOf("message"), [
+    { type: "message", text: "still to send", clientId: "never-sent" },
+  ]);
+  // A resume answer that holds it confirms it too.
+  t.socket.receive({ type: "resync" });
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: [m(4, ana, "never-sent")],
+    hasMore: false,
+  });
+  assert.deepEqual(t.client.view.pending, []);
+  assert.equal(storage.getItem(outboxKey(ROOM, ana.id)), null);
+});
+
+Deno.test("room client: a message posted while live goes out at once; blank or too long is refused", () => {
+  const t = live();
+  assert.equal(t.client.post("hello"), true);
+  assert.deepEqual(t.socket.sentOf("message"), [
+    { type: "message", text: "hello", clientId: "local-1" },
+  ]);
+  assert.equal(t.client.view.pending.length, 1);
+
+  assert.equal(t.client.post("   "), false);
+  assert.equal(t.client.post("x".repeat(MAX_MESSAGE_CHARS + 1)), false);
+  assert.equal(
+    t.client.view.notice,
+    `Messages are limited to ${MAX_MESSAGE_CHARS} characters.`,
+  );
+  assert.equal(t.socket.sentOf("message").length, 1);
+  assert.equal(t.client.view.pending.length, 1);
+});
+
+Deno.test("room client: an unreadable saved outbox counts as empty", () => {
+  const storage = new MemoryStorage();
+  storage.setItem(outboxKey(ROOM, ana.id), "{not json");
+  const t = setup({}, storage);
+  t.client.start();
+  assert.deepEqual(t.client.view.pending, []);
+});
+
+Deno.test("room client: a terminal close signs out and never reconnects", () => {
+  const t = live();
+  t.client.loadOlder();
+  t.socket.drop(CloseCode.sessionEnded);
+  assert.equal(t.client.view.status, "signed-out");
+  assert.equal(t.client.view.notice, SESSION_ENDED_NOTICE);
+  assert.equal(t.client.view.loadingOlder, false);
+  assert.deepEqual(t.clock.scheduled(), []);
+  t.network.dispatchEvent(new Event("online"));
+  t.clock.advance(60_000);
+  assert.equal(t.sockets.length, 1);
+  // Writing still keeps the message (for after signing in again).
+  assert.equal(t.client.post("later"), true);
+  assert.equal(t.client.view.pending.length, 1);
+});
+
+Deno.test("room client: typing is sent at most once per throttle window, and not for blank drafts", () => {
+  const t = live();
+  t.client.typed("h");
+  assert.equal(t.socket.sentOf("typing").length, 1);
+  t.clock.advance(TYPING_THROTTLE_MS - 1);
+  t.client.typed("he");
+  assert.equal(t.socket.sentOf("typing").length, 1);
+  t.clock.advance(1);
+  t.client.typed("hel");
+  assert.equal(t.socket.sentOf("typing").length, 2);
+  t.clock.advance(TYPING_THROTTLE_MS);
+  t.client.typed("   ");
+  assert.equal(t.socket.sentOf("typing").length, 2, "blank");
+
+  // Sending a message starts the window over: the next keystroke tells at once.
+  t.client.typed("hello");
+  assert.equal(t.socket.sentOf("typing").length, 3);
+  t.client.post("hello");
+  t.client.typed("a");
+  assert.equal(t.socket.sentOf("typing").length, 4);
+
+  // Without an open socket nothing is sent, and the next chance is not used up.
+  t.socket.drop();
+  t.clock.advance(TYPING_THROTTLE_MS);
+  assert.equal(t.sockets.length, 2, "reconnecting");
+  t.client.typed("b");
+  t.socket.open();
+  t.client.typed("bc");
+  assert.equal(t.sockets[1].sentOf("typing").length, 1);
+});
+
+Deno.test("room client: someone typing shows until the ttl runs out or their message arrives", () => {
+  const t = live();
+  const typing = (userId: string, name: string): ServerFrame => ({
+    type: "typing",
+    userId,
+    name,
+    ttl: TYPING_TTL_MS,
+  });
+  t.socket.receive(typing(ben.id, "Ben"));
+  t.clock.advance(1_000);
+  t.socket.receive(typing("guest:cy", "Cy"));
+  assert.deepEqual(t.client.view.typing, ["Ben", "Cy"]);
+
+  t.clock.advance(TYPING_TTL_MS - 1_001);
+  assert.deepEqual(t.client.view.typing, ["Ben", "Cy"]);
+  t.clock.advance(1);
+  assert.deepEqual(t.client.view.typing, ["Cy"], "Ben's ran out");
+
+  // A refresh keeps Cy's place and extends it; a message ends it at once.
+  t.socket.receive(typing("guest:cy", "Cy"));
+  t.clock.advance(TYPING_TTL_MS - 1);
+  assert.deepEqual(t.client.view.typing, ["Cy"]);
+  t.socket.receive({
+    type: "message",
+    message: m(3, { id: "guest:cy", name: "Cy", kind: "guest" }),
+  });
+  assert.deepEqual(t.client.view.typing, []);
+  assert.deepEqual(t.clock.scheduled(), [1], "only the stale expiry check");
+  t.clock.advance(1);
+  assert.deepEqual(t.clock.scheduled(), []);
+});
+
+Deno.test("room client: presence state is silent; joins and leaves are announced, never your own", () => {
+  const t = live();
+  t.socket.receive({ type: "presence", state: presenceOf(ana, "a1", 1) });
+  assert.deepEqual(Object.keys(t.client.view.presence), [ana.id]);
+  assert.deepEqual(t.eventsOf("activity"), []);
+
+  t.socket.receive({ type: "presence", joins: presenceOf(ana, "a2", 2) });
+  assert.deepEqual(t.eventsOf("activity"), [], "your second tab");
+  t.clock.advance(10);
+  t.socket.receive({ type: "presence", joins: presenceOf(ben, "b1", 3) });
+  assert.deepEqual(t.eventsOf("activity"), [
+    { type: "activity", text: "Ben joined", at: t.clock.now() },
+  ]);
+  t.socket.receive({ type: "presence", leaves: presenceOf(ben, "b1", 3) });
+  assert.equal(t.eventsOf("activity").at(-1)!.text, "Ben left");
+  assert.deepEqual(Object.keys(t.client.view.presence), [ana.id]);
+});
+
+Deno.test("room client: older pages load one at a time, before the oldest message shown", () => {
+  const t = live(range(51, 100), { hasMore: true });
+  t.client.loadOlder();
+  t.client.loadOlder();
+  assert.deepEqual(t.socket.sentOf("history"), [
+    { type: "history", before: 51, limit: DEFAULT_PAGE_SIZE },
+  ]);
+  assert.equal(t.client.view.loadingOlder, true);
+  t.socket.receive({
+    type: "history",
+    direction: "older",
+    messages: range(1, 50),
+    hasMore: false,
+  });
+  assert.equal(seqs(t).length, 100);
+  assert.equal(t.client.view.olderAvailable, false);
+  assert.equal(t.client.view.loadingOlder, false);
+  assert.deepEqual(t.eventsOf("change").at(-1)!.timeline, {
+    direction: "older",
+    mine: false,
+    added: 50,
+  });
+  // Older pages are not gaps: no resume.
+  assert.deepEqual(t.socket.sentOf("resume"), []);
+
+  // A request on a socket that closes is forgotten, so it can be asked again.
+  t.client.loadOlder();
+  t.socket.drop();
+  assert.equal(t.client.view.loadingOlder, false);
+});
+
+Deno.test("room client: every server frame type has its effect; bad frames are logged and ignored", () => {
+  const t = live(range(1, 2));
+  const before = t.events.length;
+  // One entry per frame type: adding a type to ServerFrame fails to type-check here.
+  const effects: { [K in ServerFrame["type"]]: () => void } = {
+    welcome: () => {
+      t.socket.receive(welcome(range(1, 3)));
+      assert.deepEqual(seqs(t), [1, 2, 3]);
+    },
+    message: () => {
+      t.socket.receive({ type: "message", message: m(4) });
+      assert.deepEqual(seqs(t), [1, 2, 3, 4]);
+    },
+    history: () => {
+      t.socket.receive({
+        type: "history",
+        direction: "newer",
+        messages: [m(5)],
+        hasMore: false,
+      });
+      assert.deepEqual(seqs(t), [1, 2, 3, 4, 5]);
+    },
+    error: () => {
+      t.socket.receive({
+        type: "error",
+        code: "rate_limited",
+        message: "Slow down.",
+      });
+      assert.equal(t.client.view.notice, "Slow down.");
+    },
+    resync: () => {
+      t.socket.receive({ type: "resync" });
+      assert.deepEqual(t.socket.sentOf("resume").at(-1), {
+        type: "resume",
+        after: 5,
+      });
+    },
+    presence: () => {
+      t.socket.receive({ type: "presence", joins: presenceOf(ben, "b", 1) });
+      assert.ok(t.client.view.presence[ben.id]);
+    },
+    typing: () => {
+      t.socket.receive({ type: "typing", userId: ben.id, name: "Ben", ttl: 1 });
+      assert.deepEqual(t.client.view.typing, ["Ben"]);
+    },
+    pong: () => {
+      t.socket.receive({ type: "pong" });
+      assert.equal(t.client.view.status, "live");
+    },
+  };
+  for (const effect of Object.values(effects)) effect();
+  assert.ok(t.events.length > before);
+  assert.deepEqual(t.logs, []);
+
+  // A welcome clears the notice.
+  t.socket.receive(welcome(range(1, 5)));
+  assert.equal(t.client.view.notice, null);
+
+  const view = t.client.view;
+  for (
+    const bad of [
+      "{not json",
+      '"a string"',
+      JSON.stringify({ type: "nope" }),
+      JSON.stringify({ type: "message", message: { seq: "6" } }),
+      JSON.stringify({ type: "welcome", history: null, lastSeq: 1 }),
+      JSON.stringify({ type: "presence", joins: { x: { user: 1 } } }),
+    ]
+  ) {
+    t.socket.receive(bad);
+  }
+  assert.equal(t.logs.length, 6);
+  assert.ok(t.logs.every((l) => l === "bad frame from server"));
+  assert.equal(t.client.view, view, "nothing changed");
+  // And it keeps working.
+  t.socket.receive({ type: "message", message: m(6) });
+  assert.deepEqual(seqs(t), [1, 2, 3, 4, 5, 6]);
+});
+
+Deno.test("room client: incoming is told once per new message from someone else", () => {
+  const t = live(range(1, 2));
+  t.socket.receive({ type: "message", message: m(3) });
+  t.socket.receive({ type: "message", message: m(3) });
+  t.socket.receive({ type: "message", message: m(2) });
+  assert.deepEqual(t.eventsOf("incoming").map((e) => e.message.seq), [3]);
+  assert.deepEqual(t.eventsOf("change").at(-1)!.timeline, {
+    direction: "newer",
+    mine: false,
+    added: 0,
+  });
+});
+
+Deno.test("room client: stop closes the socket and leaves no timer or listener behind", () => {
+  const t = live();
+  t.socket.receive({ type: "typing", userId: ben.id, name: "Ben", ttl: 5_000 });
+  t.client.stop();
+  assert.equal(t.socket.closedByClient, true);
+  assert.deepEqual(t.clock.scheduled(), []);
+  t.network.dispatchEvent(new Event("online"));
+  assert.equal(t.sockets.length, 1);
+
+  // Stopped while waiting to reconnect: the retry is cancelled too.
+  const u = live();
+  u.socket.drop();
+  u.client.stop();
+  assert.deepEqual(u.clock.scheduled(), []);
+  u.clock.advance(60_000);
+  assert.equal(u.sockets.length, 1);
+});

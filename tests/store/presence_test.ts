@@ -1,0 +1,86 @@
+/**
+ * The PresenceStore contract, on what `createStore` gives: connections of
+ * instances that stopped beating (or retired) are left out of every read.
+ */
+import assert from "node:assert/strict";
+import type { ChatUser } from "../../lib/chat/types.ts";
+import { createStore } from "../../lib/store/stores.ts";
+import {
+  PRESENCE_TTL_MS,
+  type PresenceRecord,
+  type PresenceStore,
+} from "../../lib/store/types.ts";
+
+const user = (name: string): ChatUser => ({
+  id: `guest:${name}`,
+  name,
+  kind: "guest",
+});
+
+const record = (
+  room: string,
+  conn: string,
+  name: string,
+  instance: string,
+): PresenceRecord => ({ room, conn, user: user(name), since: 1, instance });
+
+async function withPresence(
+  fn: (presence: PresenceStore) => Promise<void>,
+): Promise<void> {
+  const stores = await createStore({
+    store: "kv",
+    kvPath: ":memory:",
+    historyRetention: 100,
+  });
+  try {
+    await fn(stores.presence);
+  } finally {
+    await stores.close();
+  }
+}
+
+const conns = (records: PresenceRecord[]) => records.map((r) => r.conn).sort();
+
+Deno.test("presence store: a room lists the connections of live instances only", async () => {
+  await withPresence(async (presence) => {
+    const now = Date.now();
+    await presence.heartbeat("alive", now);
+    await presence.heartbeat("dying", now - PRESENCE_TTL_MS);
+    await presence.track(record("r", "a1", "Ana", "alive"));
+    await presence.track(record("r", "a2", "Ana", "alive"));
+    await presence.track(record("r", "d1", "Dan", "dying"));
+    await presence.track(record("r", "n1", "Nobody", "never-beat"));
+    await presence.track(record("other", "a3", "Ben", "alive"));
+    assert.deepEqual(conns(await presence.room("r", now)), ["a1", "a2"]);
+    assert.deepEqual(
+      await presence.liveInstances(["alive", "dying", "never-beat"], now),
+      new Set(["alive"]),
+    );
+    // Distinct users: Ana's two tabs count once.
+    assert.deepEqual(
+      await presence.counts(100, now),
+      new Map([["r", 1], ["other", 1]]),
+    );
+  });
+});
+
+Deno.test("presence store: untrack, untrackMany and retire take connections out", async () => {
+  await withPresence(async (presence) => {
+    await presence.heartbeat("a");
+    await presence.heartbeat("b");
+    const many = Array.from({ length: 150 }, (_, i) => `b${i}`);
+    for (const conn of many) {
+      await presence.track(record("r", conn, `B${conn}`, "b"));
+    }
+    await presence.track(record("r", "a1", "Ana", "a"));
+    await presence.track(record("r", "a2", "Ana", "a"));
+    assert.equal((await presence.room("r")).length, 152);
+
+    // More than one atomic write's worth.
+    await presence.untrackMany("r", many.slice(0, 120));
+    assert.equal((await presence.room("r")).length, 32);
+    await presence.untrack("r", "a2");
+    await presence.retire("b");
+    assert.deepEqual(conns(await presence.room("r")), ["a1"]);
+  });
+});
