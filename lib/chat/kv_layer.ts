@@ -50,17 +50,20 @@
  * re-open their stream once.
  *
  * Cost, measured (tests/chat/kv_layer_test.ts; two Workers of one process on
- * one KV file):
+ * one KV file, Deno 2.9.6, 2-core VM):
  * - One `groupSend` from a lone sender: 1 atomic write (1 check, 2
- *   mutations: the event and the head) and no read on the sender.
+ *   mutations: the event and the head) and no read on the sender (its own
+ *   watch wakes once and reads nothing).
  * - Each other instance watching the group: 1 watch wake-up (a snapshot
  *   read of its stream's ≤ 10 heads) and 1 range read per wake-up, shared by
  *   the events written meanwhile: 1,000 sends one after another were 1,000
- *   writes and 965 range reads on the receiver; 1,000 sends made at once were
- *   4 writes (group commit) and 4 range reads.
+ *   writes and 515–980 range reads on the receiver (fewer the busier the
+ *   machine); 1,000 sends made at once were 4 writes (group commit) and 2–4
+ *   range reads.
  * - Every `groupSend` writes, even when no other instance follows the group.
  * - Delivered latency between the two Workers, one event at a time (200):
- *   p50 1.3–1.6 ms, p99 4–5 ms.
+ *   p50 1.1–1.6 ms, p99 3.5–5 ms on an idle machine (p99 up to 10 ms while
+ *   the whole test suite runs alongside).
  *
  * @module
  */
