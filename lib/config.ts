@@ -44,7 +44,7 @@ export interface ServerConfig {
 
 /** The group layer joining instances. */
 export interface LayerConfig {
-  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis). */
+  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis | kv). */
   channelLayer: LayerKind;
   /** Redis URL for the redis layer (`REDIS_URL`). */
   redisUrl: string;
@@ -155,7 +155,7 @@ export const CROWD_FROM_ONE_ADDRESS: Readonly<Record<string, string>> = {
 /** Environment variables by name, as `Deno.env.toObject()` gives them. */
 export type Env = Record<string, string | undefined>;
 
-const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis"];
+const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis", "kv"];
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
@@ -297,7 +297,7 @@ export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
   if (server.workers > 1 && channelLayer === "memory") {
     throw new ConfigError(
       "CHANNEL_LAYER",
-      "memory cannot span several WORKERS: use broadcast or redis",
+      "memory cannot span several WORKERS: use broadcast, kv or redis",
     );
   }
   return { channelLayer, redisUrl };

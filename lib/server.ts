@@ -13,6 +13,7 @@ import { SessionSigner } from "./auth/session.ts";
 import { sessionSecret } from "./auth/session_secret.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
+import { KvLayer } from "./chat/kv_layer.ts";
 import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -48,6 +49,8 @@ export async function createLayer(
       const { RedisLayer } = await import("./chat/redis_layer.ts");
       return await RedisLayer.connect(config.redisUrl, { log });
     }
+    case "kv":
+      return await KvLayer.open(config.kvPath, { log });
   }
 }
 

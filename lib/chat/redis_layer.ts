@@ -41,7 +41,7 @@ import {
 import { backoffDelay } from "./backoff.ts";
 import { encodeServerFrame } from "./protocol.ts";
 import { withTimeout } from "../async.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, errorText, type Logger } from "../log.ts";
 
 /** Default prefix of the Redis channel names: one channel per group. */
 export const REDIS_PREFIX = "roomcast:group:";
@@ -466,12 +466,4 @@ async function closeClient(client: RedisClient): Promise<void> {
     }
   }
   client.destroy();
-}
-
-/** An error as one short line for the log; never carries message text. */
-function errorText(err: unknown): string {
-  const text = err instanceof Error
-    ? `${err.name}: ${err.message}`
-    : String(err);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

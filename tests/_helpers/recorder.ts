@@ -1,6 +1,6 @@
 /**
  * A group-layer {@link Channel} for tests: records every frame it is sent and
- * lets a test await deliveries.
+ * lets a test await deliveries; and the message events the layer tests send.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import {
   type ChatEvent,
   newChannelName,
 } from "../../lib/chat/layer.ts";
+import type { ChatMessage } from "../../lib/chat/types.ts";
 import { Signal } from "../../support/wait.ts";
 
 /** A channel that records what it is sent and lets a test await deliveries. */
@@ -49,3 +50,22 @@ export class Recorder implements Channel {
     });
   }
 }
+
+/** A chat message with `text` (stored nowhere: a layer carries whatever it is given). */
+export function message(text: string): ChatMessage {
+  return {
+    id: crypto.randomUUID(),
+    seq: 1,
+    room: "r",
+    user: { id: "u1", name: "Ana", kind: "guest" },
+    text,
+    ts: 1_700_000_000_000,
+    clientId: "c-1",
+  };
+}
+
+/** A `message` frame carrying {@link message}(`text`). */
+export const event = (text: string): ChatEvent => ({
+  type: "message",
+  message: message(text),
+});

@@ -3,7 +3,8 @@
  * process. Each test gets instances that represent separate instances of the
  * app: for `memory` they are one object (it has no bus); for `broadcast` they
  * are separate layers on one fresh channel prefix, talking through
- * BroadcastChannel.
+ * BroadcastChannel; for `kv` they are separate layers watching one KV database
+ * (one shared `:memory:` handle, or each its own handle on one file).
  */
 import assert from "node:assert/strict";
 import {
@@ -13,27 +14,11 @@ import {
 } from "../../lib/chat/layer.ts";
 import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 import { RedisLayer } from "../../lib/chat/redis_layer.ts";
+import { KvLayer } from "../../lib/chat/kv_layer.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { startRedis } from "../../support/redis.ts";
-import { Recorder } from "../_helpers/recorder.ts";
+import { event, message, Recorder } from "../_helpers/recorder.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-
-function message(text: string): ChatMessage {
-  return {
-    id: crypto.randomUUID(),
-    seq: 1,
-    room: "r",
-    user: { id: "u1", name: "Ana", kind: "guest" },
-    text,
-    ts: 1_700_000_000_000,
-    clientId: "c-1",
-  };
-}
-
-const event = (text: string): ChatEvent => ({
-  type: "message",
-  message: message(text),
-});
 
 /**
  * An event that counts how often it is serialized: JSON.stringify calls
@@ -144,6 +129,42 @@ const backends: Backend[] = [
         openSubscriptions: () =>
           layers.reduce((n, layer) => n + layer.subscribedGroups(), 0),
         dispose: () => redis.stop(),
+      };
+    },
+  },
+  {
+    kind: "kv (:memory:)",
+    shared: false,
+    async create(count) {
+      const kv = await Deno.openKv(":memory:");
+      const layers = Array.from(
+        { length: count },
+        () => new KvLayer(kv, { log: quietLogger }),
+      );
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Promise.resolve(kv.close()),
+      };
+    },
+  },
+  {
+    kind: "kv (file)",
+    shared: false,
+    async create(count) {
+      const dir = await Deno.makeTempDir();
+      const layers: KvLayer[] = [];
+      for (let i = 0; i < count; i++) {
+        layers.push(
+          await KvLayer.open(`${dir}/layer.kv`, { log: quietLogger }),
+        );
+      }
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Deno.remove(dir, { recursive: true }),
       };
     },
   },
