@@ -7,8 +7,11 @@
 
 /** First retry waits up to this long. */
 export const RECONNECT_BASE_MS = 500;
-/** No retry waits longer than this. */
-export const RECONNECT_MAX_MS = 15_000;
+/**
+ * No retry waits longer than this: a room is back within 10 s of the server
+ * answering again (a restart), however long it was away.
+ */
+export const RECONNECT_MAX_MS = 8_000;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based); `random` is in [0, 1).
