@@ -518,6 +518,7 @@ export class RoomClient {
       case "banned":
       case "kicked":
         this.#conn = { status: outcome };
+        this.#presence = emptyPresence();
         this.#notice = {
           text: outcome === "banned" ? BANNED_NOTICE : KICKED_NOTICE,
           rate: false,
@@ -628,6 +629,8 @@ export class RoomClient {
   #signOut(reason: SignedOutReason, announce: boolean): void {
     this.#endSocket();
     this.#conn = { status: "signed-out", reason };
+    // Who is here is not known to someone who is not there.
+    this.#presence = emptyPresence();
     this.#notice = { text: SIGNED_OUT_NOTICES[reason], rate: false };
     if (announce) this.#deps.session?.post({ type: "signed-out" });
     this.#changed();
