@@ -7,7 +7,13 @@
  * @module
  */
 
-import type { ChatMessage, ChatUser, PresenceState } from "./types.ts";
+import { isOneEmoji } from "./events.ts";
+import type {
+  ChatMessage,
+  ChatUser,
+  PresenceState,
+  RoomEvent,
+} from "./types.ts";
 
 /** Longest message text, in UTF-16 code units after trimming. */
 export const MAX_MESSAGE_CHARS = 4_000;
@@ -26,7 +32,19 @@ export const MAX_CLIENT_ID_CHARS = 64;
 
 /** Frames a client may send. */
 export type ClientFrame =
-  | { type: "message"; text: string; clientId: string }
+  | { type: "message"; text: string; clientId: string; replyTo?: number }
+  /** Replaces the text of the sender's own message `target`. */
+  | { type: "edit"; target: number; text: string; clientId: string }
+  /** Deletes the sender's own message `target` (its text is erased). */
+  | { type: "delete"; target: number; clientId: string }
+  /** Puts (`on`) or takes back the sender's `emoji` on message `target`. */
+  | {
+    type: "react";
+    target: number;
+    emoji: string;
+    on: boolean;
+    clientId: string;
+  }
   | { type: "typing" }
   /** A heartbeat: the server answers `pong`, so a client notices a dead path. */
   | { type: "ping" }
@@ -44,6 +62,11 @@ export type ErrorCode =
   | "binary_unsupported"
   | "rate_limited"
   | "sign_in_required"
+  | "not_found"
+  | "forbidden"
+  | "edit_window_passed"
+  | "message_deleted"
+  | "too_many_reactions"
   | "internal";
 
 /** Frames the server sends. */
@@ -59,11 +82,15 @@ export type ServerFrame =
     rate: { burst: number; perSecond: number };
   }
   | { type: "message"; message: ChatMessage }
+  /** An edit, delete or reaction, as stored (fold it with `Timeline.apply`). */
+  | { type: "event"; event: RoomEvent }
   | {
     type: "history";
     /** `newer` answers `resume` (messages after a seq); `older` answers `history`. */
     direction: "newer" | "older";
     messages: ChatMessage[];
+    /** For `newer`: the edits, deletes and reactions after the seq, with the messages (folded up to their `rev`). */
+    events?: RoomEvent[];
     hasMore: boolean;
   }
   | {
@@ -73,7 +100,7 @@ export type ServerFrame =
     retryAfter?: number;
     /** Which frame was refused, when the error answers one the client may retry (`message`, `resume`, `history`). */
     refused?: ClientFrame["type"];
-    /** The refused message's `clientId`, when `refused` is `message`. */
+    /** The refused frame's `clientId`, when it had one (`message`, `edit`, `delete`, `react`). */
     clientId?: string;
   }
   /** The answer to `ping`. */
@@ -156,6 +183,10 @@ export function parseClientFrame(raw: string): ParseResult {
   switch (data.type) {
     case "message":
       return parseMessage(data);
+    case "edit":
+    case "delete":
+    case "react":
+      return parseEvent(data);
     case "typing":
       return { ok: true, frame: { type: "typing" } };
     case "ping":
@@ -191,9 +222,76 @@ export function parseClientFrame(raw: string): ParseResult {
 
 function parseMessage(data: Record<string, unknown>): ParseResult {
   const valid = validateMessage(data.text, data.clientId);
-  return valid.ok
-    ? { ok: true, frame: { type: "message", ...valid.value } }
-    : valid;
+  if (!valid.ok) return valid;
+  if (data.replyTo === undefined) {
+    return { ok: true, frame: { type: "message", ...valid.value } };
+  }
+  if (!isSeq(data.replyTo) || data.replyTo === 0) {
+    return fail("bad_frame", "`replyTo` must be a positive integer.");
+  }
+  return {
+    ok: true,
+    frame: { type: "message", ...valid.value, replyTo: data.replyTo },
+  };
+}
+
+function parseEvent(data: Record<string, unknown>): ParseResult {
+  const op = validateEventOp(data.type, data);
+  if (!op.ok) return op;
+  const clientId = validateClientId(data.clientId);
+  if (!clientId.ok) return clientId;
+  return { ok: true, frame: { ...op.value, clientId: clientId.value } };
+}
+
+/** An edit, delete or reaction as a client asks for it (before the store gives it a `seq`). */
+export type EventRequest =
+  | { type: "edit"; target: number; text: string }
+  | { type: "delete"; target: number }
+  | { type: "react"; target: number; emoji: string; on: boolean };
+
+/**
+ * Checks an edit, delete or reaction from any entry point (a socket frame, an
+ * HTTP request): `target` is a positive `seq`, an edit's text passes the
+ * same rules as a message's, an emoji is one emoji ({@link isOneEmoji}),
+ * `on` is a boolean.
+ *
+ * @example
+ * ```ts
+ * validateEventOp("react", { target: 3, emoji: "👍", on: true }).ok; // true
+ * validateEventOp("edit", { target: 3, text: " " }).ok;              // false (empty_text)
+ * ```
+ */
+export function validateEventOp(
+  type: unknown,
+  data: Record<string, unknown>,
+): { ok: true; value: EventRequest } | Refusal {
+  if (!isSeq(data.target) || data.target === 0) {
+    return fail("bad_frame", "`target` must be a positive integer.");
+  }
+  const target = data.target;
+  switch (type) {
+    case "edit": {
+      const text = validateText(data.text);
+      return text.ok
+        ? { ok: true, value: { type, target, text: text.value } }
+        : text;
+    }
+    case "delete":
+      return { ok: true, value: { type, target } };
+    case "react":
+      if (!isOneEmoji(data.emoji)) {
+        return fail("bad_frame", "`emoji` must be exactly one emoji.");
+      }
+      if (typeof data.on !== "boolean") {
+        return fail("bad_frame", "`on` must be true or false.");
+      }
+      return {
+        ok: true,
+        value: { type, target, emoji: data.emoji, on: data.on },
+      };
+    default:
+      return fail("unknown_type", "Unknown event type.");
+  }
 }
 
 /** A message's text and idempotency key, checked and normalized. */
@@ -224,6 +322,16 @@ export function validateMessage(
   if (typeof text !== "string") {
     return fail("bad_frame", "`text` must be a string.");
   }
+  const id = validateClientId(clientId);
+  if (!id.ok) return id;
+  const normalized = validateText(text);
+  if (!normalized.ok) return normalized;
+  return { ok: true, value: { text: normalized.value, clientId: id.value } };
+}
+
+function validateClientId(
+  clientId: unknown,
+): { ok: true; value: string } | Refusal {
   if (
     typeof clientId !== "string" || clientId.length === 0 ||
     clientId.length > MAX_CLIENT_ID_CHARS ||
@@ -233,6 +341,14 @@ export function validateMessage(
       "bad_frame",
       "`clientId` must be 1–64 letters, digits, '-' or '_'.",
     );
+  }
+  return { ok: true, value: clientId };
+}
+
+/** A message's (or an edit's) text, normalized and within bounds. */
+function validateText(text: unknown): { ok: true; value: string } | Refusal {
+  if (typeof text !== "string") {
+    return fail("bad_frame", "`text` must be a string.");
   }
   const normalized = normalizeMessageText(text);
   if (normalized.length === 0) {
@@ -244,7 +360,7 @@ export function validateMessage(
       `Messages are limited to ${MAX_MESSAGE_CHARS} characters.`,
     );
   }
-  return { ok: true, value: { text: normalized, clientId } };
+  return { ok: true, value: normalized };
 }
 
 /** C0/C1 controls except tab and newline, and bidi overrides. */
@@ -305,10 +421,13 @@ export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-/** What a refusal answers: the frame's type, and a message's `clientId`. */
+/** Client frames that carry a `clientId` (and are retried by it). */
+type KeyedFrame = "message" | "edit" | "delete" | "react";
+
+/** What a refusal answers: the frame's type, and its `clientId` when it has one. */
 export type RefusedFrame =
-  | { type: "message"; clientId: string }
-  | { type: Exclude<ClientFrame["type"], "message"> };
+  | { type: KeyedFrame; clientId: string }
+  | { type: Exclude<ClientFrame["type"], KeyedFrame> };
 
 /** Builds an `error` frame; `refused` names the frame it answers, when the client may retry it. */
 export function errorFrame(
@@ -321,7 +440,7 @@ export function errorFrame(
   if (retryAfter !== undefined) frame.retryAfter = retryAfter;
   if (refused) {
     frame.refused = refused.type;
-    if (refused.type === "message") frame.clientId = refused.clientId;
+    if ("clientId" in refused) frame.clientId = refused.clientId;
   }
   return frame;
 }
@@ -339,6 +458,23 @@ function isMessage(value: unknown): value is ChatMessage {
 
 function isMessages(value: unknown): value is ChatMessage[] {
   return Array.isArray(value) && value.every(isMessage);
+}
+
+function isEvent(value: unknown): value is RoomEvent {
+  if (
+    !isRecord(value) || !isSeq(value.seq) || !isSeq(value.target) ||
+    typeof value.ts !== "number" || !isUser(value.user)
+  ) return false;
+  switch (value.kind) {
+    case "edit":
+      return value.text === undefined || typeof value.text === "string";
+    case "delete":
+      return value.by === "author" || value.by === "moderator";
+    case "react":
+      return typeof value.emoji === "string" && typeof value.on === "boolean";
+    default:
+      return false;
+  }
 }
 
 /** An optional presence map: user id → `{user, metas: [{conn, since}]}`. */
@@ -380,9 +516,13 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
       return isMessages(data.history) && isSeq(data.lastSeq) ? frame : null;
     case "message":
       return isMessage(data.message) ? frame : null;
+    case "event":
+      return isEvent(data.event) ? frame : null;
     case "history":
       return (data.direction === "newer" || data.direction === "older") &&
-          isMessages(data.messages) && typeof data.hasMore === "boolean"
+          isMessages(data.messages) && typeof data.hasMore === "boolean" &&
+          (data.events === undefined ||
+            (Array.isArray(data.events) && data.events.every(isEvent)))
         ? frame
         : null;
     case "error":
