@@ -6,9 +6,13 @@
  */
 
 import type { ChatMessage } from "../chat/types.ts";
+import { applyEventKv, listSince, logKeys, withQuotes } from "./events.ts";
 import { getManyChunked, isBusy } from "./kv.ts";
 import type {
   AppendResult,
+  EventDraft,
+  EventResult,
+  LogPage,
   MessageDraft,
   MessagePage,
   MessageStore,
@@ -46,8 +50,9 @@ interface RoomHead {
  * Keys: `["room", room]` → {@link RoomHead}; `["msg", room, seq]` → message;
  * `["cid", room, userId, clientId]` → seq (expires). An append is one atomic
  * check-and-set on the room head, so `seq` is gapless and strictly increasing
- * even with several processes on one KV file. Retention deletes the message
- * that falls out of the window in the same atomic write: no scans.
+ * even with several processes on one KV file. Retention deletes the log
+ * entry (message or event) that falls out of the window in the same atomic
+ * write: no scans. Edits, deletes and reactions: see `events.ts`.
  */
 export class KvMessageStore implements MessageStore {
   readonly #kv: Deno.Kv;
@@ -70,11 +75,34 @@ export class KvMessageStore implements MessageStore {
    * with the broadcast path. Order is kept: a room's messages get their
    * `seq` in the order `append` was called.
    */
-  append(draft: MessageDraft): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
+  async append(draft: MessageDraft): Promise<AppendResult> {
+    const result = await new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ draft, resolve, reject });
       this.#pump();
     });
+    if (result.message.replyTo === undefined) return result;
+    const [message] = await withQuotes(this.#kv, draft.room, [result.message]);
+    return { ...result, message };
+  }
+
+  async applyEvent(draft: EventDraft): Promise<EventResult> {
+    const { result, head } = await applyEventKv(this.#kv, draft, {
+      retention: this.#retention,
+      now: Date.now,
+    });
+    if (head) this.#rememberHead(draft.room, head);
+    return result;
+  }
+
+  since(room: string, after: number, limit: number): Promise<LogPage> {
+    return listSince(this.#kv, room, after, limit);
+  }
+
+  async get(room: string, seq: number): Promise<ChatMessage | null> {
+    const entry = await this.#kv.get<ChatMessage>(["msg", room, seq]);
+    return entry.value
+      ? (await withQuotes(this.#kv, room, [entry.value]))[0]
+      : null;
   }
 
   async #pump(): Promise<void> {
@@ -164,6 +192,7 @@ export class KvMessageStore implements MessageStore {
           ts: head.lastTs,
           clientId: draft.clientId,
         };
+        if (draft.replyTo !== undefined) message.replyTo = draft.replyTo;
         op.check(seen[i])
           .set(["msg", draft.room, message.seq], message)
           .set(
@@ -174,7 +203,11 @@ export class KvMessageStore implements MessageStore {
             },
           );
         if (message.seq > this.#retention) {
-          op.delete(["msg", draft.room, message.seq - this.#retention]);
+          for (
+            const key of logKeys(draft.room, message.seq - this.#retention)
+          ) {
+            op.delete(key);
+          }
         }
         outcome.push({ message });
       });
@@ -282,7 +315,7 @@ export class KvMessageStore implements MessageStore {
     const hasMore = messages.length > limit;
     if (hasMore) messages.pop();
     if (reverse) messages.reverse();
-    return { messages, hasMore };
+    return { messages: await withQuotes(this.#kv, room, messages), hasMore };
   }
 
   recent(room: string, limit: number): Promise<MessagePage> {

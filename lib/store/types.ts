@@ -8,7 +8,13 @@
  * @module
  */
 
-import type { ChatMessage, ChatUser } from "../chat/types.ts";
+import type { Refusal } from "../chat/protocol.ts";
+import type {
+  ChatMessage,
+  ChatUser,
+  EventOp,
+  RoomEvent,
+} from "../chat/types.ts";
 
 /** What a sender supplies; the store adds `id`, `seq` and `ts`. */
 export interface MessageDraft {
@@ -16,6 +22,36 @@ export interface MessageDraft {
   user: ChatUser;
   text: string;
   clientId: string;
+  /** The `seq` of the message replied to. */
+  replyTo?: number;
+}
+
+/** An edit, delete or reaction as its actor asks for it; the store adds `seq` and `ts`. */
+export interface EventDraft {
+  room: string;
+  user: ChatUser;
+  clientId: string;
+  op: EventOp;
+  /** How long after a message its author may edit it (default: `DEFAULT_EDIT_WINDOW_MS`). */
+  editWindowMs?: number;
+}
+
+/** Result of {@link MessageStore.applyEvent}: the stored event, or why it was refused. */
+export type EventResult =
+  | {
+    ok: true;
+    event: RoomEvent;
+    /** True when `clientId` was seen before: the stored event is returned, nothing is written. */
+    duplicate: boolean;
+  }
+  | Refusal;
+
+/** The log after a `seq`: messages (folded up to their `rev`) and events, both in `seq` order. */
+export interface LogPage {
+  messages: ChatMessage[];
+  events: RoomEvent[];
+  /** More entries follow this page. */
+  hasMore: boolean;
 }
 
 /** Result of {@link MessageStore.append}. */
@@ -47,6 +83,17 @@ export interface RoomSummary {
 export interface MessageStore {
   /** Stores a message with the room's next `seq`; idempotent on `clientId` per sender. */
   append(draft: MessageDraft): Promise<AppendResult>;
+  /**
+   * Checks an edit, delete or reaction against its target (see
+   * `checkEvent`), folds it into the target and appends it with the room's
+   * next `seq`, in one atomic write; idempotent on `clientId` per actor. A
+   * delete erases the target's text from storage.
+   */
+  applyEvent(draft: EventDraft): Promise<EventResult>;
+  /** The log after `after` (what `resume` answers): up to `limit` messages and events in all. */
+  since(room: string, after: number, limit: number): Promise<LogPage>;
+  /** One message, folded, or null when there is none at `seq`. */
+  get(room: string, seq: number): Promise<ChatMessage | null>;
   /** The newest `limit` messages. */
   recent(room: string, limit: number): Promise<MessagePage>;
   /** Up to `limit` messages with `seq < before`, the newest of them. */
@@ -167,7 +214,7 @@ export interface StoreOptions {
   store: StoreKind;
   /** Deno KV location: a file, `:memory:`, a KV Connect URL, or `undefined` for Deno Deploy's own. */
   kvPath: string | undefined;
-  /** Messages kept per room. */
+  /** Log entries (messages, edits, deletes, reactions) kept per room. */
   historyRetention: number;
 }
 
