@@ -28,7 +28,7 @@ import {
   unreachable,
 } from "./protocol.ts";
 import type { ChatUser } from "./types.ts";
-import { canPost, type PostingPolicy, postMessage } from "./post.ts";
+import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
 import {
@@ -384,8 +384,11 @@ class Connection implements Channel, EventListenerObject {
         await layer.groupDiscard(room, this);
         return;
       }
-      const [page, presenceFrame] = await Promise.all([
-        store.recent(room, DEFAULT_PAGE_SIZE),
+      // The head is read before the page, so the page is folded at least up to it.
+      const [[asOf, page], presenceFrame] = await Promise.all([
+        store.lastSeq(room).then(async (asOf) =>
+          [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
+        ),
         presence.join(room, user, this, this.#since),
       ]);
       this.#tracked = true;
@@ -400,7 +403,7 @@ class Connection implements Channel, EventListenerObject {
         room,
         history: page.messages,
         hasMore: page.hasMore,
-        lastSeq: page.messages.at(-1)?.seq ?? 0,
+        lastSeq: Math.max(asOf, page.messages.at(-1)?.seq ?? 0),
         rate: this.deps.limits,
       });
       this.#sendRaw(presenceFrame);
@@ -459,6 +462,7 @@ class Connection implements Channel, EventListenerObject {
             address: this.scope.ip,
             text: frame.text,
             clientId: frame.clientId,
+            ...(frame.replyTo === undefined ? {} : { replyTo: frame.replyTo }),
           },
           this.deps.posting,
         );
@@ -467,6 +471,23 @@ class Connection implements Channel, EventListenerObject {
         } // A retry of a stored message: only the sender needs its copy back.
         else if (posted.duplicate) {
           this.#sendFrame({ type: "message", message: posted.message });
+        }
+        return;
+      }
+      case "edit":
+      case "delete":
+      case "react": {
+        const { clientId, ...request } = frame;
+        const posted = await postEvent(
+          this.deps,
+          { room, user, address: this.scope.ip, clientId, request },
+          this.deps.posting,
+        );
+        if (!posted.ok) {
+          this.#refuse(posted, { type: frame.type, clientId });
+        } // A retry of a stored event: only the sender needs it back.
+        else if (posted.duplicate) {
+          this.#sendFrame({ type: "event", event: posted.event });
         }
         return;
       }
@@ -489,12 +510,13 @@ class Connection implements Channel, EventListenerObject {
         if (!this.#readAllowed("resume")) return;
         // Nothing follows the largest seq (and the store cannot range past it).
         const page = frame.after >= Number.MAX_SAFE_INTEGER
-          ? { messages: [], hasMore: false }
-          : await store.after(room, frame.after, MAX_PAGE_SIZE);
+          ? { messages: [], events: [], hasMore: false }
+          : await store.since(room, frame.after, MAX_PAGE_SIZE);
         this.#sendFrame({
           type: "history",
           direction: "newer",
           messages: page.messages,
+          events: page.events,
           hasMore: page.hasMore,
         });
         return;

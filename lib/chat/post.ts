@@ -11,13 +11,20 @@ import type { MessageStore } from "../store/types.ts";
 import type { Budgets } from "./budgets.ts";
 import type { ChannelLayer } from "./layer.ts";
 import { takeAll } from "./rate_limit.ts";
-import { rateLimited, type Refusal, type ValidMessage } from "./protocol.ts";
-import type { ChatMessage, ChatUser } from "./types.ts";
+import {
+  type EventRequest,
+  rateLimited,
+  type Refusal,
+  type ValidMessage,
+} from "./protocol.ts";
+import type { ChatMessage, ChatUser, EventOp, RoomEvent } from "./types.ts";
 
 /** The room's posting rules (today the instance's; room settings come later). */
 export interface PostingPolicy {
   /** Whether guests may post (`ALLOW_GUESTS`); when false they may only read. */
   allowGuests: boolean;
+  /** How long an author may edit a message (`EDIT_WINDOW_MINUTES`; default `DEFAULT_EDIT_WINDOW_MS`). */
+  editWindowMs?: number;
 }
 
 /**
@@ -47,6 +54,8 @@ export interface PostRequest extends ValidMessage {
   user: ChatUser;
   /** The sender's client address, for the per-address budget. */
   address: string;
+  /** The `seq` of the message replied to (it must exist). */
+  replyTo?: number;
 }
 
 /** The outcome of {@link postMessage}. */
@@ -76,6 +85,38 @@ export async function postMessage(
   request: PostRequest,
   policy: PostingPolicy,
 ): Promise<PostResult> {
+  const refused = admit(deps, request, policy);
+  if (refused) return refused;
+  const { room, user, text, clientId, replyTo } = request;
+  if (replyTo !== undefined && !(await deps.store.get(room, replyTo))) {
+    return {
+      ok: false,
+      code: "not_found",
+      message: "The message you reply to does not exist.",
+    };
+  }
+  const { message, duplicate } = await deps.store.append({
+    room,
+    user,
+    text,
+    clientId,
+    ...(replyTo === undefined ? {} : { replyTo }),
+  });
+  if (!duplicate) {
+    await deps.layer.groupSend(request.room, { type: "message", message });
+  }
+  return { ok: true, message, duplicate };
+}
+
+/**
+ * The checks every post and event passes first, in this order: may this
+ * user post here, and do they, their address and the room have a token.
+ */
+function admit(
+  deps: PostDeps,
+  request: { room: string; user: ChatUser; address: string },
+  policy: PostingPolicy,
+): Refusal | null {
   if (!canPost(request.user, policy)) {
     return {
       ok: false,
@@ -94,15 +135,78 @@ export async function postMessage(
     return rateLimited(wait);
   }
   deps.metrics.messageIn();
-  const { room, user, text, clientId } = request;
-  const { message, duplicate } = await deps.store.append({
-    room,
-    user,
-    text,
-    clientId,
+  return null;
+}
+
+/** An edit, delete or reaction to post: where, by whom, from which address, what, and its key. */
+export interface EventPostRequest {
+  room: string;
+  user: ChatUser;
+  address: string;
+  clientId: string;
+  /** Validated by `validateEventOp`. */
+  request: EventRequest;
+}
+
+/** The outcome of {@link postEvent}. */
+export type EventPostResult =
+  | { ok: true; event: RoomEvent; duplicate: boolean }
+  | Refusal;
+
+/**
+ * Posts an edit, delete or reaction through the same gate as a message
+ * (who may post, the same budgets), then the store checks it against its
+ * target (author, edit window, reaction bound) and applies it atomically;
+ * a stored event is broadcast as an `event` frame.
+ *
+ * @example
+ * ```ts
+ * const r = await postEvent(services, { room, user, address, clientId, request: { type: "delete", target: 7 } }, services.posting);
+ * if (!r.ok) reply(r.code, r.message);
+ * ```
+ */
+export async function postEvent(
+  deps: PostDeps,
+  post: EventPostRequest,
+  policy: PostingPolicy,
+): Promise<EventPostResult> {
+  const refused = admit(deps, post, policy);
+  if (refused) return refused;
+  const result = await deps.store.applyEvent({
+    room: post.room,
+    user: post.user,
+    clientId: post.clientId,
+    op: toOp(post.request),
+    ...(policy.editWindowMs === undefined
+      ? {}
+      : { editWindowMs: policy.editWindowMs }),
   });
-  if (!duplicate) {
-    await deps.layer.groupSend(request.room, { type: "message", message });
+  if (result.ok && !result.duplicate) {
+    await deps.layer.groupSend(post.room, {
+      type: "event",
+      event: result.event,
+    });
   }
-  return { ok: true, message, duplicate };
+  return result;
+}
+
+function toOp(request: EventRequest): EventOp {
+  switch (request.type) {
+    case "edit":
+      return { kind: "edit", target: request.target, text: request.text };
+    case "delete":
+      // Moderators come with room roles (the next issue); until then the author deletes.
+      return { kind: "delete", target: request.target, by: "author" };
+    case "react":
+      return {
+        kind: "react",
+        target: request.target,
+        emoji: request.emoji,
+        on: request.on,
+      };
+    default: {
+      const _exhaustive: never = request;
+      throw new Error("unknown event request");
+    }
+  }
 }

@@ -13,6 +13,8 @@ export interface PendingMessage {
   clientId: string;
   text: string;
   ts: number;
+  /** The `seq` of the message replied to. */
+  replyTo?: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export class Outbox {
         clientId: p.clientId,
         text: p.text,
         ts: typeof p.ts === "number" ? p.ts : 0,
+        ...(Number.isSafeInteger(p.replyTo) ? { replyTo: p.replyTo } : {}),
       }))
       : [];
   }

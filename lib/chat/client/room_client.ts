@@ -21,6 +21,7 @@ import {
 import {
   type ClientFrame,
   DEFAULT_PAGE_SIZE,
+  type EventRequest,
   MAX_MESSAGE_CHARS,
   parseServerFrame,
   type ServerFrame,
@@ -188,6 +189,8 @@ export const TOO_FAST_NOTICE =
 /** Shown after a moderator removed this client from the room. */
 export const KICKED_NOTICE =
   "A moderator removed you from this room. You can rejoin.";
+/** Shown when an edit, delete or reaction is tried while the room is not live. */
+export const NOT_LIVE_NOTICE = "Not connected: try again in a moment.";
 /** Shown after a ban (terminal). */
 export const BANNED_NOTICE = "You are banned from this room.";
 
@@ -309,7 +312,7 @@ export class RoomClient {
    * notice says why), so the composer keeps it. Messages go out in order,
    * paced under the server's budget.
    */
-  post(text: string): boolean {
+  post(text: string, replyTo?: number): boolean {
     const trimmed = text.trim();
     if (!trimmed) return false;
     if (trimmed.length > MAX_MESSAGE_CHARS) {
@@ -321,10 +324,40 @@ export class RoomClient {
       return false;
     }
     const clientId = this.#deps.newId();
-    this.#outbox.add({ clientId, text: trimmed, ts: this.#deps.clock.now() });
+    this.#outbox.add({
+      clientId,
+      text: trimmed,
+      ts: this.#deps.clock.now(),
+      ...(replyTo === undefined ? {} : { replyTo }),
+    });
     this.#changed();
     this.#pump();
     return true;
+  }
+
+  /**
+   * Edits, deletes or reacts to a stored message. Sent at once, or not at
+   * all: returns false (and says so in the notice) while the room is not
+   * live, so the user tries again rather than acting on a stale view. The
+   * server checks who may; a refusal comes back as the notice.
+   *
+   * @example
+   * ```ts
+   * client.act({ type: "react", target: 12, emoji: "👍", on: true });
+   * ```
+   */
+  act(request: EventRequest): boolean {
+    if (request.type === "edit") {
+      const text = request.text.trim();
+      if (!text || text.length > MAX_MESSAGE_CHARS) return false;
+      request = { ...request, text };
+    }
+    const sent = this.#send({ ...request, clientId: this.#deps.newId() });
+    if (!sent) {
+      this.#notice = { text: NOT_LIVE_NOTICE, rate: false };
+      this.#changed();
+    }
+    return sent;
   }
 
   /**
@@ -750,9 +783,13 @@ export class RoomClient {
         this.#setTimer("pump", () => this.#pump(), wait);
         return;
       }
-      if (
-        !this.#send({ type: "message", text: p.text, clientId: p.clientId })
-      ) {
+      const frame: ClientFrame = {
+        type: "message",
+        text: p.text,
+        clientId: p.clientId,
+      };
+      if (p.replyTo !== undefined) frame.replyTo = p.replyTo;
+      if (!this.#send(frame)) {
         return;
       }
       this.#pacer.take(now);
@@ -805,6 +842,9 @@ export class RoomClient {
         this.#setTimer("older", () => this.loadOlder(), retryAfter);
         this.#changed();
         return;
+      case "edit":
+      case "delete":
+      case "react":
       case "typing":
       case "ping":
       case undefined:
@@ -888,7 +928,11 @@ export class RoomClient {
         if (frame.direction === "newer") {
           const owed = this.#resume === "owed";
           this.#resume = "idle";
-          this.#timeline.addNewer(frame.messages, frame.hasMore);
+          this.#timeline.addNewer(
+            frame.messages,
+            frame.hasMore,
+            frame.events ?? [],
+          );
           this.#confirm(frame.messages.map((m) => m.clientId));
           this.#changed(this.#newer(before, false));
           this.#requestResume(owed);
@@ -901,6 +945,10 @@ export class RoomClient {
         }
         return;
       }
+      case "event":
+        if (this.#timeline.apply([frame.event])) this.#changed();
+        this.#requestResume(false);
+        return;
       case "presence": {
         const before = this.#presence;
         this.#presence = nextPresence(before, frame);
