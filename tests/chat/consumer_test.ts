@@ -246,6 +246,11 @@ function expectationOf(data: string | Uint8Array): Expectation {
     case "resume":
     case "history":
       return { kind: "limited", type: "read" };
+    case "edit":
+    case "delete":
+    case "react":
+      // Answered by their target's state (tests/chat/events_socket_test.ts), not generated here.
+      throw new Error(`not modelled: ${parsed.frame.type}`);
   }
 }
 

@@ -596,6 +596,20 @@ Deno.test("parseServerFrame: every frame the server encodes reads back as itself
       rate: { burst: 20, perSecond: 2 },
     },
     message: { type: "message", message },
+    event: {
+      type: "event",
+      event: {
+        kind: "react",
+        target: 1,
+        emoji: "👍",
+        on: true,
+        seq: 2,
+        room: "r",
+        user,
+        ts: 2,
+        clientId: "e1",
+      },
+    },
     history: {
       type: "history",
       direction: "older",

@@ -757,6 +757,23 @@ Deno.test("room client: every server frame type has its effect; bad frames are l
       });
       assert.deepEqual(seqs(t), [1, 2, 3, 4, 5]);
     },
+    event: () => {
+      t.socket.receive({
+        type: "event",
+        event: {
+          kind: "edit",
+          target: 1,
+          text: "edited",
+          // At or below the contiguous seq, so the resume checks below are unchanged.
+          seq: 3,
+          room: "r",
+          user: m(5).user,
+          ts: 9,
+          clientId: "e6",
+        },
+      });
+      assert.equal(t.client.view.messages[0].text, "edited");
+    },
     error: () => {
       t.socket.receive({
         type: "error",
