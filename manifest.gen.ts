@@ -4,18 +4,20 @@ import * as $r0 from "./routes/_app.tsx";
 import * as $r1 from "./routes/_middleware.ts";
 import * as $r2 from "./routes/api/_middleware.ts";
 import * as $r3 from "./routes/api/auth/google.ts";
-import * as $r4 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r5 from "./routes/api/rooms/index.ts";
-import * as $r6 from "./routes/api/session/guest.ts";
-import * as $r7 from "./routes/api/session/index.ts";
-import * as $r8 from "./routes/api/session/signout.ts";
-import * as $r9 from "./routes/chat/[room].tsx";
-import * as $r10 from "./routes/chat/index.ts";
-import * as $r11 from "./routes/healthz.ts";
-import * as $r12 from "./routes/index.tsx";
-import * as $r13 from "./routes/metrics.ts";
-import * as $r14 from "./routes/readyz.ts";
-import * as $r15 from "./routes/ws/chat/[room].ts";
+import * as $r4 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r5 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r6 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r7 from "./routes/api/rooms/index.ts";
+import * as $r8 from "./routes/api/session/guest.ts";
+import * as $r9 from "./routes/api/session/index.ts";
+import * as $r10 from "./routes/api/session/signout.ts";
+import * as $r11 from "./routes/chat/[room].tsx";
+import * as $r12 from "./routes/chat/index.ts";
+import * as $r13 from "./routes/healthz.ts";
+import * as $r14 from "./routes/index.tsx";
+import * as $r15 from "./routes/metrics.ts";
+import * as $r16 from "./routes/readyz.ts";
+import * as $r17 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/NavUser.tsx";
 import * as $i2 from "./islands/RoomList.tsx";
@@ -27,18 +29,20 @@ export const manifest: Manifest = {
     "_middleware": $r1,
     "api/_middleware": $r2,
     "api/auth/google": $r3,
-    "api/rooms/[room]/messages": $r4,
-    "api/rooms/index": $r5,
-    "api/session/guest": $r6,
-    "api/session/index": $r7,
-    "api/session/signout": $r8,
-    "chat/[room]": $r9,
-    "chat/index": $r10,
-    "healthz": $r11,
-    "index": $r12,
-    "metrics": $r13,
-    "readyz": $r14,
-    "ws/chat/[room]": $r15,
+    "api/rooms/[room]/messages/[seq]/reactions": $r4,
+    "api/rooms/[room]/messages/[seq]": $r5,
+    "api/rooms/[room]/messages": $r6,
+    "api/rooms/index": $r7,
+    "api/session/guest": $r8,
+    "api/session/index": $r9,
+    "api/session/signout": $r10,
+    "chat/[room]": $r11,
+    "chat/index": $r12,
+    "healthz": $r13,
+    "index": $r14,
+    "metrics": $r15,
+    "readyz": $r16,
+    "ws/chat/[room]": $r17,
   },
   islands: {
     "ChatRoom": $i0,

@@ -76,7 +76,15 @@ function refusalStatus(refusal: Refusal): ContentfulStatusCode {
     case "rate_limited":
       return 429;
     case "sign_in_required":
+    case "forbidden":
+    case "edit_window_passed":
       return 403;
+    case "not_found":
+      return 404;
+    case "message_deleted":
+      return 410;
+    case "too_many_reactions":
+      return 409;
     case "internal":
       return 500;
     default:

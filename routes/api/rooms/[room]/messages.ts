@@ -23,9 +23,17 @@ function seqParam(value: string | undefined): number | null | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
+/** A `replyTo` from JSON (a number) or a form (a string); anything else is no reply. */
+function replyToOf(value: unknown): { replyTo?: number } {
+  const n = typeof value === "string" && value !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0
+    ? { replyTo: n }
+    : {};
+}
+
 /**
  * `GET /api/rooms/:room/messages?before=&after=&limit=`: a page of history.
- * `POST /api/rooms/:room/messages {text, clientId?}`: the socket's posting
+ * `POST /api/rooms/:room/messages {text, clientId?, replyTo?}`: the socket's posting
  * path (`postMessage`); form posts (the no-JS page) redirect back.
  */
 export const handler: Handlers<AppEnv> = {
@@ -75,7 +83,13 @@ export const handler: Handlers<AppEnv> = {
     const posted = valid.ok
       ? await postMessage(
         services,
-        { room, user, address: c.var.client.address, ...valid.value },
+        {
+          room,
+          user,
+          address: c.var.client.address,
+          ...valid.value,
+          ...replyToOf(body.value.replyTo),
+        },
         services.posting,
       )
       : valid;
