@@ -2,6 +2,13 @@ import type { VNode } from "preact";
 import type { ChatMessage } from "../lib/chat/types.ts";
 import type { PendingMessage } from "../lib/chat/client/outbox.ts";
 import { MessageText } from "./MessageText.tsx";
+import {
+  EditBox,
+  type MessageActionHandlers,
+  MessageActions,
+  QuoteLine,
+  Reactions,
+} from "./MessageParts.tsx";
 
 /** Consecutive messages by one author within this window share one header. */
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -61,6 +68,16 @@ interface MessageListProps {
   onRetry?: (clientId: string) => void;
   /** Offers Discard on each pending message (the live room only). */
   onDiscard?: (clientId: string) => void;
+  /** The room, for the actions' no-JS links and forms; no actions without it. */
+  room?: string;
+  /** What the actions do (the live room); without, reply is a link and delete a form. */
+  actions?: MessageActionHandlers;
+  /** The message being edited in place, and what saving or cancelling does. */
+  editing?: {
+    seq: number;
+    onSave: (text: string) => void;
+    onCancel: () => void;
+  } | null;
 }
 
 /** Characters of a pending message named in its buttons' labels. */
@@ -104,6 +121,9 @@ export function MessageList(
     failures = {},
     onRetry,
     onDiscard,
+    room,
+    actions,
+    editing = null,
   }: MessageListProps,
 ): VNode {
   let e = 0;
@@ -158,9 +178,51 @@ export function MessageList(
                 </time>
               </div>
             )}
-            <div class="bubble">
-              <MessageText text={m.text} />
-            </div>
+            {m.replyTo !== undefined && !m.deleted && (
+              <QuoteLine
+                replyTo={m.replyTo}
+                quote={m.quote}
+                onJump={actions?.onJump}
+              />
+            )}
+            {m.deleted
+              ? (
+                <div class="bubble deleted fst-italic text-body-secondary">
+                  Message deleted
+                </div>
+              )
+              : editing?.seq === m.seq
+              ? (
+                <EditBox
+                  message={m}
+                  onSave={editing.onSave}
+                  onCancel={editing.onCancel}
+                />
+              )
+              : (
+                <div class="bubble">
+                  <MessageText text={m.text} />
+                  {m.edited !== undefined && (
+                    <span
+                      class="edited small text-body-secondary ms-1"
+                      title={new Date(m.edited).toISOString()}
+                    >
+                      (edited {formatTime(m.edited, localTime)})
+                    </span>
+                  )}
+                </div>
+              )}
+            {!m.deleted && (
+              <Reactions message={m} meId={meId} onReact={actions?.onReact} />
+            )}
+            {room && meId && !m.deleted && (
+              <MessageActions
+                room={room}
+                message={m}
+                meId={meId}
+                handlers={actions}
+              />
+            )}
           </li>,
         ];
       })}

@@ -1,7 +1,9 @@
 import { useSignal } from "@preact/signals";
 import { useEffect, useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import { useBackgroundAlerts } from "../components/background_alerts.ts";
-import { Composer } from "../components/Composer.tsx";
+import { Composer, type ReplyTarget } from "../components/Composer.tsx";
+import type { MessageActionHandlers } from "../components/MessageParts.tsx";
+import { DEFAULT_EDIT_WINDOW_MS, quoteOf } from "../lib/chat/events.ts";
 import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
 import { StatusBar } from "../components/StatusBar.tsx";
@@ -28,6 +30,21 @@ export interface ChatRoomProps {
   allowGuests: boolean;
   /** Offered to a guest who may not post, and when signed out. */
   googleClientId: string | null;
+  /** A reply started without JavaScript (`?replyTo=`), kept once hydrated. */
+  replyTo?: number | null;
+}
+
+/** How long a message jumped to stays highlighted. */
+const HIGHLIGHT_MS = 2_000;
+
+/** The composer's line for a reply to `m`. */
+function replyLabel(m: ChatMessage | undefined): string {
+  const quote = quoteOf(m);
+  return quote.state === "shown"
+    ? `${quote.user.name}: ${quote.snippet}`
+    : quote.state === "deleted"
+    ? "a deleted message"
+    : "an earlier message";
 }
 
 /** Pixels from the bottom within which new messages keep the view pinned. */
@@ -42,8 +59,16 @@ const LOAD_OLDER_THRESHOLD_PX = 40;
  * sign-in in place; the client then reconnects and sends what waited.
  */
 export default function ChatRoom(
-  { room, user, history, hasMore, canPost, allowGuests, googleClientId }:
-    ChatRoomProps,
+  {
+    room,
+    user,
+    history,
+    hasMore,
+    canPost,
+    allowGuests,
+    googleClientId,
+    replyTo: initialReply = null,
+  }: ChatRoomProps,
 ) {
   const client = useMemo(
     () =>
@@ -62,6 +87,15 @@ export default function ChatRoom(
   const alertsNow = useRef(alerts);
   alertsNow.current = alerts;
 
+  const replyTo = useSignal<ReplyTarget | null>(
+    initialReply === null ? null : {
+      seq: initialReply,
+      label: replyLabel(history.find((m) => m.seq === initialReply)),
+    },
+  );
+  const editing = useSignal<number | null>(null);
+  /** A message to scroll to once it is loaded (a reply's parent). */
+  const jumpTarget = useRef<number | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const keepOffset = useRef<number | null>(null);
@@ -120,10 +154,59 @@ export default function ChatRoom(
     }
   }, [messages, pending]);
 
+  /** Scrolls to the jump target if it is shown, else loads older pages towards it. */
+  const tryJump = () => {
+    const seq = jumpTarget.current;
+    if (seq === null) return;
+    const el = document.getElementById(`m${seq}`);
+    if (el) {
+      jumpTarget.current = null;
+      stick.current = false;
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("highlight");
+      setTimeout(() => el.classList.remove("highlight"), HIGHLIGHT_MS);
+      return;
+    }
+    const oldest = view.value.messages[0]?.seq ?? 0;
+    if (view.value.olderAvailable && oldest > seq) client.loadOlder();
+    else jumpTarget.current = null; // No longer stored.
+  };
+  useLayoutEffect(tryJump, [messages]);
+
+  const actions: MessageActionHandlers = {
+    onReact: (seq, emoji, on) =>
+      client.act({ type: "react", target: seq, emoji, on }),
+    onReply: (m) => {
+      replyTo.value = { seq: m.seq, label: replyLabel(m) };
+      document.querySelector<HTMLTextAreaElement>("#composer textarea")
+        ?.focus();
+    },
+    onEdit: (m) => (editing.value = m.seq),
+    onDelete: (seq) => client.act({ type: "delete", target: seq }),
+    onJump: (seq) => {
+      jumpTarget.current = seq;
+      tryJump();
+    },
+  };
+
+  const editLast = () => {
+    const now = Date.now();
+    const last = view.value.messages.findLast((m) =>
+      m.user.id === view.value.user.id && !m.deleted &&
+      now - m.ts < DEFAULT_EDIT_WINDOW_MS
+    );
+    if (!last) return false;
+    editing.value = last.seq;
+    return true;
+  };
+
   const send = (text: string) => {
-    const sent = client.post(text);
+    const sent = client.post(text, replyTo.value?.seq);
     // Your own message brings you to it.
-    if (sent) stick.current = true;
+    if (sent) {
+      stick.current = true;
+      replyTo.value = null;
+    }
     return sent;
   };
 
@@ -195,6 +278,9 @@ export default function ChatRoom(
               room={room}
               onType={(draft) => client.typed(draft)}
               onSend={send}
+              replyTo={replyTo.value}
+              onCancelReply={() => (replyTo.value = null)}
+              onEditLast={editLast}
             />
           )
           : (
@@ -248,6 +334,23 @@ export default function ChatRoom(
             failures={failures}
             onRetry={(id) => client.retry(id)}
             onDiscard={(id) => client.discard(id)}
+            room={mayPost ? room : undefined}
+            actions={actions}
+            editing={editing.value === null ? null : {
+              seq: editing.value,
+              onSave: (text) => {
+                const seq = editing.value!;
+                if (client.act({ type: "edit", target: seq, text })) {
+                  editing.value = null;
+                }
+              },
+              onCancel: () => {
+                editing.value = null;
+                document.querySelector<HTMLTextAreaElement>(
+                  "#composer textarea",
+                )?.focus();
+              },
+            }}
           />
         </div>
       </div>

@@ -76,6 +76,8 @@ export interface AuthConfig {
   allowedOrigins: string[];
   /** Whether guests may sign in and post (`ALLOW_GUESTS`, default true). */
   allowGuests: boolean;
+  /** How long an author may edit a message, in minutes (`EDIT_WINDOW_MINUTES`, default 1440: a day). */
+  editWindowMinutes: number;
   /** OAuth client ids accepted as the ID token audience (`GOOGLE_CLIENT_ID`, comma separated); empty = Google sign-in off. */
   googleClientIds: string[];
   /** Google's JWKS (`GOOGLE_JWKS_URL`); tests point it at a local server. */
@@ -376,6 +378,8 @@ export function authConfig(env: Env, server: ServerConfig): AuthConfig {
     ),
     allowedOrigins: origins(env, "ALLOWED_ORIGINS"),
     allowGuests: bool(env, "ALLOW_GUESTS", true),
+    // 0 turns editing off; at most a year.
+    editWindowMinutes: int(env, "EDIT_WINDOW_MINUTES", 1_440, 0, 525_600),
     googleClientIds,
     googleJwksUrl,
     googleAllowedDomains: list(env.GOOGLE_ALLOWED_DOMAINS).map((d) =>

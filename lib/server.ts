@@ -124,7 +124,10 @@ export async function createServices(
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,
     },
-    posting: { allowGuests: config.allowGuests },
+    posting: {
+      allowGuests: config.allowGuests,
+      editWindowMs: config.editWindowMinutes * 60_000,
+    },
     budgets: createBudgets(config),
     trustedProxies: new TrustedProxies(config.trustProxy),
     metrics: new Metrics(),

@@ -13,6 +13,8 @@ interface RoomData {
   room: string;
   history: ChatMessage[];
   hasMore: boolean;
+  /** A reply started by the no-JS page's Reply link (`?replyTo=`). */
+  replyTo: number | null;
 }
 
 export const title = ({ data }: PageProps<RoomData>) => `#${data.room}`;
@@ -26,11 +28,13 @@ export const handler: Handlers<AppEnv> = {
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
     const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
+    const replyTo = Number(c.req.query("replyTo"));
     return render(
       {
         room,
         history: page.messages,
         hasMore: page.hasMore,
+        replyTo: Number.isSafeInteger(replyTo) && replyTo > 0 ? replyTo : null,
       } satisfies RoomData,
     );
   },
@@ -64,6 +68,7 @@ export default function RoomPage(
             canPost={canPost(user, services.posting)}
             allowGuests={services.config.allowGuests}
             googleClientId={services.config.googleClientIds[0] ?? null}
+            replyTo={data.replyTo}
           />
         )
         : (
