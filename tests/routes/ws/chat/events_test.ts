@@ -4,7 +4,10 @@
  * from `resume`.
  */
 import assert from "node:assert/strict";
-import { startServer } from "../../../_helpers/server.ts";
+import { guestCookie } from "../../../../support/guest.ts";
+import { startRedis } from "../../../../support/redis.ts";
+import { startWorker } from "../../../_helpers/instances.ts";
+import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
 
 Deno.test("socket: only the author edits or deletes; others get an error frame naming the refused frame", async () => {
@@ -99,5 +102,79 @@ Deno.test("socket: only the author edits or deletes; others get an error frame n
     await Promise.all([a.closed, b.closed, c.closed]);
   } finally {
     await server.close();
+  }
+});
+
+/** Two instances on one database and `layer`: an edit made on one reaches a socket on the other, live. */
+async function editAcrossInstances(
+  env: Record<string, string>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const shared = {
+    KV_PATH: `${dir}/shared.kv`,
+    SESSION_SECRET: TEST_SECRET,
+    LOG_LEVEL: "error",
+    ...env,
+  };
+  const one = await startWorker(shared);
+  const two = await startWorker(shared);
+  try {
+    const ana = await guestCookie(one.origin, "Ana");
+    const ben = await guestCookie(two.origin, "Ben");
+    const onOne = await TestClient.connect(
+      `ws://127.0.0.1:${one.port}/ws/chat/x`,
+      {
+        cookie: ana,
+        origin: one.origin,
+      },
+    );
+    const onTwo = await TestClient.connect(
+      `ws://127.0.0.1:${two.port}/ws/chat/x`,
+      {
+        cookie: ben,
+        origin: two.origin,
+      },
+    );
+    await Promise.all([onOne.nextOf("welcome"), onTwo.nextOf("welcome")]);
+    onOne.send({ type: "message", text: "typo", clientId: "m1" });
+    const { message } = await onTwo.nextOf("message");
+    onOne.send({
+      type: "edit",
+      target: message.seq,
+      text: "fixed",
+      clientId: "e1",
+    });
+    const { event } = await onTwo.nextOf("event");
+    assert.equal(event.kind === "edit" && event.text, "fixed");
+    onTwo.send({
+      type: "react",
+      target: message.seq,
+      emoji: "👍",
+      on: true,
+      clientId: "r1",
+    });
+    // onOne first sees its own edit, then the reaction from the other instance.
+    assert.equal((await onOne.nextOf("event")).event.seq, event.seq);
+    const react = (await onOne.nextOf("event")).event;
+    assert.equal(react.kind, "react");
+    for (const c of [onOne, onTwo]) c.socket.close();
+    await Promise.all([onOne.closed, onTwo.closed]);
+  } finally {
+    await one.stop();
+    await two.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("two instances (broadcast layer): an edit and a reaction on one are seen live on the other", async () => {
+  await editAcrossInstances({ CHANNEL_LAYER: "broadcast" });
+});
+
+Deno.test("two instances (redis layer): an edit and a reaction on one are seen live on the other", async () => {
+  const redis = await startRedis();
+  try {
+    await editAcrossInstances({ CHANNEL_LAYER: "redis", REDIS_URL: redis.url });
+  } finally {
+    await redis.stop();
   }
 });
