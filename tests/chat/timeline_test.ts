@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Timeline } from "../../lib/chat/timeline.ts";
-import type { ChatMessage } from "../../lib/chat/types.ts";
+import type { ChatMessage, RoomEvent } from "../../lib/chat/types.ts";
 
 function m(seq: number, text = `message ${seq}`): ChatMessage {
   return {
@@ -191,4 +191,49 @@ Deno.test("timeline: a resume answer overlapping what is known adds only the new
   t.addNewer(range(4, 9), false);
   assert.deepEqual(seqs(t), range(1, 9).map((x) => x.seq));
   assert.deepEqual(state(t), { contiguous: 9, highest: 9, hasGap: false });
+});
+
+function edit(seq: number, target: number, text: string): RoomEvent {
+  return {
+    kind: "edit",
+    seq,
+    target,
+    text,
+    room: "room",
+    user: { id: "u1", name: "Ana", kind: "guest" },
+    ts: 1_700_000_000_000 + seq,
+    clientId: `e-${seq}`,
+  };
+}
+
+Deno.test("timeline: events fold into their target in seq order; one past a gap waits for it", () => {
+  const t = new Timeline();
+  t.welcome(range(1, 2), 2);
+  // Seq 3 is missed; 4 arrives live and waits.
+  assert.equal(t.apply([edit(4, 1, "second edit")]), true);
+  assert.equal(t.messages[0].text, "message 1");
+  assert.deepEqual(state(t), { contiguous: 2, highest: 4, hasGap: true });
+  t.addNewer([], false, [edit(3, 1, "first edit"), edit(4, 1, "second edit")]);
+  assert.equal(t.messages[0].text, "second edit");
+  assert.deepEqual(state(t), { contiguous: 4, highest: 4, hasGap: false });
+  // Applying it again changes nothing.
+  const before = t.messages;
+  assert.equal(t.apply([edit(4, 1, "second edit")]), false);
+  assert.equal(t.messages, before);
+});
+
+Deno.test("timeline: a copy folded further replaces ours; the events it already has are skipped", () => {
+  const t = new Timeline();
+  t.welcome(range(1, 2), 2);
+  const folded = { ...m(1), text: "folded", edited: 1, rev: 5 };
+  t.welcome([folded, m(2)], 5);
+  assert.equal(t.messages[0].text, "folded");
+  t.addNewer([], false, [
+    edit(3, 1, "older edit"),
+    edit(4, 2, "two"),
+    edit(5, 1, "folded"),
+  ]);
+  assert.equal(t.messages[0].text, "folded", "seq 3 is already in rev 5");
+  assert.equal(t.messages[1].text, "two");
+  assert.equal(t.contiguous, 5);
 });
