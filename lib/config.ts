@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { LayerKind } from "./chat/layer.ts";
+import { LAYER_KINDS, type LayerKind } from "./chat/layer.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
 import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
 import { parseCidr } from "./web/client_address.ts";
@@ -187,7 +187,6 @@ export function runtimeFeatures(): RuntimeFeatures {
   return { broadcastChannel: typeof BroadcastChannel === "function" };
 }
 
-const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis", "kv"];
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
@@ -356,7 +355,7 @@ export function layerConfig(
     : features.broadcastChannel
     ? "broadcast"
     : "kv";
-  const channelLayer = oneOf(env, "CHANNEL_LAYER", LAYERS, fallback);
+  const channelLayer = oneOf(env, "CHANNEL_LAYER", LAYER_KINDS, fallback);
   if (channelLayer === "broadcast" && !features.broadcastChannel) {
     throw new ConfigError(
       "CHANNEL_LAYER",
