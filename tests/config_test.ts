@@ -6,6 +6,7 @@ import {
   type RuntimeFeatures,
   runtimeFeatures,
 } from "../lib/config.ts";
+import { DEPLOY_ENV } from "./_helpers/deploy.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "../lib/chat/rate_limit.ts";
 
 const SECRET = "s".repeat(MIN_SECRET_CHARS);
@@ -215,17 +216,7 @@ Deno.test("loadConfig: STORE names a storage backend; an unknown one is refused 
   }
 });
 
-/** The predefined variables of the new Deno Deploy (docs: "Predefined environment variables"). */
-const DEPLOY_ENV = {
-  DENO_DEPLOY: "1",
-  DENO_DEPLOYMENT_ID: "a1b2c3d4",
-  DENO_DEPLOY_ORG_ID: "org-id",
-  DENO_DEPLOY_ORG_SLUG: "org",
-  DENO_DEPLOY_APP_ID: "app-id",
-  DENO_DEPLOY_APP_SLUG: "roomcast",
-  DENO_DEPLOY_BUILD_ID: "build-id",
-  SESSION_SECRET: SECRET,
-};
+const DEPLOY = { ...DEPLOY_ENV, SESSION_SECRET: SECRET };
 const WITH_BROADCAST: RuntimeFeatures = { broadcastChannel: true };
 const WITHOUT_BROADCAST: RuntimeFeatures = { broadcastChannel: false };
 
@@ -236,9 +227,9 @@ Deno.test("loadConfig: the default layer depends on the place: memory, broadcast
   assert.equal(layer({}, WITHOUT_BROADCAST), "memory");
   assert.equal(layer({ WORKERS: "2" }, WITH_BROADCAST), "broadcast");
   assert.equal(layer({ WORKERS: "2" }, WITHOUT_BROADCAST), "kv");
-  assert.equal(layer(DEPLOY_ENV, WITH_BROADCAST), "kv");
-  assert.equal(layer(DEPLOY_ENV, WITHOUT_BROADCAST), "kv");
-  assert.equal(loadConfig(DEPLOY_ENV).onDeploy, true);
+  assert.equal(layer(DEPLOY, WITH_BROADCAST), "kv");
+  assert.equal(layer(DEPLOY, WITHOUT_BROADCAST), "kv");
+  assert.equal(loadConfig(DEPLOY).onDeploy, true);
   // This runtime (Deno 2.9) has BroadcastChannel.
   assert.equal(runtimeFeatures().broadcastChannel, true);
 });
@@ -260,14 +251,14 @@ Deno.test("loadConfig: CHANNEL_LAYER=broadcast where BroadcastChannel is missing
 
 Deno.test("loadConfig: on Deno Deploy only layers that reach other instances are accepted, and WORKERS does not apply", () => {
   for (const layer of ["memory", "broadcast"]) {
-    refuses({ ...DEPLOY_ENV, CHANNEL_LAYER: layer }, "CHANNEL_LAYER");
+    refuses({ ...DEPLOY, CHANNEL_LAYER: layer }, "CHANNEL_LAYER");
   }
   for (const layer of ["kv", "redis"]) {
     assert.equal(
-      loadConfig({ ...DEPLOY_ENV, CHANNEL_LAYER: layer }).channelLayer,
+      loadConfig({ ...DEPLOY, CHANNEL_LAYER: layer }).channelLayer,
       layer,
     );
   }
-  refuses({ ...DEPLOY_ENV, WORKERS: "2" }, "WORKERS");
-  assert.equal(loadConfig({ ...DEPLOY_ENV, WORKERS: "1" }).workers, 1);
+  refuses({ ...DEPLOY, WORKERS: "2" }, "WORKERS");
+  assert.equal(loadConfig({ ...DEPLOY, WORKERS: "1" }).workers, 1);
 });
