@@ -66,6 +66,8 @@ export interface AppVariables {
   user: ChatUser | null;
   /** The client's address and scheme, through trusted proxies (set first, on every request). */
   client: ClientInfo;
+  /** This request's id (ours, never the client's), logged and sent as `X-Request-Id`. */
+  requestId: string;
   assets: Assets;
   /** Set by Hono's secureHeaders middleware; used on script tags. */
   secureHeadersNonce?: string;

@@ -11,8 +11,11 @@
 
 /** First WebSocket retry waits up to this long. */
 export const RECONNECT_BASE_MS = 500;
-/** No WebSocket retry waits longer than this. */
-export const RECONNECT_MAX_MS = 15_000;
+/**
+ * No WebSocket retry waits longer than this: a room is back within 10 s of
+ * the server answering again (a restart), however long it was away.
+ */
+export const RECONNECT_MAX_MS = 8_000;
 /**
  * Doublings counted at most: 2 ** 30 times any useful base is far past any
  * cap, and the product stays finite (a huge `attempt` would make it Infinity).

@@ -16,6 +16,7 @@ import {
   type ClientFrame,
   DEFAULT_PAGE_SIZE,
   encodeServerFrame,
+  type ErrorCode,
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
@@ -30,7 +31,13 @@ import type { ChatUser } from "./types.ts";
 import { canPost, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
-import { type KeyedBuckets, MAX_RATE_VIOLATIONS } from "./rate_limit.ts";
+import {
+  INVALID_BURST,
+  INVALID_RATE_PER_S,
+  type KeyedBuckets,
+  MAX_RATE_VIOLATIONS,
+  TokenBucket,
+} from "./rate_limit.ts";
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
   const n = (counts.get(key) ?? 0) + by;
@@ -206,6 +213,8 @@ class Connection implements Channel, EventListenerObject {
   /** Named after this instance, so presence can tell whose connection it is. */
   readonly name: string;
   readonly #since = Date.now();
+  /** Made on first use: most sockets never send an invalid frame. */
+  #invalidBucket: TokenBucket | null = null;
   /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
   #ownTyping: string | null = null;
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
@@ -323,6 +332,21 @@ class Connection implements Channel, EventListenerObject {
     return false;
   }
 
+  /**
+   * Answers a frame that could not be used. A client bug sends a few; past
+   * the connection's invalid-frame budget they count toward a flood, so a
+   * peer spraying garbage is closed instead of costing a parse and an answer
+   * per frame for ever.
+   */
+  #invalid(code: ErrorCode, message: string): void {
+    this.#invalidBucket ??= new TokenBucket(INVALID_BURST, INVALID_RATE_PER_S);
+    if (this.#invalidBucket.take() > 0) {
+      this.deps.metrics.drop("invalid_frames");
+      if (this.#overBudget()) return;
+    }
+    this.#sendFrame(errorFrame(code, message));
+  }
+
   #leave(event?: Event): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -396,14 +420,15 @@ class Connection implements Channel, EventListenerObject {
     // would never hear about.
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof event.data !== "string") {
-      this.#sendFrame(
-        errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
+      this.#invalid(
+        "binary_unsupported",
+        "Only JSON text frames are accepted.",
       );
       return;
     }
     const parsed = parseClientFrame(event.data);
     if (!parsed.ok) {
-      this.#sendFrame(errorFrame(parsed.code, parsed.message));
+      this.#invalid(parsed.code, parsed.message);
       return;
     }
     this.#onFrame(parsed.frame).catch((err) => {

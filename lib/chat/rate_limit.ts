@@ -24,6 +24,10 @@ export const PING_RATE_PER_S = 0.2;
 export const READ_BURST = 20;
 /** Sustained history reads per second per person: 500 messages a second of catch-up. */
 export const READ_RATE_PER_S = 5;
+/** Invalid frames (bad JSON, unknown types, oversize, binary) a connection may send in a burst: a client bug, not a pattern. */
+export const INVALID_BURST = 20;
+/** Sustained invalid frames per second per connection. */
+export const INVALID_RATE_PER_S = 1;
 /** Frames over budget within one connection before it is closed (`CloseCode.rateLimited`). */
 export const MAX_RATE_VIOLATIONS = 20;
 

@@ -557,6 +557,8 @@ class FuzzConn {
   #limitable = 0;
   /** `typing`/`ping` frames sent on this connection (each may be dropped, and counted). */
   #quiet = 0;
+  /** Invalid frames sent on this connection, barriers included (past their budget each counts). */
+  #invalidSent = 0;
   #echoed = new Set<string>();
   #awaitingEcho = new Set<string>();
   #closed: CloseEvent | null = null;
@@ -574,7 +576,11 @@ class FuzzConn {
     this.client = await connect(this.server, this.room, this.cookie);
     this.#queue = [];
     this.#historyExpected = this.#historyGot = 0;
-    this.#rateLimited = this.#limitable = this.#quiet = 0;
+    this.#rateLimited =
+      this.#limitable =
+      this.#quiet =
+      this.#invalidSent =
+        0;
     this.#awaitingEcho.clear();
     this.#closed = null;
     this.client.socket.addEventListener("message", (e) => {
@@ -665,8 +671,10 @@ class FuzzConn {
       return;
     }
     this.#queue.push({ ...expected, frame: index });
+    if (expected.kind === "error") this.#invalidSent++;
     if (expected.kind === "limited") {
       this.#limitable++;
+      this.#invalidSent++; // the barrier
       this.client.socket.send(BARRIER);
       this.#queue.push({
         kind: "error",
@@ -705,8 +713,10 @@ class FuzzConn {
     // connection had sent enough limitable frames to have been flood-closed.
     const documented = wasClean
       ? code === CloseCode.rateLimited &&
-        this.#rateLimited + this.#quiet >= MAX_RATE_VIOLATIONS
-      : this.#limitable + this.#quiet > MAX_RATE_VIOLATIONS;
+        this.#rateLimited + this.#quiet + this.#invalidSent >=
+          MAX_RATE_VIOLATIONS
+      : this.#limitable + this.#quiet + this.#invalidSent >
+        MAX_RATE_VIOLATIONS;
     if (!documented) {
       this.#fail(
         `closed ${code} "${reason}" (clean: ${wasClean}) after ${this.#rateLimited} rate_limited errors, ${this.#limitable} limitable frames`,

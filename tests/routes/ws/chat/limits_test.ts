@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
 import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer, type TestServer } from "../../../_helpers/server.ts";
-import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import {
+  handshakeStatus,
+  openRawSocket,
+  TestClient,
+} from "../../../_helpers/ws_client.ts";
+import { limitsConfig } from "../../../../lib/config.ts";
 import { eventually, Signal } from "../../../../support/wait.ts";
 
 Deno.test("MAX_SOCKETS_PER_USER: one more socket than allowed → 429 before the upgrade", async () => {
@@ -240,4 +245,68 @@ Deno.test("a client hammering history is throttled, then closed as flooding; the
   } finally {
     await server.close();
   }
+});
+
+Deno.test("the per-person socket cap holds against handshakes made all at once", async () => {
+  const cap = 5;
+  const server = await startServer({ MAX_SOCKETS_PER_USER: String(cap) });
+  try {
+    const { cookie } = await server.guest("Racer");
+    const opts = { cookie, origin: server.origin };
+    const raws = await Promise.all(
+      Array.from(
+        { length: 200 },
+        () => openRawSocket(server.wsUrl("race"), opts),
+      ),
+    );
+    const accepted = raws.filter((r) => r.status === 101).length;
+    const refused = raws.filter((r) => r.status === 429).length;
+    for (const r of raws) r.conn.close();
+    assert.equal(accepted, cap, `${accepted} accepted`);
+    assert.equal(refused, 200 - cap);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("guest sessions are limited per address (GUESTS_PER_IP_PER_HOUR), behind a trusted proxy per client", async () => {
+  const server = await startServer({
+    GUESTS_PER_IP_PER_HOUR: "3",
+    TRUST_PROXY: "127.0.0.0/8,::1",
+  });
+  try {
+    const guest = async (forwardedFor: string) => {
+      const res = await fetch(`${server.origin}/api/session/guest`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          origin: server.origin,
+          "x-forwarded-for": forwardedFor,
+        },
+        body: JSON.stringify({ name: "Guest" }),
+      });
+      await res.body?.cancel();
+      return res;
+    };
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await guest("203.0.113.9")).status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    const refused = await guest("203.0.113.9");
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    // Another client behind the same proxy is not affected.
+    assert.equal((await guest("198.51.100.4")).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("the per-address limits are on by default", () => {
+  const limits = limitsConfig({});
+  assert.ok(limits.guestsPerIpPerHour > 0);
+  assert.ok(limits.connectsPerIpPerMinute > 0);
+  assert.ok(limits.maxSocketsPerIp > 0);
+  assert.ok(limits.messagesPerIpPerSecond > 0);
+  assert.ok(limits.roomMessagesPerSecond > 0);
 });

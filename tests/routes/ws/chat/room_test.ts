@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
+import {
+  INVALID_BURST,
+  MAX_RATE_VIOLATIONS,
+  READ_BURST,
+} from "../../../../lib/chat/rate_limit.ts";
+import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
 import { eventually } from "../../../../support/wait.ts";
@@ -352,6 +357,29 @@ Deno.test("a malformed upgrade is the client's error: 400, not 500", async () =>
         `${extra.join(" ")}: ${head.split("\r\n")[0]}`,
       );
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a peer spraying invalid frames gets its errors, then is closed as flooding (4029)", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Sprayer");
+    const client = await TestClient.connect(server.wsUrl("spray"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    // All at once, so the bucket cannot refill in between; nothing after the last.
+    const total = INVALID_BURST + MAX_RATE_VIOLATIONS + 1;
+    for (let i = 0; i < total; i++) client.socket.send("{not json");
+    const closed = await client.closed;
+    assert.equal(closed.code, CloseCode.rateLimited);
+    const errors = client.frames.filter((f) =>
+      f.type === "error" && f.code === "bad_json"
+    ).length;
+    assert.equal(errors, total - 1, "each frame before the close was answered");
   } finally {
     await server.close();
   }
