@@ -25,7 +25,7 @@ const main = await startInstance(config, manifest, {
   reusePort: config.workers > 1,
 });
 
-// Extra workers serve the same port (SO_REUSEPORT); the broadcast or redis layer joins them.
+// Extra workers serve the same port (SO_REUSEPORT); the broadcast, kv or redis layer joins them.
 const workers: Worker[] = [];
 for (let i = 1; i < config.workers; i++) {
   const worker = new Worker(new URL("./worker.ts", import.meta.url), {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { LAYER_KINDS, type LayerKind } from "../lib/chat/layer.ts";
+
 /** Roomcast's sustained per-connection rate (lib/chat/rate_limit.ts). */
 export const DEFAULT_SENDER_RATE = 2;
 
@@ -18,7 +20,7 @@ export const ALL_SCENARIOS: readonly Scenario[] = ["idle", "fanout", "ramp"];
 export interface Options {
   scenarios: Scenario[];
   targets: Target[];
-  layer: "memory" | "broadcast" | "redis";
+  layer: LayerKind;
   /** Roomcast storage: a fresh KV file (default) or `:memory:` (diagnosis only). */
   kv: "file" | "memory";
   /** Directory for V8 tick logs of the servers (`node --prof-process` reads them). */
@@ -101,7 +103,7 @@ ${
 Common:
   --scenario=all               all | idle | fanout | ramp (comma list allowed)
   --target=both                both | roomcast | bare (both prints roomcast/bare)
-  --layer=memory               Roomcast CHANNEL_LAYER: memory | broadcast | redis
+  --layer=memory               Roomcast CHANNEL_LAYER: memory | broadcast | redis | kv
                                (redis: a private redis-server on a free port)
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
   --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
@@ -186,8 +188,8 @@ export function parseArgs(args: string[]): Parsed {
     throw new UsageError("--target must be both, roomcast or bare");
   }
   const layer = take("layer") ?? "memory";
-  if (layer !== "memory" && layer !== "broadcast" && layer !== "redis") {
-    throw new UsageError("--layer must be memory, broadcast or redis");
+  if (!(LAYER_KINDS as readonly string[]).includes(layer)) {
+    throw new UsageError(`--layer must be ${LAYER_KINDS.join(", ")}`);
   }
   const kv = take("kv") ?? "file";
   if (kv !== "file" && kv !== "memory") {
@@ -201,7 +203,7 @@ export function parseArgs(args: string[]): Parsed {
   const options: Options = {
     scenarios: ALL_SCENARIOS.filter((s) => wanted.has(s)),
     targets: target === "both" ? ["roomcast", "bare"] : [target as Target],
-    layer,
+    layer: layer as LayerKind,
     kv,
     profile: undefined,
     bareV8,

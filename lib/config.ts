@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { LayerKind } from "./chat/layer.ts";
+import { LAYER_KINDS, type LayerKind } from "./chat/layer.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
 import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
 import { parseCidr } from "./web/client_address.ts";
@@ -22,11 +22,18 @@ export interface ServerConfig {
   port: number;
   /** Interface to listen on (`HOSTNAME`, default 0.0.0.0). */
   hostname: string;
-  /** Serving workers in this process sharing the port (`WORKERS`, default 1; "auto" = one per core). */
+  /**
+   * Serving workers in this process sharing the port (`WORKERS`, default 1;
+   * "auto" = one per core). Not on Deno Deploy, which adds instances itself.
+   */
   workers: number;
   /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
   production: boolean;
-  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
+  /**
+   * Running on Deno Deploy: `DENO_DEPLOYMENT_ID` is set (by the platform, on
+   * Deploy Classic and the new Deploy alike; users cannot set `DENO_*`
+   * variables there).
+   */
   onDeploy: boolean;
   /**
    * Bearer token that opens `GET /metrics` (`METRICS_TOKEN`); unset, only
@@ -44,7 +51,11 @@ export interface ServerConfig {
 
 /** The group layer joining instances. */
 export interface LayerConfig {
-  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis | kv). */
+  /**
+   * Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis | kv).
+   * Default by place: `kv` on Deno Deploy; `broadcast` with several `WORKERS`
+   * (`kv` where `BroadcastChannel` is missing); `memory` otherwise.
+   */
   channelLayer: LayerKind;
   /** Redis URL for the redis layer (`REDIS_URL`). */
   redisUrl: string;
@@ -157,7 +168,27 @@ export const CROWD_FROM_ONE_ADDRESS: Readonly<Record<string, string>> = {
 /** Environment variables by name, as `Deno.env.toObject()` gives them. */
 export type Env = Record<string, string | undefined>;
 
-const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis", "kv"];
+/** What the running Deno offers that the choice of a group layer depends on. */
+export interface RuntimeFeatures {
+  /**
+   * `BroadcastChannel` exists. Stable in the CLI since Deno 2.6; a runtime
+   * that lags the CLI (Deno Deploy named 2.5) may lack it.
+   */
+  broadcastChannel: boolean;
+}
+
+/**
+ * The features of this runtime.
+ *
+ * @example
+ * ```ts
+ * runtimeFeatures().broadcastChannel; // true on Deno 2.9
+ * ```
+ */
+export function runtimeFeatures(): RuntimeFeatures {
+  return { broadcastChannel: typeof BroadcastChannel === "function" };
+}
+
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
@@ -268,21 +299,50 @@ export function serverConfig(env: Env): ServerConfig {
   const production =
     oneOf(env, "ROOMCAST_ENV", ["development", "production"], "development") ===
       "production";
+  const onDeploy = Boolean(env.DENO_DEPLOYMENT_ID);
+  const workers = env.WORKERS === "auto"
+    ? navigator.hardwareConcurrency
+    : int(env, "WORKERS", 1, 1, 64);
+  if (onDeploy && workers > 1) {
+    // Deploy runs one instance per isolate and starts more itself; a Worker
+    // there would also open KV without a path, which the CLI gives a private
+    // in-memory database in a Worker.
+    throw new ConfigError(
+      "WORKERS",
+      "does not apply on Deno Deploy (it adds instances itself): unset it",
+    );
+  }
   return {
     port: int(env, "PORT", 8000, 0, 65535),
     hostname: env.HOSTNAME || "0.0.0.0",
-    workers: env.WORKERS === "auto"
-      ? navigator.hardwareConcurrency
-      : int(env, "WORKERS", 1, 1, 64),
+    workers,
     production,
-    onDeploy: Boolean(env.DENO_DEPLOYMENT_ID),
+    onDeploy,
     metricsToken: env.METRICS_TOKEN || undefined,
     allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
   };
 }
 
-/** The group layer; more than one worker needs one that spans them. */
-export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
+/**
+ * The group layer, by place: on Deno Deploy `kv` (its instances are isolated
+ * from each other and share only the app's KV database); with several
+ * `WORKERS` `broadcast`, the cheapest that spans the workers of one process
+ * (no KV operation per event), or `kv` where `BroadcastChannel` is missing;
+ * else `memory`. A layer that cannot span what runs is refused by name.
+ *
+ * @example
+ * ```ts
+ * const server = serverConfig({ DENO_DEPLOYMENT_ID: "a1b2c3" });
+ * layerConfig({}, server).channelLayer; // "kv"
+ * layerConfig({ CHANNEL_LAYER: "broadcast" }, serverConfig({}), { broadcastChannel: false });
+ * // throws ConfigError: Invalid CHANNEL_LAYER: …
+ * ```
+ */
+export function layerConfig(
+  env: Env,
+  server: ServerConfig,
+  features: RuntimeFeatures = runtimeFeatures(),
+): LayerConfig {
   const redisUrl = env.REDIS_URL || "redis://127.0.0.1:6379";
   if (!/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError(
@@ -290,12 +350,29 @@ export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
       `expected redis://host:port, got "${redisUrl}"`,
     );
   }
-  const channelLayer = oneOf(
-    env,
-    "CHANNEL_LAYER",
-    LAYERS,
-    server.workers > 1 ? "broadcast" : "memory",
-  );
+  const fallback: LayerKind = server.onDeploy
+    ? "kv"
+    : server.workers === 1
+    ? "memory"
+    : features.broadcastChannel
+    ? "broadcast"
+    : "kv";
+  const channelLayer = oneOf(env, "CHANNEL_LAYER", LAYER_KINDS, fallback);
+  if (channelLayer === "broadcast" && !features.broadcastChannel) {
+    throw new ConfigError(
+      "CHANNEL_LAYER",
+      "broadcast needs BroadcastChannel, which this runtime does not have: use kv or redis",
+    );
+  }
+  if (
+    server.onDeploy &&
+    (channelLayer === "memory" || channelLayer === "broadcast")
+  ) {
+    throw new ConfigError(
+      "CHANNEL_LAYER",
+      `${channelLayer} does not reach Deno Deploy's other instances: use kv (the default there) or redis`,
+    );
+  }
   if (server.workers > 1 && channelLayer === "memory") {
     throw new ConfigError(
       "CHANNEL_LAYER",
@@ -435,7 +512,8 @@ export function logConfig(env: Env): LogConfig {
 }
 
 /**
- * Reads the configuration from `env`.
+ * Reads the configuration from `env`; `features` (default: this runtime's)
+ * decide whether `broadcast` can be used.
  *
  * @example
  * ```ts
@@ -443,12 +521,15 @@ export function logConfig(env: Env): LogConfig {
  * ```
  * @throws {ConfigError} naming the first invalid setting.
  */
-export function loadConfig(env: Env = Deno.env.toObject()): AppConfig {
+export function loadConfig(
+  env: Env = Deno.env.toObject(),
+  features: RuntimeFeatures = runtimeFeatures(),
+): AppConfig {
   const server = serverConfig(env);
   return {
     ...server,
     ...authConfig(env, server),
-    ...layerConfig(env, server),
+    ...layerConfig(env, server, features),
     ...storageConfig(env, server),
     ...limitsConfig(env),
     ...logConfig(env),

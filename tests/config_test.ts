@@ -1,13 +1,24 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, MIN_SECRET_CHARS } from "../lib/config.ts";
+import {
+  ConfigError,
+  loadConfig,
+  MIN_SECRET_CHARS,
+  type RuntimeFeatures,
+  runtimeFeatures,
+} from "../lib/config.ts";
+import { DEPLOY_ENV } from "./_helpers/deploy.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "../lib/chat/rate_limit.ts";
 
 const SECRET = "s".repeat(MIN_SECRET_CHARS);
 
-/** Asserts that `env` is refused with a ConfigError naming `setting`. */
-function refuses(env: Record<string, string>, setting: string): void {
+/** Asserts that `env` is refused with a ConfigError naming `setting` (on a runtime with `features`). */
+function refuses(
+  env: Record<string, string>,
+  setting: string,
+  features: RuntimeFeatures = runtimeFeatures(),
+): void {
   assert.throws(
-    () => loadConfig(env),
+    () => loadConfig(env, features),
     (err: unknown) => {
       assert.ok(
         err instanceof ConfigError,
@@ -203,4 +214,51 @@ Deno.test("loadConfig: STORE names a storage backend; an unknown one is refused 
   for (const store of ["KV", "postgres", "memory"]) {
     refuses({ STORE: store }, "STORE");
   }
+});
+
+const DEPLOY = { ...DEPLOY_ENV, SESSION_SECRET: SECRET };
+const WITH_BROADCAST: RuntimeFeatures = { broadcastChannel: true };
+const WITHOUT_BROADCAST: RuntimeFeatures = { broadcastChannel: false };
+
+Deno.test("loadConfig: the default layer depends on the place: memory, broadcast for WORKERS, kv without BroadcastChannel and on Deno Deploy", () => {
+  const layer = (env: Record<string, string>, features: RuntimeFeatures) =>
+    loadConfig(env, features).channelLayer;
+  assert.equal(layer({}, WITH_BROADCAST), "memory");
+  assert.equal(layer({}, WITHOUT_BROADCAST), "memory");
+  assert.equal(layer({ WORKERS: "2" }, WITH_BROADCAST), "broadcast");
+  assert.equal(layer({ WORKERS: "2" }, WITHOUT_BROADCAST), "kv");
+  assert.equal(layer(DEPLOY, WITH_BROADCAST), "kv");
+  assert.equal(layer(DEPLOY, WITHOUT_BROADCAST), "kv");
+  assert.equal(loadConfig(DEPLOY).onDeploy, true);
+  // This runtime (Deno 2.9) has BroadcastChannel.
+  assert.equal(runtimeFeatures().broadcastChannel, true);
+});
+
+Deno.test("loadConfig: CHANNEL_LAYER=broadcast where BroadcastChannel is missing is refused by name", () => {
+  refuses({ CHANNEL_LAYER: "broadcast" }, "CHANNEL_LAYER", WITHOUT_BROADCAST);
+  refuses(
+    { CHANNEL_LAYER: "broadcast", WORKERS: "2" },
+    "CHANNEL_LAYER",
+    WITHOUT_BROADCAST,
+  );
+  for (const layer of ["memory", "redis", "kv"]) {
+    assert.equal(
+      loadConfig({ CHANNEL_LAYER: layer }, WITHOUT_BROADCAST).channelLayer,
+      layer,
+    );
+  }
+});
+
+Deno.test("loadConfig: on Deno Deploy only layers that reach other instances are accepted, and WORKERS does not apply", () => {
+  for (const layer of ["memory", "broadcast"]) {
+    refuses({ ...DEPLOY, CHANNEL_LAYER: layer }, "CHANNEL_LAYER");
+  }
+  for (const layer of ["kv", "redis"]) {
+    assert.equal(
+      loadConfig({ ...DEPLOY, CHANNEL_LAYER: layer }).channelLayer,
+      layer,
+    );
+  }
+  refuses({ ...DEPLOY, WORKERS: "2" }, "WORKERS");
+  assert.equal(loadConfig({ ...DEPLOY, WORKERS: "1" }).workers, 1);
 });

@@ -1,10 +1,13 @@
 /**
- * Group layer backend on `BroadcastChannel`: spans the isolates of one Deno
- * Deploy application and the workers of `deno serve --parallel`.
+ * Group layer backend on `BroadcastChannel`: spans the workers of one
+ * process (`WORKERS`, `deno serve --parallel`). Deploy Classic carried it
+ * between isolates; the new Deno Deploy's instances are isolated and it
+ * promises no such thing, so `lib/config.ts` refuses it there (and wherever
+ * `BroadcastChannel` does not exist).
  *
  * One `BroadcastChannel` per group per instance, open only while the instance
- * has a local member. Delivery between instances is best-effort (Deploy may
- * drop under load); clients repair gaps from the store by `seq`.
+ * has a local member. Delivery between instances is best-effort; clients
+ * repair gaps from the store by `seq`.
  *
  * @module
  */

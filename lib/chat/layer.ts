@@ -41,6 +41,13 @@ export interface ChannelLayer {
 
 /** Names of the available backends, as `CHANNEL_LAYER` takes them. */
 export type LayerKind = "memory" | "broadcast" | "redis" | "kv";
+/** Every {@link LayerKind}, in the order settings and help texts list them. */
+export const LAYER_KINDS: readonly LayerKind[] = [
+  "memory",
+  "broadcast",
+  "redis",
+  "kv",
+];
 
 /** This isolate's instance id, the default prefix of {@link newChannelName}. */
 const PROCESS_INSTANCE = newInstanceId();

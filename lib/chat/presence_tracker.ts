@@ -28,7 +28,11 @@
  */
 
 import type { Logger } from "../log.ts";
-import type { PresenceRecord, PresenceStore } from "../store/types.ts";
+import {
+  PRESENCE_TTL_MS,
+  type PresenceRecord,
+  type PresenceStore,
+} from "../store/types.ts";
 import { type Channel, channelInstance, type ChannelLayer } from "./layer.ts";
 import { emptyPresence } from "./presence.ts";
 import { encodeServerFrame } from "./protocol.ts";
@@ -39,6 +43,12 @@ import { FramePrefix } from "../shared.ts";
 export const MAX_LOBBY_CONNECTIONS = 20_000;
 /** How often the heartbeat is written and dead instances' connections dropped. */
 export const PRESENCE_BEAT_MS = 5_000;
+/**
+ * Longest a dead instance's connections stay in others' presence: its last
+ * heartbeat counts for {@link PRESENCE_TTL_MS}, a live instance's next sweep
+ * comes within a beat, and one beat more covers a sweep already under way.
+ */
+export const GHOST_BOUND_MS = PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS;
 /** Joins and leaves of a room within this window go out as one diff (small rooms). */
 export const PRESENCE_BATCH_MS = 50;
 /** Larger rooms wait this much longer per person in the room... */

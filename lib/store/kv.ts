@@ -24,6 +24,34 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   return await Deno.openKv(path);
 }
 
+/** Checks one atomic write may carry on a local KV file or `:memory:` (the CLI's limit, Deno 2.9). */
+export const LOCAL_MAX_CHECKS = 100;
+/**
+ * Checks one atomic write may carry on a remote database. Self-hosted
+ * `denokv` (KV Connect) refuses more than 10 ("Too many checks included in
+ * atomic write"); Deno Deploy does not document its limit, so it gets the
+ * same.
+ */
+export const REMOTE_MAX_CHECKS = 10;
+
+/**
+ * Checks per atomic write the database at `path` (as {@link openKv} takes
+ * it) accepts: {@link REMOTE_MAX_CHECKS} for KV Connect URLs and for Deno
+ * Deploy's database (no path), {@link LOCAL_MAX_CHECKS} for a file or
+ * `:memory:`.
+ *
+ * @example
+ * ```ts
+ * maxChecksFor("https://kv.example.com"); // 10
+ * maxChecksFor("./data/roomcast.kv"); // 100
+ * ```
+ */
+export function maxChecksFor(path: string | undefined): number {
+  return path === undefined || /^https?:\/\//.test(path)
+    ? REMOTE_MAX_CHECKS
+    : LOCAL_MAX_CHECKS;
+}
+
 /** Keys one `kv.getMany` call takes at most (Deno KV's limit). */
 export const KV_GET_MANY_MAX = 10;
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { openKv } from "./kv.ts";
+import { maxChecksFor, openKv } from "./kv.ts";
 import { KvMessageStore } from "./messages.ts";
 import { KvPresenceStore } from "./presence.ts";
 import { KvRevocationStore } from "./revocations.ts";
@@ -25,7 +25,10 @@ export async function openKvStores(options: StoreOptions): Promise<Stores> {
   const kv = await openKv(options.kvPath);
   let closed = false;
   return {
-    messages: new KvMessageStore(kv, { retention: options.historyRetention }),
+    messages: new KvMessageStore(kv, {
+      retention: options.historyRetention,
+      maxChecks: maxChecksFor(options.kvPath),
+    }),
     presence: new KvPresenceStore(kv),
     users: new KvUserStore(kv),
     revocations: new KvRevocationStore(kv),

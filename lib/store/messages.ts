@@ -7,7 +7,7 @@
 
 import type { ChatMessage } from "../chat/types.ts";
 import { applyEventKv, listSince, logKeys, withQuotes } from "./events.ts";
-import { getManyChunked, isBusy } from "./kv.ts";
+import { getManyChunked, isBusy, LOCAL_MAX_CHECKS } from "./kv.ts";
 import type {
   AppendResult,
   EventDraft,
@@ -21,8 +21,6 @@ import type {
 
 /** Most appends written by one atomic operation (group commit). */
 export const MAX_GROUP_COMMIT = 64;
-/** Deno KV's limit on checks per atomic operation: one per append plus one per room. */
-const KV_MAX_CHECKS = 100;
 /** Text bytes per group commit, well under KV's 800 KB per atomic operation. */
 const MAX_GROUP_COMMIT_BYTES = 256 * 1024;
 /** Room heads remembered for optimistic appends (least recently used dropped first). */
@@ -57,15 +55,25 @@ interface RoomHead {
 export class KvMessageStore implements MessageStore {
   readonly #kv: Deno.Kv;
   readonly #retention: number;
+  readonly #maxChecks: number;
   /** Appends waiting for the next group commit. */
   #queue: QueuedAppend[] = [];
   #writing = false;
   /** Room heads as this store last wrote or read them (most recent last). */
   readonly #heads = new Map<string, Deno.KvEntryMaybe<RoomHead>>();
 
-  constructor(kv: Deno.Kv, options: { retention?: number } = {}) {
+  /**
+   * `retention`: messages kept per room. `maxChecks`: checks the database
+   * takes per atomic write (one per append plus one per room; see
+   * `maxChecksFor` in `kv.ts`), default {@link LOCAL_MAX_CHECKS}.
+   */
+  constructor(
+    kv: Deno.Kv,
+    options: { retention?: number; maxChecks?: number } = {},
+  ) {
     this.#kv = kv;
     this.#retention = options.retention ?? 10_000;
+    this.#maxChecks = options.maxChecks ?? LOCAL_MAX_CHECKS;
   }
 
   /**
@@ -110,7 +118,10 @@ export class KvMessageStore implements MessageStore {
     this.#writing = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, groupCommitSize(this.#queue));
+        const batch = this.#queue.splice(
+          0,
+          groupCommitSize(this.#queue, this.#maxChecks),
+        );
         try {
           await this.#commit(batch);
         } catch (err) {
@@ -372,11 +383,12 @@ export class KvMessageStore implements MessageStore {
 /**
  * How many appends from the front of `queue` fit in one atomic operation:
  * at most {@link MAX_GROUP_COMMIT}, one check per append plus one per room
- * within KV's limit, and their texts within {@link MAX_GROUP_COMMIT_BYTES}.
- * Always at least one.
+ * within `maxChecks` (the database's limit), and their texts within
+ * {@link MAX_GROUP_COMMIT_BYTES}. Always at least one.
  */
 export function groupCommitSize(
   queue: readonly { draft: MessageDraft }[],
+  maxChecks: number = LOCAL_MAX_CHECKS,
 ): number {
   const rooms = new Set<string>();
   let bytes = 0;
@@ -388,7 +400,7 @@ export function groupCommitSize(
     const size = draft.text.length * 3;
     if (
       n > 0 &&
-      (n + 1 + rooms.size + moreRooms > KV_MAX_CHECKS ||
+      (n + 1 + rooms.size + moreRooms > maxChecks ||
         bytes + size > MAX_GROUP_COMMIT_BYTES)
     ) break;
     rooms.add(draft.room);

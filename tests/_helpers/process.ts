@@ -1,6 +1,7 @@
 /**
- * Runs the real server as a separate OS process (`deno run -A main.ts`), for
- * tests that kill or restart it.
+ * Runs the real server as a separate OS process (`deno run -A main.ts` unless
+ * told otherwise), for tests that kill or restart it, or start it the way a
+ * platform would (other flags, an entry point elsewhere, a bare environment).
  */
 import { withTimeout } from "../../lib/async.ts";
 import { listeningPort } from "../../support/process.ts";
@@ -9,21 +10,53 @@ import { CROWD_FROM_ONE_ADDRESS, TEST_SECRET } from "./server.ts";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** How long a started server may take to print its listening line. */
 export const START_TIMEOUT_MS = 20_000;
+/** What a bare environment keeps of this one: where `deno` and its cache are. */
+const KEPT_VARIABLES = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
 
 export interface ServerProcess {
   origin: string;
   port: number;
   /** Sends `signal` and waits for the process to exit. */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** What the process wrote on stderr so far (with `captureStderr`; else ""). */
+  stderr(): string;
+}
+
+/** How {@link spawnServer} starts the process. */
+export interface SpawnOptions {
+  /** `deno run` flags before the script (default `["-A"]`). */
+  flags?: string[];
+  /** The script (default the project's `main.ts`). */
+  main?: string;
+  /**
+   * Start from a bare environment (PATH, HOME and Deno's cache location)
+   * plus the test's variables, instead of inheriting this process' one.
+   */
+  clearEnv?: boolean;
+  /** Keep stderr for {@link ServerProcess.stderr} instead of passing it through. */
+  captureStderr?: boolean;
+}
+
+/** The variables of this environment a bare one keeps. */
+export function keptEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of KEPT_VARIABLES) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 /** Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. */
 export async function spawnServer(
   env: Record<string, string>,
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    args: ["run", ...(options.flags ?? ["-A"]), options.main ?? MAIN],
+    clearEnv: options.clearEnv,
     env: {
+      ...(options.clearEnv ? keptEnv() : {}),
       HOSTNAME: "127.0.0.1",
       PORT: "0",
       SESSION_SECRET: TEST_SECRET,
@@ -32,9 +65,20 @@ export async function spawnServer(
       ...CROWD_FROM_ONE_ADDRESS,
       ...env,
     },
+    stdin: "null",
     stdout: "piped",
-    stderr: "inherit",
+    stderr: options.captureStderr ? "piped" : "inherit",
   }).spawn();
+  let stderr = "";
+  if (options.captureStderr) {
+    (async () => {
+      for await (
+        const text of child.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        stderr += text;
+      }
+    })();
+  }
   let port: number;
   try {
     port = await withTimeout(
@@ -47,7 +91,8 @@ export async function spawnServer(
       child.kill("SIGKILL");
     } catch { /* already gone */ }
     await child.status;
-    throw err;
+    if (!stderr) throw err;
+    throw new Error(`${err}; stderr: ${stderr.slice(-1_024)}`, { cause: err });
   }
   return {
     port,
@@ -58,5 +103,6 @@ export async function spawnServer(
       } catch { /* already gone */ }
       return await child.status;
     },
+    stderr: () => stderr,
   };
 }

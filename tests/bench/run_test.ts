@@ -289,3 +289,11 @@ Deno.test("parseArgs: scenarios, flags and errors", () => {
     assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
   }
 });
+
+Deno.test("parseArgs: --layer takes every CHANNEL_LAYER, kv included", () => {
+  for (const layer of ["memory", "broadcast", "redis", "kv"]) {
+    const parsed = parseArgs([`--layer=${layer}`]);
+    assert.ok(!parsed.help);
+    if (!parsed.help) assert.equal(parsed.options.layer, layer);
+  }
+});

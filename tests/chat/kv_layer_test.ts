@@ -23,6 +23,7 @@ import { event, Recorder } from "../_helpers/recorder.ts";
 import { TEST_SECRET } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { startWorker } from "../_helpers/instances.ts";
+import { GHOST_BOUND_MS } from "../../lib/chat/presence_tracker.ts";
 import { guestCookie } from "../../support/guest.ts";
 import { Signal } from "../../support/wait.ts";
 import type {
@@ -472,6 +473,55 @@ Deno.test("kv layer: clients on two app workers exchange messages, typing and pr
     await Promise.all(clients.map((c) => c.close()));
     await one.stop();
     await two.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv layer: an app worker that is terminated leaves no ghost on the other beyond the bound", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = {
+    CHANNEL_LAYER: "kv",
+    KV_PATH: `${dir}/shared.kv`,
+    SESSION_SECRET: TEST_SECRET,
+    LOG_LEVEL: "error",
+  };
+  const one = await startWorker(env);
+  const two = await startWorker(env);
+  const clients: TestClient[] = [];
+  const connect = async (worker: typeof one, name: string) => {
+    const client = await TestClient.connect(
+      `ws://127.0.0.1:${worker.port}/ws/chat/ghosts`,
+      { cookie: await guestCookie(worker.origin, name), origin: worker.origin },
+    );
+    clients.push(client);
+    return { client, id: (await client.nextOf("welcome")).you.id };
+  };
+  let twoAlive = true;
+  try {
+    const ana = await connect(one, "Ana");
+    const ben = await connect(two, "Ben");
+    await ana.client.next((f) =>
+      f.type === "presence" && f.joins !== undefined && ben.id in f.joins
+    );
+    // No stop, no goodbye: its sockets, watches and heartbeat end mid-stride.
+    const terminatedAt = performance.now();
+    two.worker.terminate();
+    twoAlive = false;
+    await ben.client.closed;
+    await ana.client.next(
+      (f) =>
+        f.type === "presence" && f.leaves !== undefined && ben.id in f.leaves,
+      GHOST_BOUND_MS + 5_000,
+    );
+    const elapsed = performance.now() - terminatedAt;
+    assert.ok(
+      elapsed <= GHOST_BOUND_MS,
+      `Ben left after ${Math.round(elapsed)} ms (bound ${GHOST_BOUND_MS} ms)`,
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await one.stop();
+    if (twoAlive) await two.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -10,10 +10,9 @@
 import assert from "node:assert/strict";
 import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
 import type { PresenceState } from "../../lib/chat/types.ts";
-import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
+import { GHOST_BOUND_MS } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
 import { guestCookie } from "../../support/guest.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import { RecoveringReader } from "../_helpers/recovering_reader.ts";
@@ -21,8 +20,8 @@ import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { WAIT_MS } from "../../support/wait.ts";
 
-/** A dead instance's connections leave presence within this (see lib/store/types.ts). */
-const PRESENCE_BOUND_MS = PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS;
+/** A dead instance's connections leave presence within this (see lib/chat/presence_tracker.ts). */
+const PRESENCE_BOUND_MS = GHOST_BOUND_MS;
 
 /** Two server processes on one KV file and one Redis. */
 interface Cluster {

@@ -4,7 +4,12 @@
  * several processes, share one database).
  */
 import assert from "node:assert/strict";
-import { groupCommitSize, MAX_GROUP_COMMIT } from "../../lib/store/messages.ts";
+import {
+  groupCommitSize,
+  KvMessageStore,
+  MAX_GROUP_COMMIT,
+} from "../../lib/store/messages.ts";
+import { REMOTE_MAX_CHECKS } from "../../lib/store/kv.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import type {
   AppendResult,
@@ -586,4 +591,64 @@ Deno.test("groupCommitSize: at most 64 appends, KV's 100 checks (one per append 
   assert.equal(groupCommitSize(q(40, () => "one", "x".repeat(4_000))), 21);
   assert.equal(groupCommitSize(q(1, () => "one", "x".repeat(200_000))), 1);
   assert.equal(groupCommitSize([]), 1);
+});
+
+Deno.test("groupCommitSize: a remote database's 10 checks (KV Connect) bound the group commit", () => {
+  const q = (n: number, room: (i: number) => string) =>
+    range(1, n).map((i) => ({
+      draft: { room: room(i), user: ANA, text: "hi", clientId: `c${i}` },
+    }));
+  // 9 appends and their room are 10 checks; 5 appends in 5 rooms too.
+  assert.equal(groupCommitSize(q(200, () => "one"), REMOTE_MAX_CHECKS), 9);
+  assert.equal(groupCommitSize(q(200, (i) => `r${i}`), REMOTE_MAX_CHECKS), 5);
+  assert.equal(groupCommitSize(q(3, () => "one"), REMOTE_MAX_CHECKS), 3);
+});
+
+Deno.test("kv store with maxChecks 10: 64 appends at once are stored gapless in commits of at most 10 checks", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const checksPerCommit: number[] = [];
+  // Counts the checks each atomic write carries.
+  const counted = new Proxy(kv, {
+    get(target, prop) {
+      if (prop !== "atomic") {
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return () => {
+        const op = target.atomic();
+        let checks = 0;
+        const check = op.check.bind(op);
+        op.check = (...c: Deno.AtomicCheck[]) => {
+          checks += c.length;
+          return check(...c);
+        };
+        const commit = op.commit.bind(op);
+        op.commit = () => {
+          checksPerCommit.push(checks);
+          return commit();
+        };
+        return op;
+      };
+    },
+  });
+  try {
+    const store = new KvMessageStore(counted, {
+      maxChecks: REMOTE_MAX_CHECKS,
+    });
+    const results = await Promise.all(
+      range(1, 64).map((i) => store.append(draft(i % 2 ? "odd" : "even", i))),
+    );
+    const seqs = (room: string) =>
+      results.flatMap((r) => r.message.room === room ? [r.message.seq] : []);
+    assert.deepEqual(seqs("odd"), range(1, 32));
+    assert.deepEqual(seqs("even"), range(1, 32));
+    assert.ok(
+      checksPerCommit.every((n) => n <= REMOTE_MAX_CHECKS),
+      `checks per commit: ${checksPerCommit}`,
+    );
+    // 8 appends and 2 rooms per commit: at least 8 commits.
+    assert.ok(checksPerCommit.length >= 8, `${checksPerCommit.length} commits`);
+  } finally {
+    kv.close();
+  }
 });
