@@ -10,6 +10,7 @@ import { MemoryLayer } from "../../lib/chat/layer.ts";
 import {
   canPost,
   type PostDeps,
+  postEvent,
   postMessage,
   type PostRequest,
 } from "../../lib/chat/post.ts";
@@ -141,4 +142,46 @@ Deno.test("postMessage: a room stores at most its own budget, whoever writes; a 
   assert.ok((await postMessage(env.deps, post(GOOGLE_BEN, 7, quiet), OPEN)).ok);
   const third = await postMessage(env.deps, post(GOOGLE_BEN, 8, quiet), OPEN);
   assert.equal(third.ok, false, "and the burst is exactly 2");
+});
+
+Deno.test("postEvent goes through the same gate: who may post, the same budgets; stored events are broadcast once; refusals are not", async () => {
+  await using env = await setUp("r", { RATE_LIMIT_BURST: "3" });
+  const stored = await postMessage(env.deps, post(ANA, 1), OPEN);
+  assert.ok(stored.ok);
+  const target = stored.message.seq;
+  const react = (user: ChatUser, clientId: string) =>
+    postEvent(env.deps, {
+      room: "r",
+      user,
+      address: "192.0.2.1",
+      clientId,
+      request: { type: "react", target, emoji: "👍", on: true },
+    }, OPEN);
+  const first = await react(ANA, "e1");
+  assert.ok(first.ok);
+  assert.equal(env.received.length, 2);
+  assert.equal(JSON.parse(env.received[1]).type, "event");
+  const again = await react(ANA, "e1");
+  assert.ok(again.ok && again.duplicate);
+  assert.equal(env.received.length, 2, "a retry is not broadcast again");
+  // The message and two reactions spent Ana's burst of 3: the next is refused like a message.
+  const limited = await react(ANA, "e2");
+  assert.equal(!limited.ok && limited.code, "rate_limited");
+  const members = await postEvent(env.deps, {
+    room: "r",
+    user: BEN,
+    address: "192.0.2.2",
+    clientId: "e3",
+    request: { type: "delete", target },
+  }, MEMBERS_ONLY);
+  assert.equal(!members.ok && members.code, "sign_in_required");
+  const notHis = await postEvent(env.deps, {
+    room: "r",
+    user: BEN,
+    address: "192.0.2.2",
+    clientId: "e4",
+    request: { type: "delete", target },
+  }, OPEN);
+  assert.equal(!notHis.ok && notHis.code, "forbidden");
+  assert.equal(env.received.length, 2, "refusals are not broadcast");
 });
