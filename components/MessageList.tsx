@@ -1,4 +1,5 @@
 import type { VNode } from "preact";
+import { useState } from "preact/hooks";
 import type { ChatMessage } from "../lib/chat/types.ts";
 import type { PendingMessage } from "../lib/chat/client/outbox.ts";
 import { MessageText } from "./MessageText.tsx";
@@ -70,8 +71,16 @@ interface MessageListProps {
   onDiscard?: (clientId: string) => void;
   /** The room, for the actions' no-JS links and forms; no actions without it. */
   room?: string;
-  /** What the actions do (the live room); without, reply is a link and delete a form. */
+  /**
+   * What the actions do (the live room): they show on the message under the
+   * pointer, with keyboard focus, or tapped.
+   */
   actions?: MessageActionHandlers;
+  /**
+   * Every message shows its actions as plain links and forms (the no-JS
+   * page's `?actions=1`): reply is a link that prefills, delete a form.
+   */
+  staticActions?: boolean;
   /** The message being edited in place, and what saving or cancelling does. */
   editing?: {
     seq: number;
@@ -123,9 +132,12 @@ export function MessageList(
     onDiscard,
     room,
     actions,
+    staticActions = false,
     editing = null,
   }: MessageListProps,
 ): VNode {
+  /** The message whose actions show (under the pointer, focused or tapped). */
+  const [active, setActive] = useState<number | null>(null);
   let e = 0;
   /** Events up to `ts`, in order, each rendered once. */
   const eventsBefore = (ts: number) => {
@@ -162,6 +174,16 @@ export function MessageList(
             id={`m${m.seq}`}
             class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""}`}
             data-seq={m.seq}
+            {...(actions
+              ? {
+                // Focusable, so a keyboard reaches a message's actions (Tab goes on into them).
+                tabIndex: 0,
+                onMouseEnter: () => setActive(m.seq),
+                onMouseLeave: () => setActive(null),
+                onFocusIn: () => setActive(m.seq),
+                onClick: () => setActive(m.seq),
+              }
+              : {})}
           >
             {!grouped && (
               <div class="message-meta">
@@ -215,7 +237,8 @@ export function MessageList(
             {!m.deleted && (
               <Reactions message={m} meId={meId} onReact={actions?.onReact} />
             )}
-            {room && meId && !m.deleted && (
+            {room && meId && !m.deleted &&
+              (staticActions || (actions && active === m.seq)) && (
               <MessageActions
                 room={room}
                 message={m}

@@ -32,6 +32,8 @@ export interface ChatRoomProps {
   googleClientId: string | null;
   /** A reply started without JavaScript (`?replyTo=`), kept once hydrated. */
   replyTo?: number | null;
+  /** Every message shows reply and delete as a link and a form (the no-JS page's `?actions=1`). */
+  staticActions?: boolean;
 }
 
 /** How long a message jumped to stays highlighted. */
@@ -68,6 +70,7 @@ export default function ChatRoom(
     allowGuests,
     googleClientId,
     replyTo: initialReply = null,
+    staticActions = false,
   }: ChatRoomProps,
 ) {
   const client = useMemo(
@@ -336,6 +339,7 @@ export default function ChatRoom(
             onDiscard={(id) => client.discard(id)}
             room={mayPost ? room : undefined}
             actions={actions}
+            staticActions={staticActions}
             editing={editing.value === null ? null : {
               seq: editing.value,
               onSave: (text) => {

@@ -15,6 +15,8 @@ interface RoomData {
   hasMore: boolean;
   /** A reply started by the no-JS page's Reply link (`?replyTo=`). */
   replyTo: number | null;
+  /** Every message shows reply and delete as a link and a form (`?actions=1`, for no JavaScript). */
+  staticActions: boolean;
 }
 
 export const title = ({ data }: PageProps<RoomData>) => `#${data.room}`;
@@ -35,6 +37,7 @@ export const handler: Handlers<AppEnv> = {
         history: page.messages,
         hasMore: page.hasMore,
         replyTo: Number.isSafeInteger(replyTo) && replyTo > 0 ? replyTo : null,
+        staticActions: c.req.query("actions") === "1",
       } satisfies RoomData,
     );
   },
@@ -57,6 +60,18 @@ export default function RoomPage(
         <h1 class="h5 mb-0 text-truncate" data-testid="room-title">
           #{data.room}
         </h1>
+        {user && (
+          <noscript>
+            <a
+              class="small ms-auto"
+              href={`/chat/${data.room}?actions=${
+                data.staticActions ? "0" : "1"
+              }`}
+            >
+              {data.staticActions ? "Hide message actions" : "Reply or delete"}
+            </a>
+          </noscript>
+        )}
       </header>
       {user
         ? (
@@ -69,6 +84,7 @@ export default function RoomPage(
             allowGuests={services.config.allowGuests}
             googleClientId={services.config.googleClientIds[0] ?? null}
             replyTo={data.replyTo}
+            staticActions={data.staticActions}
           />
         )
         : (

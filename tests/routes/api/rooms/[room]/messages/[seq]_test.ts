@@ -117,6 +117,26 @@ Deno.test("no-JS forms: delete posts a form and is redirected back; a reply post
     await reply.body?.cancel();
     const stored = await server.services.store.get("forms", 2);
     assert.equal(stored?.replyTo, 1);
+    // The no-JS page offers both: a reply link that prefills, a delete form for your own.
+    const page = await (await fetch(`${server.origin}/chat/forms?actions=1`, {
+      headers: { cookie: ana.cookie },
+    })).text();
+    assert.ok(
+      page.includes('href="/chat/forms?replyTo=1#composer"'),
+      "reply link",
+    );
+    assert.ok(
+      page.includes('action="/api/rooms/forms/messages/1"'),
+      "delete form",
+    );
+    const prefilled =
+      await (await fetch(`${server.origin}/chat/forms?replyTo=1`, {
+        headers: { cookie: ana.cookie },
+      })).text();
+    assert.ok(
+      prefilled.includes('name="replyTo" value="1"'),
+      "the composer replies",
+    );
     const del = await form("/1", { action: "delete" });
     assert.equal(del.status, 303);
     assert.equal(del.headers.get("location"), "/chat/forms#m1");
