@@ -180,7 +180,8 @@ export function MessageList(
                 tabIndex: 0,
                 onMouseEnter: () => setActive(m.seq),
                 onMouseLeave: () => setActive(null),
-                onFocusIn: () => setActive(m.seq),
+                // Capture: the focus of the message or anything in it.
+                onFocusCapture: () => setActive(m.seq),
                 onClick: () => setActive(m.seq),
               }
               : {})}

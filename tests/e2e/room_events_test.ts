@@ -149,5 +149,20 @@ Deno.test("clicking a reply's quote scrolls to its parent, loading older pages f
       const b = box.getBoundingClientRect();
       return a.top >= b.top && a.bottom <= b.bottom;
     });
+
+    // The keyboard reaches a message's actions: focus it, Tab to React, pick with Enter.
+    const filler = messageItem(ana.page, "filler 69");
+    await filler.focus();
+    await ana.page.keyboard.press("Tab");
+    assert.equal(
+      await ana.page.evaluate(() =>
+        document.activeElement?.getAttribute("aria-label")
+      ),
+      "React",
+    );
+    await ana.page.keyboard.press("Enter");
+    await filler.getByRole("button", { name: "React 👍" }).focus();
+    await ana.page.keyboard.press("Enter");
+    await filler.getByRole("button", { name: "👍 1: Ana" }).waitFor();
   });
 });
