@@ -204,3 +204,15 @@ Deno.test("loadConfig: STORE names a storage backend; an unknown one is refused 
     refuses({ STORE: store }, "STORE");
   }
 });
+
+Deno.test("loadConfig: HISTORY_MIN_AGE_DAYS is 7 by default, 0 turns it off, and is range-checked by name", () => {
+  assert.equal(loadConfig({}).historyMinAgeDays, 7);
+  assert.equal(loadConfig({ HISTORY_MIN_AGE_DAYS: "0" }).historyMinAgeDays, 0);
+  assert.equal(
+    loadConfig({ HISTORY_MIN_AGE_DAYS: "30" }).historyMinAgeDays,
+    30,
+  );
+  for (const value of ["-1", "1.5", "3651", "week"]) {
+    refuses({ HISTORY_MIN_AGE_DAYS: value }, "HISTORY_MIN_AGE_DAYS");
+  }
+});

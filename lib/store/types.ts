@@ -55,8 +55,17 @@ export interface MessageStore {
   after(room: string, after: number, limit: number): Promise<MessagePage>;
   /** The room's last `seq` (0 when empty). */
   lastSeq(room: string): Promise<number>;
-  /** Rooms by most recent activity. */
+  /** The `limit` most recently active rooms, newest first (an index: the cost does not grow with the number of rooms). */
   rooms(limit: number): Promise<RoomSummary[]>;
+  /** The summaries of those of `rooms` that have messages, in the order asked. */
+  summaries(rooms: readonly string[]): Promise<RoomSummary[]>;
+  /**
+   * Deletes now what retention no longer keeps (a message beyond the room's
+   * last `historyRetention` AND older than `historyMinAgeDays`) in rooms this
+   * store appended to; returns how many. Also runs by itself in the
+   * background after appends.
+   */
+  prune(): Promise<number>;
   /** Whether the backing store answers. */
   ping(): Promise<boolean>;
 }
@@ -167,8 +176,13 @@ export interface StoreOptions {
   store: StoreKind;
   /** Deno KV location: a file, `:memory:`, a KV Connect URL, or `undefined` for Deno Deploy's own. */
   kvPath: string | undefined;
-  /** Messages kept per room. */
+  /** Messages kept per room, at least (see `historyMinAgeDays`). */
   historyRetention: number;
+  /**
+   * Days every message is kept, even beyond `historyRetention`, so a burst
+   * cannot push a room's history out (default 7; 0 = by count alone).
+   */
+  historyMinAgeDays?: number;
 }
 
 /**

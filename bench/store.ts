@@ -1,0 +1,152 @@
+/**
+ * The message store alone, on a fresh Deno KV file: appends per second
+ * (group commits) and the lobby's `rooms()` read, through `createStore`
+ * exactly as the server opens it. No server, no sockets: this isolates what
+ * one KV writer costs, so a change to the append path shows up here first.
+ *
+ * Run: `deno run -A bench/store.ts [--appends=20000] [--rooms=100000]
+ * [--runs=3]`. Prints one line per measurement, then a JSON summary as the
+ * last line of stdout.
+ *
+ * - **one room**: `--appends` appends into one room, 200 in flight (past
+ *   `HISTORY_RETENTION`, so retention's work is included);
+ * - **100 rooms**: the same spread over 100 rooms;
+ * - **sequential**: 2,000 appends one after another (one commit each: the
+ *   latency of a lone message);
+ * - **lobby**: `--rooms` rooms made with one message each, then the median
+ *   time of `rooms(100)`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createStore } from "../lib/store/stores.ts";
+import type { MessageStore, StoreOptions } from "../lib/store/types.ts";
+
+const USER = { id: "guest:bench", name: "Bench", kind: "guest" as const };
+/** Appends kept in flight, about what a busy instance queues. */
+const IN_FLIGHT = 200;
+/** Appends in the sequential measurement. */
+const SEQUENTIAL = 2_000;
+/** `rooms(100)` calls timed for the lobby figure. */
+const LOBBY_READS = 20;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    appends: { type: "string", default: "20000" },
+    rooms: { type: "string", default: "100000" },
+    runs: { type: "string", default: "3" },
+  },
+});
+const appends = Number(values.appends);
+const roomCount = Number(values.rooms);
+const runs = Number(values.runs);
+
+/** Runs `count` appends, `IN_FLIGHT` at a time; `room(i)` names the room of the i-th. */
+async function appendAll(
+  store: MessageStore,
+  count: number,
+  room: (i: number) => string,
+  prefix: string,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await store.append({
+        room: room(i),
+        user: USER,
+        text: `bench message ${i} with a few words of text in it`,
+        clientId: `${prefix}-${i}`,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/** Opens a fresh KV file, runs `fn` on its message store, cleans up. */
+async function withStore<T>(fn: (store: MessageStore) => Promise<T>) {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-bench-store-" });
+  const options: StoreOptions = {
+    store: "kv",
+    kvPath: `${dir}/bench.kv`,
+    historyRetention: 10_000,
+  };
+  const stores = await createStore(options);
+  try {
+    return await fn(stores.messages);
+  } finally {
+    await stores.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Appends per second of `fn` (which makes `count` appends), best of `runs`. */
+async function rate(
+  name: string,
+  count: number,
+  fn: (store: MessageStore) => Promise<void>,
+): Promise<number> {
+  let best = 0;
+  for (let r = 0; r < runs; r++) {
+    const perSecond = await withStore(async (store) => {
+      const start = performance.now();
+      await fn(store);
+      return count / ((performance.now() - start) / 1000);
+    });
+    best = Math.max(best, perSecond);
+  }
+  console.log(`${name}: ${Math.round(best)} appends/s (best of ${runs})`);
+  return Math.round(best);
+}
+
+const summary: Record<string, number> = {};
+summary.oneRoom = await rate(
+  "one room",
+  appends,
+  (s) => appendAll(s, appends, () => "bench", "one"),
+);
+summary.hundredRooms = await rate(
+  "100 rooms",
+  appends,
+  (s) => appendAll(s, appends, (i) => `room-${i % 100}`, "many"),
+);
+summary.sequential = await rate("sequential", SEQUENTIAL, async (s) => {
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    await s.append({
+      room: "seq",
+      user: USER,
+      text: `sequential ${i}`,
+      clientId: `seq-${i}`,
+    });
+  }
+});
+
+await withStore(async (store) => {
+  const start = performance.now();
+  await appendAll(store, roomCount, (i) => `r${i}`, "lobby");
+  const made = performance.now() - start;
+  console.log(
+    `lobby: ${roomCount} rooms made in ${Math.round(made)} ms (${
+      Math.round(roomCount / (made / 1000))
+    } appends/s)`,
+  );
+  const times: number[] = [];
+  let listed = 0;
+  for (let i = 0; i < LOBBY_READS; i++) {
+    const t = performance.now();
+    listed = (await store.rooms(100)).length;
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  const ms = median.toFixed(2);
+  console.log(
+    `lobby: rooms(100) median ${ms} ms over ${LOBBY_READS} reads (${listed} listed)`,
+  );
+  summary.roomsMadePerSecond = Math.round(roomCount / (made / 1000));
+  summary.lobbyReadMs = Number(median.toFixed(2));
+});
+
+console.log(JSON.stringify(summary));
