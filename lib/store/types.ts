@@ -85,7 +85,7 @@ export interface PresenceRecord {
 /**
  * Who is connected, shared by every instance. Each instance beats; a
  * connection whose instance stopped beating for {@link PRESENCE_TTL_MS} is a
- * ghost and is left out of every read.
+ * ghost: it is left out of every read, and a read that finds it deletes it.
  */
 export interface PresenceStore {
   /** Marks `instance` alive for another {@link PRESENCE_TTL_MS}. */
@@ -100,9 +100,9 @@ export interface PresenceStore {
   untrackMany(room: string, conns: readonly string[]): Promise<void>;
   /** Which of the instances `ids` are alive. */
   liveInstances(ids: Iterable<string>, now?: number): Promise<Set<string>>;
-  /** The room's connections held by live instances. */
+  /** The room's connections held by live instances (ghosts found are deleted). */
   room(room: string, now?: number): Promise<PresenceRecord[]>;
-  /** Distinct live users per room, across all rooms (for the lobby); reads at most `limit` connections. */
+  /** Distinct live users per room, across all rooms (for the lobby); reads at most `limit` connections (ghosts found are deleted). */
   counts(limit: number, now?: number): Promise<Map<string, number>>;
 }
 
