@@ -5,16 +5,20 @@
  * one KV writer costs, so a change to the append path shows up here first.
  *
  * Run: `deno run -A bench/store.ts [--appends=20000] [--rooms=100000]
- * [--runs=3]`. Prints one line per measurement, then a JSON summary as the
- * last line of stdout.
+ * [--runs=3] [--retention=10000] [--min-age-days=7]`. Prints one line per
+ * measurement, then a JSON summary as the last line of stdout.
  *
  * - **one room**: `--appends` appends into one room, 200 in flight (past
- *   `HISTORY_RETENTION`, so retention's work is included);
+ *   `--retention` for the second half with the defaults: with
+ *   `--min-age-days=0` the count-only deletes are part of the appends);
  * - **100 rooms**: the same spread over 100 rooms;
  * - **sequential**: 2,000 appends one after another (one commit each: the
  *   latency of a lone message);
  * - **lobby**: `--rooms` rooms made with one message each, then the median
- *   time of `rooms(100)`.
+ *   time of `rooms(100)`;
+ * - **sweep**: one room `--appends` past `--retention`, aged by a moved clock,
+ *   then `prune()` passes until nothing is left: messages deleted per second
+ *   by the background retention sweep.
  *
  * @module
  */
@@ -37,6 +41,8 @@ const { values } = parseArgs({
     appends: { type: "string", default: "20000" },
     rooms: { type: "string", default: "100000" },
     runs: { type: "string", default: "3" },
+    retention: { type: "string", default: "10000" },
+    "min-age-days": { type: "string", default: "7" },
   },
 });
 const appends = Number(values.appends);
@@ -66,14 +72,18 @@ async function appendAll(
 }
 
 /** Opens a fresh KV file, runs `fn` on its message store, cleans up. */
-async function withStore<T>(fn: (store: MessageStore) => Promise<T>) {
+async function withStore<T>(
+  fn: (store: MessageStore) => Promise<T>,
+  now: () => number = Date.now,
+) {
   const dir = await Deno.makeTempDir({ prefix: "roomcast-bench-store-" });
   const options: StoreOptions = {
     store: "kv",
     kvPath: `${dir}/bench.kv`,
-    historyRetention: 10_000,
+    historyRetention: Number(values.retention),
+    historyMinAgeDays: Number(values["min-age-days"]),
   };
-  const stores = await createStore(options);
+  const stores = await createStore(options, now);
   try {
     return await fn(stores.messages);
   } finally {
@@ -148,5 +158,28 @@ await withStore(async (store) => {
   summary.roomsMadePerSecond = Math.round(roomCount / (made / 1000));
   summary.lobbyReadMs = Number(median.toFixed(2));
 });
+
+let clock = Date.now();
+// With a minimum age of 0, retention is by count inside the appends: no sweep.
+if (Number(values["min-age-days"]) > 0) {
+  await withStore(async (store) => {
+    const retention = Number(values.retention);
+    await appendAll(store, retention + appends, () => "swept", "sweep");
+    clock += (Number(values["min-age-days"]) + 1) * 24 * 3600 * 1000;
+    const start = performance.now();
+    let deleted = 0;
+    for (let n = await store.prune(); n > 0; n = await store.prune()) {
+      deleted += n;
+    }
+    const ms = performance.now() - start;
+    const perSecond = Math.round(deleted / (ms / 1000));
+    console.log(
+      `sweep: ${deleted} messages deleted in ${
+        Math.round(ms)
+      } ms (${perSecond}/s)`,
+    );
+    summary.sweptPerSecond = perSecond;
+  }, () => clock);
+}
 
 console.log(JSON.stringify(summary));
