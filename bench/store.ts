@@ -6,7 +6,10 @@
  *
  * Run: `deno run -A bench/store.ts [--appends=20000] [--rooms=100000]
  * [--runs=3] [--retention=10000] [--min-age-days=7]`. Prints one line per
- * measurement, then a JSON summary as the last line of stdout.
+ * measurement, then a JSON summary as the last line of stdout. Next to each
+ * rate, the process's CPU time per append (all threads, SQLite's included):
+ * on a busy machine the rate swings with the neighbours, the CPU cost much
+ * less.
  *
  * - **one room**: `--appends` appends into one room, 200 in flight (past
  *   `--retention` for the second half with the defaults: with
@@ -24,6 +27,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { cpuSeconds } from "./common.ts";
 import { createStore } from "../lib/store/stores.ts";
 import type { MessageStore, StoreOptions } from "../lib/store/types.ts";
 
@@ -92,46 +96,62 @@ async function withStore<T>(
   }
 }
 
-/** Appends per second of `fn` (which makes `count` appends), best of `runs`. */
+/**
+ * Appends per second of `fn` (which makes `count` appends), best of `runs`,
+ * and CPU µs per append, lowest of `runs`.
+ */
 async function rate(
   name: string,
   count: number,
   fn: (store: MessageStore) => Promise<void>,
-): Promise<number> {
+): Promise<[number, number]> {
   let best = 0;
+  let cpu = Infinity;
   for (let r = 0; r < runs; r++) {
-    const perSecond = await withStore(async (store) => {
+    const [perSecond, cpuUs] = await withStore(async (store) => {
+      const cpuStart = cpuSeconds(Deno.pid) ?? 0;
       const start = performance.now();
       await fn(store);
-      return count / ((performance.now() - start) / 1000);
+      const elapsed = performance.now() - start;
+      const cpuUsed = (cpuSeconds(Deno.pid) ?? 0) - cpuStart;
+      return [count / (elapsed / 1000), cpuUsed * 1e6 / count];
     });
     best = Math.max(best, perSecond);
+    cpu = Math.min(cpu, cpuUs);
   }
-  console.log(`${name}: ${Math.round(best)} appends/s (best of ${runs})`);
-  return Math.round(best);
+  console.log(
+    `${name}: ${Math.round(best)} appends/s (best of ${runs}), ${
+      Math.round(cpu)
+    } µs CPU per append`,
+  );
+  return [Math.round(best), Math.round(cpu)];
 }
 
 const summary: Record<string, number> = {};
-summary.oneRoom = await rate(
+[summary.oneRoom, summary.oneRoomCpuUs] = await rate(
   "one room",
   appends,
   (s) => appendAll(s, appends, () => "bench", "one"),
 );
-summary.hundredRooms = await rate(
+[summary.hundredRooms, summary.hundredRoomsCpuUs] = await rate(
   "100 rooms",
   appends,
   (s) => appendAll(s, appends, (i) => `room-${i % 100}`, "many"),
 );
-summary.sequential = await rate("sequential", SEQUENTIAL, async (s) => {
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    await s.append({
-      room: "seq",
-      user: USER,
-      text: `sequential ${i}`,
-      clientId: `seq-${i}`,
-    });
-  }
-});
+[summary.sequential, summary.sequentialCpuUs] = await rate(
+  "sequential",
+  SEQUENTIAL,
+  async (s) => {
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      await s.append({
+        room: "seq",
+        user: USER,
+        text: `sequential ${i}`,
+        clientId: `seq-${i}`,
+      });
+    }
+  },
+);
 
 await withStore(async (store) => {
   const start = performance.now();
