@@ -9,6 +9,7 @@
 import type { ChatMessage } from "../chat/types.ts";
 import {
   activityKey,
+  activityMoves,
   indexActivity,
   listByActivity,
   type RoomHead,
@@ -28,7 +29,7 @@ import type {
  * other limits per atomic operation (checked on Deno 2.9: 100 checks, 1,000
  * mutations, 800 KiB of keys and values, 80 KiB of keys written) then hold:
  * an append is 2 sets (message, clientId) and at most 1 delete (count-only
- * retention), a room 3 (head, index key set and delete), so at most
+ * retention), a room at most 3 (head, index key set and delete), so at most
  * 64 × 3 + 50 × 3 = 342 mutations; keys are under 300 bytes (room ≤ 64,
  * clientId ≤ 64 ASCII characters), so under 35 KiB.
  */
@@ -75,7 +76,7 @@ export interface KvMessageStoreOptions {
  *
  * Keys: `["room", room]` → {@link RoomHead}; `["msg", room, seq]` → message;
  * `["cid", room, userId, clientId]` → seq (expires);
- * `["rooms_by_activity", lastTs, room]` → lastSeq (see `activity.ts`). An
+ * `["rooms_by_activity", second, room]` (see `activity.ts`). An
  * append is one atomic check-and-set on the room head, so `seq` is gapless
  * and strictly increasing even with several processes on one KV file, and
  * the activity index moves in the same write. Retention: see `retention.ts`.
@@ -247,8 +248,10 @@ export class KvMessageStore implements MessageStore {
         if (head.lastSeq !== (before?.lastSeq ?? 0)) {
           op.set(["room", room], head);
           // The head check above makes `before` the current head, so its index key is the one to move.
-          if (before) op.delete(activityKey(before.lastTs, room));
-          op.set(activityKey(head.lastTs, room), head.lastSeq);
+          if (activityMoves(before?.lastTs ?? null, head.lastTs)) {
+            if (before) op.delete(activityKey(before.lastTs, room));
+            op.set(activityKey(head.lastTs, room), true);
+          }
         }
       }
       const result = await op.commit().catch((err) => {

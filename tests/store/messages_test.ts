@@ -4,7 +4,11 @@
  * several processes, share one database).
  */
 import assert from "node:assert/strict";
-import { ACTIVITY_PREFIX } from "../../lib/store/activity.ts";
+import {
+  ACTIVITY_BUCKET_MS,
+  ACTIVITY_PREFIX,
+  activityKey,
+} from "../../lib/store/activity.ts";
 import { groupCommitSize, MAX_GROUP_COMMIT } from "../../lib/store/messages.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import type {
@@ -491,6 +495,32 @@ function storeContract(backend: Backend): void {
     },
   );
 
+  t(
+    "rooms() orders rooms by their last message, also within one second of the index",
+    async (open) => {
+      // 1 ms per message from a whole second: 50 rooms in one second.
+      let tick = Date.UTC(2030, 0, 1);
+      const store = await open({ now: () => tick++ });
+      const names = range(0, 49).map((i) => `r${String(i).padStart(2, "0")}`);
+      // The newest is the first by name: the index's order within a second is the name's.
+      for (const room of names.toReversed()) {
+        await store.append(draft(room, room));
+      }
+      assert.deepEqual((await store.rooms(3)).map((r) => r.room), [
+        "r00",
+        "r01",
+        "r02",
+      ]);
+      // A message in the next second moves a room ahead of all of them.
+      tick += 1_000;
+      await store.append(draft("r49", "again"));
+      assert.deepEqual(
+        (await store.rooms(3)).map((r) => [r.room, r.lastSeq]),
+        [["r49", 2], ["r00", 1], ["r01", 1]],
+      );
+    },
+  );
+
   if (backend.shares) {
     t(
       "two instances appending to the same rooms keep one index entry per room, at its head",
@@ -756,9 +786,10 @@ Deno.test("kv file store: under two racing connections the index holds exactly o
     );
     const keys = await activityKeys(path);
     assert.equal(keys.length, rooms.length);
-    for (const [, lastTs, room] of keys) {
-      const newest = (await a.messages.recent(String(room), 1)).messages[0];
-      assert.equal(lastTs, newest.ts);
+    for (const key of keys) {
+      const room = String(key[2]);
+      const newest = (await a.messages.recent(room, 1)).messages[0];
+      assert.deepEqual(key, activityKey(newest.ts, room));
       assert.equal(newest.seq, 30);
     }
   } finally {
@@ -810,7 +841,10 @@ Deno.test("kv file store: a stale index key (an older writer moved the head) is 
     const first = await stores.messages.append(draft("r", 1));
     await stores.messages.append(draft("other", 1));
     const raw = await Deno.openKv(path);
-    await raw.set([ACTIVITY_PREFIX, first.message.ts - 5, "r"], 0);
+    await raw.set(
+      activityKey(first.message.ts - 10 * ACTIVITY_BUCKET_MS, "r"),
+      true,
+    );
     raw.close();
     assert.equal((await activityKeys(path)).length, 3);
     assert.deepEqual(
