@@ -17,8 +17,9 @@ import * as $r13 from "./routes/metrics.ts";
 import * as $r14 from "./routes/readyz.ts";
 import * as $r15 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
-import * as $i1 from "./islands/RoomList.tsx";
-import * as $i2 from "./islands/SignIn.tsx";
+import * as $i1 from "./islands/NavUser.tsx";
+import * as $i2 from "./islands/RoomList.tsx";
+import * as $i3 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -41,7 +42,8 @@ export const manifest: Manifest = {
   },
   islands: {
     "ChatRoom": $i0,
-    "RoomList": $i1,
-    "SignIn": $i2,
+    "NavUser": $i1,
+    "RoomList": $i2,
+    "SignIn": $i3,
   },
 };

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { Samples, sleep, withTimeout } from "./common.ts";
+import { withTimeout } from "../lib/async.ts";
+import { Samples, sleep } from "./common.ts";
 
 /** `w`: warm-up (unmeasured); `m`: measured. */
 export type Phase = "w" | "m";

@@ -19,10 +19,13 @@ import {
   removeTempDir,
   ROOT,
   rssKiB,
-  withTimeout,
 } from "./common.ts";
+import { withTimeout } from "../lib/async.ts";
 import type { Options, Target } from "./options.ts";
-import { startRedis, type TestRedis } from "../tests/_helpers/redis.ts";
+import { CROWD_FROM_ONE_ADDRESS } from "../lib/config.ts";
+import { guestCookie } from "../support/guest.ts";
+import { listeningPort } from "../support/process.ts";
+import { startRedis, type TestRedis } from "../support/redis.ts";
 
 /** Fixed 40-character session secret for the benchmarked server. */
 const BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
@@ -114,7 +117,7 @@ export class ServerProcess extends Child {
     const server = new ServerProcess(child);
     try {
       server.port = await withTimeout(
-        server.#readPort(),
+        listeningPort(child.stdout),
         START_TIMEOUT_MS,
         `starting ${script}`,
       );
@@ -123,28 +126,6 @@ export class ServerProcess extends Child {
       throw new Error(`${(err as Error).message}\n${server.stderrTail}`);
     }
     return server;
-  }
-
-  async #readPort(): Promise<number> {
-    const reader = this.process.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let buffer = "";
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("server exited before listening");
-      buffer += value;
-      const m = /Listening on http:\/\/[^/\s]+:(\d+)\//.exec(buffer);
-      if (m) {
-        // Keep draining so a chatty server never blocks on a full pipe.
-        (async () => {
-          try {
-            while (!(await reader.read()).done) { /* discard */ }
-          } catch { /* closed */ }
-        })();
-        return Number(m[1]);
-      }
-      if (buffer.length > 65_536) buffer = buffer.slice(-1_024);
-    }
   }
 
   async #drainStderr(): Promise<void> {
@@ -167,9 +148,9 @@ export class ServerProcess extends Child {
 }
 
 /**
- * A private redis-server for `--layer=redis` (the tests' helper: 127.0.0.1, a
- * free port, no persistence), tracked in {@link children} so an aborted run
- * kills it too.
+ * A private redis-server for `--layer=redis` (`support/redis.ts`, as in the
+ * tests: 127.0.0.1, a free port, no persistence), tracked in
+ * {@link children} so an aborted run kills it too.
  */
 async function startBenchRedis(): Promise<TestRedis> {
   let redis: TestRedis;
@@ -277,6 +258,8 @@ export async function startTarget(
       SESSION_SECRET: BENCH_SECRET,
       LOG_LEVEL: "error",
       CHANNEL_LAYER: o.layer,
+      // The load generator is one address standing in for thousands of people.
+      ...CROWD_FROM_ONE_ADDRESS,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
     }, v8FlagArgs([...startFlags, ...profile]));
@@ -313,23 +296,6 @@ function deployment(
   };
 }
 
-/** Signs in one guest; returns the `roomcast_session=...` cookie pair. */
-export async function signIn(origin: string, name: string): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`guest sign-in: ${res.status} ${body}`);
-  const cookie = res.headers.getSetCookie()
-    .map((c) => c.split(";")[0])
-    .find((c) => c.startsWith("roomcast_session="));
-  if (!cookie) throw new Error("guest sign-in: no roomcast_session cookie");
-  return cookie;
-}
-
 /** Session cookies of the guests `bench-0`, `bench-1`, …, in that order. */
 const guestCookies: string[] = [];
 
@@ -350,6 +316,7 @@ export async function signInGuests(n: number): Promise<number> {
     SESSION_SECRET: BENCH_SECRET,
     LOG_LEVEL: "error",
     CHANNEL_LAYER: "memory",
+    ...CROWD_FROM_ONE_ADDRESS,
   });
   try {
     const from = guestCookies.length;
@@ -357,7 +324,10 @@ export async function signInGuests(n: number): Promise<number> {
       ...await pool(
         range(n - from),
         SIGN_IN_CONCURRENCY,
-        (i) => signIn(helper.origin, `bench-${from + i}`),
+        (i) =>
+          guestCookie(helper.origin, `bench-${from + i}`, {
+            signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+          }),
       ),
     );
   } finally {

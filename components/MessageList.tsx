@@ -55,6 +55,21 @@ interface MessageListProps {
   unreadFrom?: number | null;
   /** "Ana joined" lines, placed among the messages by time. */
   events?: readonly StreamEvent[];
+  /** Pending messages the server refused for good, by `clientId`: why. */
+  failures?: Readonly<Record<string, string>>;
+  /** Offers Retry on each pending message (the live room only). */
+  onRetry?: (clientId: string) => void;
+  /** Offers Discard on each pending message (the live room only). */
+  onDiscard?: (clientId: string) => void;
+}
+
+/** Characters of a pending message named in its buttons' labels. */
+const LABEL_EXCERPT_CHARS = 40;
+
+function excerpt(text: string): string {
+  return text.length > LABEL_EXCERPT_CHARS
+    ? `${text.slice(0, LABEL_EXCERPT_CHARS)}…`
+    : text;
 }
 
 /** A line in the stream that is not a message (joins and leaves). */
@@ -86,6 +101,9 @@ export function MessageList(
     localTime = false,
     unreadFrom = null,
     events = [],
+    failures = {},
+    onRetry,
+    onDiscard,
   }: MessageListProps,
 ): VNode {
   let e = 0;
@@ -147,22 +165,57 @@ export function MessageList(
         ];
       })}
       {eventsBefore(Number.MAX_SAFE_INTEGER)}
-      {pending.map((p) => (
-        <li
-          key={p.clientId}
-          class="message mine pending"
-          data-pending={p.clientId}
-        >
-          <div class="message-meta">
-            <Avatar name={meName} />
-            <strong class="message-author">{meName}</strong>
-            <span class="badge text-bg-warning ms-2">pending</span>
-          </div>
-          <div class="bubble">
-            <MessageText text={p.text} />
-          </div>
-        </li>
-      ))}
+      {pending.map((p) => {
+        const failure = failures[p.clientId];
+        const about = excerpt(p.text);
+        return (
+          <li
+            key={p.clientId}
+            class={`message mine pending ${failure ? "failed" : ""}`}
+            data-pending={p.clientId}
+          >
+            <div class="message-meta">
+              <Avatar name={meName} />
+              <strong class="message-author">{meName}</strong>
+              {failure
+                ? <span class="badge text-bg-danger ms-2">not sent</span>
+                : <span class="badge text-bg-warning ms-2">pending</span>}
+            </div>
+            <div class="bubble">
+              <MessageText text={p.text} />
+            </div>
+            {failure && (
+              <div class="small text-danger" data-testid="failure">
+                {failure}
+              </div>
+            )}
+            {(onRetry || onDiscard) && (
+              <div class="pending-actions small">
+                {onRetry && (
+                  <button
+                    type="button"
+                    class="btn btn-link btn-sm p-0 me-2"
+                    aria-label={`Retry sending: ${about}`}
+                    onClick={() => onRetry(p.clientId)}
+                  >
+                    Retry
+                  </button>
+                )}
+                {onDiscard && (
+                  <button
+                    type="button"
+                    class="btn btn-link btn-sm p-0 text-body-secondary"
+                    aria-label={`Discard: ${about}`}
+                    onClick={() => onDiscard(p.clientId)}
+                  >
+                    Discard
+                  </button>
+                )}
+              </div>
+            )}
+          </li>
+        );
+      })}
     </ol>
   );
 }

@@ -8,7 +8,10 @@ const STATUS_LABEL: Record<RoomStatus, [string, string]> = {
   connecting: ["Connecting…", "text-bg-secondary"],
   live: ["Live", "text-bg-success"],
   reconnecting: ["Reconnecting…", "text-bg-warning"],
+  offline: ["Offline", "text-bg-secondary"],
   "signed-out": ["Signed out", "text-bg-danger"],
+  kicked: ["Removed", "text-bg-danger"],
+  banned: ["Banned", "text-bg-danger"],
 };
 
 interface StatusBarProps {

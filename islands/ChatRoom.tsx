@@ -24,7 +24,9 @@ export interface ChatRoomProps {
   hasMore: boolean;
   /** False for a guest when only signed-in users may post. */
   canPost: boolean;
-  /** Offered to a guest who may not post. */
+  /** Whether the signed-out panel offers guest sign-in. */
+  allowGuests: boolean;
+  /** Offered to a guest who may not post, and when signed out. */
   googleClientId: string | null;
 }
 
@@ -36,10 +38,12 @@ const LOAD_OLDER_THRESHOLD_PX = 40;
 /**
  * The live room: renders what its {@link RoomClient} knows (connection,
  * messages, pending messages, presence, typing) and keeps the view pinned to
- * the newest message unless the reader scrolled up.
+ * the newest message unless the reader scrolled up. Signed out, it offers
+ * sign-in in place; the client then reconnects and sends what waited.
  */
 export default function ChatRoom(
-  { room, user, history, hasMore, canPost, googleClientId }: ChatRoomProps,
+  { room, user, history, hasMore, canPost, allowGuests, googleClientId }:
+    ChatRoomProps,
 ) {
   const client = useMemo(
     () =>
@@ -53,7 +57,10 @@ export default function ChatRoom(
   const unseen = useSignal(0);
   const localTime = useSignal(false);
   const activity = useRoomActivity();
-  const alerts = useBackgroundAlerts(room, user);
+  const alerts = useBackgroundAlerts(room, view.value.user);
+  // The subscription below outlives renders: it reads the latest alerts.
+  const alertsNow = useRef(alerts);
+  alertsNow.current = alerts;
 
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -83,7 +90,7 @@ export default function ChatRoom(
           return;
         }
         case "incoming":
-          alerts.incoming(event.message);
+          alertsNow.current.incoming(event.message);
           return;
         case "activity":
           activity.add(event.text, event.at);
@@ -134,7 +141,77 @@ export default function ChatRoom(
     unseen.value = 0;
   };
 
-  const { status, presence, typing, notice } = view.value;
+  const { status, presence, typing, notice, failures } = view.value;
+  const me = view.value.user;
+  // Someone who signed in since the page was rendered did so as a guest where
+  // guests may post, or with Google: they may post.
+  const mayPost = me.id === user.id ? canPost : true;
+  const footer = () => {
+    switch (status) {
+      case "signed-out":
+        return (
+          <section
+            class="signed-out-panel composer border-top p-3"
+            aria-labelledby="signed-out-title"
+            data-testid="signed-out"
+          >
+            <h2 id="signed-out-title" class="h6 mb-1">You're signed out</h2>
+            <p class="small text-body-secondary mb-2">
+              {pending.length > 0
+                ? `Sign in to keep chatting: ${pending.length} unsent ${
+                  pending.length === 1 ? "message is" : "messages are"
+                } kept and sent once you are back.`
+                : "Sign in to keep chatting."}
+            </p>
+            <SignIn
+              next={`/chat/${room}`}
+              allowGuests={allowGuests}
+              googleClientId={googleClientId}
+              onSignedIn={(u) => client.signedIn(u)}
+            />
+          </section>
+        );
+      case "kicked":
+        return (
+          <div class="composer border-top p-3">
+            <button
+              type="button"
+              class="btn btn-primary btn-sm"
+              onClick={() => client.rejoin()}
+            >
+              Rejoin #{room}
+            </button>
+          </div>
+        );
+      case "banned":
+        return null;
+      case "connecting":
+      case "live":
+      case "reconnecting":
+      case "offline":
+        return mayPost
+          ? (
+            <Composer
+              room={room}
+              onType={(draft) => client.typed(draft)}
+              onSend={send}
+            />
+          )
+          : (
+            <div class="composer border-top p-3">
+              <SignIn
+                next={`/chat/${room}`}
+                allowGuests={false}
+                googleClientId={googleClientId}
+              />
+            </div>
+          );
+      default: {
+        const _exhaustive: never = status;
+        return null;
+      }
+    }
+  };
   return (
     <div class="room-body">
       <StatusBar
@@ -163,11 +240,14 @@ export default function ChatRoom(
           <MessageList
             messages={messages}
             pending={pending}
-            meId={user.id}
-            meName={user.name}
+            meId={me.id}
+            meName={me.name}
             localTime={localTime.value}
             unreadFrom={alerts.unreadFrom}
             events={activity.events}
+            failures={failures}
+            onRetry={(id) => client.retry(id)}
+            onDiscard={(id) => client.discard(id)}
           />
         </div>
       </div>
@@ -195,23 +275,7 @@ export default function ChatRoom(
           {notice}
         </div>
       )}
-      {canPost
-        ? (
-          <Composer
-            room={room}
-            onType={(draft) => client.typed(draft)}
-            onSend={send}
-          />
-        )
-        : (
-          <div class="composer border-top p-3">
-            <SignIn
-              next={`/chat/${room}`}
-              allowGuests={false}
-              googleClientId={googleClientId}
-            />
-          </div>
-        )}
+      {footer()}
     </div>
   );
 }

@@ -1,7 +1,9 @@
 import { useSignal } from "@preact/signals";
 import type { JSX } from "preact";
 import { useEffect, useRef } from "preact/hooks";
+import { openSessionChannel } from "../lib/chat/client/session_channel.ts";
 import { MAX_NAME_CHARS } from "../lib/chat/names.ts";
+import type { ChatUser } from "../lib/chat/types.ts";
 import { CSRF_HEADER, GOOGLE_GSI } from "../lib/shared.ts";
 
 export interface SignInProps {
@@ -10,6 +12,12 @@ export interface SignInProps {
   allowGuests: boolean;
   /** OAuth client id; when set, the "Sign in with Google" button is offered. */
   googleClientId?: string | null;
+  /**
+   * Called with the user once signed in, instead of going to `next`: the
+   * page carries on in place (the room's signed-out panel). It is then the
+   * caller's to tell the other tabs.
+   */
+  onSignedIn?: (user: ChatUser) => void;
 }
 
 /** If GIS has neither loaded nor failed by then, say it is unavailable. */
@@ -67,17 +75,35 @@ function useGoogleButton(
   }, [clientId]);
 }
 
+/** The user in a sign-in response (`{user}`), or `null`. */
+async function signedInUser(res: Response): Promise<ChatUser | null> {
+  const body = await res.json().catch(() => null);
+  const user = body?.user;
+  return typeof user?.id === "string" && typeof user?.name === "string"
+    ? user
+    : null;
+}
+
 /**
  * Guest sign-in. A plain form that posts without JS; with JS it posts JSON,
- * shows the server's error inline, and reloads into the signed-in page.
+ * shows the server's error inline, tells the browser's other tabs, and
+ * reloads into the signed-in page — or, given `onSignedIn`, hands the user
+ * to the page and stays.
  */
 export default function SignIn(
-  { next, allowGuests, googleClientId }: SignInProps,
+  { next, allowGuests, googleClientId, onSignedIn }: SignInProps,
 ) {
   const error = useSignal<string | null>(null);
   const busy = useSignal(false);
   const googleUnavailable = useSignal(false);
   const googleButton = useRef<HTMLDivElement>(null);
+
+  const signedIn = async (res: Response) => {
+    const user = await signedInUser(res);
+    if (user && onSignedIn) return onSignedIn(user);
+    if (user) openSessionChannel().post({ type: "signed-in", user });
+    location.assign(next);
+  };
 
   const onCredential = async (credential: string) => {
     error.value = null;
@@ -87,7 +113,7 @@ export default function SignIn(
         headers: { "content-type": "application/json", [CSRF_HEADER]: "1" },
         body: JSON.stringify({ credential }),
       });
-      if (res.ok) return location.assign(next);
+      if (res.ok) return await signedIn(res);
       const body = await res.json().catch(() => ({}));
       error.value = body.message ?? "Google sign-in failed. Try again.";
     } catch {
@@ -129,7 +155,7 @@ export default function SignIn(
         body: JSON.stringify({ name }),
       });
       if (res.ok) {
-        location.assign(next);
+        await signedIn(res);
         return;
       }
       const body = await res.json().catch(() => ({}));

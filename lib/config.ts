@@ -14,6 +14,7 @@
 import type { LayerKind } from "./chat/layer.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
 import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
+import { parseCidr } from "./web/client_address.ts";
 
 /** Where and how the process runs. */
 export interface ServerConfig {
@@ -27,11 +28,23 @@ export interface ServerConfig {
   production: boolean;
   /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID` is set). */
   onDeploy: boolean;
+  /**
+   * Bearer token that opens `GET /metrics` (`METRICS_TOKEN`); unset, only
+   * clients on this machine (loopback) may read it.
+   */
+  metricsToken: string | undefined;
+  /**
+   * Host names this server answers to (`ALLOWED_HOSTS`, comma separated,
+   * `name` or `name:port`; empty = any). Same-origin checks trust the `Host`
+   * header, so a public deployment names its hosts (as Django's
+   * `ALLOWED_HOSTS`), which also stops DNS-rebinding pages.
+   */
+  allowedHosts: string[];
 }
 
 /** The group layer joining instances. */
 export interface LayerConfig {
-  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis). */
+  /** Group layer backend (`CHANNEL_LAYER`: memory | broadcast | redis | kv). */
   channelLayer: LayerKind;
   /** Redis URL for the redis layer (`REDIS_URL`). */
   redisUrl: string;
@@ -73,18 +86,34 @@ export interface AuthConfig {
   googleAllowedDomains: string[];
 }
 
-/** Flood control. */
+/**
+ * Flood control: budgets per person, per client address and per room. Per
+ * address limits are on by default; behind a reverse proxy set `TRUST_PROXY`
+ * so the address is the client's, not the proxy's.
+ */
 export interface LimitsConfig {
-  /** Messages a connection may send in a burst (`RATE_LIMIT_BURST`, default 20). */
+  /** Messages a person may send in a burst, over every socket and HTTP (`RATE_LIMIT_BURST`, default 20). */
   rateLimitBurst: number;
-  /** Sustained messages per second per connection (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
+  /** Sustained messages per second per person (`RATE_LIMIT_PER_SECOND`, default 2: 10 per 5 s). */
   rateLimitPerSecond: number;
+  /** Messages everyone at one address may send in a burst (`MESSAGES_PER_IP_BURST`, default 60). */
+  messagesPerIpBurst: number;
+  /** Sustained messages per second per address (`MESSAGES_PER_IP_PER_SECOND`, default 20). */
+  messagesPerIpPerSecond: number;
+  /** Messages one room stores in a burst (`ROOM_MESSAGES_BURST`, default 100). */
+  roomMessagesBurst: number;
+  /** Sustained messages per second one room stores (`ROOM_MESSAGES_PER_SECOND`, default 10). */
+  roomMessagesPerSecond: number;
   /** Sockets one user may hold on one instance (`MAX_SOCKETS_PER_USER`, default 20). */
   maxSocketsPerUser: number;
-  /** Sockets one client address may hold on one instance (`MAX_SOCKETS_PER_IP`, 0 = no cap). */
+  /** Sockets one client address may hold on one instance (`MAX_SOCKETS_PER_IP`, default 500; 0 = no cap). */
   maxSocketsPerIp: number;
-  /** New sockets per client address per minute (`CONNECTS_PER_IP_PER_MINUTE`, 0 = no cap). */
+  /** New sockets per client address per minute (`CONNECTS_PER_IP_PER_MINUTE`, default 300; 0 = no cap). */
   connectsPerIpPerMinute: number;
+  /** Guest sessions one address may start per hour (`GUESTS_PER_IP_PER_HOUR`, default 60; 0 = no cap). */
+  guestsPerIpPerHour: number;
+  /** Proxies whose `X-Forwarded-For`/`-Proto` are believed (`TRUST_PROXY`: CIDRs, comma separated; default none). */
+  trustProxy: string[];
 }
 
 /** Logging. */
@@ -110,10 +139,25 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Settings that lift every per-address and per-room budget, for a load
+ * generator or a test suite that stands in for many people from one address
+ * (the per-person budget stays). Never for production.
+ */
+export const CROWD_FROM_ONE_ADDRESS: Readonly<Record<string, string>> = {
+  MESSAGES_PER_IP_BURST: "1000000",
+  MESSAGES_PER_IP_PER_SECOND: "1000000",
+  ROOM_MESSAGES_BURST: "1000000",
+  ROOM_MESSAGES_PER_SECOND: "1000000",
+  MAX_SOCKETS_PER_IP: "0",
+  CONNECTS_PER_IP_PER_MINUTE: "0",
+  GUESTS_PER_IP_PER_HOUR: "0",
+};
+
 /** Environment variables by name, as `Deno.env.toObject()` gives them. */
 export type Env = Record<string, string | undefined>;
 
-const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis"];
+const LAYERS: readonly LayerKind[] = ["memory", "broadcast", "redis", "kv"];
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
@@ -190,6 +234,19 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+function cidrs(env: Env, name: string): string[] {
+  const entries = list(env[name]);
+  for (const entry of entries) {
+    if (!parseCidr(entry)) {
+      throw new ConfigError(
+        name,
+        `"${entry}" is not an address or CIDR like 10.0.0.0/8 or fd00::/8`,
+      );
+    }
+  }
+  return entries;
+}
+
 function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
@@ -219,6 +276,8 @@ export function serverConfig(env: Env): ServerConfig {
       : int(env, "WORKERS", 1, 1, 64),
     production,
     onDeploy: Boolean(env.DENO_DEPLOYMENT_ID),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    allowedHosts: list(env.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
   };
 }
 
@@ -240,7 +299,7 @@ export function layerConfig(env: Env, server: ServerConfig): LayerConfig {
   if (server.workers > 1 && channelLayer === "memory") {
     throw new ConfigError(
       "CHANNEL_LAYER",
-      "memory cannot span several WORKERS: use broadcast or redis",
+      "memory cannot span several WORKERS: use broadcast, kv or redis",
     );
   }
   return { channelLayer, redisUrl };
@@ -339,15 +398,33 @@ export function limitsConfig(env: Env): LimitsConfig {
       1,
       100_000,
     ),
+    messagesPerIpBurst: int(env, "MESSAGES_PER_IP_BURST", 60, 1, 1_000_000),
+    messagesPerIpPerSecond: int(
+      env,
+      "MESSAGES_PER_IP_PER_SECOND",
+      20,
+      1,
+      1_000_000,
+    ),
+    roomMessagesBurst: int(env, "ROOM_MESSAGES_BURST", 100, 1, 1_000_000),
+    roomMessagesPerSecond: int(
+      env,
+      "ROOM_MESSAGES_PER_SECOND",
+      10,
+      1,
+      1_000_000,
+    ),
     maxSocketsPerUser: int(env, "MAX_SOCKETS_PER_USER", 20, 1, 100_000),
-    maxSocketsPerIp: int(env, "MAX_SOCKETS_PER_IP", 0, 0, 1_000_000),
+    maxSocketsPerIp: int(env, "MAX_SOCKETS_PER_IP", 500, 0, 1_000_000),
     connectsPerIpPerMinute: int(
       env,
       "CONNECTS_PER_IP_PER_MINUTE",
-      0,
+      300,
       0,
       1_000_000,
     ),
+    guestsPerIpPerHour: int(env, "GUESTS_PER_IP_PER_HOUR", 60, 0, 1_000_000),
+    trustProxy: cidrs(env, "TRUST_PROXY"),
   };
 }
 

@@ -16,7 +16,8 @@ import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/types.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { KeyedBuckets, UserBuckets } from "./chat/rate_limit.ts";
+import type { Budgets } from "./chat/budgets.ts";
+import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
 import type {
   MessageStore,
   RevocationStore,
@@ -42,19 +43,13 @@ export interface Services {
   lobby: Lobby;
   /** Who may post (the instance's rules). */
   posting: PostingPolicy;
-  /** Per-user message buckets, shared by a user's sockets. */
-  userBuckets: UserBuckets;
-  /** New sockets per client address, when `CONNECTS_PER_IP_PER_MINUTE` is set. */
-  connectRate: KeyedBuckets | null;
-  /** History reads per person, shared by their sockets. */
-  readBuckets: UserBuckets;
-  /** HTTP history reads per user (or per address when signed out). */
-  readRate: KeyedBuckets;
-  /** HTTP message posts per user (the socket's limits, for callers without a socket). */
-  postRate: KeyedBuckets;
+  /** Budgets per person, address and room, shared by sockets and HTTP routes. */
+  budgets: Budgets;
+  /** Proxies whose forwarded headers are believed (`TRUST_PROXY`). */
+  trustedProxies: TrustedProxies;
   /** Operational counters. */
   metrics: Metrics;
-  /** Flood control applied to every connection. */
+  /** A person's message budget, as `welcome` tells it to clients. */
   limits: ConsumerLimits;
   log: Logger;
   assets: Assets;
@@ -69,6 +64,10 @@ export interface AppVariables {
   services: Services;
   session: Session | null;
   user: ChatUser | null;
+  /** The client's address and scheme, through trusted proxies (set first, on every request). */
+  client: ClientInfo;
+  /** This request's id (ours, never the client's), logged and sent as `X-Request-Id`. */
+  requestId: string;
   assets: Assets;
   /** Set by Hono's secureHeaders middleware; used on script tags. */
   secureHeadersNonce?: string;

@@ -56,3 +56,18 @@ export function createLogger(level: LogLevel = "info"): Logger {
 
 /** A logger that reports errors only (tests and benchmarks). */
 export const quietLogger: Logger = createLogger("error");
+
+/**
+ * An error as one short line for a log field; never carries message text.
+ *
+ * @example
+ * ```ts
+ * errorText(new TypeError("boom")); // "TypeError: boom"
+ * ```
+ */
+export function errorText(err: unknown): string {
+  const text = err instanceof Error
+    ? `${err.name}: ${err.message}`
+    : String(err);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

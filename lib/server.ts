@@ -15,6 +15,7 @@ import { SessionSigner } from "./auth/session.ts";
 import { sessionSecret } from "./auth/session_secret.ts";
 import { BroadcastLayer } from "./chat/broadcast_layer.ts";
 import { ConnectionRegistry } from "./chat/consumer.ts";
+import { KvLayer } from "./chat/kv_layer.ts";
 import { type ChannelLayer, MemoryLayer, newInstanceId } from "./chat/layer.ts";
 import type { AppEnv, Services } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -22,12 +23,8 @@ import { createStore } from "./store/stores.ts";
 import type { MessageStore } from "./store/types.ts";
 import { PresenceTracker } from "./chat/presence_tracker.ts";
 import { Lobby } from "./chat/lobby.ts";
-import {
-  KeyedBuckets,
-  READ_BURST,
-  READ_RATE_PER_S,
-  UserBuckets,
-} from "./chat/rate_limit.ts";
+import { createBudgets } from "./chat/budgets.ts";
+import { TrustedProxies } from "./web/client_address.ts";
 import { Metrics } from "./metrics.ts";
 import { GoogleVerifier } from "./auth/google.ts";
 import { BUILD_URL, readAssets } from "./web/build.ts";
@@ -54,6 +51,8 @@ export async function createLayer(
       const { RedisLayer } = await import("./chat/redis_layer.ts");
       return await RedisLayer.connect(config.redisUrl, { log });
     }
+    case "kv":
+      return await KvLayer.open(config.kvPath, { log });
   }
 }
 
@@ -137,23 +136,9 @@ export async function createServices(
       perSecond: config.rateLimitPerSecond,
     },
     posting: { allowGuests: config.allowGuests },
-    userBuckets: new UserBuckets(
-      config.rateLimitBurst,
-      config.rateLimitPerSecond,
-    ),
+    budgets: createBudgets(config),
+    trustedProxies: new TrustedProxies(config.trustProxy),
     metrics: new Metrics(),
-    connectRate: config.connectsPerIpPerMinute > 0
-      ? new KeyedBuckets(
-        config.connectsPerIpPerMinute,
-        config.connectsPerIpPerMinute / 60,
-      )
-      : null,
-    readBuckets: new UserBuckets(READ_BURST, READ_RATE_PER_S),
-    readRate: new KeyedBuckets(READ_BURST, READ_RATE_PER_S),
-    postRate: new KeyedBuckets(
-      config.rateLimitBurst,
-      config.rateLimitPerSecond,
-    ),
     log,
     assets,
     root: PROJECT_ROOT,

@@ -7,6 +7,8 @@ import {
   setSessionCookie,
 } from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
+import { resolveClient } from "../lib/web/client_address.ts";
+import { routeError } from "../lib/web/errors.ts";
 import { GOOGLE_GSI as GIS } from "../lib/shared.ts";
 
 /** Strict CSP: scripts only from this origin or with the response's nonce. */
@@ -66,7 +68,11 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   // Sliding renewal for cookie sessions, unless the handler replaced or cleared the cookie.
   if (renew && current && !c.res.headers.has("set-cookie")) {
-    setSessionCookie(c, await sessions.sign(current.user), sessions.ttlSeconds);
+    setSessionCookie(
+      c,
+      await sessions.sign(current.user, current.sid),
+      sessions.ttlSeconds,
+    );
   }
 };
 
@@ -88,7 +94,34 @@ const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
  * and one JSON log line per page or API request: method, path, status, time.
  * Never query strings, bodies or tokens.
  */
-const ids = requestId();
+const ids: MiddlewareHandler<AppEnv> = (() => {
+  // Our own ids only: a client-chosen `X-Request-Id` would be logged verbatim.
+  const generate = requestId({ headerName: "" });
+  return async (c, next) => {
+    await generate(c, async () => {
+      c.header("X-Request-Id", c.get("requestId"));
+      await next();
+    });
+  };
+})();
+
+/**
+ * Where the request came from, through trusted proxies only: set before
+ * anything reads it. A `Host` outside `ALLOWED_HOSTS` (when set) is refused
+ * first: same-origin checks compare against it.
+ */
+const client: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const { allowedHosts } = c.var.services.config;
+  if (allowedHosts.length > 0) {
+    const host = (c.req.header("host") ?? "").toLowerCase();
+    const name = host.replace(/:\d+$/, "");
+    if (!allowedHosts.includes(host) && !allowedHosts.includes(name)) {
+      return routeError(c, "bad_host");
+    }
+  }
+  c.set("client", resolveClient(c, c.var.services.trustedProxies));
+  await next();
+};
 const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = performance.now();
   // Read before `next`: after a WebSocket upgrade the request can no longer be read.
@@ -105,4 +138,4 @@ const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   });
 };
 
-export const handler = [ids, access, headers, session];
+export const handler = [client, ids, access, headers, session];

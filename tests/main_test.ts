@@ -4,7 +4,7 @@
  * development session key kept with the data across restarts and workers.
  */
 import assert from "node:assert/strict";
-import { guestCookie } from "./_helpers/instances.ts";
+import { guestCookie } from "../support/guest.ts";
 import { type ServerProcess, spawnServer } from "./_helpers/process.ts";
 import { TestClient } from "./_helpers/ws_client.ts";
 import { channelInstance } from "../lib/chat/layer.ts";
@@ -160,7 +160,7 @@ Deno.test("WORKERS=2 without SESSION_SECRET: both workers sign with one key, so 
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   try {
     // The port is announced by the first worker; new sockets show when the second serves too.
-    const probe = await guestCookie(server.origin, "Probe", client);
+    const probe = await guestCookie(server.origin, "Probe", { client });
     const instances = new Set<string | null>();
     const deadline = Date.now() + WORKER_START_MS;
     for (let i = 0; instances.size < 2 && Date.now() < deadline; i++) {
@@ -173,7 +173,7 @@ Deno.test("WORKERS=2 without SESSION_SECRET: both workers sign with one key, so 
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async (_, k) => {
           const name = `Guest ${start + k}`;
-          const cookie = await guestCookie(server.origin, name, client);
+          const cookie = await guestCookie(server.origin, name, { client });
           for (let r = 0; r < REQUESTS_PER_SESSION; r++) {
             assert.equal(
               await signedInAs(server.origin, cookie, client),

@@ -8,11 +8,15 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { SESSION_COOKIE } from "./session.ts";
+import type { ClientInfo } from "../web/client_address.ts";
 
-/** Whether the request came over https, directly or through a proxy that says so. */
+/**
+ * Whether the request came over https, directly or through a trusted proxy
+ * that says so (see `resolveClient`, which the root middleware runs first).
+ */
 export function isHttps(c: Context): boolean {
-  return new URL(c.req.url).protocol === "https:" ||
-    c.req.header("x-forwarded-proto")?.split(",")[0].trim() === "https";
+  const client = c.get("client") as ClientInfo | undefined;
+  return client?.https ?? new URL(c.req.url).protocol === "https:";
 }
 
 /** Sets the session cookie to `token` for `maxAgeSeconds`. */

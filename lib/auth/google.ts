@@ -9,6 +9,7 @@
 
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
 import type { UserProfile } from "../store/types.ts";
+import { profileDisplayName } from "../chat/names.ts";
 
 /** Both issuer spellings Google uses. */
 export const GOOGLE_ISSUERS = [
@@ -105,16 +106,46 @@ export class GoogleVerifier {
     const profile: UserProfile = {
       sub,
       email,
-      name: typeof name === "string" && name.trim()
-        ? name.trim().slice(0, 64)
-        : email.split("@")[0],
+      // Google's names get a guest's normalization: no controls, bidi
+      // overrides or zero-width characters, at most MAX_NAME_CHARS.
+      name: profileDisplayName(name) ??
+        profileDisplayName(email.split("@")[0]) ?? "Google user",
     };
-    if (typeof picture === "string" && picture.startsWith("https://")) {
+    // A picture URL rides in the session cookie: a long one would push the
+    // cookie past 4 KB and the browser would drop it (a silent sign-out).
+    if (
+      typeof picture === "string" && picture.startsWith("https://") &&
+      picture.length <= MAX_PICTURE_URL_CHARS
+    ) {
       profile.picture = picture;
     }
     if (hd) profile.hd = hd;
     return profile;
   }
+}
+
+/** Longest profile picture URL kept (Google's are about 100 characters). */
+export const MAX_PICTURE_URL_CHARS = 1_024;
+
+/**
+ * The user id shown to everyone for a Google account: derived from Google's
+ * `sub` but not revealing it (`sub` is Google's stable account number).
+ *
+ * @example
+ * ```ts
+ * await googleUserId("109876543210987654321"); // "google:Xb3…" (22 characters after the colon)
+ * ```
+ */
+export async function googleUserId(sub: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`roomcast:google-sub:${sub}`),
+  );
+  const bytes = new Uint8Array(digest).slice(0, 16);
+  const b64 = btoa(String.fromCharCode(...bytes));
+  return `google:${
+    b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
+  }`;
 }
 
 function failureOf(err: unknown): GoogleFailure {

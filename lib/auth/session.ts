@@ -58,21 +58,27 @@ export class SessionSigner {
   }
 
   /**
-   * Issues a token for `user`.
+   * Issues a token for `user`: a new session, or with `sid` a renewal of that
+   * session — the same id, so signing out revokes every token it was ever
+   * renewed into.
    *
    * @example
    * ```ts
    * const signer = new SessionSigner("x".repeat(32), { ttlSeconds: 3600 });
    * const token = await signer.sign({ id: "guest:1", name: "Ana", kind: "guest" });
+   * const renewed = await signer.sign(session.user, session.sid);
    * ```
    */
-  async sign(user: ChatUser): Promise<string> {
+  async sign(
+    user: ChatUser,
+    sid: string = crypto.randomUUID(),
+  ): Promise<string> {
     const claims: Record<string, string> = { name: user.name, kind: user.kind };
     if (user.picture) claims.picture = user.picture;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(user.id)
-      .setJti(crypto.randomUUID())
+      .setJti(sid)
       .setIssuer(SESSION_ISSUER)
       .setAudience(SESSION_ISSUER)
       .setIssuedAt()

@@ -1,17 +1,54 @@
 /**
- * Reconnect delays: exponential, capped, with full jitter so a server restart
- * is not met by every client at the same instant.
+ * Retry delays: exponential, capped, and half jittered — half of each delay
+ * is fixed, half random — so a retry is never instant and a crowd that lost
+ * the same server (browsers after a restart, instances after a Redis outage)
+ * does not come back at the same instant. One formula serves the browser's
+ * WebSocket reconnects ({@link reconnectDelay}) and the Redis layer's
+ * reconnects ({@link backoffDelay} with its own base and cap).
  *
  * @module
  */
 
-/** First retry waits up to this long. */
+/** First WebSocket retry waits up to this long. */
 export const RECONNECT_BASE_MS = 500;
-/** No retry waits longer than this. */
-export const RECONNECT_MAX_MS = 15_000;
+/**
+ * No WebSocket retry waits longer than this: a room is back within 10 s of
+ * the server answering again (a restart), however long it was away.
+ */
+export const RECONNECT_MAX_MS = 8_000;
+/**
+ * Doublings counted at most: 2 ** 30 times any useful base is far past any
+ * cap, and the product stays finite (a huge `attempt` would make it Infinity).
+ */
+const MAX_DOUBLINGS = 30;
 
 /**
- * Delay before reconnect attempt `attempt` (0-based); `random` is in [0, 1).
+ * Delay before retry `attempt` (0-based): the ceiling `baseMs × 2^attempt`,
+ * capped at `maxMs`; half of it fixed, half scaled by `random` in [0, 1).
+ *
+ * @example
+ * ```ts
+ * backoffDelay(0, 100, 5_000, 0);   // 50: half of the base
+ * backoffDelay(3, 100, 5_000, 0.5); // 600: ceiling 800, ¾ of it
+ * backoffDelay(40, 100, 5_000, 1);  // 5000: the cap
+ * ```
+ */
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: number = Math.random(),
+): number {
+  const ceiling = Math.min(
+    maxMs,
+    baseMs * 2 ** Math.min(attempt, MAX_DOUBLINGS),
+  );
+  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+}
+
+/**
+ * Delay before WebSocket reconnect attempt `attempt` (0-based), between
+ * {@link RECONNECT_BASE_MS} and {@link RECONNECT_MAX_MS}; `random` is in [0, 1).
  *
  * @example
  * ```ts
@@ -23,10 +60,5 @@ export function reconnectDelay(
   attempt: number,
   random: number = Math.random(),
 ): number {
-  const ceiling = Math.min(
-    RECONNECT_MAX_MS,
-    RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16),
-  );
-  // Half fixed, half random: never instant, never synchronized.
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+  return backoffDelay(attempt, RECONNECT_BASE_MS, RECONNECT_MAX_MS, random);
 }

@@ -16,6 +16,7 @@ import {
   type ClientFrame,
   DEFAULT_PAGE_SIZE,
   encodeServerFrame,
+  type ErrorCode,
   errorFrame,
   MAX_PAGE_SIZE,
   parseClientFrame,
@@ -29,14 +30,13 @@ import {
 import type { ChatUser } from "./types.ts";
 import { canPost, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
+import type { Budgets } from "./budgets.ts";
 import {
+  INVALID_BURST,
+  INVALID_RATE_PER_S,
+  type KeyedBuckets,
   MAX_RATE_VIOLATIONS,
-  PING_BURST,
-  PING_RATE_PER_S,
   TokenBucket,
-  TYPING_BURST,
-  TYPING_RATE_PER_S,
-  type UserBuckets,
 } from "./rate_limit.ts";
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
@@ -59,15 +59,13 @@ export interface ConsumerDeps {
   limits: ConsumerLimits;
   presence: PresenceTracker;
   metrics: Metrics;
-  /** Per-user message buckets shared by a user's sockets. */
-  userBuckets: UserBuckets;
-  /** Per-user history-read buckets shared by a user's sockets. */
-  readBuckets: UserBuckets;
+  /** Budgets per person, address and room, shared with the HTTP routes. */
+  budgets: Budgets;
   /** Who may post. */
   posting: PostingPolicy;
 }
 
-/** Flood control for one connection. */
+/** A person's message budget, as `welcome` tells it to the client (which paces itself under it). */
 export interface ConsumerLimits {
   /** Messages allowed in a burst. */
   burst: number;
@@ -196,6 +194,10 @@ export function handleConnection(
   registry: ConnectionRegistry,
 ): void {
   const connection = new Connection(socket, scope, deps, registry);
+  // Counted from the upgrade, not from `open`: the caps checked before the
+  // upgrade then see every socket already promised, so parallel handshakes
+  // cannot slip past them.
+  registry.add(socket, scope);
   for (const type of ["open", "message", "close", "error"]) {
     socket.addEventListener(type, connection);
   }
@@ -211,15 +213,8 @@ class Connection implements Channel, EventListenerObject {
   /** Named after this instance, so presence can tell whose connection it is. */
   readonly name: string;
   readonly #since = Date.now();
-  readonly #bucket: TokenBucket;
-  /** Shared by all of this user's sockets on this instance: more tabs, not more messages. */
-  readonly #userBucket: TokenBucket;
-  /** Made on first use: most sockets never type. */
-  #typingBucket: TokenBucket | null = null;
-  /** Made on first use: only clients that heartbeat ping. */
-  #pingBucket: TokenBucket | null = null;
-  /** The person's history-read budget, shared by their sockets. */
-  readonly #readBucket: TokenBucket;
+  /** Made on first use: most sockets never send an invalid frame. */
+  #invalidBucket: TokenBucket | null = null;
   /** Typing frames start with the typist's id, so their own sockets skip them unparsed. */
   #ownTyping: string | null = null;
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
@@ -237,9 +232,6 @@ class Connection implements Channel, EventListenerObject {
     readonly registry: ConnectionRegistry,
   ) {
     this.name = newChannelName(deps.presence.instance);
-    this.#bucket = new TokenBucket(deps.limits.burst, deps.limits.perSecond);
-    this.#userBucket = deps.userBuckets.acquire(scope.user.id);
-    this.#readBucket = deps.readBuckets.acquire(scope.user.id);
   }
 
   handleEvent(event: Event): void {
@@ -292,13 +284,6 @@ class Connection implements Channel, EventListenerObject {
     this.#sendRaw(encodeServerFrame(frame));
   }
 
-  /** Takes a token from every limiter when all have one: 0, else the wait in ms (nothing taken). */
-  #take(...limiters: TokenBucket[]): number {
-    const wait = Math.max(...limiters.map((l) => l.peek()));
-    if (wait === 0) { for (const l of limiters) l.take(); }
-    return wait;
-  }
-
   /**
    * Counts a frame over budget; past {@link MAX_RATE_VIOLATIONS} the socket
    * is closed as flooding (a code the client reconnects from, slower).
@@ -328,7 +313,7 @@ class Connection implements Channel, EventListenerObject {
    * `retryAfter`) and counts toward a flood.
    */
   #readAllowed(type: "resume" | "history"): boolean {
-    const wait = this.#take(this.#readBucket);
+    const wait = this.deps.budgets.reads.take(this.scope.user.id);
     if (wait === 0) return true;
     this.deps.metrics.drop("rate_limited");
     this.#refuse(rateLimited(wait), { type });
@@ -340,21 +325,34 @@ class Connection implements Channel, EventListenerObject {
    * budget the frame is dropped without a word: a person never causes it
    * (clients throttle these), so a warning would only confuse them.
    */
-  #takeQuietly(bucket: TokenBucket): boolean {
-    if (this.#take(bucket) === 0) return true;
+  #takeQuietly(budget: KeyedBuckets): boolean {
+    if (budget.take(this.scope.user.id) === 0) return true;
     this.deps.metrics.drop("rate_limited");
     this.#overBudget();
     return false;
   }
 
+  /**
+   * Answers a frame that could not be used. A client bug sends a few; past
+   * the connection's invalid-frame budget they count toward a flood, so a
+   * peer spraying garbage is closed instead of costing a parse and an answer
+   * per frame for ever.
+   */
+  #invalid(code: ErrorCode, message: string): void {
+    this.#invalidBucket ??= new TokenBucket(INVALID_BURST, INVALID_RATE_PER_S);
+    if (this.#invalidBucket.take() > 0) {
+      this.deps.metrics.drop("invalid_frames");
+      if (this.#overBudget()) return;
+    }
+    this.#sendFrame(errorFrame(code, message));
+  }
+
   #leave(event?: Event): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { layer, log, metrics, presence, userBuckets } = this.deps;
+    const { layer, log, metrics, presence } = this.deps;
     const { room, user } = this.scope;
     this.registry.delete(this.socket);
-    userBuckets.release(user.id);
-    this.deps.readBuckets.release(user.id);
     if (this.#opened) {
       metrics.connectionClosed(event instanceof CloseEvent ? event.code : 1006);
     }
@@ -375,7 +373,6 @@ class Connection implements Channel, EventListenerObject {
   async #open(): Promise<void> {
     const { layer, log, metrics, presence, store } = this.deps;
     const { room, user } = this.scope;
-    this.registry.add(this.socket, this.scope);
     this.#opened = true;
     metrics.connectionOpened();
     try {
@@ -423,14 +420,15 @@ class Connection implements Channel, EventListenerObject {
     // would never hear about.
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof event.data !== "string") {
-      this.#sendFrame(
-        errorFrame("binary_unsupported", "Only JSON text frames are accepted."),
+      this.#invalid(
+        "binary_unsupported",
+        "Only JSON text frames are accepted.",
       );
       return;
     }
     const parsed = parseClientFrame(event.data);
     if (!parsed.ok) {
-      this.#sendFrame(errorFrame(parsed.code, parsed.message));
+      this.#invalid(parsed.code, parsed.message);
       return;
     }
     this.#onFrame(parsed.frame).catch((err) => {
@@ -455,9 +453,14 @@ class Connection implements Channel, EventListenerObject {
       case "message": {
         const posted = await postMessage(
           this.deps,
-          { room, user, text: frame.text, clientId: frame.clientId },
+          {
+            room,
+            user,
+            address: this.scope.ip,
+            text: frame.text,
+            clientId: frame.clientId,
+          },
           this.deps.posting,
-          () => this.#take(this.#bucket, this.#userBucket),
         );
         if (!posted.ok) {
           this.#refuse(posted, { type: "message", clientId: frame.clientId });
@@ -469,8 +472,7 @@ class Connection implements Channel, EventListenerObject {
       }
       case "typing": {
         if (!canPost(user, this.deps.posting)) return;
-        this.#typingBucket ??= new TokenBucket(TYPING_BURST, TYPING_RATE_PER_S);
-        if (!this.#takeQuietly(this.#typingBucket)) return;
+        if (!this.#takeQuietly(this.deps.budgets.typing)) return;
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,
@@ -480,8 +482,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       case "ping": {
-        this.#pingBucket ??= new TokenBucket(PING_BURST, PING_RATE_PER_S);
-        if (this.#takeQuietly(this.#pingBucket)) this.#sendRaw(PONG);
+        if (this.#takeQuietly(this.deps.budgets.pings)) this.#sendRaw(PONG);
         return;
       }
       case "resume": {

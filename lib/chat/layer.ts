@@ -40,7 +40,7 @@ export interface ChannelLayer {
 }
 
 /** Names of the available backends, as `CHANNEL_LAYER` takes them. */
-export type LayerKind = "memory" | "broadcast" | "redis";
+export type LayerKind = "memory" | "broadcast" | "redis" | "kv";
 
 /** This isolate's instance id, the default prefix of {@link newChannelName}. */
 const PROCESS_INSTANCE = newInstanceId();

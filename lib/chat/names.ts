@@ -55,3 +55,27 @@ export function normalizeDisplayName(input: unknown): string | null {
   if (name.length < 1 || name.length > MAX_NAME_CHARS) return null;
   return name;
 }
+
+/**
+ * A display name from a profile we do not control (Google's): the same
+ * normalization as {@link normalizeDisplayName}, but a long name is cut to
+ * {@link MAX_NAME_CHARS} (at a character boundary) rather than refused.
+ * Returns `null` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * profileDisplayName("Ana\u202e Lima"); // "Ana Lima"
+ * ```
+ */
+export function profileDisplayName(input: unknown): string | null {
+  if (typeof input !== "string") return null;
+  const name = input.slice(0, MAX_NAME_CHARS * 8).normalize("NFKC")
+    .replace(NAME_STRIP, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  const cut = [...name].slice(0, MAX_NAME_CHARS).join("").slice(
+    0,
+    MAX_NAME_CHARS,
+  ).trim();
+  return normalizeDisplayName(cut);
+}

@@ -8,7 +8,9 @@
 
 import type { Metrics } from "../metrics.ts";
 import type { MessageStore } from "../store/types.ts";
+import type { Budgets } from "./budgets.ts";
 import type { ChannelLayer } from "./layer.ts";
+import { takeAll } from "./rate_limit.ts";
 import { rateLimited, type Refusal, type ValidMessage } from "./protocol.ts";
 import type { ChatMessage, ChatUser } from "./types.ts";
 
@@ -36,12 +38,15 @@ export interface PostDeps {
   store: MessageStore;
   layer: ChannelLayer;
   metrics: Metrics;
+  budgets: Budgets;
 }
 
-/** A message to post: where, by whom, and its validated text and key. */
+/** A message to post: where, by whom (and from which address), and its validated text and key. */
 export interface PostRequest extends ValidMessage {
   room: string;
   user: ChatUser;
+  /** The sender's client address, for the per-address budget. */
+  address: string;
 }
 
 /** The outcome of {@link postMessage}. */
@@ -55,14 +60,14 @@ export type PostResult =
   | Refusal;
 
 /**
- * Posts a validated message (see `validateMessage`). `takeBudget` takes one
- * token from the sender's budget and returns 0, or the milliseconds to wait
- * when it is spent (then nothing is stored). A duplicate is returned to the
- * caller, who hands it back to the sender only.
+ * Posts a validated message (see `validateMessage`): the sender's, their
+ * address's and the room's budgets must all have a token (else nothing is
+ * stored and the refusal says how long to wait). A duplicate is returned to
+ * the caller, who hands it back to the sender only.
  *
  * @example
  * ```ts
- * const r = await postMessage(services, { room, user, text, clientId }, policy, () => bucket.take());
+ * const r = await postMessage(services, { room, user, address, text, clientId }, services.posting);
  * if (!r.ok) reply(r.code, r.message, r.retryAfter);
  * ```
  */
@@ -70,7 +75,6 @@ export async function postMessage(
   deps: PostDeps,
   request: PostRequest,
   policy: PostingPolicy,
-  takeBudget: () => number,
 ): Promise<PostResult> {
   if (!canPost(request.user, policy)) {
     return {
@@ -79,13 +83,24 @@ export async function postMessage(
       message: "Sign in to chat in this room.",
     };
   }
-  const wait = takeBudget();
+  const { budgets } = deps;
+  const wait = takeAll([
+    [budgets.messages, request.user.id],
+    [budgets.messagesPerAddress, request.address],
+    [budgets.messagesPerRoom, request.room],
+  ]);
   if (wait > 0) {
     deps.metrics.drop("rate_limited");
     return rateLimited(wait);
   }
   deps.metrics.messageIn();
-  const { message, duplicate } = await deps.store.append(request);
+  const { room, user, text, clientId } = request;
+  const { message, duplicate } = await deps.store.append({
+    room,
+    user,
+    text,
+    clientId,
+  });
   if (!duplicate) {
     await deps.layer.groupSend(request.room, { type: "message", message });
   }

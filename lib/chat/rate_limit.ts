@@ -24,6 +24,10 @@ export const PING_RATE_PER_S = 0.2;
 export const READ_BURST = 20;
 /** Sustained history reads per second per person: 500 messages a second of catch-up. */
 export const READ_RATE_PER_S = 5;
+/** Invalid frames (bad JSON, unknown types, oversize, binary) a connection may send in a burst: a client bug, not a pattern. */
+export const INVALID_BURST = 20;
+/** Sustained invalid frames per second per connection. */
+export const INVALID_RATE_PER_S = 1;
 /** Frames over budget within one connection before it is closed (`CloseCode.rateLimited`). */
 export const MAX_RATE_VIOLATIONS = 20;
 
@@ -77,46 +81,15 @@ export class TokenBucket {
   }
 }
 
-/**
- * One {@link TokenBucket} per user, shared by that user's sockets on this
- * instance and forgotten when the last one closes (so the map stays bounded
- * by live users).
- */
-export class UserBuckets {
-  readonly #buckets = new Map<string, { bucket: TokenBucket; refs: number }>();
-
-  constructor(readonly capacity: number, readonly ratePerSecond: number) {}
-
-  /** The user's bucket, counted as in use by one more socket. */
-  acquire(userId: string): TokenBucket {
-    let entry = this.#buckets.get(userId);
-    if (!entry) {
-      entry = {
-        bucket: new TokenBucket(this.capacity, this.ratePerSecond),
-        refs: 0,
-      };
-      this.#buckets.set(userId, entry);
-    }
-    entry.refs++;
-    return entry.bucket;
-  }
-
-  /** One socket of the user closed. */
-  release(userId: string): void {
-    const entry = this.#buckets.get(userId);
-    if (entry && --entry.refs <= 0) this.#buckets.delete(userId);
-  }
-
-  /** Users with a live bucket. */
-  get size(): number {
-    return this.#buckets.size;
-  }
-}
+/** Keys a {@link KeyedBuckets} remembers before forgetting the least recently used. */
+export const MAX_BUCKET_KEYS = 100_000;
 
 /**
- * Token buckets by key (an IP, a user id) for callers without a connection to
- * hang them on, e.g. HTTP posts. Least recently used keys are forgotten past
- * `maxKeys`, which bounds memory whatever the callers do.
+ * Token buckets by key (a user id, an address, a room), shared by everything
+ * that spends that key's budget: a person's sockets and HTTP requests draw
+ * from one bucket. The least recently used keys are forgotten past
+ * `maxKeys`, which bounds memory whatever callers do (a forgotten bucket
+ * comes back full, the state of a key unused for a while anyway).
  */
 export class KeyedBuckets {
   readonly #buckets = new Map<string, TokenBucket>();
@@ -124,11 +97,10 @@ export class KeyedBuckets {
   constructor(
     readonly capacity: number,
     readonly ratePerSecond: number,
-    readonly maxKeys: number = 10_000,
+    readonly maxKeys: number = MAX_BUCKET_KEYS,
   ) {}
 
-  /** Takes a token for `key`: 0 when allowed, else the wait in ms. */
-  take(key: string, now: number = Date.now()): number {
+  #bucket(key: string, now: number): TokenBucket {
     let bucket = this.#buckets.get(key);
     if (bucket) this.#buckets.delete(key);
     else bucket = new TokenBucket(this.capacity, this.ratePerSecond, now);
@@ -136,6 +108,57 @@ export class KeyedBuckets {
     if (this.#buckets.size > this.maxKeys) {
       this.#buckets.delete(this.#buckets.keys().next().value!);
     }
-    return bucket.take(now);
+    return bucket;
   }
+
+  /**
+   * Takes a token for `key`: 0 when allowed, else the wait in ms.
+   *
+   * @example
+   * ```ts
+   * const perUser = new KeyedBuckets(1, 1);
+   * perUser.take("ana", 0); // 0
+   * perUser.take("ana", 0); // 1000
+   * perUser.take("ben", 0); // 0
+   * ```
+   */
+  take(key: string, now: number = Date.now()): number {
+    return this.#bucket(key, now).take(now);
+  }
+
+  /** Like {@link take} but takes nothing. */
+  peek(key: string, now: number = Date.now()): number {
+    return this.#bucket(key, now).peek(now);
+  }
+
+  /** Keys remembered (at most `maxKeys`). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+}
+
+/**
+ * Takes one token from every `[buckets, key]` pair when each has one, else
+ * none: a refusal by one budget costs nothing from the others. Returns 0, or
+ * the longest wait in ms.
+ *
+ * @example
+ * ```ts
+ * takeAll([[perUser, user.id], [perAddress, ip], [perRoom, room]]);
+ * ```
+ */
+export function takeAll(
+  budgets: readonly (readonly [KeyedBuckets, string])[],
+  now: number = Date.now(),
+): number {
+  let wait = 0;
+  for (const [buckets, key] of budgets) {
+    wait = Math.max(wait, buckets.peek(key, now));
+  }
+  if (wait === 0) {
+    for (const [buckets, key] of budgets) {
+      buckets.take(key, now);
+    }
+  }
+  return wait;
 }

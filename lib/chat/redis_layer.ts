@@ -38,8 +38,10 @@ import {
   type ChatEvent,
   LocalGroups,
 } from "./layer.ts";
+import { backoffDelay } from "./backoff.ts";
 import { encodeServerFrame } from "./protocol.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { withTimeout } from "../async.ts";
+import { createLogger, errorText, type Logger } from "../log.ts";
 
 /** Default prefix of the Redis channel names: one channel per group. */
 export const REDIS_PREFIX = "roomcast:group:";
@@ -82,27 +84,6 @@ export interface RedisLayerOptions {
   reconnectBaseMs?: number;
   /** Cap of the reconnect delay (default {@link REDIS_RECONNECT_MAX_MS}). */
   reconnectMaxMs?: number;
-}
-
-/**
- * Delay before reconnect attempt `retries` (0-based): exponential from
- * `baseMs`, capped at `maxMs`, half of it random so instances that lost Redis
- * together do not reconnect in lockstep. `random` is in [0, 1).
- *
- * @example
- * ```ts
- * redisReconnectDelay(0, 100, 5_000, 0);  // 50
- * redisReconnectDelay(30, 100, 5_000, 1); // 5000
- * ```
- */
-export function redisReconnectDelay(
-  retries: number,
-  baseMs: number,
-  maxMs: number,
-  random: number = Math.random(),
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(retries, 30));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
 }
 
 /** The `redis` backend. Create it with {@link RedisLayer.connect}. */
@@ -203,7 +184,7 @@ export class RedisLayer implements ChannelLayer {
 
   /** node-redis `reconnectStrategy`: capped exponential backoff with jitter; gives up only at startup. */
   #reconnectStrategy = (retries: number): number | Error => {
-    const delay = redisReconnectDelay(
+    const delay = backoffDelay(
       retries,
       this.#reconnectBaseMs,
       this.#reconnectMaxMs,
@@ -485,32 +466,4 @@ async function closeClient(client: RedisClient): Promise<void> {
     }
   }
   client.destroy();
-}
-
-/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** An error as one short line for the log; never carries message text. */
-function errorText(err: unknown): string {
-  const text = err instanceof Error
-    ? `${err.name}: ${err.message}`
-    : String(err);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

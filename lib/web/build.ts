@@ -209,6 +209,16 @@ async function copyIcons(root: string): Promise<string> {
 }
 
 /**
+ * Writes `text` to `path` unless the file already holds exactly that:
+ * `deno run --watch` (`deno task dev`) restarts on any write to a module it
+ * loaded, such as `manifest.gen.ts`, even one that changes nothing.
+ */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const current = await Deno.readTextFile(path).catch(() => null);
+  if (current !== text) await Deno.writeTextFile(path, text);
+}
+
+/**
  * Runs the whole build in `root`.
  *
  * @example
@@ -219,35 +229,20 @@ async function copyIcons(root: string): Promise<string> {
  */
 export async function build(root: string): Promise<Assets> {
   const hash = await inputHash(root);
-  await Deno.writeTextFile(
+  await writeIfChanged(
     join(root, "manifest.gen.ts"),
     await manifestSource(root),
   );
   await Deno.remove(join(root, BUILD_DIR), { recursive: true }).catch(() => {});
+  const copy = async (name: string, ext: string, source: string) =>
+    writeHashed(root, name, ext, await Deno.readFile(join(root, source)));
   const islands = await bundleIslands(root);
   const styles = [
-    await writeHashed(
-      root,
-      "bootstrap",
-      "css",
-      await Deno.readFile(join(root, VENDOR.bootstrapCss)),
-    ),
+    await copy("bootstrap", "css", VENDOR.bootstrapCss),
     await copyIcons(root),
-    await writeHashed(
-      root,
-      "app",
-      "css",
-      await Deno.readFile(join(root, VENDOR.appCss)),
-    ),
+    await copy("app", "css", VENDOR.appCss),
   ];
-  const scripts = [
-    await writeHashed(
-      root,
-      "bootstrap",
-      "js",
-      await Deno.readFile(join(root, VENDOR.bootstrapJs)),
-    ),
-  ];
+  const scripts = [await copy("bootstrap", "js", VENDOR.bootstrapJs)];
   const assets: Assets = { islands, styles, scripts, inputHash: hash };
   await Deno.writeTextFile(
     join(root, BUILD_DIR, "assets.json"),

@@ -1,5 +1,9 @@
 /**
- * Who is on the other end of a request, as far as this process can tell.
+ * Who is on the other end of a request: the client's address and whether it
+ * came over https. A reverse proxy's `X-Forwarded-For` and
+ * `X-Forwarded-Proto` are believed only when the peer is a proxy named in
+ * `TRUST_PROXY`; otherwise anyone could claim any address and dodge every
+ * per-address limit.
  *
  * @module
  */
@@ -7,18 +11,150 @@
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 
+/** An IP address as a number, with its family. */
+interface Address {
+  v6: boolean;
+  value: bigint;
+}
+
+/** A network: an address and how many leading bits must match. */
+interface Cidr extends Address {
+  prefix: number;
+}
+
+function parseV4(text: string): bigint | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
+    value = (value << 8n) | BigInt(part);
+  }
+  return value;
+}
+
+function parseV6(text: string): bigint | null {
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const groups = (half: string): bigint[] | null => {
+    if (half === "") return [];
+    const out: bigint[] = [];
+    const parts = half.split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (i === parts.length - 1 && part.includes(".")) {
+        const v4 = parseV4(part);
+        if (v4 === null) return null;
+        out.push(v4 >> 16n, v4 & 0xffffn);
+      } else if (/^[0-9a-f]{1,4}$/i.test(part)) {
+        out.push(BigInt(parseInt(part, 16)));
+      } else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  let value = 0n;
+  for (const g of [...head, ...Array(missing).fill(0n), ...tail]) {
+    value = (value << 16n) | g;
+  }
+  return value;
+}
+
+/** Parses an IPv4 or IPv6 address; an IPv4-mapped IPv6 address is its IPv4 address. */
+function parseAddress(text: string): Address | null {
+  const bare = text.trim().replace(/^\[|\]$/g, "");
+  const v4 = parseV4(bare);
+  if (v4 !== null) return { v6: false, value: v4 };
+  const v6 = parseV6(bare);
+  if (v6 === null) return null;
+  if (v6 >> 32n === 0xffffn) return { v6: false, value: v6 & 0xffffffffn };
+  return { v6: true, value: v6 };
+}
+
 /**
- * The peer's address (the proxy's, behind one), or "unknown".
+ * Parses `10.0.0.0/8`, `fd00::/8` or a single address; null when invalid.
  *
  * @example
  * ```ts
- * const ip = clientAddress(c); // "127.0.0.1"
+ * parseCidr("10.0.0.0/8");   // { v6: false, value: 167772160n, prefix: 8 }
+ * parseCidr("10.0.0.0/33");  // null
  * ```
  */
-export function clientAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
+export function parseCidr(text: string): Cidr | null {
+  const [addr, bits, extra] = text.trim().split("/");
+  if (extra !== undefined) return null;
+  const address = parseAddress(addr);
+  if (!address) return null;
+  const width = address.v6 ? 128 : 32;
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return null;
+  const prefix = bits === undefined ? width : Number(bits);
+  if (prefix > width) return null;
+  return { ...address, prefix };
+}
+
+/** The proxies named in `TRUST_PROXY`. */
+export class TrustedProxies {
+  readonly #networks: Cidr[];
+
+  /** `cidrs` as `parseCidr` takes them; invalid entries are ignored (config refuses them first). */
+  constructor(cidrs: readonly string[]) {
+    this.#networks = cidrs.map(parseCidr).filter((c): c is Cidr => c !== null);
   }
+
+  /** Whether `address` is one of the trusted proxies. */
+  has(address: string): boolean {
+    const a = parseAddress(address);
+    if (!a) return false;
+    return this.#networks.some((n) => {
+      if (n.v6 !== a.v6) return false;
+      const shift = BigInt((n.v6 ? 128 : 32) - n.prefix);
+      return (a.value >> shift) === (n.value >> shift);
+    });
+  }
+
+  /** Whether any proxy is trusted. */
+  get any(): boolean {
+    return this.#networks.length > 0;
+  }
+}
+
+/** Where a request came from, as far as this process can tell. */
+export interface ClientInfo {
+  /** The client's address ("unknown" when the platform does not say). */
+  address: string;
+  /** Whether the client's request was https (to us, or to a trusted proxy). */
+  https: boolean;
+}
+
+/**
+ * The client behind a request. From a trusted proxy, the address is the
+ * right-most `X-Forwarded-For` entry that is not itself a trusted proxy, and
+ * `X-Forwarded-Proto` says whether the client used https.
+ *
+ * @example
+ * ```ts
+ * const { address } = resolveClient(c, new TrustedProxies(["10.0.0.0/8"]));
+ * ```
+ */
+export function resolveClient(c: Context, trusted: TrustedProxies): ClientInfo {
+  let peer = "unknown";
+  try {
+    peer = getConnInfo(c).remote.address ?? "unknown";
+  } catch { /* not served by Deno.serve (app.request in tests) */ }
+  const direct = new URL(c.req.url).protocol === "https:";
+  if (!trusted.has(peer)) return { address: peer, https: direct };
+  let address = peer;
+  const hops = (c.req.header("x-forwarded-for") ?? "").split(",")
+    .map((s) => s.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!parseAddress(hops[i])) break;
+    address = hops[i];
+    if (!trusted.has(hops[i])) break;
+  }
+  const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
+  return { address, https: direct || proto === "https" };
 }

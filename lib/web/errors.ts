@@ -20,6 +20,14 @@ export const ROUTE_ERRORS = {
     message: `before/after are sequence numbers; limit is 1–${MAX_PAGE_SIZE}.`,
   },
   bad_name: { status: 400, message: "Display names are 1–32 characters." },
+  bad_host: {
+    status: 400,
+    message: "This server does not answer to that host.",
+  },
+  bad_upgrade: {
+    status: 400,
+    message: "Not a WebSocket handshake this server accepts.",
+  },
   bad_json: { status: 400, message: "The body must be a JSON object." },
   unauthorized: { status: 401, message: "Sign in first." },
   csrf: { status: 403, message: "Cross-site request refused." },

@@ -62,6 +62,7 @@ export default function RoomPage(
             history={data.history}
             hasMore={data.hasMore}
             canPost={canPost(user, services.posting)}
+            allowGuests={services.config.allowGuests}
             googleClientId={services.config.googleClientIds[0] ?? null}
           />
         )

@@ -3,28 +3,7 @@
  * processes) rather than through startServer().
  */
 
-/**
- * Signs in a guest at `origin`; returns the `Cookie` header value. `client`
- * picks the HTTP client (one that keeps no idle connection reaches whichever
- * worker the kernel picks for a new one).
- */
-export async function guestCookie(
-  origin: string,
-  name: string,
-  client?: Deno.HttpClient,
-): Promise<string> {
-  const res = await fetch(`${origin}/api/session/guest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ name }),
-    client,
-  });
-  await res.body?.cancel();
-  if (res.status !== 200) {
-    throw new Error(`guest sign-in failed: ${res.status}`);
-  }
-  return (res.headers.get("set-cookie") ?? "").split(";")[0];
-}
+import { CROWD_FROM_ONE_ADDRESS } from "./server.ts";
 
 /** An app instance in a Deno Worker (as `deno serve --parallel` or WORKERS runs them). */
 export interface WorkerInstance {
@@ -50,7 +29,7 @@ export async function startWorker(
       worker.addEventListener("message", resolve, { once: true })
     );
   const started = reply();
-  worker.postMessage({ env });
+  worker.postMessage({ env: { ...CROWD_FROM_ONE_ADDRESS, ...env } });
   const { port } = (await started).data;
   return {
     port,

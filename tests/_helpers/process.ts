@@ -2,7 +2,9 @@
  * Runs the real server as a separate OS process (`deno run -A main.ts`), for
  * tests that kill or restart it.
  */
-import { TEST_SECRET } from "./server.ts";
+import { withTimeout } from "../../lib/async.ts";
+import { listeningPort } from "../../support/process.ts";
+import { CROWD_FROM_ONE_ADDRESS, TEST_SECRET } from "./server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** How long a started server may take to print its listening line. */
@@ -13,14 +15,6 @@ export interface ServerProcess {
   port: number;
   /** Sends `signal` and waits for the process to exit. */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
-}
-
-/** A port that was free a moment ago (for restarting a server on the same port). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. */
@@ -35,34 +29,26 @@ export async function spawnServer(
       SESSION_SECRET: TEST_SECRET,
       LOG_LEVEL: "error",
       NO_COLOR: "1",
+      ...CROWD_FROM_ONE_ADDRESS,
       ...env,
     },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
-  let port = 0;
+  let port: number;
   try {
-    while (!port) {
-      const { value, done } = await reader.read();
-      if (done) {
-        throw new Error(`server exited before listening; output: ${seen}`);
-      }
-      seen += value;
-      const match = seen.match(/Listening on http:\/\/[^:]+:(\d+)\//);
-      if (match) port = Number(match[1]);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  (async () => {
+    port = await withTimeout(
+      listeningPort(child.stdout),
+      START_TIMEOUT_MS,
+      "server start",
+    );
+  } catch (err) {
     try {
-      while (!(await reader.read()).done) { /* discard */ }
-    } catch { /* closed */ }
-  })();
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    throw err;
+  }
   return {
     port,
     origin: `http://127.0.0.1:${port}`,

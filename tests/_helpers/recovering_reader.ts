@@ -8,6 +8,7 @@
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import { Timeline } from "../../lib/chat/timeline.ts";
 import type { TestClient } from "./ws_client.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** How long {@link RecoveringReader.whole} waits by default. */
 export const WHOLE_TIMEOUT_MS = 10_000;
@@ -22,7 +23,7 @@ export class RecoveringReader {
   #resumeInFlight = false;
   /** A `resync` arrived while a resume was in flight: ask again once it is answered. */
   #resumeOwed = false;
-  #waiters: { test: () => boolean; resolve: () => void }[] = [];
+  readonly #signal = new Signal();
 
   attach(client: TestClient): void {
     this.#resumeInFlight = false;
@@ -48,9 +49,7 @@ export class RecoveringReader {
       if (
         !this.#resumeInFlight && (this.timeline.hasGap || this.#resumeOwed)
       ) resume();
-      this.#waiters = this.#waiters.filter((w) =>
-        !(w.test() && (w.resolve(), true))
-      );
+      this.#signal.notify();
     };
     // Frames that arrived with the open event are already queued on the client.
     const seen = client.frames.length;
@@ -63,26 +62,11 @@ export class RecoveringReader {
 
   /** Resolves once `count` messages are known with no gap; rejects after `timeoutMs`. */
   whole(count: number, timeoutMs = WHOLE_TIMEOUT_MS): Promise<void> {
-    const test = () =>
-      this.timeline.messages.length >= count && !this.timeline.hasGap;
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        test,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(
-          new Error(
-            `reader: ${this.timeline.messages.length} of ${count} messages, contiguous ${this.timeline.contiguous}, highest ${this.timeline.highest} after ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
-      this.#waiters.push(waiter);
-    });
+    return this.#signal.until(
+      () => this.timeline.messages.length >= count && !this.timeline.hasGap,
+      () =>
+        `reader: ${this.timeline.messages.length} of ${count} messages, contiguous ${this.timeline.contiguous}, highest ${this.timeline.highest}`,
+      timeoutMs,
+    );
   }
 }

@@ -2,7 +2,7 @@
  * Starts the real app in this process on a free 127.0.0.1 port, with an
  * in-memory KV unless the test names a file.
  */
-import { loadConfig } from "../../lib/config.ts";
+import { CROWD_FROM_ONE_ADDRESS, loadConfig } from "../../lib/config.ts";
 import type { Services } from "../../lib/context.ts";
 import { quietLogger } from "../../lib/log.ts";
 import {
@@ -11,10 +11,18 @@ import {
   type ServiceOverrides,
 } from "../../lib/server.ts";
 import { manifest } from "../../manifest.gen.ts";
-import type { ChatUser } from "../../lib/chat/types.ts";
+import { type GuestSession, signInGuest } from "../../support/guest.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+
+/**
+ * Tests play crowds: many people, all from 127.0.0.1, writing into a few
+ * rooms within seconds — where in life each person has an address of their
+ * own. So the per-address and per-room budgets are lifted unless a test sets
+ * them (the tests of those budgets do); the per-person budget stays.
+ */
+export { CROWD_FROM_ONE_ADDRESS };
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
@@ -22,10 +30,8 @@ export interface TestServer {
   services: Services;
   /** `ws://127.0.0.1:PORT/ws/chat/<room>` */
   wsUrl(room: string): string;
-  /** Signs in a guest through the real endpoint; returns the Cookie header value. */
-  guest(
-    name: string,
-  ): Promise<{ cookie: string; user: ChatUser; token: string }>;
+  /** Signs in a guest through the real endpoint. */
+  guest(name: string): Promise<GuestSession>;
   close(): Promise<void>;
 }
 
@@ -39,6 +45,7 @@ export async function startServer(
     KV_PATH: ":memory:",
     SESSION_SECRET: TEST_SECRET,
     LOG_LEVEL: "error",
+    ...CROWD_FROM_ONE_ADDRESS,
     ...env,
   });
   const services = await createServices(config, {
@@ -55,22 +62,7 @@ export async function startServer(
     origin,
     services,
     wsUrl: (room) => `ws://127.0.0.1:${server.addr.port}/ws/chat/${room}`,
-    async guest(name) {
-      const res = await fetch(`${origin}/api/session/guest`, {
-        method: "POST",
-        headers: { "content-type": "application/json", origin },
-        body: JSON.stringify({ name }),
-      });
-      if (!res.ok) {
-        throw new Error(
-          `guest sign-in failed: ${res.status} ${await res.text()}`,
-        );
-      }
-      const { user } = await res.json();
-      const setCookie = res.headers.get("set-cookie") ?? "";
-      const cookie = setCookie.split(";")[0];
-      return { cookie, user, token: cookie.split("=")[1] };
-    },
+    guest: (name) => signInGuest(origin, name),
     async close() {
       services.connections.closeWhere(() => true, 1001, "test over");
       await server.shutdown();

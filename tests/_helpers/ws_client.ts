@@ -3,6 +3,10 @@
  * awaited by predicate, never by sleeping.
  */
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
+import { Signal, WAIT_MS, type What } from "../../support/wait.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** How long a test waits for an expected frame before failing. */
 export const FRAME_TIMEOUT_MS = 5_000;
@@ -88,6 +92,38 @@ export class TestClient {
     });
   }
 
+  /**
+   * Resolves once `ready()` holds, re-checked after every frame this client
+   * receives — after the listeners attached before the call, such as a
+   * `RecoveringReader`'s bookkeeping. Rejects after `timeoutMs`, or as
+   * soon as the socket closes with `ready()` still false.
+   */
+  async until(
+    ready: () => boolean,
+    what: What,
+    timeoutMs: number = WAIT_MS,
+  ): Promise<void> {
+    const signal = new Signal();
+    const notify = () => signal.notify();
+    this.socket.addEventListener("message", notify);
+    this.socket.addEventListener("close", notify);
+    try {
+      await signal.until(
+        () => ready() || this.socket.readyState === WebSocket.CLOSED,
+        what,
+        timeoutMs,
+      );
+    } finally {
+      this.socket.removeEventListener("message", notify);
+      this.socket.removeEventListener("close", notify);
+    }
+    if (!ready()) {
+      throw new Error(
+        `socket closed before: ${typeof what === "function" ? what() : what}`,
+      );
+    }
+  }
+
   /** Waits for a frame of `type`. */
   nextOf<K extends ServerFrame["type"]>(
     type: K,
@@ -103,7 +139,7 @@ export class TestClient {
 }
 
 /** The text of a client WebSocket handshake for `url` with extra `headers`. */
-export function handshakeRequest(
+function handshakeRequest(
   url: URL,
   headers: Record<string, string>,
   key: string,
@@ -121,6 +157,66 @@ export function handshakeRequest(
   ].join("\r\n");
 }
 
+/** A WebSocket opened by hand over TCP: nothing reads it unless the test does. */
+export interface RawSocket {
+  conn: Deno.TcpConn;
+  /** The handshake's HTTP status: 101, or the 4xx of a refused upgrade. */
+  status: number;
+  /** Bytes that came with the handshake response, after its header. */
+  rest: Uint8Array;
+}
+
+/** Writes all of `data` to `conn` (a single write may take only part of it). */
+export async function writeAll(
+  conn: Deno.Conn,
+  data: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/**
+ * Performs the client handshake by hand and returns the connection with the
+ * answer's status, open (the caller closes it), for tests that read and
+ * write raw frames or see what a refused upgrade answers.
+ */
+export async function openRawSocket(
+  url: string,
+  headers: Record<string, string>,
+): Promise<RawSocket> {
+  const u = new URL(url);
+  const conn = await Deno.connect({
+    hostname: u.hostname,
+    port: Number(u.port),
+  });
+  const key = btoa(
+    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+  );
+  await writeAll(conn, encoder.encode(handshakeRequest(u, headers, key)));
+  let buf = new Uint8Array(0);
+  for (let reads = 0; reads < 64; reads++) {
+    const chunk = new Uint8Array(1024);
+    const n = await conn.read(chunk);
+    if (n === null) break;
+    const next = new Uint8Array(buf.length + n);
+    next.set(buf);
+    next.set(chunk.subarray(0, n), buf.length);
+    buf = next;
+    const text = decoder.decode(buf);
+    const end = text.indexOf("\r\n\r\n");
+    if (end >= 0) {
+      const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
+      return {
+        conn,
+        status: Number(text.split(" ")[1]),
+        rest: buf.slice(headerBytes),
+      };
+    }
+  }
+  conn.close();
+  throw new Error("no handshake response");
+}
+
 /**
  * Sends a WebSocket handshake by hand and returns the HTTP status, so tests
  * can see the 400/401/403 a refused upgrade answers with.
@@ -129,22 +225,7 @@ export async function handshakeStatus(
   url: string,
   headers: Record<string, string>,
 ): Promise<number> {
-  const u = new URL(url);
-  const conn = await Deno.connect({
-    hostname: u.hostname,
-    port: Number(u.port),
-  });
-  try {
-    await conn.write(
-      new TextEncoder().encode(
-        handshakeRequest(u, headers, btoa("0123456789abcdef")),
-      ),
-    );
-    const buf = new Uint8Array(1024);
-    const n = await conn.read(buf);
-    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
-    return Number(head.split(" ")[1]);
-  } finally {
-    conn.close();
-  }
+  const { conn, status } = await openRawSocket(url, headers);
+  conn.close();
+  return status;
 }

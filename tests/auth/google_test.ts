@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { GoogleAuthError, GoogleVerifier } from "../../lib/auth/google.ts";
+import {
+  GoogleAuthError,
+  googleUserId,
+  GoogleVerifier,
+} from "../../lib/auth/google.ts";
+import { MAX_NAME_CHARS } from "../../lib/chat/names.ts";
 import {
   claims,
   CLIENT_ID,
@@ -127,4 +132,43 @@ Deno.test("a rotated key (new kid) is picked up from the JWKS", async () => {
   } finally {
     await jwks.close();
   }
+});
+
+Deno.test("Google profiles get a guest's name normalization, and an over-long picture is dropped", async () => {
+  const key = await newKey("k1");
+  const jwks = await startJwks([key]);
+  try {
+    const verifier = new GoogleVerifier({
+      clientIds: [CLIENT_ID],
+      jwksUrl: jwks.url,
+    });
+    const named = async (name: unknown, picture?: string) =>
+      await verifier.verify(
+        await mint(key, claims({ name, ...(picture ? { picture } : {}) })),
+      );
+    assert.equal((await named("Ana\u202e Lima\u200b\u0007")).name, "Ana Lima");
+    const long = await named("Ana " + "x".repeat(100));
+    assert.equal(long.name.length, MAX_NAME_CHARS);
+    assert.ok(long.name.startsWith("Ana x"));
+    assert.equal(
+      (await named("\u200b\u202e")).name,
+      "ana",
+      "falls back to the email's name",
+    );
+    const huge = `https://lh3.googleusercontent.com/a/${"x".repeat(4_000)}`;
+    assert.equal((await named("Ana", huge)).picture, undefined);
+    const fine = `https://lh3.googleusercontent.com/a/${"x".repeat(100)}`;
+    assert.equal((await named("Ana", fine)).picture, fine);
+  } finally {
+    await jwks.close();
+  }
+});
+
+Deno.test("a Google user's public id does not reveal Google's account number", async () => {
+  const sub = "109876543210987654321";
+  const id = await googleUserId(sub);
+  assert.match(id, /^google:[A-Za-z0-9_-]{22}$/);
+  assert.ok(!id.includes(sub));
+  assert.equal(await googleUserId(sub), id, "stable");
+  assert.notEqual(await googleUserId("109876543210987654322"), id);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  backoffDelay,
   RECONNECT_BASE_MS,
   RECONNECT_MAX_MS,
   reconnectDelay,
@@ -77,4 +78,13 @@ Deno.test("reconnectDelay: without an injected random it stays in bounds", () =>
     const delay = reconnectDelay(2);
     assert.ok(delay >= 1000 && delay <= 2000, String(delay));
   }
+});
+
+Deno.test("backoffDelay: the Redis layer's reconnect delays grow, are capped and jittered", () => {
+  // REDIS_RECONNECT_BASE_MS and REDIS_RECONNECT_MAX_MS, the layer's defaults.
+  assert.equal(backoffDelay(0, 100, 5_000, 0), 50);
+  assert.equal(backoffDelay(0, 100, 5_000, 1), 100);
+  assert.equal(backoffDelay(3, 100, 5_000, 0.5), 600);
+  assert.equal(backoffDelay(40, 100, 5_000, 1), 5_000);
+  assert.equal(backoffDelay(40, 100, 5_000, 0), 2_500);
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { TEST_SECRET } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
-import { guestCookie, startWorker } from "../_helpers/instances.ts";
+import { guestCookie } from "../../support/guest.ts";
+import { startWorker } from "../_helpers/instances.ts";
 
 Deno.test("broadcast layer: clients on two workers in one room talk both ways", async () => {
   const dir = await Deno.makeTempDir();

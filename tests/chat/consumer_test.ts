@@ -11,7 +11,13 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { startServer, type TestServer } from "../_helpers/server.ts";
-import { handshakeRequest, TestClient } from "../_helpers/ws_client.ts";
+import {
+  openRawSocket,
+  type RawSocket,
+  TestClient,
+  writeAll,
+} from "../_helpers/ws_client.ts";
+import { eventually, Signal } from "../../support/wait.ts";
 import { MAX_BUFFERED_BYTES } from "../../lib/chat/consumer.ts";
 import { CloseCode } from "../../lib/shared.ts";
 import {
@@ -34,55 +40,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // ---------------------------------------------------------------- helpers
-
-/** Resolves waiters whenever something they may be waiting for happened. */
-class Signal {
-  #waiters = new Set<() => void>();
-
-  notify(): void {
-    for (const wake of [...this.#waiters]) wake();
-  }
-
-  /** Waits until `ready()` holds, re-checking on every `notify`; fails after `timeoutMs`. */
-  until(ready: () => boolean, what: () => string, timeoutMs = 10_000) {
-    if (ready()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!ready()) return;
-        done();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms: ${what()}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-    });
-  }
-}
-
-/**
- * Waits for server-side state that has no event of its own (group and
- * registry counts change when the server handles a close): re-checks on a
- * short timer, bounded by `timeoutMs`.
- */
-async function eventually(
-  ready: () => boolean,
-  what: () => string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!ready()) {
-    if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function rssMiB(): number {
   return Deno.memoryUsage().rss / MiB;
@@ -140,57 +97,6 @@ async function storedMessages(
     if (!page.hasMore) return out;
   }
   throw new Error("store pages did not end");
-}
-
-/** A WebSocket opened by hand over TCP: nothing reads it unless the test does. */
-interface RawSocket {
-  conn: Deno.TcpConn;
-  status: number;
-  /** Bytes that came with the handshake response, after its header. */
-  rest: Uint8Array;
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/** Performs the client handshake (as `handshakeStatus` does) and returns the open connection. */
-async function rawOpen(
-  url: string,
-  headers: Record<string, string>,
-): Promise<RawSocket> {
-  const u = new URL(url);
-  const conn = await Deno.connect({
-    hostname: u.hostname,
-    port: Number(u.port),
-  });
-  const key = btoa(
-    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
-  );
-  await writeAll(conn, encoder.encode(handshakeRequest(u, headers, key)));
-  let buf = new Uint8Array(0);
-  for (let reads = 0; reads < 64; reads++) {
-    const chunk = new Uint8Array(1024);
-    const n = await conn.read(chunk);
-    if (n === null) break;
-    const next = new Uint8Array(buf.length + n);
-    next.set(buf);
-    next.set(chunk.subarray(0, n), buf.length);
-    buf = next;
-    const text = decoder.decode(buf);
-    const end = text.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
-      return {
-        conn,
-        status: Number(text.split(" ")[1]),
-        rest: buf.slice(headerBytes),
-      };
-    }
-  }
-  conn.close();
-  throw new Error("no handshake response");
 }
 
 /** What a raw reader found once it finally read: the data frames, then the close. */
@@ -651,6 +557,8 @@ class FuzzConn {
   #limitable = 0;
   /** `typing`/`ping` frames sent on this connection (each may be dropped, and counted). */
   #quiet = 0;
+  /** Invalid frames sent on this connection, barriers included (past their budget each counts). */
+  #invalidSent = 0;
   #echoed = new Set<string>();
   #awaitingEcho = new Set<string>();
   #closed: CloseEvent | null = null;
@@ -668,7 +576,11 @@ class FuzzConn {
     this.client = await connect(this.server, this.room, this.cookie);
     this.#queue = [];
     this.#historyExpected = this.#historyGot = 0;
-    this.#rateLimited = this.#limitable = this.#quiet = 0;
+    this.#rateLimited =
+      this.#limitable =
+      this.#quiet =
+      this.#invalidSent =
+        0;
     this.#awaitingEcho.clear();
     this.#closed = null;
     this.client.socket.addEventListener("message", (e) => {
@@ -759,8 +671,10 @@ class FuzzConn {
       return;
     }
     this.#queue.push({ ...expected, frame: index });
+    if (expected.kind === "error") this.#invalidSent++;
     if (expected.kind === "limited") {
       this.#limitable++;
+      this.#invalidSent++; // the barrier
       this.client.socket.send(BARRIER);
       this.#queue.push({
         kind: "error",
@@ -799,8 +713,10 @@ class FuzzConn {
     // connection had sent enough limitable frames to have been flood-closed.
     const documented = wasClean
       ? code === CloseCode.rateLimited &&
-        this.#rateLimited + this.#quiet >= MAX_RATE_VIOLATIONS
-      : this.#limitable + this.#quiet > MAX_RATE_VIOLATIONS;
+        this.#rateLimited + this.#quiet + this.#invalidSent >=
+          MAX_RATE_VIOLATIONS
+      : this.#limitable + this.#quiet + this.#invalidSent >
+        MAX_RATE_VIOLATIONS;
     if (!documented) {
       this.#fail(
         `closed ${code} "${reason}" (clean: ${wasClean}) after ${this.#rateLimited} rate_limited errors, ${this.#limitable} limitable frames`,
@@ -1363,7 +1279,7 @@ Deno.test("slow reader: a socket that stops reading is cut off (1013) and the ro
     }
 
     const slow = await server.guest("Slow");
-    raw = await rawOpen(server.wsUrl(room), {
+    raw = await openRawSocket(server.wsUrl(room), {
       cookie: slow.cookie,
       origin: server.origin,
     });
@@ -1503,7 +1419,7 @@ Deno.test("churn: 5,000 connects and disconnects leave no group, member, connect
           return;
         }
         default: { // TCP dropped without a close frame
-          const raw = await rawOpen(server.wsUrl(room), {
+          const raw = await openRawSocket(server.wsUrl(room), {
             cookie,
             origin: server.origin,
           });
@@ -1542,9 +1458,10 @@ Deno.test("churn: 5,000 connects and disconnects leave no group, member, connect
     assert.equal(layer.localGroups(), 0);
     for (const room of ROOMS) assert.equal(layer.localMembers(room), 0);
     assert.equal(presence.localRooms, 0);
-    const buckets = (server.services as { userBuckets?: { size: number } })
-      .userBuckets;
-    if (buckets) assert.equal(buckets.size, 0, "per-user buckets forgotten");
+    // Budgets are keyed by person, not socket: bounded however many come and go.
+    const { budgets } = server.services;
+    assert.ok(budgets.messages.size <= budgets.messages.maxKeys);
+    assert.ok(budgets.reads.size <= budgets.reads.maxKeys);
     // The lobby agrees: nobody online anywhere.
     const online = await presence.onlineByRoom();
     assert.equal([...online.values()].reduce((a, b) => a + b, 0), 0);

@@ -3,89 +3,22 @@
  * process. Each test gets instances that represent separate instances of the
  * app: for `memory` they are one object (it has no bus); for `broadcast` they
  * are separate layers on one fresh channel prefix, talking through
- * BroadcastChannel.
+ * BroadcastChannel; for `kv` they are separate layers watching one KV database
+ * (one shared `:memory:` handle, or each its own handle on one file).
  */
 import assert from "node:assert/strict";
 import {
-  type Channel,
   type ChannelLayer,
   type ChatEvent,
   MemoryLayer,
-  newChannelName,
 } from "../../lib/chat/layer.ts";
 import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 import { RedisLayer } from "../../lib/chat/redis_layer.ts";
+import { KvLayer } from "../../lib/chat/kv_layer.ts";
 import { quietLogger } from "../../lib/log.ts";
-import { startRedis } from "../_helpers/redis.ts";
+import { startRedis } from "../../support/redis.ts";
+import { event, message, Recorder } from "../_helpers/recorder.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-
-/** How long a test waits for an expected delivery before failing. */
-const DELIVERY_TIMEOUT_MS = 3_000;
-
-/** A channel that records what it is sent and lets a test await deliveries. */
-class Recorder implements Channel {
-  readonly name = newChannelName();
-  readonly frames: string[] = [];
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  constructor(readonly label: string) {}
-
-  send(frame: string): void {
-    this.frames.push(frame);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.frames.length < w.count) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once `count` frames in total have arrived; rejects after a timeout. */
-  received(count = 1): Promise<void> {
-    if (this.frames.length >= count) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(
-          new Error(
-            `${this.label}: ${this.frames.length}/${count} frames after ${DELIVERY_TIMEOUT_MS} ms`,
-          ),
-        );
-      }, DELIVERY_TIMEOUT_MS);
-      const waiter = {
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-
-  texts(): string[] {
-    return this.frames.map((f) => {
-      const frame = JSON.parse(f) as ChatEvent;
-      return frame.type === "message" ? frame.message.text : `<${frame.type}>`;
-    });
-  }
-}
-
-function message(text: string): ChatMessage {
-  return {
-    id: crypto.randomUUID(),
-    seq: 1,
-    room: "r",
-    user: { id: "u1", name: "Ana", kind: "guest" },
-    text,
-    ts: 1_700_000_000_000,
-    clientId: "c-1",
-  };
-}
-
-const event = (text: string): ChatEvent => ({
-  type: "message",
-  message: message(text),
-});
 
 /**
  * An event that counts how often it is serialized: JSON.stringify calls
@@ -196,6 +129,42 @@ const backends: Backend[] = [
         openSubscriptions: () =>
           layers.reduce((n, layer) => n + layer.subscribedGroups(), 0),
         dispose: () => redis.stop(),
+      };
+    },
+  },
+  {
+    kind: "kv (:memory:)",
+    shared: false,
+    async create(count) {
+      const kv = await Deno.openKv(":memory:");
+      const layers = Array.from(
+        { length: count },
+        () => new KvLayer(kv, { log: quietLogger }),
+      );
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Promise.resolve(kv.close()),
+      };
+    },
+  },
+  {
+    kind: "kv (file)",
+    shared: false,
+    async create(count) {
+      const dir = await Deno.makeTempDir();
+      const layers: KvLayer[] = [];
+      for (let i = 0; i < count; i++) {
+        layers.push(
+          await KvLayer.open(`${dir}/layer.kv`, { log: quietLogger }),
+        );
+      }
+      return {
+        layers,
+        openSubscriptions: () =>
+          layers.reduce((n, layer) => n + layer.watchedGroups(), 0),
+        dispose: () => Deno.remove(dir, { recursive: true }),
       };
     },
   },

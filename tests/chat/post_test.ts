@@ -1,26 +1,36 @@
 /**
- * The one posting path, with a real store (KV in memory) and a real layer:
- * who may post, the budget, store first, broadcast once per clientId.
+ * The one posting path, with a real store (KV in memory), a real layer and
+ * the real budgets: who may post, the person's, the address's and the
+ * room's budgets, store first, broadcast once per clientId.
  */
 import assert from "node:assert/strict";
+import { limitsConfig } from "../../lib/config.ts";
+import { createBudgets } from "../../lib/chat/budgets.ts";
 import { MemoryLayer } from "../../lib/chat/layer.ts";
-import { canPost, type PostDeps, postMessage } from "../../lib/chat/post.ts";
+import {
+  canPost,
+  type PostDeps,
+  postMessage,
+  type PostRequest,
+} from "../../lib/chat/post.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { KvMessageStore } from "../../lib/store/messages.ts";
 
 const ANA: ChatUser = { id: "u-ana", name: "Ana", kind: "guest" };
+const BEN: ChatUser = { id: "u-ben", name: "Ben", kind: "guest" };
 const GOOGLE_BEN: ChatUser = { id: "google:1", name: "Ben", kind: "google" };
 const OPEN = { allowGuests: true };
 const MEMBERS_ONLY = { allowGuests: false };
 
 /** Services with a listener in `room`, collecting what the group receives. */
-async function setUp(room: string) {
+async function setUp(room: string, limits: Record<string, string> = {}) {
   const kv = await Deno.openKv(":memory:");
   const deps: PostDeps = {
     store: new KvMessageStore(kv),
     layer: new MemoryLayer(),
     metrics: new Metrics(),
+    budgets: createBudgets(limitsConfig(limits)),
   };
   const received: string[] = [];
   await deps.layer.groupAdd(room, {
@@ -37,6 +47,14 @@ async function setUp(room: string) {
   };
 }
 
+function post(
+  user: ChatUser,
+  n: number,
+  { room = "r", address = "192.0.2.1" } = {},
+): PostRequest {
+  return { room, user, address, text: `message ${n}`, clientId: `c-${n}` };
+}
+
 Deno.test("canPost: guests post only when guests are allowed; Google users always", () => {
   assert.equal(canPost(ANA, OPEN), true);
   assert.equal(canPost(ANA, MEMBERS_ONLY), false);
@@ -45,15 +63,14 @@ Deno.test("canPost: guests post only when guests are allowed; Google users alway
 
 Deno.test("postMessage stores, then broadcasts; a retried clientId is returned as a duplicate and not sent again", async () => {
   await using env = await setUp("r");
-  const request = { room: "r", user: ANA, text: "hello", clientId: "c-1" };
-  const first = await postMessage(env.deps, request, OPEN, () => 0);
+  const first = await postMessage(env.deps, post(ANA, 1), OPEN);
   assert.ok(first.ok);
   assert.equal(first.duplicate, false);
   assert.equal(first.message.seq, 1);
   assert.equal(env.received.length, 1);
-  assert.equal(JSON.parse(env.received[0]).message.text, "hello");
+  assert.equal(JSON.parse(env.received[0]).message.text, "message 1");
 
-  const retry = await postMessage(env.deps, request, OPEN, () => 0);
+  const retry = await postMessage(env.deps, post(ANA, 1), OPEN);
   assert.ok(retry.ok);
   assert.equal(retry.duplicate, true);
   assert.equal(retry.message.seq, 1);
@@ -62,36 +79,66 @@ Deno.test("postMessage stores, then broadcasts; a retried clientId is returned a
 });
 
 Deno.test("postMessage refuses a guest where only signed-in users post, before spending budget or storing", async () => {
-  await using env = await setUp("r");
-  let budgetTaken = 0;
-  const result = await postMessage(
-    env.deps,
-    { room: "r", user: ANA, text: "hi", clientId: "c-1" },
-    MEMBERS_ONLY,
-    () => (budgetTaken++, 0),
-  );
+  await using env = await setUp("r", { RATE_LIMIT_BURST: "1" });
+  const result = await postMessage(env.deps, post(ANA, 1), MEMBERS_ONLY);
   assert.deepEqual(result, {
     ok: false,
     code: "sign_in_required",
     message: "Sign in to chat in this room.",
   });
-  assert.equal(budgetTaken, 0);
+  assert.equal(env.deps.budgets.messages.peek(ANA.id), 0, "budget untouched");
   assert.equal(await env.deps.store.lastSeq("r"), 0);
   assert.equal(env.received.length, 0);
 });
 
-Deno.test("postMessage over budget is rate_limited with the wait, and nothing is stored or sent", async () => {
-  await using env = await setUp("r");
-  const result = await postMessage(
-    env.deps,
-    { room: "r", user: ANA, text: "hi", clientId: "c-1" },
-    OPEN,
-    () => 1_500,
+Deno.test("postMessage: the person's budget; over it rate_limited with the wait, nothing stored or sent", async () => {
+  await using env = await setUp("r", {
+    RATE_LIMIT_BURST: "2",
+    RATE_LIMIT_PER_SECOND: "1",
+  });
+  assert.ok((await postMessage(env.deps, post(ANA, 1), OPEN)).ok);
+  // Another address, same person: the same budget.
+  const other = { address: "198.51.100.7" };
+  assert.ok((await postMessage(env.deps, post(ANA, 2, other), OPEN)).ok);
+  const refused = await postMessage(env.deps, post(ANA, 3), OPEN);
+  assert.ok(!refused.ok);
+  assert.equal(refused.code, "rate_limited");
+  assert.ok(refused.retryAfter! > 0 && refused.retryAfter! <= 1_000);
+  assert.equal(await env.deps.store.lastSeq("r"), 2);
+  assert.equal(env.received.length, 2);
+  // Someone else still posts.
+  assert.ok((await postMessage(env.deps, post(BEN, 4), OPEN)).ok);
+});
+
+Deno.test("postMessage: everyone at one address shares that address's budget", async () => {
+  await using env = await setUp("r", { MESSAGES_PER_IP_BURST: "2" });
+  assert.ok((await postMessage(env.deps, post(ANA, 1), OPEN)).ok);
+  assert.ok((await postMessage(env.deps, post(BEN, 2), OPEN)).ok);
+  const third = await postMessage(env.deps, post(GOOGLE_BEN, 3), OPEN);
+  assert.equal(!third.ok && third.code, "rate_limited");
+  const elsewhere = { address: "198.51.100.7" };
+  assert.ok(
+    (await postMessage(env.deps, post(GOOGLE_BEN, 4, elsewhere), OPEN)).ok,
   );
-  assert.equal(result.ok, false);
-  assert.ok(!result.ok);
-  assert.equal(result.code, "rate_limited");
-  assert.equal(result.retryAfter, 1_500);
-  assert.equal(await env.deps.store.lastSeq("r"), 0);
-  assert.equal(env.received.length, 0);
+});
+
+Deno.test("postMessage: a room stores at most its own budget, whoever writes; a refusal there spends no one's personal budget", async () => {
+  await using env = await setUp("r", {
+    ROOM_MESSAGES_BURST: "2",
+    RATE_LIMIT_BURST: "2",
+  });
+  await env.deps.layer.groupAdd("quiet", { name: "x", send: () => {} });
+  const a = { address: "192.0.2.1" };
+  const b = { address: "192.0.2.2" };
+  assert.ok((await postMessage(env.deps, post(ANA, 1, a), OPEN)).ok);
+  assert.ok((await postMessage(env.deps, post(BEN, 2, b), OPEN)).ok);
+  const crowd = await postMessage(env.deps, post(GOOGLE_BEN, 3, a), OPEN);
+  assert.equal(!crowd.ok && crowd.code, "rate_limited");
+  assert.equal(await env.deps.store.lastSeq("r"), 2);
+  // Google Ben's burst of 2 was not touched by the room's refusal: both pass elsewhere.
+  const quiet = { room: "quiet", address: "192.0.2.3" };
+  assert.ok((await postMessage(env.deps, post(GOOGLE_BEN, 6, quiet), OPEN)).ok);
+  assert.ok((await postMessage(env.deps, post(GOOGLE_BEN, 7, quiet), OPEN)).ok);
+  const third = await postMessage(env.deps, post(GOOGLE_BEN, 8, quiet), OPEN);
+  assert.equal(third.ok, false, "and the burst is exactly 2");
 });

@@ -25,6 +25,7 @@ import type { ChatUser } from "../../lib/chat/types.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { KvPresenceStore } from "../../lib/store/presence.ts";
 import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
+import { Signal } from "../../support/wait.ts";
 
 /** Counts full reads of a room, the cost a join must not pay. */
 class CountingStore extends KvPresenceStore {
@@ -40,7 +41,7 @@ class Socket implements Channel {
   readonly name: string;
   readonly frames: ServerFrame[] = [];
   state: PresenceState = emptyPresence();
-  #waiters: { test: () => boolean; resolve: () => void }[] = [];
+  readonly #signal = new Signal();
 
   constructor(instance: string, readonly user: ChatUser) {
     this.name = newChannelName(instance);
@@ -52,32 +53,16 @@ class Socket implements Channel {
     if (f.type === "presence") {
       this.state = nextPresence(this.state, f);
     }
-    this.#waiters = this.#waiters.filter((w) =>
-      !(w.test() && (w.resolve(), true))
-    );
+    this.#signal.notify();
   }
 
   names(): string[] {
     return Object.values(this.state).map((e) => e.user.name).sort();
   }
 
-  /** Resolves once `test` holds; fails the test after 3 s. */
+  /** Resolves once `test` holds, re-checked on every frame. */
   until(test: () => boolean, what: string): Promise<void> {
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(new Error(`timed out waiting for ${what}: ${this.names()}`)),
-        3_000,
-      );
-      this.#waiters.push({
-        test,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return this.#signal.until(test, () => `${what}: ${this.names()}`);
   }
 
   diffs(): number {

@@ -1,102 +1,29 @@
 /**
  * The `redis` group layer against a real redis-server on 127.0.0.1 (started
- * by tests/_helpers/redis.ts on a free port). Two `RedisLayer`s in this
+ * by support/redis.ts on a free port). Two `RedisLayer`s in this
  * process stand for two app processes; a third plain client inspects what
  * Redis sees (`PUBSUB CHANNELS`). Every wait is for a delivery, a frame or a
  * log event, each with a timeout.
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import {
-  type Channel,
-  type ChatEvent,
-  newChannelName,
-} from "../../lib/chat/layer.ts";
+import type { ChatEvent } from "../../lib/chat/layer.ts";
 import { encodeServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import {
   RedisLayer,
   type RedisLayerOptions,
-  redisReconnectDelay,
 } from "../../lib/chat/redis_layer.ts";
+import { withTimeout } from "../../lib/async.ts";
 import type { LogFields, Logger } from "../../lib/log.ts";
-import { freePort } from "../_helpers/process.ts";
-import { startRedis, type TestRedis } from "../_helpers/redis.ts";
+import { freePort } from "../../support/process.ts";
+import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { startServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
+import { Recorder } from "../_helpers/recorder.ts";
+import { Signal } from "../../support/wait.ts";
 
-/** How long a test waits for an expected delivery or log event before failing. */
-const WAIT_MS = 5_000;
 const RESYNC = encodeServerFrame({ type: "resync" });
-
-/** Resolves when `ready()` holds, re-checked on every `poke()`; rejects after WAIT_MS. */
-class Signal {
-  #waiters: { ready: () => boolean; resolve: () => void }[] = [];
-
-  poke(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.ready()) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  until(ready: () => boolean, what: () => string): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new Error(`${what()} after ${WAIT_MS} ms`));
-      }, WAIT_MS);
-      const waiter = {
-        ready,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-}
-
-/** A channel that records what it is sent and lets a test await deliveries. */
-class Recorder implements Channel {
-  readonly name = newChannelName();
-  readonly frames: string[] = [];
-  readonly #signal = new Signal();
-
-  constructor(readonly label: string) {}
-
-  send(frame: string): void {
-    this.frames.push(frame);
-    this.#signal.poke();
-  }
-
-  /** Resolves once `count` frames in total have arrived. */
-  received(count = 1): Promise<void> {
-    return this.#signal.until(
-      () => this.frames.length >= count,
-      () => `${this.label}: ${this.frames.length}/${count} frames`,
-    );
-  }
-
-  /** Resolves once a frame equal to `frame` has arrived. */
-  got(frame: string): Promise<void> {
-    return this.#signal.until(
-      () => this.frames.includes(frame),
-      () => `${this.label}: no ${frame} in ${this.texts().join(", ")}`,
-    );
-  }
-
-  /** Message texts, other frames as `<type>`. */
-  texts(): string[] {
-    return this.frames.map((f) => {
-      const frame = JSON.parse(f) as ChatEvent;
-      return frame.type === "message" ? frame.message.text : `<${frame.type}>`;
-    });
-  }
-}
 
 /** A Logger that records every line and lets a test await an event. */
 class LogTap implements Logger {
@@ -105,7 +32,7 @@ class LogTap implements Logger {
 
   #write(level: string, event: string, fields?: LogFields): void {
     this.lines.push({ level, event, fields });
-    this.#signal.poke();
+    this.#signal.notify();
   }
   debug = (event: string, fields?: LogFields) =>
     this.#write("debug", event, fields);
@@ -156,24 +83,6 @@ async function pubsubChannels(url: string, prefix: string): Promise<string[]> {
     return (await client.pubSubChannels(`${prefix}*`)).sort();
   } finally {
     await client.close();
-  }
-}
-
-/** `promise`'s value, or a failure if it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: still pending after ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -435,14 +344,6 @@ Deno.test(
   },
 );
 
-Deno.test("redis layer: reconnect delays grow, are capped and jittered", () => {
-  assert.equal(redisReconnectDelay(0, 100, 5_000, 0), 50);
-  assert.equal(redisReconnectDelay(0, 100, 5_000, 1), 100);
-  assert.equal(redisReconnectDelay(3, 100, 5_000, 0.5), 600);
-  assert.equal(redisReconnectDelay(40, 100, 5_000, 1), 5_000);
-  assert.equal(redisReconnectDelay(40, 100, 5_000, 0), 2_500);
-});
-
 Deno.test(
   "redis layer: survives a Redis restart (resync, delivery again, no throw or hang while down)",
   withLayers(
@@ -463,7 +364,7 @@ Deno.test(
       ]);
 
       // (c) A send during the outage resolves promptly; local members still get it.
-      await within(
+      await withTimeout(
         a.groupSend("room", event("secret text during outage")),
         1_000,
         "groupSend during the outage",
@@ -539,7 +440,7 @@ Deno.test(
         logA.logged("redis.disconnected"),
         logB.logged("redis.disconnected"),
       ]);
-      await within(
+      await withTimeout(
         a.groupSend("room", event("lost on the bus")),
         1_000,
         "groupSend while the publisher is down",

@@ -54,9 +54,15 @@ export interface PageWatch {
   readonly foreignRequests: string[];
 }
 
-export interface Session {
+/** What a browser session needs of a server: where it is. */
+export interface Origin {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+}
+
+export interface Session<S extends Origin = TestServer> {
   browser: Browser;
-  server: TestServer;
+  server: S;
   /** A fresh, isolated context (its own cookies) with one page, watched. */
   open(options?: OpenOptions): Promise<Tab>;
   close(): Promise<void>;
@@ -74,15 +80,20 @@ export interface Tab {
 }
 
 /**
- * Runs in every document before its own scripts: records CSP violations and
+ * Runs in every document before its own scripts: records CSP violations,
  * every value the status badge takes, from the server-rendered one on (a
- * MutationObserver sees parser-inserted nodes too), so tests can assert on
- * short-lived states without racing them.
+ * MutationObserver sees parser-inserted nodes too), and every notice the
+ * room shows, so tests can assert on short-lived states without racing them.
  */
 const WATCH_SCRIPT = () => {
-  const w = window as unknown as { __csp: string[]; __statuses: string[] };
+  const w = window as unknown as {
+    __csp: string[];
+    __statuses: string[];
+    __notices: string[];
+  };
   w.__csp = [];
   w.__statuses = [];
+  w.__notices = [];
   document.addEventListener("securitypolicyviolation", (e) => {
     w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
   });
@@ -90,13 +101,23 @@ const WATCH_SCRIPT = () => {
     const el = document.querySelector('[data-testid="status"]');
     const value = el?.getAttribute("data-status");
     if (value && w.__statuses.at(-1) !== value) w.__statuses.push(value);
+    const notice = document.querySelector(".room-notice")?.textContent ?? "";
+    if (notice && w.__notices.at(-1) !== notice) w.__notices.push(notice);
   }).observe(document, {
     subtree: true,
     childList: true,
+    characterData: true,
     attributes: true,
     attributeFilter: ["data-status"],
   });
 };
+
+/** Every notice the room in the current document has shown, in order. */
+export function noticeHistory(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    (window as unknown as { __notices: string[] }).__notices
+  );
+}
 
 /** Every value the status badge of the current document has taken, in order. */
 export function statusHistory(page: Page): Promise<string[]> {
@@ -110,7 +131,9 @@ export function statusHistory(page: Page): Promise<string[]> {
  * base URL, a bounded default timeout, and a watch on CSP violations,
  * console errors, page errors and requests to other hosts.
  */
-export async function openSession(server: TestServer): Promise<Session> {
+export async function openSession<S extends Origin>(
+  server: S,
+): Promise<Session<S>> {
   const browser = await launchBrowser();
   const contexts: BrowserContext[] = [];
   let closing = false;
@@ -190,26 +213,42 @@ export async function withSession(
   // Browser tests seed history by posting dozens of messages as one user; the
   // flood limits themselves are tested in tests/routes and tests/chat.
   const server = await startServer({ RATE_LIMIT_BURST: "1000" });
-  let session: Session | undefined;
+  try {
+    await withBrowser(name, server, fn);
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Runs `fn` with a browser for a server the caller started (and closes),
+ * closing the browser afterwards; screenshots every open page when `fn`
+ * throws.
+ */
+export async function withBrowser<S extends Origin>(
+  name: string,
+  server: S,
+  fn: (session: Session<S>) => Promise<void>,
+): Promise<void> {
+  let session: Session<S> | undefined;
   try {
     session = await openSession(server);
     await fn(session);
   } catch (err) {
-    if (session) await failureShots(session, name);
+    if (session) await failureShots(session.browser, name);
     throw err;
   } finally {
     await session?.close();
-    await server.close();
   }
 }
 
 /** Where screenshots and other test output go (git-ignored). */
 export const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
 
-async function failureShots(session: Session, name: string): Promise<void> {
+async function failureShots(browser: Browser, name: string): Promise<void> {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   let i = 0;
-  for (const context of session.browser.contexts()) {
+  for (const context of browser.contexts()) {
     for (const page of context.pages()) {
       const file = new URL(`${slug(name)}-failure-${i++}.png`, ARTIFACTS);
       await page.screenshot({ path: file.pathname }).catch(() => {});
@@ -276,13 +315,18 @@ export async function joinInline(
   await statusIs(page, "live");
 }
 
+/** Whatever mints a guest's session cookie through the real endpoint. */
+export interface GuestMinter extends Origin {
+  guest(name: string): Promise<{ cookie: string }>;
+}
+
 /**
  * Signs `name` in without the UI (a cookie minted by the real endpoint) and
  * opens the room, live. For tests about something other than signing in.
  */
 export async function joinWithCookie(
   tab: Tab,
-  server: TestServer,
+  server: GuestMinter,
   name: string,
   room: string,
 ): Promise<void> {

@@ -12,7 +12,7 @@ const BROWSER_SAFE = [
   /^islands\/[^/]+\.tsx?$/,
   /^components\/[^/]+\.tsx?$/,
   /^lib\/chat\/client\/[^/]+\.ts$/,
-  /^lib\/chat\/(protocol|types|names|presence|timeline|backoff|mentions)\.ts$/,
+  /^lib\/chat\/(protocol|types|names|presence|timeline|backoff|mentions|rate_limit)\.ts$/,
   /^lib\/shared\.ts$/,
 ];
 /** npm packages an island may reach. */

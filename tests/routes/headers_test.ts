@@ -111,8 +111,11 @@ async function audit(
   return report;
 }
 
+/** The tests' server sits "behind" a proxy on loopback, so `X-Forwarded-Proto` is believed. */
+const BEHIND_PROXY = { TRUST_PROXY: "127.0.0.0/8,::1" };
+
 Deno.test("every page, API, probe and 404 response carries the security headers", async () => {
-  const server = await startServer();
+  const server = await startServer(BEHIND_PROXY);
   try {
     assert.deepEqual(await audit(server, HANDLED), {});
   } finally {
@@ -123,7 +126,7 @@ Deno.test("every page, API, probe and 404 response carries the security headers"
 Deno.test({
   name: "static and built files carry the security headers too",
   async fn() {
-    const server = await startServer();
+    const server = await startServer(BEHIND_PROXY);
     try {
       assert.deepEqual(await audit(server, files(server)), {});
     } finally {
@@ -165,7 +168,7 @@ Deno.test("the CSP nonce is fresh on every response", async () => {
 });
 
 Deno.test("HSTS only when the request came over https", async () => {
-  const server = await startServer();
+  const server = await startServer(BEHIND_PROXY);
   try {
     for (const [name, path] of Object.entries(HANDLED)) {
       const plain = await get(server, path);
@@ -191,6 +194,31 @@ Deno.test("HSTS only when the request came over https", async () => {
         `${name}: HSTS from a later x-forwarded-proto hop`,
       );
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("X-Forwarded-Proto is believed only from a trusted proxy (TRUST_PROXY)", async () => {
+  const server = await startServer();
+  try {
+    const res = await get(server, "/", { "x-forwarded-proto": "https" });
+    assert.equal(res.headers.get("strict-transport-security"), null);
+    const guest = await fetch(`${server.origin}/api/session/guest`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        origin: server.origin,
+        "x-forwarded-proto": "https",
+      },
+      body: JSON.stringify({ name: "Ana" }),
+    });
+    await guest.body?.cancel();
+    assert.doesNotMatch(
+      guest.headers.get("set-cookie") ?? "",
+      /;\s*Secure/i,
+      "a cookie marked Secure over plain http would never come back",
+    );
   } finally {
     await server.close();
   }
@@ -224,6 +252,31 @@ Deno.test("built assets are cached for a year, immutable; other responses are no
         path,
       );
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("ALLOWED_HOSTS: a request for another Host is refused before anything trusts it", async () => {
+  const server = await startServer({ ALLOWED_HOSTS: "127.0.0.1,chat.example" });
+  try {
+    assert.equal((await get(server, "/healthz")).status, 200);
+    const port = new URL(server.origin).port;
+    // fetch() cannot send a Host other than the URL's: speak HTTP by hand.
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: Number(port),
+    });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /healthz HTTP/1.1\r\nHost: rebound.example\r\nConnection: close\r\n\r\n",
+      ),
+    );
+    const buf = new Uint8Array(256);
+    const n = await conn.read(buf);
+    conn.close();
+    const other = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(other, /^HTTP\/1\.1 400/);
   } finally {
     await server.close();
   }

@@ -14,14 +14,13 @@ import { PRESENCE_BEAT_MS } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
-import { guestCookie } from "../_helpers/instances.ts";
+import { guestCookie } from "../../support/guest.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import { RecoveringReader } from "../_helpers/recovering_reader.ts";
-import { startRedis, type TestRedis } from "../_helpers/redis.ts";
+import { startRedis, type TestRedis } from "../../support/redis.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
+import { WAIT_MS } from "../../support/wait.ts";
 
-/** How long a test waits for an expected frame or acknowledgement. */
-const WAIT_MS = 10_000;
 /** A dead instance's connections leave presence within this (see lib/store/types.ts). */
 const PRESENCE_BOUND_MS = PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS;
 
@@ -87,38 +86,6 @@ async function withCluster(fn: (cluster: Cluster) => Promise<void>) {
   }
 }
 
-/**
- * Resolves once `test()` holds, re-checked on every frame `client` receives
- * (after the client's own bookkeeping). Rejects on timeout, or when the
- * socket closes first.
- */
-function until(
-  client: TestClient,
-  test: () => boolean,
-  what: string,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  if (test()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      client.socket.removeEventListener("message", check);
-      client.socket.removeEventListener("close", closed);
-      if (err) reject(err);
-      else resolve();
-    };
-    const check = () => test() && done();
-    const closed = () =>
-      done(test() ? undefined : new Error(`socket closed before: ${what}`));
-    const timer = setTimeout(
-      () => done(new Error(`not within ${timeoutMs} ms: ${what}`)),
-      timeoutMs,
-    );
-    client.socket.addEventListener("message", check);
-    client.socket.addEventListener("close", closed);
-  });
-}
-
 /** The first frame (received so far or later) matching `test`. */
 async function frame<T extends ServerFrame = ServerFrame>(
   client: TestClient,
@@ -126,7 +93,7 @@ async function frame<T extends ServerFrame = ServerFrame>(
   what: string,
   timeoutMs = WAIT_MS,
 ): Promise<T> {
-  await until(client, () => client.frames.some(test), what, timeoutMs);
+  await client.until(() => client.frames.some(test), what, timeoutMs);
   return client.frames.find(test) as T;
 }
 
@@ -198,8 +165,7 @@ class Sender {
 
   /** Resolves once every one of `ids` is acknowledged. */
   acks(ids: readonly string[]): Promise<void> {
-    return until(
-      this.client,
+    return this.client.until(
       () => ids.every((id) => this.acked.has(id)),
       `${this.prefix}: ${
         ids.filter((id) => this.acked.has(id)).length
@@ -269,13 +235,11 @@ Deno.test(
 
     // Ben's snapshot (from the shared KV) has Ana on A; Ana learns of Ben
     // through a diff that only Redis can have carried from B.
-    await until(
-      ben,
+    await ben.until(
       () => benView.users().join() === both.join(),
       "Ben sees both",
     );
-    await until(
-      ana,
+    await ana.until(
       () => anaView.users().join() === both.join(),
       "Ana sees both",
     );
@@ -296,8 +260,8 @@ Deno.test(
         )
       );
     await Promise.all([
-      until(ana, got(ana), "Ana has all 10"),
-      until(ben, got(ben), "Ben has all 10"),
+      ana.until(got(ana), "Ana has all 10"),
+      ben.until(got(ben), "Ben has all 10"),
     ]);
     const messages = (client: TestClient) =>
       client.frames.flatMap((f) => f.type === "message" ? [f.message] : []);
@@ -317,8 +281,7 @@ Deno.test(
 
     // Ben leaves B; Ana sees it on A.
     await ben.close();
-    await until(
-      ana,
+    await ana.until(
       () => anaView.users().join() === anaId,
       "Ana sees Ben leave",
     );
@@ -344,8 +307,7 @@ Deno.test(
     const readerId = (await welcomeOf(readerOnA)).you.id;
     const lurker = await connect(a, room, lurkerCookie);
     const lurkerId = (await welcomeOf(lurker)).you.id;
-    await until(
-      onB,
+    await onB.until(
       () =>
         view.users().join() === [senderId, readerId, lurkerId].sort().join(),
       "B sees A's users",
@@ -363,8 +325,7 @@ Deno.test(
     const seenOnA = reader.timeline.contiguous;
     assert.ok(seenOnA >= 10 && seenOnA <= 30, `reader got ${seenOnA} on A`);
     // B's sweep announces A's connections leaving; it must come within the bound.
-    const ghostsGone = until(
-      onB,
+    const ghostsGone = onB.until(
       () =>
         view.users().includes(lurkerId) === false &&
         [...onA].every((conn) => !view.conns(readerId).includes(conn)),
@@ -406,8 +367,7 @@ Deno.test(
       elapsed <= PRESENCE_BOUND_MS,
       `ghosts left after ${Math.round(elapsed)} ms`,
     );
-    await until(
-      onB,
+    await onB.until(
       () => view.conns(readerId).length === 1,
       "the reader's connection on B in presence",
     );
@@ -466,8 +426,8 @@ Deno.test(
     await acks(restarting);
     // Each process tells its clients to resync once it is back on Redis.
     await Promise.all([
-      until(ana, () => anaReader.resyncs > 0, "resync on A"),
-      until(ben, () => benReader.resyncs > 0, "resync on B"),
+      ana.until(() => anaReader.resyncs > 0, "resync on A"),
+      ben.until(() => benReader.resyncs > 0, "resync on B"),
     ]);
 
     // Delivery is live again, both ways. A resync proves the receiving
@@ -485,8 +445,7 @@ Deno.test(
         const [id] = tx.send(1);
         probes.push(id);
         await tx.acks([id]);
-        await until(
-          other,
+        await other.until(
           () => otherReader.timeline.messages.some((m) => m.clientId === id),
           `probe ${id} reaches the other process`,
         );

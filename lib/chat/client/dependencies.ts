@@ -1,13 +1,16 @@
 /**
  * What a {@link RoomClient} needs from the world — a socket, a clock and its
- * timers, randomness, storage, the browser's network events, a logger — as
- * small interfaces, so tests hand it fakes and the island hands it the
- * browser's own. Browser-safe: nothing here runs until called.
+ * timers, randomness, storage, the browser's network events, the session
+ * check, the channel between tabs, a logger — as small interfaces, so tests
+ * hand it fakes and the island hands it the browser's own. Browser-safe:
+ * nothing here runs until called.
  *
  * @module
  */
 
+import type { ChatUser } from "../types.ts";
 import type { StorageLike } from "./outbox.ts";
+import { openSessionChannel, type SessionChannel } from "./session_channel.ts";
 
 /** `WebSocket.OPEN`, spelled out so fakes need no `WebSocket` global. */
 export const SOCKET_OPEN = 1;
@@ -33,11 +36,61 @@ export interface Clock {
   clearTimeout(id: TimerId): void;
 }
 
-/** Where the browser announces `online` (the window). */
+/** Where the browser announces `online` and `offline` (the window). */
 export type NetworkEvents = Pick<
   EventTarget,
   "addEventListener" | "removeEventListener"
 >;
+
+/**
+ * What `GET /api/session` said: who is signed in, nobody (401), or nothing
+ * useful (unreachable, or any other answer).
+ */
+export type SessionCheck =
+  | { status: "signed-in"; user: ChatUser }
+  | { status: "signed-out" }
+  | { status: "unknown" };
+
+/** Where the session is asked for. */
+export const SESSION_PATH = "/api/session";
+
+/**
+ * Asks the server who this browser's session is. A browser cannot read why
+ * a WebSocket upgrade was refused, so after a connect that never opened the
+ * client asks here to tell "signed out" from "server unreachable".
+ *
+ * @example
+ * ```ts
+ * await checkSession(fetch); // { status: "signed-out" } after a 401
+ * ```
+ */
+export async function checkSession(
+  fetcher: (url: string, init: RequestInit) => Promise<Response>,
+  url: string = SESSION_PATH,
+): Promise<SessionCheck> {
+  try {
+    const res = await fetcher(url, {
+      cache: "no-store",
+      credentials: "same-origin",
+      headers: { accept: "application/json" },
+    });
+    if (res.status === 401) {
+      await res.body?.cancel();
+      return { status: "signed-out" };
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      return { status: "unknown" };
+    }
+    const body = await res.json();
+    const user = body?.user;
+    return typeof user?.id === "string" && typeof user?.name === "string"
+      ? { status: "signed-in", user }
+      : { status: "unknown" };
+  } catch {
+    return { status: "unknown" };
+  }
+}
 
 /** Everything a {@link RoomClient} takes from outside. */
 export interface RoomClientDeps {
@@ -48,8 +101,14 @@ export interface RoomClientDeps {
   random(): number;
   /** Where the outbox is kept; `null` keeps it in memory only. */
   storage: StorageLike | null;
-  /** Source of `online` events; `null` when there is none. */
+  /** Source of `online` and `offline` events; `null` when there is none. */
   network: NetworkEvents | null;
+  /** Whether the browser believes it has a network (`navigator.onLine`). */
+  online(): boolean;
+  /** Asks the server whether this browser is still signed in. */
+  checkSession(): Promise<SessionCheck>;
+  /** Sign-in and sign-out news to and from the browser's other tabs; `null` for none. */
+  session: SessionChannel | null;
   /** A fresh `clientId` for each message. */
   newId(): string;
   /** Reports a problem; never given message text or tokens. */
@@ -65,12 +124,18 @@ const browserStorage: StorageLike = {
   getItem: (key) => localStorage.getItem(key),
   setItem: (key, value) => localStorage.setItem(key, value),
   removeItem: (key) => localStorage.removeItem(key),
+  key: (index) => localStorage.key(index),
+  get length() {
+    return localStorage.length;
+  },
 };
 
 /**
  * The browser's own: `WebSocket` (a path is resolved against the page),
- * `Date.now` and timers, `Math.random`, `localStorage`, the window's events,
- * `crypto.randomUUID`, `console.error`. Nothing is touched until used.
+ * `Date.now` and timers, `Math.random`, `localStorage`, the window's events
+ * and `navigator.onLine`, `fetch` of {@link SESSION_PATH}, a session channel
+ * between tabs, `crypto.randomUUID`, `console.error`. Nothing is touched
+ * until used.
  *
  * @example
  * ```ts
@@ -89,6 +154,9 @@ export function browserDependencies(): RoomClientDeps {
     random: () => Math.random(),
     storage: browserStorage,
     network: globalThis,
+    online: () => navigator.onLine !== false,
+    checkSession: () => checkSession((url, init) => fetch(url, init)),
+    session: openSessionChannel(),
     newId: () => crypto.randomUUID(),
     log: (message, error) =>
       error === undefined

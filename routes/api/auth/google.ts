@@ -1,6 +1,6 @@
 import { getCookie } from "hono/cookie";
 import { setSessionCookie } from "../../../lib/auth/cookie.ts";
-import { GoogleAuthError } from "../../../lib/auth/google.ts";
+import { GoogleAuthError, googleUserId } from "../../../lib/auth/google.ts";
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import type { ChatUser } from "../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../lib/context.ts";
@@ -64,7 +64,7 @@ export const handler: Handlers<AppEnv> = {
       const profile = await services.google.verify(body.value.credential);
       await services.users.upsertGoogle(profile);
       user = {
-        id: `google:${profile.sub}`,
+        id: await googleUserId(profile.sub),
         name: profile.name,
         kind: "google",
       };

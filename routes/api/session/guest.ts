@@ -2,7 +2,8 @@ import { createGuest } from "../../../lib/auth/guest.ts";
 import { setSessionCookie } from "../../../lib/auth/cookie.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
-import { routeError } from "../../../lib/web/errors.ts";
+import { rateLimited } from "../../../lib/chat/protocol.ts";
+import { refusalResponse, routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
 /**
@@ -24,6 +25,14 @@ export const handler: Handlers<AppEnv> = {
     if (!user) {
       if (body.form) return c.redirect(`${next}?error=name`, 303);
       return routeError(c, "bad_name");
+    }
+    // Guest sessions are free to make, so they are limited per address:
+    // otherwise per-person budgets would be per throwaway identity.
+    const wait = services.budgets.guests?.take(c.var.client.address) ?? 0;
+    if (wait > 0) {
+      services.metrics.drop("refused_guest_rate");
+      if (body.form) return c.redirect(`${next}?error=rate_limited`, 303);
+      return refusalResponse(c, rateLimited(wait));
     }
     setSessionCookie(
       c,

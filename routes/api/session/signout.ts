@@ -11,8 +11,11 @@ export const handler: Handlers<AppEnv> = {
     const body = await readBody(c);
     clearSessionCookie(c);
     if (user && session) {
+      // Renewals keep the session id, so a later-expiring renewal of this
+      // token may exist: the revocation lasts as long as any could.
+      const untilMs = Date.now() + services.sessions.ttlSeconds * 1000;
       // Every instance's sockets notice within SESSION_RECHECK_MS; this one's close now.
-      await services.revocations.revoke(session.sid, session.exp * 1000);
+      await services.revocations.revoke(session.sid, untilMs);
       const closed = services.connections.closeWhere(
         (scope) => scope.sessionId === session.sid,
         CloseCode.sessionEnded,

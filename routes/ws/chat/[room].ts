@@ -2,7 +2,6 @@ import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
 import type { AppEnv, Services } from "../../../lib/context.ts";
-import { clientAddress } from "../../../lib/web/client_address.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 
@@ -12,7 +11,7 @@ function overCaps(
   userId: string,
   ip: string,
 ): string | null {
-  const { config, connections, connectRate } = services;
+  const { config, connections, budgets } = services;
   if (connections.countUser(userId) >= config.maxSocketsPerUser) {
     return "user_sockets";
   }
@@ -22,7 +21,7 @@ function overCaps(
   ) {
     return "ip_sockets";
   }
-  if (connectRate && connectRate.take(ip) > 0) return "ip_rate";
+  if (budgets.connects && budgets.connects.take(ip) > 0) return "ip_rate";
   return null;
 }
 
@@ -59,16 +58,23 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.origin_refused", { room });
       return routeError(c, "forbidden_origin");
     }
-    const ip = clientAddress(c);
+    const ip = c.var.client.address;
     const refusal = overCaps(services, user.id, ip);
     if (refusal) {
       services.metrics.drop(`refused_${refusal}`);
       services.log.warn("ws.refused", { room, reason: refusal });
       return routeError(c, "too_many_connections");
     }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: WS_IDLE_TIMEOUT_S,
-    });
+    let upgrade: Deno.WebSocketUpgrade;
+    try {
+      upgrade = Deno.upgradeWebSocket(c.req.raw, {
+        idleTimeout: WS_IDLE_TIMEOUT_S,
+      });
+    } catch {
+      // A handshake Deno cannot accept (no key, another version): the client's fault.
+      return routeError(c, "bad_upgrade");
+    }
+    const { socket, response } = upgrade;
     const scope = {
       room,
       ip,

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
+  checkSession,
   roomSocketPath,
+  SESSION_PATH,
   socketUrl,
 } from "../../../lib/chat/client/dependencies.ts";
 
@@ -20,4 +22,36 @@ Deno.test("socket URLs: the page's host, wss under https, the room encoded", () 
     socketUrl("ws://127.0.0.1:1/x", { protocol: "https:", host: "h" }),
     "ws://127.0.0.1:1/x",
   );
+});
+
+Deno.test("session check: 200 names the user, 401 is signed out, anything else is unknown", async () => {
+  const user = { id: "guest:ana", name: "Ana", kind: "guest" };
+  const asked: [string, RequestInit][] = [];
+  const answer =
+    (res: Response | Error) => (url: string, init: RequestInit) => {
+      asked.push([url, init]);
+      return res instanceof Error ? Promise.reject(res) : Promise.resolve(res);
+    };
+  assert.deepEqual(
+    await checkSession(answer(Response.json({ user }))),
+    { status: "signed-in", user },
+  );
+  assert.equal(asked[0][0], SESSION_PATH);
+  assert.equal(asked[0][1].cache, "no-store");
+  assert.deepEqual(
+    await checkSession(
+      answer(Response.json({ error: "unauthorized" }, { status: 401 })),
+    ),
+    { status: "signed-out" },
+  );
+  for (
+    const res of [
+      new Response("busy", { status: 503 }),
+      Response.json({ user: { id: 1 } }),
+      new Response("not json"),
+      new TypeError("Failed to fetch"),
+    ]
+  ) {
+    assert.deepEqual(await checkSession(answer(res)), { status: "unknown" });
+  }
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  legacyOutboxKey,
+  legacyOutboxKeys,
   Outbox,
   outboxKey,
   type StorageLike,
@@ -15,7 +17,7 @@ function memoryStorage(): StorageLike & { map: Map<string, string> } {
   };
 }
 
-const KEY = outboxKey("general", "guest:ana");
+const KEY = outboxKey("general");
 
 Deno.test("outbox: pending messages are saved on every change and gone when confirmed", () => {
   const storage = memoryStorage();
@@ -80,4 +82,62 @@ Deno.test("outbox: storage that throws, or none, only loses persistence", () => 
     outbox.confirm(["a"]);
     assert.deepEqual(outbox.items, []);
   }
+});
+
+Deno.test("outbox: kept by room, whoever is signed in; a discarded message is gone", () => {
+  assert.equal(outboxKey("general"), "roomcast:outbox:general");
+  const storage = memoryStorage();
+  const outbox = new Outbox(storage, KEY);
+  outbox.load();
+  outbox.add({ clientId: "a", text: "one", ts: 1 });
+  outbox.add({ clientId: "b", text: "two", ts: 2 });
+  assert.equal(outbox.has("a"), true);
+  assert.equal(outbox.discard("a"), true);
+  assert.equal(outbox.discard("a"), false);
+  assert.equal(outbox.has("a"), false);
+  assert.deepEqual(JSON.parse(storage.getItem(KEY)!), [
+    { clientId: "b", text: "two", ts: 2 },
+  ]);
+});
+
+Deno.test("outbox: what older versions saved under a user id joins the room's outbox once", () => {
+  const storage = memoryStorage();
+  const withKeys: StorageLike = {
+    ...storage,
+    key: (i) => [...storage.map.keys()][i] ?? null,
+    get length() {
+      return storage.map.size;
+    },
+  };
+  storage.setItem(KEY, JSON.stringify([{ clientId: "n", text: "new", ts: 5 }]));
+  storage.setItem(
+    legacyOutboxKey("general", "guest:old"),
+    JSON.stringify([
+      { clientId: "o2", text: "old two", ts: 3 },
+      { clientId: "n", text: "new", ts: 5 },
+    ]),
+  );
+  storage.setItem(
+    legacyOutboxKey("general", "guest:ana"),
+    JSON.stringify([{ clientId: "o1", text: "old one", ts: 2 }]),
+  );
+  storage.setItem(legacyOutboxKey("generalx", "guest:ana"), "[]");
+
+  // Without listing, only the named user's legacy key is known.
+  assert.deepEqual(legacyOutboxKeys(storage, "general", "guest:ana"), [
+    legacyOutboxKey("general", "guest:ana"),
+  ]);
+  const found = legacyOutboxKeys(withKeys, "general", "guest:ana");
+  assert.deepEqual(found.sort(), [
+    legacyOutboxKey("general", "guest:ana"),
+    legacyOutboxKey("general", "guest:old"),
+  ]);
+
+  const outbox = new Outbox(storage, KEY);
+  outbox.load(found);
+  assert.deepEqual(outbox.items.map((p) => p.clientId), ["n", "o1", "o2"]);
+  assert.deepEqual([...storage.map.keys()].sort(), [
+    KEY,
+    legacyOutboxKey("generalx", "guest:ana"),
+  ]);
 });

@@ -5,19 +5,36 @@
  */
 import assert from "node:assert/strict";
 import {
+  BANNED_NOTICE,
+  DEFAULT_RETRY_AFTER_MS,
+  FLOOD_CLOSED_NOTICE,
+  FLOOD_PAUSE_MS,
+  HEARTBEAT_INTERVAL_MS,
+  KICKED_NOTICE,
+  PONG_TIMEOUT_MS,
   type RoomClientOptions,
   type RoomEvent,
   SESSION_ENDED_NOTICE,
+  SIGNED_OUT_ELSEWHERE_NOTICE,
+  SIGNED_OUT_NOTICE,
+  TOO_FAST_NOTICE,
 } from "../../../lib/chat/client/room_client.ts";
+import { PACE_SHARE } from "../../../lib/chat/client/pacer.ts";
 import { RoomClient } from "../../../lib/chat/client/room_client.ts";
 import type {
   Clock,
+  SessionCheck,
   WebSocketLike,
 } from "../../../lib/chat/client/dependencies.ts";
 import {
+  legacyOutboxKey,
   outboxKey,
   type StorageLike,
 } from "../../../lib/chat/client/outbox.ts";
+import type {
+  SessionChannel,
+  SessionEvent,
+} from "../../../lib/chat/client/session_channel.ts";
 import { reconnectDelay } from "../../../lib/chat/backoff.ts";
 import {
   type ClientFrame,
@@ -58,16 +75,19 @@ function range(from: number, to: number): ChatMessage[] {
 class FakeSocket implements WebSocketLike {
   readyState = 0;
   readonly sent: ClientFrame[] = [];
+  /** When each frame in {@link sent} went out, by the test's clock. */
+  readonly sentAt: number[] = [];
   onopen: ((event: Event) => void) | null = null;
   onmessage: ((event: MessageEvent) => void) | null = null;
   onclose: ((event: CloseEvent) => void) | null = null;
   closedByClient = false;
 
-  constructor(readonly url: string) {}
+  constructor(readonly url: string, readonly clock?: Clock) {}
 
   send(data: string): void {
     assert.equal(this.readyState, 1, "sent on a socket that is not open");
     this.sent.push(JSON.parse(data));
+    this.sentAt.push(this.clock?.now() ?? 0);
   }
 
   close(): void {
@@ -87,7 +107,7 @@ class FakeSocket implements WebSocketLike {
     this.onmessage?.(new MessageEvent("message", { data }));
   }
 
-  /** The server (or the network) closed the connection. */
+  /** The server (or the network: 1006) closed the connection. */
   drop(code: number = CloseCode.restart): void {
     this.readyState = 3;
     this.onclose?.(new CloseEvent("close", { code }));
@@ -146,6 +166,12 @@ class FakeClock implements Clock {
 
 class MemoryStorage implements StorageLike {
   readonly map = new Map<string, string>();
+  get length(): number {
+    return this.map.size;
+  }
+  key(index: number): string | null {
+    return [...this.map.keys()][index] ?? null;
+  }
   getItem(key: string): string | null {
     return this.map.get(key) ?? null;
   }
@@ -157,6 +183,53 @@ class MemoryStorage implements StorageLike {
   }
 }
 
+/**
+ * The browser's other tabs: every end posts to all the others, at once.
+ * `otherTab` is one more end, for the test to post and listen on.
+ */
+class FakeSessionHub {
+  readonly #ends = new Set<(event: SessionEvent) => void>();
+
+  end(): SessionChannel & { heard: SessionEvent[] } {
+    const listeners = new Set<(event: SessionEvent) => void>();
+    const deliver = (event: SessionEvent) => {
+      for (const l of [...listeners]) l(event);
+    };
+    const heard: SessionEvent[] = [];
+    listeners.add((e) => heard.push(e));
+    this.#ends.add(deliver);
+    return {
+      heard,
+      post: (event) => {
+        for (const end of this.#ends) if (end !== deliver) end(event);
+      },
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+  }
+}
+
+/** Session checks the test answers one by one. */
+class FakeSessionChecks {
+  readonly asked: ((answer: SessionCheck) => void)[] = [];
+  #pending: Promise<SessionCheck> | null = null;
+
+  check = (): Promise<SessionCheck> => {
+    this.#pending = new Promise((resolve) => this.asked.push(resolve));
+    return this.#pending;
+  };
+
+  /** Answers the latest check; resolves after the client has acted on it. */
+  async answer(answer: SessionCheck): Promise<void> {
+    const resolve = this.asked.at(-1);
+    assert.ok(resolve && this.#pending, "no session check was asked");
+    resolve(answer);
+    await this.#pending;
+  }
+}
+
 function setup(
   options: Partial<RoomClientOptions> = {},
   storage = new MemoryStorage(),
@@ -164,6 +237,9 @@ function setup(
   const sockets: FakeSocket[] = [];
   const clock = new FakeClock();
   const network = new EventTarget();
+  const hub = new FakeSessionHub();
+  const sessionChecks = new FakeSessionChecks();
+  let online = true;
   const logs: string[] = [];
   let ids = 0;
   const client = new RoomClient(
@@ -177,7 +253,7 @@ function setup(
     },
     {
       connect: (url) => {
-        const socket = new FakeSocket(url);
+        const socket = new FakeSocket(url, clock);
         sockets.push(socket);
         return socket;
       },
@@ -185,12 +261,17 @@ function setup(
       random: () => JITTER,
       storage,
       network,
+      online: () => online,
+      checkSession: sessionChecks.check,
+      session: hub.end(),
       newId: () => `local-${++ids}`,
       log: (message) => logs.push(message),
     },
   );
   const events: RoomEvent[] = [];
   client.subscribe((e) => events.push(e));
+  /** Another tab of the same browser. */
+  const otherTab = hub.end();
   return {
     client,
     sockets,
@@ -199,6 +280,13 @@ function setup(
     storage,
     logs,
     events,
+    sessionChecks,
+    otherTab,
+    /** The browser lost (false) or regained (true) its network. */
+    setOnline(value: boolean) {
+      online = value;
+      network.dispatchEvent(new Event(value ? "online" : "offline"));
+    },
     /** The socket opened last. */
     get socket(): FakeSocket {
       const s = sockets.at(-1);
@@ -217,10 +305,11 @@ function setup(
 function welcome(
   history: ChatMessage[],
   lastSeq = history.at(-1)?.seq ?? 0,
+  you: ChatUser = ana,
 ): ServerFrame {
   return {
     type: "welcome",
-    you: ana,
+    you,
     room: ROOM,
     history,
     hasMore: false,
@@ -299,7 +388,8 @@ Deno.test("room client: a closed socket reconnects after jittered, growing backo
   t.socket.open();
   t.socket.receive(welcome(range(1, 2)));
   assert.equal(t.client.view.status, "live");
-  assert.deepEqual(t.clock.scheduled(), []);
+  // Live, only the heartbeat is due.
+  assert.deepEqual(t.clock.scheduled(), [HEARTBEAT_INTERVAL_MS]);
   const statuses = t.eventsOf("change").map((e) => e.view.status)
     .filter((s, i, all) => s !== all[i - 1]);
   assert.deepEqual(statuses, ["connecting", "live", "reconnecting", "live"]);
@@ -421,7 +511,7 @@ Deno.test("room client: a message written offline is kept, sent once after welco
   ]);
   // Persisted: a reload would still have it.
   assert.deepEqual(
-    JSON.parse(t.storage.getItem(outboxKey(ROOM, ana.id))!),
+    JSON.parse(t.storage.getItem(outboxKey(ROOM))!),
     pending,
   );
 
@@ -441,7 +531,7 @@ Deno.test("room client: a message written offline is kept, sent once after welco
   // The server's copy arrives: no longer pending, and the storage is empty.
   t.socket.receive({ type: "message", message: m(4, ana, "local-1") });
   assert.deepEqual(t.client.view.pending, []);
-  assert.equal(t.storage.getItem(outboxKey(ROOM, ana.id)), null);
+  assert.equal(t.storage.getItem(outboxKey(ROOM)), null);
   const change = t.eventsOf("change").at(-1)!;
   assert.deepEqual(change.timeline, {
     direction: "newer",
@@ -462,7 +552,7 @@ Deno.test("room client: a pending message already in the welcome's history is no
     text: "still to send",
     ts: 2,
   }];
-  storage.setItem(outboxKey(ROOM, ana.id), JSON.stringify(saved));
+  storage.setItem(outboxKey(ROOM), JSON.stringify(saved));
   const t = setup({ history: range(1, 2) }, storage);
   t.client.start();
   // The outbox survived the reload.
@@ -482,7 +572,7 @@ Deno.test("room client: a pending message already in the welcome's history is no
     hasMore: false,
   });
   assert.deepEqual(t.client.view.pending, []);
-  assert.equal(storage.getItem(outboxKey(ROOM, ana.id)), null);
+  assert.equal(storage.getItem(outboxKey(ROOM)), null);
 });
 
 Deno.test("room client: a message posted while live goes out at once; blank or too long is refused", () => {
@@ -505,7 +595,7 @@ Deno.test("room client: a message posted while live goes out at once; blank or t
 
 Deno.test("room client: an unreadable saved outbox counts as empty", () => {
   const storage = new MemoryStorage();
-  storage.setItem(outboxKey(ROOM, ana.id), "{not json");
+  storage.setItem(outboxKey(ROOM), "{not json");
   const t = setup({}, storage);
   t.client.start();
   assert.deepEqual(t.client.view.pending, []);
@@ -541,11 +631,15 @@ Deno.test("room client: typing is sent at most once per throttle window, and not
   t.client.typed("   ");
   assert.equal(t.socket.sentOf("typing").length, 2, "blank");
 
-  // Sending a message starts the window over: the next keystroke tells at once.
+  // Sending a message does not start the window over: quick messages with
+  // typing between them stay within the server's typing budget.
   t.client.typed("hello");
   assert.equal(t.socket.sentOf("typing").length, 3);
   t.client.post("hello");
   t.client.typed("a");
+  assert.equal(t.socket.sentOf("typing").length, 3);
+  t.clock.advance(TYPING_THROTTLE_MS);
+  t.client.typed("ab");
   assert.equal(t.socket.sentOf("typing").length, 4);
 
   // Without an open socket nothing is sent, and the next chance is not used up.
@@ -585,9 +679,11 @@ Deno.test("room client: someone typing shows until the ttl runs out or their mes
     message: m(3, { id: "guest:cy", name: "Cy", kind: "guest" }),
   });
   assert.deepEqual(t.client.view.typing, []);
-  assert.deepEqual(t.clock.scheduled(), [1], "only the stale expiry check");
+  // The stale expiry check, and the heartbeat (the test is 2 ttls in, less 1 ms).
+  const heartbeatDue = HEARTBEAT_INTERVAL_MS - (2 * TYPING_TTL_MS - 1);
+  assert.deepEqual(t.clock.scheduled(), [1, heartbeatDue]);
   t.clock.advance(1);
-  assert.deepEqual(t.clock.scheduled(), []);
+  assert.deepEqual(t.clock.scheduled(), [heartbeatDue - 1]);
 });
 
 Deno.test("room client: presence state is silent; joins and leaves are announced, never your own", () => {
@@ -747,4 +843,503 @@ Deno.test("room client: stop closes the socket and leaves no timer or listener b
   assert.deepEqual(u.clock.scheduled(), []);
   u.clock.advance(60_000);
   assert.equal(u.sockets.length, 1);
+});
+
+// ---- Bad weather: heartbeat, network, close codes, sessions, pacing ----
+
+/** What the browser reports for a socket that ended without a close frame. */
+const ABNORMAL = 1006;
+
+Deno.test("room client: a ping every 25 s keeps a live socket; one unanswered for 5 s reconnects", () => {
+  const t = live();
+  t.clock.advance(HEARTBEAT_INTERVAL_MS - 1);
+  assert.deepEqual(t.socket.sentOf("ping"), [], "not before the interval");
+  t.clock.advance(1);
+  assert.deepEqual(t.socket.sentOf("ping"), [{ type: "ping" }]);
+  t.clock.advance(PONG_TIMEOUT_MS - 1);
+  t.socket.receive({ type: "pong" });
+  t.clock.advance(HEARTBEAT_INTERVAL_MS);
+  assert.equal(t.client.view.status, "live", "answered: still live");
+  assert.equal(t.socket.sentOf("ping").length, 2);
+
+  // The path dies: the next ping goes unanswered, and within 30 s of the
+  // last answer the socket is given up and a new one tried.
+  const dead = t.socket;
+  t.clock.advance(PONG_TIMEOUT_MS);
+  assert.equal(dead.closedByClient, true);
+  assert.equal(t.client.view.status, "reconnecting");
+  assert.deepEqual(t.logs, ["no answer to ping: reconnecting"]);
+  assert.deepEqual(t.sessionChecks.asked, [], "it had opened: no check");
+  t.clock.advance(reconnectDelay(0, JITTER));
+  assert.equal(t.sockets.length, 2);
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  assert.equal(t.client.view.status, "live");
+  // A frame the dead socket delivers late changes nothing.
+  dead.receive({ type: "message", message: m(3) });
+  assert.deepEqual(seqs(t), [1, 2]);
+});
+
+Deno.test("room client: any frame answers the heartbeat", () => {
+  const t = live();
+  t.clock.advance(HEARTBEAT_INTERVAL_MS);
+  t.socket.receive({ type: "message", message: m(3) });
+  t.clock.advance(PONG_TIMEOUT_MS);
+  assert.equal(t.client.view.status, "live");
+  assert.equal(t.sockets.length, 1);
+});
+
+Deno.test("room client: offline shows at once; a dead socket is dropped; back online reconnects now and sends what waited", () => {
+  const t = live();
+  t.setOnline(false);
+  assert.equal(t.client.view.status, "offline");
+  // The socket is kept but checked: a ping goes out now.
+  assert.deepEqual(t.socket.sentOf("ping"), [{ type: "ping" }]);
+  assert.equal(t.client.post("written offline"), true);
+  assert.deepEqual(t.socket.sentOf("message"), [], "nothing sent offline");
+
+  // No answer: dropped, still Offline; retries go on (the event may be wrong).
+  t.clock.advance(PONG_TIMEOUT_MS);
+  assert.equal(t.sockets[0].closedByClient, true);
+  assert.equal(t.client.view.status, "offline");
+  t.clock.advance(reconnectDelay(0, JITTER));
+  assert.equal(t.sockets.length, 2);
+  t.socket.drop(ABNORMAL);
+  assert.equal(t.client.view.status, "offline", "a failed attempt");
+  t.sessionChecks.asked.length = 0;
+
+  // Back online: a socket at once, not after the backoff.
+  t.setOnline(true);
+  assert.equal(t.sockets.length, 3);
+  assert.equal(t.client.view.status, "reconnecting");
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  assert.equal(t.client.view.status, "live");
+  assert.deepEqual(t.socket.sentOf("message"), [
+    { type: "message", text: "written offline", clientId: "local-1" },
+  ]);
+  const statuses = t.eventsOf("change").map((e) => e.view.status)
+    .filter((s, i, all) => s !== all[i - 1]);
+  assert.deepEqual(statuses, [
+    "connecting",
+    "live",
+    "offline",
+    "reconnecting",
+    "live",
+  ]);
+});
+
+Deno.test("room client: a socket kept while offline that still answers is live again", () => {
+  const t = live();
+  t.setOnline(false);
+  assert.equal(t.client.view.status, "offline");
+  t.client.post("still reaches the server");
+  t.socket.receive({ type: "pong" });
+  assert.equal(t.client.view.status, "live");
+  assert.equal(t.sockets.length, 1);
+  assert.equal(t.socket.sentOf("message").length, 1);
+  t.clock.advance(PONG_TIMEOUT_MS);
+  assert.equal(t.client.view.status, "live");
+});
+
+Deno.test("room client: offline from the start, or while waiting to reconnect", () => {
+  const t = setup();
+  t.setOnline(false);
+  t.client.start();
+  assert.equal(t.client.view.status, "offline");
+  t.socket.drop(ABNORMAL);
+  assert.equal(t.client.view.status, "offline");
+  t.setOnline(true);
+  assert.equal(t.client.view.status, "reconnecting");
+  t.socket.open();
+  t.socket.receive(welcome([]));
+  assert.equal(t.client.view.status, "live");
+
+  // A close the server sent proves the network works: Reconnecting, not Offline.
+  t.setOnline(false);
+  t.socket.drop(CloseCode.restart);
+  assert.equal(t.client.view.status, "reconnecting");
+  t.setOnline(false);
+  assert.equal(t.client.view.status, "offline", "waiting, then offline");
+});
+
+Deno.test("room client: what each close code does", async (ctx) => {
+  const reconnects = (code: number) => {
+    const t = live();
+    t.socket.drop(code);
+    assert.equal(t.client.view.status, "reconnecting", `code ${code}`);
+    assert.deepEqual(t.clock.scheduled(), [reconnectDelay(0, JITTER)]);
+    assert.equal(t.client.view.notice, null);
+    t.clock.advance(reconnectDelay(0, JITTER));
+    assert.equal(t.sockets.length, 2);
+  };
+  await ctx.step(
+    "1012 restart, 1013 try again, 1009, 1011, 1000, 1006: reconnect soon, jittered",
+    () => {
+      for (
+        const code of [
+          CloseCode.restart,
+          CloseCode.tryAgain,
+          CloseCode.tooBig,
+          CloseCode.internal,
+          CloseCode.normal,
+          ABNORMAL,
+        ]
+      ) reconnects(code);
+    },
+  );
+  await ctx.step(
+    "4001 session ended: signed out, the other tabs told, no reconnect",
+    () => {
+      const t = live();
+      t.socket.drop(CloseCode.sessionEnded);
+      assert.equal(t.client.view.status, "signed-out");
+      assert.equal(t.client.view.notice, SESSION_ENDED_NOTICE);
+      assert.deepEqual(t.otherTab.heard, [{ type: "signed-out" }]);
+      assert.deepEqual(t.clock.scheduled(), []);
+    },
+  );
+  await ctx.step("4004 banned: terminal, no sign-in offered", () => {
+    const t = live();
+    t.socket.drop(CloseCode.banned);
+    assert.equal(t.client.view.status, "banned");
+    assert.equal(t.client.view.notice, BANNED_NOTICE);
+    assert.deepEqual(t.otherTab.heard, []);
+    t.setOnline(true);
+    t.clock.advance(60_000);
+    assert.equal(t.sockets.length, 1);
+  });
+  await ctx.step("4003 kicked: a notice, and the user may rejoin", () => {
+    const t = live();
+    t.socket.drop(CloseCode.kicked);
+    assert.equal(t.client.view.status, "kicked");
+    assert.equal(t.client.view.notice, KICKED_NOTICE);
+    t.clock.advance(60_000);
+    assert.equal(t.sockets.length, 1, "not by itself");
+    t.client.rejoin();
+    assert.equal(t.sockets.length, 2);
+    t.socket.open();
+    t.socket.receive(welcome(range(1, 2)));
+    assert.equal(t.client.view.status, "live");
+    assert.equal(t.client.view.notice, null);
+  });
+  await ctx.step(
+    "4029 flooding: not a sign-out; reconnect after a pause, then send slower",
+    () => {
+      const t = live();
+      for (let i = 1; i <= 25; i++) t.client.post(`burst ${i}`);
+      assert.equal(t.socket.sentOf("message").length, 20);
+      t.socket.drop(CloseCode.rateLimited);
+      assert.equal(t.client.view.status, "reconnecting");
+      assert.equal(t.client.view.notice, FLOOD_CLOSED_NOTICE);
+      assert.deepEqual(t.otherTab.heard, []);
+      const pause = FLOOD_PAUSE_MS + reconnectDelay(0, JITTER);
+      assert.deepEqual(t.clock.scheduled(), [pause]);
+      t.clock.advance(pause);
+      t.socket.open();
+      t.socket.receive(welcome(range(1, 2)));
+      assert.equal(t.client.view.status, "live");
+      assert.equal(t.client.view.notice, null, "sending works again");
+      // The budget refills from one token at the end of the pause: no new burst.
+      const refilled = (pause - FLOOD_PAUSE_MS) / 1000 * 2 * PACE_SHARE;
+      assert.equal(t.socket.sentOf("message").length, 1 + Math.floor(refilled));
+      t.clock.advance(25 * Math.ceil(1000 / (2 * PACE_SHARE)));
+      assert.deepEqual(
+        t.socket.sentOf("message").map((f) => f.text),
+        Array.from({ length: 25 }, (_, i) => `burst ${i + 1}`),
+      );
+    },
+  );
+});
+
+Deno.test("room client: a refused connect asks the session: 401 signs out in place, 200 keeps retrying", async () => {
+  // 200: the server answers but the socket failed (a restart, a cap): back off.
+  const a = live();
+  a.socket.drop(CloseCode.restart);
+  a.clock.advance(reconnectDelay(0, JITTER));
+  a.socket.drop(ABNORMAL);
+  assert.equal(a.sessionChecks.asked.length, 1);
+  await a.sessionChecks.answer({ status: "signed-in", user: ana });
+  assert.equal(a.client.view.status, "reconnecting");
+  assert.deepEqual(a.clock.scheduled(), [reconnectDelay(1, JITTER)]);
+  // Unreachable: the same.
+  a.clock.advance(reconnectDelay(1, JITTER));
+  a.socket.drop(ABNORMAL);
+  await a.sessionChecks.answer({ status: "unknown" });
+  assert.equal(a.client.view.status, "reconnecting");
+  assert.deepEqual(a.clock.scheduled(), [reconnectDelay(2, JITTER)]);
+
+  // 401: signed out (the secret changed, the session expired), told to the other tabs.
+  const b = live();
+  b.client.post("typed before the restart");
+  b.socket.drop(CloseCode.restart);
+  b.client.post("typed during the outage");
+  b.clock.advance(reconnectDelay(0, JITTER));
+  b.socket.drop(ABNORMAL);
+  await b.sessionChecks.answer({ status: "signed-out" });
+  assert.equal(b.client.view.status, "signed-out");
+  assert.equal(b.client.view.notice, SIGNED_OUT_NOTICE);
+  assert.deepEqual(b.otherTab.heard, [{ type: "signed-out" }]);
+  assert.deepEqual(b.clock.scheduled(), [], "no more retries");
+  assert.equal(b.client.view.pending.length, 2, "nothing typed is lost");
+
+  // A late answer once live again changes nothing.
+  const c = setup();
+  c.client.start();
+  c.socket.drop(ABNORMAL);
+  c.clock.advance(reconnectDelay(0, JITTER));
+  c.socket.open();
+  c.socket.receive(welcome([]));
+  await c.sessionChecks.answer({ status: "signed-out" });
+  assert.equal(c.client.view.status, "live");
+});
+
+Deno.test("room client: signing in again reconnects as the new user and sends the outbox once", async () => {
+  const t = live();
+  t.client.post("written before the session ended");
+  const first = t.socket.sentOf("message");
+  assert.equal(first.length, 1);
+  t.socket.drop(CloseCode.sessionEnded);
+  t.client.post("written while signed out");
+  assert.equal(t.client.view.status, "signed-out");
+
+  const ana2: ChatUser = { id: "guest:ana-2", name: "Ana", kind: "guest" };
+  t.client.signedIn(ana2);
+  assert.deepEqual(t.otherTab.heard, [
+    { type: "signed-out" },
+    { type: "signed-in", user: ana2 },
+  ]);
+  assert.equal(t.client.view.status, "connecting");
+  assert.equal(t.client.view.notice, null);
+  assert.equal(t.client.view.user, ana2);
+  assert.equal(t.sockets.length, 2);
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2), 2, ana2));
+  assert.equal(t.client.view.status, "live");
+  assert.deepEqual(t.socket.sentOf("message"), [
+    {
+      type: "message",
+      text: "written before the session ended",
+      clientId: first[0].clientId,
+    },
+    { type: "message", text: "written while signed out", clientId: "local-2" },
+  ]);
+  // Confirmed as the new user's: mine, and gone from the outbox.
+  t.socket.receive({ type: "message", message: m(3, ana2, "local-1") });
+  t.socket.receive({ type: "message", message: m(4, ana2, "local-2") });
+  assert.deepEqual(t.client.view.pending, []);
+  assert.deepEqual(t.eventsOf("incoming"), []);
+  assert.equal(t.socket.sentOf("message").length, 2, "once");
+  await Promise.resolve();
+});
+
+Deno.test("room client: the other tabs' sign-out and sign-in are followed in place", () => {
+  const t = live();
+  t.otherTab.post({ type: "signed-out" });
+  assert.equal(t.client.view.status, "signed-out");
+  assert.equal(t.client.view.notice, SIGNED_OUT_ELSEWHERE_NOTICE);
+  assert.equal(t.sockets[0].closedByClient, true);
+  assert.deepEqual(t.otherTab.heard, [], "not echoed back");
+  t.client.post("kept for later");
+
+  const ben2 = { ...ben, id: "guest:ben-2" };
+  t.otherTab.post({ type: "signed-in", user: ben2 });
+  assert.equal(t.client.view.status, "connecting");
+  assert.equal(t.client.view.user, ben2);
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2), 2, ben2));
+  assert.deepEqual(t.socket.sentOf("message").map((f) => f.text), [
+    "kept for later",
+  ]);
+
+  // Someone else signed in elsewhere while this tab is live: follow them.
+  const cy: ChatUser = { id: "guest:cy", name: "Cy", kind: "guest" };
+  const before = t.socket;
+  t.otherTab.post({ type: "signed-in", user: cy });
+  assert.equal(before.closedByClient, true);
+  assert.equal(t.client.view.user, cy);
+  // The same user again changes nothing.
+  const now = t.socket;
+  t.otherTab.post({ type: "signed-in", user: cy });
+  assert.equal(t.socket, now);
+  assert.equal(now.closedByClient, false);
+});
+
+Deno.test("room client: 40 messages at once go out 20 at once, then at the server's sustained rate", () => {
+  const t = live();
+  for (let i = 1; i <= 40; i++) t.client.post(`pasted ${i}`);
+  const sent = () => t.socket.sentOf("message");
+  assert.equal(sent().length, 20, "the burst");
+  const interval = Math.ceil(1000 / (2 * PACE_SHARE));
+  assert.ok(interval >= 500, "never faster than 2/s");
+  t.clock.advance(20 * interval);
+  assert.equal(sent().length, 40);
+  assert.deepEqual(sent().map((f) => f.text), [
+    ...Array.from({ length: 40 }, (_, i) => `pasted ${i + 1}`),
+  ]);
+  const times = t.socket.sentAt.filter((_, i) =>
+    t.socket.sent[i].type === "message"
+  );
+  const gaps = times.slice(20).map((at, i) => at - times[19 + i]);
+  assert.ok(gaps.every((g) => g >= interval - 1 && g <= interval), `${gaps}`);
+
+  // An outbox flushed after a reconnect is paced the same way.
+  for (const [i, f] of sent().entries()) {
+    t.socket.receive({ type: "message", message: m(3 + i, ana, f.clientId) });
+  }
+  assert.deepEqual(t.client.view.pending, []);
+  t.socket.drop();
+  for (let i = 1; i <= 30; i++) t.client.post(`offline ${i}`);
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  // The budget spent before the reconnect has partly refilled, not reset to a full burst.
+  const flushed = t.socket.sentOf("message").length;
+  assert.ok(flushed < 30 && flushed <= 20, `${flushed} at once`);
+  t.clock.advance(30 * interval);
+  assert.deepEqual(
+    t.socket.sentOf("message").map((f) => f.text),
+    Array.from({ length: 30 }, (_, i) => `offline ${i + 1}`),
+  );
+});
+
+Deno.test("room client: a message refused as rate limited is sent again after retryAfter, in order", () => {
+  const t = live();
+  t.client.post("one");
+  t.client.post("two");
+  const [one, two] = t.socket.sentOf("message");
+  // Another tab of the same person spent the shared budget.
+  for (const f of [one, two]) {
+    t.socket.receive({
+      type: "error",
+      code: "rate_limited",
+      message: "You are sending too fast.",
+      retryAfter: 1_200,
+      refused: "message",
+      clientId: f.clientId,
+    });
+  }
+  assert.equal(t.client.view.notice, TOO_FAST_NOTICE);
+  assert.equal(t.client.view.status, "live");
+  t.clock.advance(1_199);
+  assert.equal(t.socket.sentOf("message").length, 2, "not before retryAfter");
+  t.clock.advance(Math.ceil(1000 / (2 * PACE_SHARE)));
+  assert.deepEqual(t.socket.sentOf("message").slice(2), [one]);
+  t.clock.advance(Math.ceil(1000 / (2 * PACE_SHARE)));
+  assert.deepEqual(t.socket.sentOf("message").slice(2), [one, two]);
+  // Sending works again: the notice goes.
+  t.socket.receive({ type: "message", message: m(3, ana, one.clientId) });
+  assert.equal(t.client.view.notice, null);
+  assert.deepEqual(t.client.view.failures, {});
+});
+
+Deno.test("room client: a rate-limited resume or page of history is asked again after retryAfter", () => {
+  const t = live(range(51, 52), { hasMore: true });
+  t.socket.receive({ type: "message", message: m(60) });
+  assert.equal(t.socket.sentOf("resume").length, 1);
+  t.socket.receive({
+    type: "error",
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    retryAfter: 300,
+    refused: "resume",
+  });
+  t.client.loadOlder();
+  t.socket.receive({
+    type: "error",
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    refused: "history",
+  });
+  assert.equal(t.client.view.notice, null, "nothing to tell the user");
+  assert.equal(t.client.view.loadingOlder, false);
+  t.clock.advance(300);
+  assert.deepEqual(t.socket.sentOf("resume").at(-1), {
+    type: "resume",
+    after: 52,
+  });
+  assert.equal(t.socket.sentOf("resume").length, 2);
+  t.clock.advance(DEFAULT_RETRY_AFTER_MS - 300);
+  assert.equal(t.socket.sentOf("history").length, 2);
+  assert.equal(t.client.view.loadingOlder, true);
+});
+
+Deno.test("room client: a message refused for good shows why; Retry sends it again, Discard drops it", () => {
+  const t = live();
+  t.client.post("first");
+  t.client.post("second");
+  const [first, second] = t.socket.sentOf("message");
+  t.socket.receive({
+    type: "error",
+    code: "text_too_long",
+    message: "Messages are limited to 4000 characters.",
+    refused: "message",
+    clientId: first.clientId,
+  });
+  assert.deepEqual(t.client.view.failures, {
+    [first.clientId]: "Messages are limited to 4000 characters.",
+  });
+  assert.equal(t.client.view.notice, null);
+  assert.equal(t.client.view.pending.length, 2, "still shown, as failed");
+
+  // A reconnect does not send a failed message again by itself.
+  t.socket.drop();
+  t.clock.advance(reconnectDelay(0, JITTER));
+  t.socket.open();
+  t.socket.receive(welcome(range(1, 2)));
+  assert.deepEqual(t.socket.sentOf("message"), [second]);
+
+  t.client.retry(first.clientId);
+  assert.deepEqual(t.client.view.failures, {});
+  assert.deepEqual(t.socket.sentOf("message"), [second, first]);
+
+  t.client.discard(first.clientId);
+  assert.deepEqual(t.client.view.pending.map((p) => p.text), ["second"]);
+  assert.deepEqual(
+    JSON.parse(t.storage.getItem(outboxKey(ROOM))!).map((p: { text: string }) =>
+      p.text
+    ),
+    ["second"],
+  );
+  // Retry of a message stuck while disconnected tries a socket now.
+  t.socket.drop();
+  assert.equal(t.sockets.length, 2);
+  t.client.retry(second.clientId);
+  assert.equal(t.sockets.length, 3);
+  assert.deepEqual(t.clock.scheduled(), []);
+});
+
+Deno.test("room client: the outbox belongs to the room: one saved under a user id is taken in once", () => {
+  const storage = new MemoryStorage();
+  storage.setItem(
+    legacyOutboxKey(ROOM, "guest:old-id"),
+    JSON.stringify([{ clientId: "old", text: "from an old guest id", ts: 1 }]),
+  );
+  storage.setItem(
+    legacyOutboxKey(ROOM, ana.id),
+    JSON.stringify([{ clientId: "mine", text: "from this id", ts: 2 }]),
+  );
+  storage.setItem(
+    legacyOutboxKey("other-room", ana.id),
+    JSON.stringify([{ clientId: "x", text: "another room's", ts: 3 }]),
+  );
+  const t = setup({}, storage);
+  t.client.start();
+  assert.deepEqual(t.client.view.pending.map((p) => p.clientId), [
+    "old",
+    "mine",
+  ]);
+  assert.deepEqual(
+    [...storage.map.keys()].sort(),
+    [
+      outboxKey(ROOM),
+      legacyOutboxKey("other-room", ana.id),
+    ].sort(),
+  );
+  t.socket.open();
+  t.socket.receive(welcome([]));
+  assert.deepEqual(t.socket.sentOf("message").map((f) => f.clientId), [
+    "old",
+    "mine",
+  ]);
 });

@@ -8,7 +8,7 @@ import { normalizeRoomName } from "../../../../lib/chat/names.ts";
 import { postMessage } from "../../../../lib/chat/post.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
-import { clientAddress } from "../../../../lib/web/client_address.ts";
+import { readerKey } from "../../../../lib/chat/budgets.ts";
 import { refusalResponse, routeError } from "../../../../lib/web/errors.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 import type { Context } from "hono";
@@ -34,7 +34,9 @@ export const handler: Handlers<AppEnv> = {
     if (!room) return routeError(c, "bad_room");
     const before = seqParam(c.req.query("before"));
     const after = seqParam(c.req.query("after"));
-    const limit = seqParam(c.req.query("limit")) ?? DEFAULT_PAGE_SIZE;
+    // `??` would let an invalid `limit` (null) fall back to the default: only an absent one may.
+    const asked = seqParam(c.req.query("limit"));
+    const limit = asked === undefined ? DEFAULT_PAGE_SIZE : asked;
     if (
       before === null || after === null || limit === null || limit < 1 ||
       limit > MAX_PAGE_SIZE
@@ -43,7 +45,9 @@ export const handler: Handlers<AppEnv> = {
     }
     const { services, user } = c.var;
     // The socket's read budget, per person: by user, or by address when signed out.
-    const wait = services.readRate.take(user?.id ?? `ip:${clientAddress(c)}`);
+    const wait = services.budgets.reads.take(
+      readerKey(user?.id, c.var.client.address),
+    );
     if (wait > 0) {
       services.metrics.drop("rate_limited");
       return refusalResponse(c, rateLimited(wait));
@@ -71,9 +75,8 @@ export const handler: Handlers<AppEnv> = {
     const posted = valid.ok
       ? await postMessage(
         services,
-        { room, user, ...valid.value },
+        { room, user, address: c.var.client.address, ...valid.value },
         services.posting,
-        () => services.postRate.take(user.id),
       )
       : valid;
     if (!posted.ok) {

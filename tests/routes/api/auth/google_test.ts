@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CloseCode } from "../../../../lib/shared.ts";
 import { SessionSigner } from "../../../../lib/auth/session.ts";
+import { googleUserId } from "../../../../lib/auth/google.ts";
 import {
   claims,
   CLIENT_ID,
@@ -64,7 +65,7 @@ Deno.test("POST /api/auth/google: a valid token sets an HttpOnly session cookie 
     assert.equal(res.status, 200);
     const { user } = await res.json();
     assert.deepEqual(user, {
-      id: "google:109876543210987654321",
+      id: await googleUserId("109876543210987654321"),
       name: "Ana Lima",
       kind: "google",
       picture: "https://lh3.googleusercontent.com/a/ana",

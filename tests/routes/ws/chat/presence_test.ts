@@ -17,20 +17,20 @@ import { PRESENCE_TTL_MS } from "../../../../lib/store/types.ts";
 import { PRESENCE_BEAT_MS } from "../../../../lib/chat/presence_tracker.ts";
 import { startServer, TEST_SECRET } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";
-import { guestCookie, startWorker } from "../../../_helpers/instances.ts";
+import { guestCookie } from "../../../../support/guest.ts";
+import { startWorker } from "../../../_helpers/instances.ts";
+import { eventually, Signal, WAIT_MS } from "../../../../support/wait.ts";
 
 /** Follows presence frames on a client and resolves when a condition on the names holds. */
 class PresenceView {
   state: PresenceState = emptyPresence();
-  #waiters: { test: (names: string[]) => boolean; resolve: () => void }[] = [];
+  readonly #signal = new Signal();
 
   constructor(client: TestClient) {
     const apply = (f: ServerFrame) => {
       if (f.type !== "presence") return;
       this.state = nextPresence(this.state, f);
-      this.#waiters = this.#waiters.filter((w) =>
-        !(w.test(this.names()) && (w.resolve(), true))
-      );
+      this.#signal.notify();
     };
     client.frames.forEach(apply);
     client.socket.addEventListener(
@@ -43,9 +43,16 @@ class PresenceView {
     return presentUsers(this.state).map((u) => u.name).sort();
   }
 
-  until(test: (names: string[]) => boolean): Promise<void> {
-    if (test(this.names())) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ test, resolve }));
+  /** Resolves once `test` holds for the names present, re-checked on every presence frame. */
+  until(
+    test: (names: string[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<void> {
+    return this.#signal.until(
+      () => test(this.names()),
+      () => `presence, now ${JSON.stringify(this.names())}`,
+      timeoutMs,
+    );
   }
 }
 
@@ -177,9 +184,10 @@ Deno.test("lobby counts follow joins and leaves", async () => {
     await view.until(same(["Ana"]));
     assert.equal(await online("busy"), 1);
     await Promise.all([a1.close(), a2.close()]);
-    while (server.services.presence.localRooms > 0) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(
+      () => server.services.presence.localRooms === 0,
+      "the server to leave its last room",
+    );
     // The untrack is written before the leave is announced; wait for the KV delete to land.
     let n = await online("busy");
     for (let i = 0; n !== 0 && i < 100; i++) n = await online("busy");
@@ -221,7 +229,11 @@ Deno.test("presence spans workers, and a worker killed abruptly leaves no ghosts
     two.worker.terminate();
     twoStopped = true;
     await onTwo.closed;
-    await view.until(same(["Ana"]));
+    // The sweep removes the ghost within PRESENCE_TTL_MS + 2 beats (asserted below).
+    await view.until(
+      same(["Ana"]),
+      PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS + WAIT_MS,
+    );
     const took = Date.now() - started;
     assert.ok(
       took <= PRESENCE_TTL_MS + 2 * PRESENCE_BEAT_MS,

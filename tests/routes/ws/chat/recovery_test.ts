@@ -3,10 +3,11 @@
  * away while others talked, both end with the full history, once, in order.
  */
 import assert from "node:assert/strict";
-import { guestCookie } from "../../../_helpers/instances.ts";
+import { guestCookie } from "../../../../support/guest.ts";
 import type { ServerFrame } from "../../../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../../../lib/chat/types.ts";
-import { freePort, spawnServer } from "../../../_helpers/process.ts";
+import { freePort } from "../../../../support/process.ts";
+import { spawnServer } from "../../../_helpers/process.ts";
 import { RecoveringReader } from "../../../_helpers/recovering_reader.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { TestClient } from "../../../_helpers/ws_client.ts";

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { READ_BURST } from "../../../../lib/chat/rate_limit.ts";
+import {
+  INVALID_BURST,
+  MAX_RATE_VIOLATIONS,
+  READ_BURST,
+} from "../../../../lib/chat/rate_limit.ts";
+import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import { eventually } from "../../../../support/wait.ts";
 import {
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
@@ -60,15 +66,17 @@ Deno.test("a closed socket leaves the group: later sends reach only live members
     assert.equal(server.services.layer.localMembers("room"), 2);
     await leave.close();
     // The server sees the close asynchronously; wait for membership to drop.
-    while (server.services.layer.localMembers("room") !== 1) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localMembers("room") === 1,
+      "the server to handle the close",
+    );
     stay.send({ type: "message", text: "after close", clientId: "x1" });
     assert.equal((await stay.nextOf("message")).message.text, "after close");
     await stay.close();
-    while (server.services.layer.localGroups() !== 0) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await eventually(
+      () => server.services.layer.localGroups() === 0,
+      "the server to handle the close",
+    );
     assert.equal(server.services.connections.size, 0);
   } finally {
     await server.close();
@@ -308,6 +316,70 @@ Deno.test("history reads are budgeted per person: past the burst a read is refus
     assert.equal(shared.refused, "resume");
     await client.close();
     await second.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a malformed upgrade is the client's error: 400, not 500", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const url = new URL(server.wsUrl("bad"));
+    for (
+      const extra of [
+        ["Sec-WebSocket-Version: 13"], // no key
+      ]
+    ) {
+      const conn = await Deno.connect({
+        hostname: url.hostname,
+        port: Number(url.port),
+      });
+      const request = [
+        `GET ${url.pathname} HTTP/1.1`,
+        `Host: ${url.host}`,
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        `Origin: ${server.origin}`,
+        `Cookie: ${cookie}`,
+        ...extra,
+        "",
+        "",
+      ].join("\r\n");
+      await conn.write(new TextEncoder().encode(request));
+      const buf = new Uint8Array(512);
+      const n = await conn.read(buf);
+      conn.close();
+      const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+      assert.match(
+        head,
+        /^HTTP\/1\.1 400/,
+        `${extra.join(" ")}: ${head.split("\r\n")[0]}`,
+      );
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a peer spraying invalid frames gets its errors, then is closed as flooding (4029)", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Sprayer");
+    const client = await TestClient.connect(server.wsUrl("spray"), {
+      cookie,
+      origin: server.origin,
+    });
+    await client.nextOf("welcome");
+    // All at once, so the bucket cannot refill in between; nothing after the last.
+    const total = INVALID_BURST + MAX_RATE_VIOLATIONS + 1;
+    for (let i = 0; i < total; i++) client.socket.send("{not json");
+    const closed = await client.closed;
+    assert.equal(closed.code, CloseCode.rateLimited);
+    const errors = client.frames.filter((f) =>
+      f.type === "error" && f.code === "bad_json"
+    ).length;
+    assert.equal(errors, total - 1, "each frame before the close was answered");
   } finally {
     await server.close();
   }

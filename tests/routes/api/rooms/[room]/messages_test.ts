@@ -92,7 +92,15 @@ Deno.test("GET /api/rooms/:room/messages pages history before and after a seq; b
       30,
     ]);
     assert.equal(newer.body.hasMore, false);
-    for (const bad of ["?limit=0", "?limit=1000", "?before=-1", "?after=abc"]) {
+    const bads = [
+      "?limit=0",
+      "?limit=1000",
+      "?limit=abc",
+      "?limit=1.5",
+      "?before=-1",
+      "?after=abc",
+    ];
+    for (const bad of bads) {
       assert.equal((await get(bad)).status, 400, bad);
     }
   } finally {

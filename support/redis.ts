@@ -2,14 +2,15 @@
  * A throwaway `redis-server` for tests and `bench/`: on 127.0.0.1 only, on a
  * free port, no persistence. It can be SIGKILLed and started again on the same port to
  * simulate a Redis restart.
+ *
+ * @module
  */
 import { freePort } from "./process.ts";
+import { eventually } from "./wait.ts";
 
 const REDIS_SERVER = "redis-server";
 /** How long a started redis-server may take to answer PING. */
 export const REDIS_START_TIMEOUT_MS = 5_000;
-/** Pause between PING attempts while the server starts (no event exists for "accepting connections"). */
-const PING_INTERVAL_MS = 20;
 
 /** A running test redis-server. */
 export interface TestRedis {
@@ -71,26 +72,27 @@ function spawn(port: number): { child: Deno.ChildProcess; exited: boolean } {
   return state;
 }
 
-/** Polls PING until the server answers, it exits, or the start timeout passes. */
+/** Polls PING until the server answers; rejects if it exits first or the start timeout passes. */
 async function waitForPong(
   port: number,
   state: { exited: boolean },
 ): Promise<void> {
-  const deadline = performance.now() + REDIS_START_TIMEOUT_MS;
   let last = "";
-  while (performance.now() < deadline) {
-    if (state.exited) {
-      throw new Error(`redis-server on port ${port} exited while starting`);
-    }
-    try {
-      last = await redisCommand(port, "PING");
-      if (last === "+PONG") return;
-    } catch (err) {
-      last = String(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, PING_INTERVAL_MS));
-  }
-  throw new Error(`redis-server on port ${port} did not answer PING: ${last}`);
+  await eventually(
+    async () => {
+      if (state.exited) {
+        throw new Error(`redis-server on port ${port} exited while starting`);
+      }
+      try {
+        last = await redisCommand(port, "PING");
+      } catch (err) {
+        last = String(err);
+      }
+      return last === "+PONG";
+    },
+    () => `redis-server on port ${port} to answer PING: ${last}`,
+    REDIS_START_TIMEOUT_MS,
+  );
 }
 
 /**
