@@ -7,8 +7,6 @@
 
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-// Declares the `requestId` context variable read by the error handler below.
-import type {} from "hono/request-id";
 import { serveStatic } from "hono/deno";
 import type { AppConfig } from "./config.ts";
 import { SessionSigner } from "./auth/session.ts";
