@@ -394,3 +394,54 @@ Deno.test("500 guests from one address trying 10,000 posts cannot push a room's 
     await server.close();
   }
 });
+
+Deno.test("request ids are the server's own: a client-chosen X-Request-Id is neither echoed nor logged", async () => {
+  const server = await startServer();
+  try {
+    const chosen = "attacker-chosen-id-0123456789";
+    const res = await fetch(`${server.origin}/healthz`, {
+      headers: { "x-request-id": chosen },
+    });
+    await res.body?.cancel();
+    const id = res.headers.get("x-request-id") ?? "";
+    assert.notEqual(id, chosen);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a person's socket and HTTP posts draw from one message budget", async () => {
+  const server = await startServer({
+    RATE_LIMIT_BURST: "3",
+    RATE_LIMIT_PER_SECOND: "1",
+  });
+  try {
+    const { cookie } = await server.guest("Both");
+    const socket = await TestClient.connect(server.wsUrl("shared"), {
+      cookie,
+      origin: server.origin,
+    });
+    await socket.nextOf("welcome");
+    for (let i = 0; i < 3; i++) {
+      socket.send({ type: "message", text: `ws ${i}`, clientId: `ws-${i}` });
+      await socket.next((f) =>
+        f.type === "message" && f.message.clientId === `ws-${i}`
+      );
+    }
+    const res = await fetch(`${server.origin}/api/rooms/shared/messages`, {
+      method: "POST",
+      headers: {
+        cookie,
+        origin: server.origin,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ text: "over http", clientId: "http-1" }),
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 429, "the socket spent the person's burst");
+    await socket.close();
+  } finally {
+    await server.close();
+  }
+});
