@@ -100,6 +100,9 @@ export default function ChatRoom(
   /** A message to scroll to once it is loaded (a reply's parent). */
   const jumpTarget = useRef<number | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
+  const root = useRef<HTMLDivElement>(null);
+  /** What takes the focus when the composer goes away under it (signed out, removed). */
+  const footerFocus = useRef<HTMLElement>(null);
   const stick = useRef(true);
   const keepOffset = useRef<number | null>(null);
 
@@ -228,6 +231,22 @@ export default function ChatRoom(
   };
 
   const { status, presence, typing, notice, failures } = view.value;
+  // Whoever was typing or signing in when the footer changed under them is
+  // not left on <body>: the panel's heading, Rejoin, or the composer again.
+  const footerKind = status === "signed-out" || status === "kicked" ||
+      status === "banned"
+    ? status
+    : "composer";
+  const lastFooter = useRef(footerKind);
+  useEffect(() => {
+    if (lastFooter.current === footerKind) return;
+    lastFooter.current = footerKind;
+    const active = document.activeElement;
+    if (active && active !== document.body) return;
+    const target = footerFocus.current ??
+      root.current?.querySelector<HTMLElement>("form.composer textarea");
+    target?.focus();
+  }, [footerKind]);
   const me = view.value.user;
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
@@ -241,7 +260,16 @@ export default function ChatRoom(
             aria-labelledby="signed-out-title"
             data-testid="signed-out"
           >
-            <h2 id="signed-out-title" class="h6 mb-1">You're signed out</h2>
+            <h2
+              id="signed-out-title"
+              class="h6 mb-1"
+              tabIndex={-1}
+              ref={(el) => {
+                footerFocus.current = el;
+              }}
+            >
+              You're signed out
+            </h2>
             <p class="small text-body-secondary mb-2">
               {pending.length > 0
                 ? `Sign in to keep chatting: ${pending.length} unsent ${
@@ -263,6 +291,9 @@ export default function ChatRoom(
             <button
               type="button"
               class="btn btn-primary btn-sm"
+              ref={(el) => {
+                footerFocus.current = el;
+              }}
               onClick={() => client.rejoin()}
             >
               Rejoin #{room}
@@ -302,7 +333,7 @@ export default function ChatRoom(
     }
   };
   return (
-    <div class="room-body">
+    <div class="room-body" ref={root}>
       <StatusBar
         status={status}
         presence={presence}
@@ -312,7 +343,15 @@ export default function ChatRoom(
         offerNotifications={alerts.offerNotifications}
         onEnableNotifications={alerts.enableNotifications}
       />
-      <div class="message-scroller" ref={scroller} onScroll={onScroll}>
+      {/* Focusable so the keyboard can scroll it when no message holds a link. */}
+      <div
+        class="message-scroller"
+        ref={scroller}
+        onScroll={onScroll}
+        tabIndex={0}
+        role="region"
+        aria-label="Conversation"
+      >
         {view.value.olderAvailable && (
           <div class="text-center my-2">
             <button

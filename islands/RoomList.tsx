@@ -74,6 +74,7 @@ export default function RoomList({ rooms: initial }: RoomListProps) {
             >
               <i class="bi bi-people-fill me-1" aria-hidden="true"></i>
               {r.online}
+              <span class="visually-hidden">&nbsp;here now</span>
             </span>
           </span>
         </li>

@@ -64,8 +64,10 @@ export interface LayerConfig {
 /**
  * Where messages, presence, users and revocations are kept: the backend
  * (`STORE`, default kv), the Deno KV location (`KV_PATH`, default
- * `./data/roomcast.kv`; Deno Deploy's own KV there; `:memory:` for tests) and
- * the messages kept per room (`HISTORY_RETENTION`, default 10000).
+ * `./data/roomcast.kv`; Deno Deploy's own KV there; `:memory:` for tests),
+ * the messages kept per room (`HISTORY_RETENTION`, default 10000) and the days
+ * every message is kept even beyond that count (`HISTORY_MIN_AGE_DAYS`,
+ * default 7; 0 = by count alone).
  */
 export type StorageConfig = StoreOptions;
 
@@ -397,6 +399,7 @@ export function storageConfig(env: Env, server: ServerConfig): StorageConfig {
     store: oneOf(env, "STORE", STORE_KINDS, "kv"),
     kvPath,
     historyRetention: int(env, "HISTORY_RETENTION", 10_000, 100, 1_000_000),
+    historyMinAgeDays: int(env, "HISTORY_MIN_AGE_DAYS", 7, 0, 3_650),
   };
 }
 

@@ -78,22 +78,31 @@ export async function createServices(
   const assets = await readAssets(PROJECT_ROOT);
   if (!assets) throw new Error("no build found: run `deno task build` first");
   const stores = await createStore(config);
-  // Services see the key that signs, not the candidate loadConfig generated.
-  config = {
-    ...config,
-    sessionSecret: await sessionSecret(config, stores.secrets, log),
-  };
-  const layer = overrides.layer ?? await createLayer(config, log);
+  let layer: ChannelLayer | undefined;
+  let presence: PresenceTracker;
+  try {
+    // Services see the key that signs, not the candidate loadConfig generated.
+    config = {
+      ...config,
+      sessionSecret: await sessionSecret(config, stores.secrets, log),
+    };
+    layer = overrides.layer ?? await createLayer(config, log);
+    presence = new PresenceTracker(
+      stores.presence,
+      newInstanceId(),
+      layer,
+      log,
+    );
+    await presence.start();
+  } catch (err) {
+    // A start-up that fails part-way releases what it opened.
+    if (layer && !overrides.layer) await layer.close().catch(() => {});
+    await stores.close();
+    throw err;
+  }
   const store = overrides.store ?? stores.messages;
   const connections = new ConnectionRegistry();
   const { revocations } = stores;
-  const presence = new PresenceTracker(
-    stores.presence,
-    newInstanceId(),
-    layer,
-    log,
-  );
-  await presence.start();
   const recheck = setInterval(() => {
     connections.enforceSessions(revocations).catch((err) =>
       log.warn("session.recheck_failed", { error: String(err) })

@@ -262,3 +262,15 @@ Deno.test("loadConfig: on Deno Deploy only layers that reach other instances are
   refuses({ ...DEPLOY, WORKERS: "2" }, "WORKERS");
   assert.equal(loadConfig({ ...DEPLOY, WORKERS: "1" }).workers, 1);
 });
+
+Deno.test("loadConfig: HISTORY_MIN_AGE_DAYS is 7 by default, 0 turns it off, and is range-checked by name", () => {
+  assert.equal(loadConfig({}).historyMinAgeDays, 7);
+  assert.equal(loadConfig({ HISTORY_MIN_AGE_DAYS: "0" }).historyMinAgeDays, 0);
+  assert.equal(
+    loadConfig({ HISTORY_MIN_AGE_DAYS: "30" }).historyMinAgeDays,
+    30,
+  );
+  for (const value of ["-1", "1.5", "3651", "week"]) {
+    refuses({ HISTORY_MIN_AGE_DAYS: value }, "HISTORY_MIN_AGE_DAYS");
+  }
+});

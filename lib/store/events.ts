@@ -13,6 +13,7 @@
  */
 
 import { checkEvent, foldEvent, quoteOf } from "../chat/events.ts";
+import { activityKey, activityMoves, type RoomHead } from "./activity.ts";
 import type { ChatMessage, RoomEvent } from "../chat/types.ts";
 import { getManyChunked, isBusy } from "./kv.ts";
 import type { EventDraft, EventResult, LogPage } from "./types.ts";
@@ -22,16 +23,14 @@ export const EVENT_CLIENT_ID_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Compare-and-set attempts before an event gives up under contention. */
 export const MAX_EVENT_ATTEMPTS = 64;
 
-/** The room head, as `KvMessageStore` keeps it. */
-export interface LogHead {
-  lastSeq: number;
-  lastTs: number;
-}
-
 /** What {@link applyEventKv} needs besides the draft. */
 export interface ApplyOptions {
-  /** Log entries (messages and events) kept per room, counted by `seq`. */
-  retention: number;
+  /**
+   * Log entries (messages and events) kept per room, counted by `seq`, when
+   * retention is by count alone (the entry falling out goes in this write);
+   * null when the retention sweep deletes them.
+   */
+  retention: number | null;
   /** The clock. */
   now: () => number;
 }
@@ -45,12 +44,12 @@ export async function applyEventKv(
   kv: Deno.Kv,
   draft: EventDraft,
   options: ApplyOptions,
-): Promise<{ result: EventResult; head?: Deno.KvEntry<LogHead> }> {
+): Promise<{ result: EventResult; head?: Deno.KvEntry<RoomHead> }> {
   const { room, user, clientId, op } = draft;
   const cidKey = ["ecid", room, user.id, clientId];
   for (let attempt = 0; attempt < MAX_EVENT_ATTEMPTS; attempt++) {
     const [headEntry, targetEntry, cid] = await kv.getMany<
-      [LogHead, ChatMessage, number]
+      [RoomHead, ChatMessage, number]
     >([["room", room], ["msg", room, op.target], cidKey]);
     if (cid.value !== null) {
       const stored = await kv.get<RoomEvent>(["ev", room, cid.value]);
@@ -63,7 +62,8 @@ export async function applyEventKv(
     const now = options.now();
     const refused = checkEvent(target, op, user, now, draft.editWindowMs);
     if (refused) return { result: refused };
-    const head = headEntry.value ?? { lastSeq: 0, lastTs: 0 };
+    const before = headEntry.value;
+    const head = before ?? { lastSeq: 0, lastTs: 0 };
     const next = {
       lastSeq: head.lastSeq + 1,
       lastTs: Math.max(now, head.lastTs),
@@ -87,7 +87,12 @@ export async function applyEventKv(
       .set(["msg", room, op.target], folded)
       .set(["ev", room, event.seq], stored)
       .set(cidKey, event.seq, { expireIn: EVENT_CLIENT_ID_TTL_MS });
-    if (event.seq > options.retention) {
+    // The rooms-by-activity index moves with the head, as an append moves it.
+    if (activityMoves(before?.lastTs ?? null, next.lastTs)) {
+      if (before) write.delete(activityKey(before.lastTs, room));
+      write.set(activityKey(next.lastTs, room), true);
+    }
+    if (options.retention !== null && event.seq > options.retention) {
       for (const key of logKeys(room, event.seq - options.retention)) {
         write.delete(key);
       }
@@ -216,4 +221,36 @@ export async function listSince(
     ),
     hasMore,
   };
+}
+
+/** Deletes per atomic write when dropping events: within Deno KV's 1,000 mutations. */
+const EVENT_DELETES_PER_OP = 500;
+
+/**
+ * Deletes the room's events with `seq < before` (retention: they changed
+ * messages that are gone). In batches; returns how many.
+ */
+export async function deleteEventsBefore(
+  kv: Deno.Kv,
+  room: string,
+  before: number,
+): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const keys: Deno.KvKey[] = [];
+    for await (
+      const e of kv.list(
+        { start: ["ev", room, 0], end: ["ev", room, before] },
+        {
+          limit: EVENT_DELETES_PER_OP,
+          batchSize: EVENT_DELETES_PER_OP,
+        },
+      )
+    ) keys.push(e.key);
+    if (keys.length === 0) return deleted;
+    const op = kv.atomic();
+    for (const key of keys) op.delete(key);
+    await op.commit();
+    deleted += keys.length;
+  }
 }

@@ -13,7 +13,8 @@ import type { StoreOptions, Stores } from "./types.ts";
 import { KvUserStore } from "./users.ts";
 
 /**
- * Opens the KV database at `options.kvPath` and the stores on it.
+ * Opens the KV database at `options.kvPath` and the stores on it; `now` is
+ * the clock of message timestamps and retention (tests move it).
  *
  * @example
  * ```ts
@@ -21,14 +22,26 @@ import { KvUserStore } from "./users.ts";
  * await stores.close();
  * ```
  */
-export async function openKvStores(options: StoreOptions): Promise<Stores> {
+export async function openKvStores(
+  options: StoreOptions,
+  now: () => number = Date.now,
+): Promise<Stores> {
   const kv = await openKv(options.kvPath);
+  const messages = new KvMessageStore(kv, {
+    retention: options.historyRetention,
+    minAgeDays: options.historyMinAgeDays,
+    maxChecks: maxChecksFor(options.kvPath),
+    now,
+  });
+  try {
+    await messages.migrate();
+  } catch (err) {
+    kv.close();
+    throw err;
+  }
   let closed = false;
   return {
-    messages: new KvMessageStore(kv, {
-      retention: options.historyRetention,
-      maxChecks: maxChecksFor(options.kvPath),
-    }),
+    messages,
     presence: new KvPresenceStore(kv),
     users: new KvUserStore(kv),
     revocations: new KvRevocationStore(kv),
@@ -36,6 +49,7 @@ export async function openKvStores(options: StoreOptions): Promise<Stores> {
     close() {
       if (!closed) {
         closed = true;
+        messages.close();
         kv.close();
       }
       return Promise.resolve();

@@ -1,13 +1,22 @@
 /**
- * Message history on Deno KV: {@link MessageStore} with gapless `seq`s and
- * group commits.
+ * Message history on Deno KV: {@link MessageStore} with gapless `seq`s,
+ * group commits, the rooms-by-activity index (`activity.ts`) and retention
+ * by count and age (`retention.ts`).
  *
  * @module
  */
 
 import type { ChatMessage } from "../chat/types.ts";
+import {
+  activityKey,
+  activityMoves,
+  indexActivity,
+  listByActivity,
+  type RoomHead,
+} from "./activity.ts";
 import { applyEventKv, listSince, logKeys, withQuotes } from "./events.ts";
 import { getManyChunked, isBusy, LOCAL_MAX_CHECKS } from "./kv.ts";
+import { RetentionSweeper } from "./retention.ts";
 import type {
   AppendResult,
   EventDraft,
@@ -19,9 +28,20 @@ import type {
   RoomSummary,
 } from "./types.ts";
 
-/** Most appends written by one atomic operation (group commit). */
+/**
+ * Most appends written by one atomic operation (group commit). Deno KV's
+ * other limits per atomic operation (checked on Deno 2.9: 100 checks, 1,000
+ * mutations, 800 KiB of keys and values, 80 KiB of keys written) then hold:
+ * an append is 2 sets (message, clientId) and at most 1 delete (count-only
+ * retention), a room at most 3 (head, index key set and delete), so at most
+ * 64 × 3 + 50 × 3 = 342 mutations; keys are under 300 bytes (room ≤ 64,
+ * clientId ≤ 64 ASCII characters), so under 35 KiB.
+ */
 export const MAX_GROUP_COMMIT = 64;
-/** Text bytes per group commit, well under KV's 800 KB per atomic operation. */
+/**
+ * Text bytes per group commit: with the rest of each message (user, picture
+ * URL: a few KiB at most) well under KV's 800 KiB per atomic operation.
+ */
 const MAX_GROUP_COMMIT_BYTES = 256 * 1024;
 /** Room heads remembered for optimistic appends (least recently used dropped first). */
 export const MAX_CACHED_HEADS = 10_000;
@@ -37,25 +57,44 @@ export const CLIENT_ID_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Compare-and-set attempts before an append gives up under contention. */
 export const MAX_APPEND_ATTEMPTS = 64;
 
-interface RoomHead {
-  lastSeq: number;
-  lastTs: number;
+/** A day in milliseconds. */
+const DAY_MS = 24 * 3600 * 1000;
+
+/** How {@link KvMessageStore} keeps history. */
+export interface KvMessageStoreOptions {
+  /** Messages kept per room (`HISTORY_RETENTION`), default 10,000. */
+  retention?: number;
+  /**
+   * Days a message is kept even beyond `retention` (`HISTORY_MIN_AGE_DAYS`),
+   * default 7; 0 deletes by count alone, in the append's own write.
+   */
+  minAgeDays?: number;
+  /** The clock for messages' `ts` and retention's age (tests move it). */
+  now?: () => number;
+  /** Checks per atomic write the database takes (`maxChecksFor` in `kv.ts`). */
+  maxChecks?: number;
 }
 
 /**
  * {@link MessageStore} on Deno KV.
  *
  * Keys: `["room", room]` → {@link RoomHead}; `["msg", room, seq]` → message;
- * `["cid", room, userId, clientId]` → seq (expires). An append is one atomic
- * check-and-set on the room head, so `seq` is gapless and strictly increasing
- * even with several processes on one KV file. Retention deletes the log
- * entry (message or event) that falls out of the window in the same atomic
- * write: no scans. Edits, deletes and reactions: see `events.ts`.
+ * `["cid", room, userId, clientId]` → seq (expires);
+ * `["rooms_by_activity", second, room]` (see `activity.ts`). An
+ * append is one atomic check-and-set on the room head, so `seq` is gapless
+ * and strictly increasing even with several processes on one KV file, and
+ * the activity index moves in the same write. Retention: see `retention.ts`
+ * (by count alone, the log entry, message or event, that falls out of the
+ * window is deleted in the same write). Edits, deletes and reactions: see
+ * `events.ts`.
  */
 export class KvMessageStore implements MessageStore {
   readonly #kv: Deno.Kv;
   readonly #retention: number;
   readonly #maxChecks: number;
+  readonly #now: () => number;
+  /** The background sweep, or null when retention is by count alone. */
+  readonly #sweeper: RetentionSweeper | null;
   /** Appends waiting for the next group commit. */
   #queue: QueuedAppend[] = [];
   #writing = false;
@@ -63,17 +102,44 @@ export class KvMessageStore implements MessageStore {
   readonly #heads = new Map<string, Deno.KvEntryMaybe<RoomHead>>();
 
   /**
-   * `retention`: messages kept per room. `maxChecks`: checks the database
-   * takes per atomic write (one per append plus one per room; see
-   * `maxChecksFor` in `kv.ts`), default {@link LOCAL_MAX_CHECKS}.
+   * `maxChecks`: checks the database takes per atomic write (one per append
+   * plus one per room; see `maxChecksFor` in `kv.ts`), default
+   * {@link LOCAL_MAX_CHECKS}.
    */
-  constructor(
-    kv: Deno.Kv,
-    options: { retention?: number; maxChecks?: number } = {},
-  ) {
+  constructor(kv: Deno.Kv, options: KvMessageStoreOptions = {}) {
     this.#kv = kv;
     this.#retention = options.retention ?? 10_000;
     this.#maxChecks = options.maxChecks ?? LOCAL_MAX_CHECKS;
+    this.#now = options.now ?? Date.now;
+    const minAgeDays = options.minAgeDays ?? 7;
+    this.#sweeper = minAgeDays > 0
+      ? new RetentionSweeper(kv, {
+        count: this.#retention,
+        minAgeMs: minAgeDays * DAY_MS,
+      }, this.#now)
+      : null;
+  }
+
+  /**
+   * Indexes the rooms of a database written before the activity index
+   * existed (once per database; see `indexActivity`). Called on open.
+   */
+  async migrate(): Promise<void> {
+    await indexActivity(this.#kv);
+  }
+
+  /**
+   * Runs a retention pass now (they also run by themselves after appends);
+   * returns the messages deleted. Nothing to do when retention is by count
+   * alone.
+   */
+  prune(): Promise<number> {
+    return this.#sweeper?.prune() ?? Promise.resolve(0);
+  }
+
+  /** Stops the background retention passes (the database is about to close). */
+  close(): void {
+    this.#sweeper?.close();
   }
 
   /**
@@ -95,10 +161,14 @@ export class KvMessageStore implements MessageStore {
 
   async applyEvent(draft: EventDraft): Promise<EventResult> {
     const { result, head } = await applyEventKv(this.#kv, draft, {
-      retention: this.#retention,
-      now: Date.now,
+      // With a sweep, retention is its job; by count alone, the event's own write.
+      retention: this.#sweeper === null ? this.#retention : null,
+      now: this.#now,
     });
-    if (head) this.#rememberHead(draft.room, head);
+    if (head) {
+      this.#rememberHead(draft.room, head);
+      this.#sweeper?.note(draft.room, head.value.lastSeq);
+    }
     return result;
   }
 
@@ -193,7 +263,7 @@ export class KvMessageStore implements MessageStore {
         fresh.set(key, i);
         const head = next.get(draft.room)!;
         head.lastSeq++;
-        head.lastTs = Math.max(Date.now(), head.lastTs);
+        head.lastTs = Math.max(this.#now(), head.lastTs);
         const message: ChatMessage = {
           id: crypto.randomUUID(),
           seq: head.lastSeq,
@@ -213,7 +283,7 @@ export class KvMessageStore implements MessageStore {
               expireIn: CLIENT_ID_TTL_MS,
             },
           );
-        if (message.seq > this.#retention) {
+        if (this.#sweeper === null && message.seq > this.#retention) {
           for (
             const key of logKeys(draft.room, message.seq - this.#retention)
           ) {
@@ -223,8 +293,14 @@ export class KvMessageStore implements MessageStore {
         outcome.push({ message });
       });
       for (const [room, head] of next) {
-        if (head.lastSeq !== (heads.get(room)!.value?.lastSeq ?? 0)) {
+        const before = heads.get(room)!.value;
+        if (head.lastSeq !== (before?.lastSeq ?? 0)) {
           op.set(["room", room], head);
+          // The head check above makes `before` the current head, so its index key is the one to move.
+          if (activityMoves(before?.lastTs ?? null, head.lastTs)) {
+            if (before) op.delete(activityKey(before.lastTs, room));
+            op.set(activityKey(head.lastTs, room), true);
+          }
         }
       }
       const result = await op.commit().catch((err) => {
@@ -243,6 +319,7 @@ export class KvMessageStore implements MessageStore {
               versionstamp: result.versionstamp,
             },
           );
+          this.#sweeper?.note(room, head.lastSeq);
         }
         await this.#settle(batch, outcome);
         return;
@@ -357,17 +434,19 @@ export class KvMessageStore implements MessageStore {
     return (await this.#kv.get<RoomHead>(["room", room])).value?.lastSeq ?? 0;
   }
 
-  async rooms(limit: number): Promise<RoomSummary[]> {
-    const all: RoomSummary[] = [];
-    // Bounded: the lobby shows the most active rooms among the first ROOM_SCAN_LIMIT.
-    for await (
-      const e of this.#kv.list<RoomHead>({ prefix: ["room"] }, {
-        limit: ROOM_SCAN_LIMIT,
-      })
-    ) {
-      all.push({ room: String(e.key[1]), ...e.value });
-    }
-    return all.sort((a, b) => b.lastTs - a.lastTs).slice(0, limit);
+  rooms(limit: number): Promise<RoomSummary[]> {
+    return listByActivity(this.#kv, limit);
+  }
+
+  async summaries(rooms: readonly string[]): Promise<RoomSummary[]> {
+    const heads = await getManyChunked<RoomHead>(
+      this.#kv,
+      rooms.map((room) => ["room", room]),
+    );
+    return rooms.flatMap((room, i) => {
+      const head = heads[i].value;
+      return head ? [{ room, ...head }] : [];
+    });
   }
 
   async ping(): Promise<boolean> {
@@ -409,6 +488,3 @@ export function groupCommitSize(
   }
   return Math.max(1, n);
 }
-
-/** Rooms read for the lobby listing. */
-export const ROOM_SCAN_LIMIT = 1_000;

@@ -5,7 +5,9 @@
  * that holds it. Each instance keeps one heartbeat key, `["instance", id]`,
  * refreshed every few seconds. A connection whose instance stopped beating
  * (it crashed or was killed) is a ghost: it is left out of every read and
- * deleted by the next instance that notices. So a join or leave costs one KV
+ * deleted by the read that finds it ({@link KvPresenceStore.room},
+ * {@link KvPresenceStore.counts}), or by a tracker that held it in its view.
+ * So a crashed instance's keys do not pile up. A join or leave costs one KV
  * write, a heartbeat one write per instance, and reads happen only when an
  * instance first serves a room, reconciles it, or counts the lobby.
  *
@@ -82,46 +84,64 @@ export class KvPresenceStore implements PresenceStore {
     }
   }
 
+  /** The room's live connections; the ghosts read on the way are deleted. */
   async room(
     room: string,
     now: number = Date.now(),
   ): Promise<PresenceRecord[]> {
-    const records: PresenceRecord[] = [];
-    for await (
-      const e of this.kv.list<PresenceRecord>({ prefix: ["presence", room] }, {
-        limit: MAX_PRESENCE_PER_ROOM,
-      })
-    ) records.push(e.value);
-    const alive = await this.liveInstances(
-      records.map((r) => r.instance),
-      now,
-    );
-    return records.filter((r) => alive.has(r.instance));
+    return await this.#readLive(["presence", room], MAX_PRESENCE_PER_ROOM, now);
   }
 
+  /** Distinct live users per room; the ghosts read on the way are deleted. */
   async counts(
     limit: number,
     now: number = Date.now(),
   ): Promise<Map<string, number>> {
-    const records: PresenceRecord[] = [];
-    for await (
-      const e of this.kv.list<PresenceRecord>({ prefix: ["presence"] }, {
-        limit,
-      })
-    ) {
-      records.push(e.value);
-    }
-    const alive = await this.liveInstances(
-      records.map((r) => r.instance),
-      now,
-    );
+    const records = await this.#readLive(["presence"], limit, now);
     const users = new Map<string, Set<string>>();
     for (const r of records) {
-      if (!alive.has(r.instance)) continue;
       let set = users.get(r.room);
       if (!set) users.set(r.room, set = new Set());
       set.add(r.user.id);
     }
     return new Map([...users].map(([room, set]) => [room, set.size]));
+  }
+
+  /**
+   * Up to `limit` records under `prefix` held by live instances. The others
+   * are ghosts: deleted here, each only if unchanged since it was read (its
+   * instance, were it alive after all, rewrites its own keys at its next
+   * reconcile anyway).
+   */
+  async #readLive(
+    prefix: Deno.KvKey,
+    limit: number,
+    now: number,
+  ): Promise<PresenceRecord[]> {
+    const entries: Deno.KvEntry<PresenceRecord>[] = [];
+    for await (
+      const e of this.kv.list<PresenceRecord>({ prefix }, { limit })
+    ) entries.push(e);
+    const alive = await this.liveInstances(
+      entries.map((e) => e.value.instance),
+      now,
+    );
+    const ghosts = entries.filter((e) => !alive.has(e.value.instance));
+    // One check and one delete per ghost: within KV's 100 checks per write.
+    for (let i = 0; i < ghosts.length; i += KV_ATOMIC_MAX) {
+      const op = this.kv.atomic();
+      for (const ghost of ghosts.slice(i, i + KV_ATOMIC_MAX)) {
+        op.check(ghost).delete(ghost.key);
+      }
+      if (!(await op.commit()).ok) {
+        // One changed meanwhile: delete the others one by one.
+        for (const ghost of ghosts.slice(i, i + KV_ATOMIC_MAX)) {
+          await this.kv.atomic().check(ghost).delete(ghost.key).commit();
+        }
+      }
+    }
+    return entries.filter((e) => alive.has(e.value.instance)).map((e) =>
+      e.value
+    );
   }
 }

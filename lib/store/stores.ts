@@ -10,7 +10,8 @@ import type { StoreOptions, Stores } from "./types.ts";
 
 /**
  * Opens the stores of the backend `options.store`. The caller owns the
- * result and releases it with one `close()`.
+ * result and releases it with one `close()`. `now` is the clock of message
+ * timestamps and retention's age: tests pass one they can move.
  *
  * @example
  * ```ts
@@ -19,10 +20,13 @@ import type { StoreOptions, Stores } from "./types.ts";
  * await stores.close();
  * ```
  */
-export async function createStore(options: StoreOptions): Promise<Stores> {
+export async function createStore(
+  options: StoreOptions,
+  now: () => number = Date.now,
+): Promise<Stores> {
   switch (options.store) {
     case "kv":
-      return await openKvStores(options);
+      return await openKvStores(options, now);
     default: {
       const _exhaustive: never = options.store;
       throw new Error(`unknown store: ${_exhaustive}`);

@@ -102,8 +102,17 @@ export interface MessageStore {
   after(room: string, after: number, limit: number): Promise<MessagePage>;
   /** The room's last `seq` (0 when empty). */
   lastSeq(room: string): Promise<number>;
-  /** Rooms by most recent activity. */
+  /** The `limit` most recently active rooms, newest first (an index: the cost does not grow with the number of rooms). */
   rooms(limit: number): Promise<RoomSummary[]>;
+  /** The summaries of those of `rooms` that have messages, in the order asked. */
+  summaries(rooms: readonly string[]): Promise<RoomSummary[]>;
+  /**
+   * Deletes now what retention no longer keeps (a message beyond the room's
+   * last `historyRetention` AND older than `historyMinAgeDays`) in rooms this
+   * store appended to; returns how many. Also runs by itself in the
+   * background after appends.
+   */
+  prune(): Promise<number>;
   /** Whether the backing store answers. */
   ping(): Promise<boolean>;
 }
@@ -123,7 +132,7 @@ export interface PresenceRecord {
 /**
  * Who is connected, shared by every instance. Each instance beats; a
  * connection whose instance stopped beating for {@link PRESENCE_TTL_MS} is a
- * ghost and is left out of every read.
+ * ghost: it is left out of every read, and a read that finds it deletes it.
  */
 export interface PresenceStore {
   /** Marks `instance` alive for another {@link PRESENCE_TTL_MS}. */
@@ -138,9 +147,9 @@ export interface PresenceStore {
   untrackMany(room: string, conns: readonly string[]): Promise<void>;
   /** Which of the instances `ids` are alive. */
   liveInstances(ids: Iterable<string>, now?: number): Promise<Set<string>>;
-  /** The room's connections held by live instances. */
+  /** The room's connections held by live instances (ghosts found are deleted). */
   room(room: string, now?: number): Promise<PresenceRecord[]>;
-  /** Distinct live users per room, across all rooms (for the lobby); reads at most `limit` connections. */
+  /** Distinct live users per room, across all rooms (for the lobby); reads at most `limit` connections (ghosts found are deleted). */
   counts(limit: number, now?: number): Promise<Map<string, number>>;
 }
 
@@ -214,8 +223,13 @@ export interface StoreOptions {
   store: StoreKind;
   /** Deno KV location: a file, `:memory:`, a KV Connect URL, or `undefined` for Deno Deploy's own. */
   kvPath: string | undefined;
-  /** Log entries (messages, edits, deletes, reactions) kept per room. */
+  /** Log entries (messages, edits, deletes, reactions) kept per room, at least (see `historyMinAgeDays`). */
   historyRetention: number;
+  /**
+   * Days every message is kept, even beyond `historyRetention`, so a burst
+   * cannot push a room's history out (default 7; 0 = by count alone).
+   */
+  historyMinAgeDays?: number;
 }
 
 /**

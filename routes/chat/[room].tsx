@@ -89,7 +89,12 @@ export default function RoomPage(
         )
         : (
           <div class="room-body">
-            <div class="message-scroller" role="log" aria-label="Messages">
+            <div
+              class="message-scroller"
+              role="log"
+              aria-label="Messages"
+              tabIndex={0}
+            >
               <MessageList messages={data.history} />
             </div>
             <div class="composer border-top p-3">

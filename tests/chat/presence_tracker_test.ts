@@ -199,6 +199,28 @@ Deno.test("connections of an instance that stopped beating are dropped and annou
   });
 });
 
+Deno.test("connections of a crashed instance first seen at a room's initial load are deleted from KV, not only hidden", async () => {
+  await setup(async (make, kv) => {
+    const crashed = await make();
+    const ghosts = [new Socket(crashed.tracker.instance, user("Ghost"))];
+    ghosts.push(new Socket(crashed.tracker.instance, user("Ghost2")));
+    for (const ghost of ghosts) await join(crashed.tracker, "r", ghost);
+    // It dies without retiring: its beat runs out.
+    await crashed.store.heartbeat(
+      crashed.tracker.instance,
+      Date.now() - PRESENCE_TTL_MS - 1,
+    );
+    const later = await make();
+    const ana = new Socket(later.tracker.instance, user("Ana"));
+    await join(later.tracker, "r", ana);
+    assert.deepEqual(ana.names(), ["Ana"]);
+    for (const ghost of ghosts) {
+      const key = await kv.get(["presence", "r", ghost.name]);
+      assert.equal(key.value, null, "the ghost's key is deleted");
+    }
+  });
+});
+
 Deno.test("a diff lost on the bus is repaired by the periodic reconcile", async () => {
   await setup(async (make) => {
     const a = await make();

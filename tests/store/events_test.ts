@@ -46,9 +46,17 @@ function ok(result: EventResult) {
 }
 
 /** A test on a fresh database: KV in memory and KV in a file. */
+/** Retention by count alone (`HISTORY_MIN_AGE_DAYS=0`), or by count and age with `now` as the clock. */
+interface OpenOptions {
+  minAgeDays?: number;
+  now?: () => number;
+}
+
 function t(
   name: string,
-  body: (open: (retention?: number) => Promise<Stores>) => Promise<void>,
+  body: (
+    open: (retention?: number, options?: OpenOptions) => Promise<Stores>,
+  ) => Promise<void>,
 ): void {
   for (const kind of [":memory:", "file"]) {
     Deno.test(`kv ${kind} log: ${name}`, async () => {
@@ -56,12 +64,13 @@ function t(
       const opened: Stores[] = [];
       try {
         const kvPath = kind === "file" ? `${dir}/log.kv` : ":memory:";
-        await body(async (retention = 10_000) => {
+        await body(async (retention = 10_000, options = {}) => {
           const stores = await createStore({
             store: "kv",
             kvPath,
             historyRetention: retention,
-          });
+            historyMinAgeDays: options.minAgeDays,
+          }, options.now);
           opened.push(stores);
           return stores;
         });
@@ -292,9 +301,9 @@ t(
 );
 
 t(
-  "retention counts events; a message leaves with the events before the boundary",
+  "retention by count alone counts events; a message leaves with the events before the boundary",
   async (open) => {
-    const { messages: store } = await open(4);
+    const { messages: store } = await open(4, { minAgeDays: 0 });
     const m = await post(store, "old"); // 1
     ok(
       await act(
@@ -311,6 +320,56 @@ t(
     assert.equal(await store.get(ROOM, m.seq), null);
   },
 );
+
+t("the retention sweep deletes a message's events with it", async (open) => {
+  const DAY = 24 * 3600 * 1000;
+  const start = Date.UTC(2030, 0, 1);
+  let clock = start;
+  const { messages: store } = await open(4, { now: () => clock });
+  const m = await post(store, "old"); // 1
+  ok(
+    await act(
+      store,
+      { kind: "react", target: m.seq, emoji: "👍", on: true },
+      BEN,
+    ),
+  ); // 2
+  ok(await act(store, { kind: "edit", target: m.seq, text: "older" })); // 3
+  const kept = await post(store, "old too"); // 4
+  ok(
+    await act(
+      store,
+      { kind: "react", target: kept.seq, emoji: "🎉", on: true },
+      BEN,
+    ),
+  ); // 5
+  clock = start + 8 * DAY;
+  for (let i = 0; i < 4; i++) await post(store, `new ${i}`); // 6..9
+  // Seqs 1–5 are beyond the last 4 and older than 7 days: messages 1 and 4 go, with events 2, 3 and 5.
+  assert.equal(await store.prune(), 2);
+  const log = await store.since(ROOM, 0, 100);
+  assert.deepEqual(log.messages.map((x) => x.seq), [6, 7, 8, 9]);
+  assert.deepEqual(
+    log.events.map((e) => e.seq),
+    [],
+    "their events went with them",
+  );
+  // An event on a young message stays through a pass.
+  const young = await post(store, "young"); // 10
+  ok(
+    await act(store, {
+      kind: "react",
+      target: young.seq,
+      emoji: "👍",
+      on: true,
+    }, BEN),
+  ); // 11
+  assert.equal(await store.prune(), 0);
+  assert.deepEqual(
+    (await store.since(ROOM, 0, 100)).events.map((e) => e.seq),
+    [11],
+  );
+});
 
 t("since pages the log by seq, messages and events merged", async (open) => {
   const { messages: store } = await open();

@@ -5,6 +5,11 @@
  */
 import assert from "node:assert/strict";
 import {
+  ACTIVITY_BUCKET_MS,
+  ACTIVITY_PREFIX,
+  activityKey,
+} from "../../lib/store/activity.ts";
+import {
   groupCommitSize,
   KvMessageStore,
   MAX_GROUP_COMMIT,
@@ -85,12 +90,25 @@ async function nextMillisecond(): Promise<void> {
 /** The configuration's default for `HISTORY_RETENTION`. */
 const DEFAULT_RETENTION = 10_000;
 
+/** How a test opens a store: retention by count and age, and the clock. */
+interface OpenOptions {
+  retention?: number;
+  /** `HISTORY_MIN_AGE_DAYS` (the configuration's default, 7, when unset). */
+  minAgeDays?: number;
+  now?: () => number;
+}
+
 /** The stores `createStore` opens on the KV at `kvPath`. */
 function openStores(
   kvPath: string,
-  retention = DEFAULT_RETENTION,
+  options: OpenOptions = {},
 ): Promise<Stores> {
-  return createStore({ store: "kv", kvPath, historyRetention: retention });
+  return createStore({
+    store: "kv",
+    kvPath,
+    historyRetention: options.retention ?? DEFAULT_RETENTION,
+    historyMinAgeDays: options.minAgeDays,
+  }, options.now);
 }
 
 interface Backend {
@@ -100,7 +118,7 @@ interface Backend {
    * test is another instance (another connection) on the same database.
    */
   setup(): Promise<{
-    open(options?: { retention?: number }): Promise<Stores>;
+    open(options?: OpenOptions): Promise<Stores>;
     path?: string;
     cleanup(): Promise<void>;
   }>;
@@ -113,7 +131,7 @@ const backends: Backend[] = [
     shares: false,
     setup() {
       return Promise.resolve({
-        open: (options) => openStores(":memory:", options?.retention),
+        open: (options) => openStores(":memory:", options),
         cleanup: () => Promise.resolve(),
       });
     },
@@ -126,7 +144,7 @@ const backends: Backend[] = [
       const path = `${dir}/messages.kv`;
       return {
         path,
-        open: (options) => openStores(path, options?.retention),
+        open: (options) => openStores(path, options),
         cleanup: () => Deno.remove(dir, { recursive: true }),
       };
     },
@@ -138,7 +156,7 @@ function storeContract(backend: Backend): void {
   const t = (
     name: string,
     body: (
-      open: (options?: { retention?: number }) => Promise<MessageStore>,
+      open: (options?: OpenOptions) => Promise<MessageStore>,
       path: string | undefined,
     ) => Promise<void>,
   ) =>
@@ -393,9 +411,9 @@ function storeContract(backend: Backend): void {
   });
 
   t(
-    "retention keeps the last N messages and seq keeps counting",
+    "retention by count alone (minimum age 0) keeps the last N messages and seq keeps counting",
     async (open) => {
-      const store = await open({ retention: 5 });
+      const store = await open({ retention: 5, minAgeDays: 0 });
       assert.deepEqual(await appendSeq(store, "r", 12), range(1, 12));
       assert.deepEqual(
         seqsOf((await store.recent("r", 100)).messages),
@@ -440,6 +458,159 @@ function storeContract(backend: Backend): void {
       "beta",
     ]);
   });
+
+  t(
+    "rooms() lists the newest active of 1,020 rooms, with their right lastSeq (an index, not a scan)",
+    async (open) => {
+      // Every message one tick later: the expected order is the call order.
+      let tick = Date.UTC(2030, 0, 1);
+      const store = await open({ now: () => ++tick });
+      await Promise.all(
+        range(1, 400).map((i) => store.append(draft("general", i))),
+      );
+      // Rooms named to sort before "general", as the ones that hid it did.
+      const names = range(0, 1_019).map((i) =>
+        `a${String(i).padStart(4, "0")}`
+      );
+      await Promise.all(names.map((room) => store.append(draft(room, room))));
+
+      assert.deepEqual(
+        (await store.rooms(3)).map((r) => [r.room, r.lastSeq]),
+        [["a1019", 1], ["a1018", 1], ["a1017", 1]],
+      );
+      const last = await store.append(draft("general", "news"));
+      assert.deepEqual(await store.rooms(2), [
+        { room: "general", lastSeq: 401, lastTs: last.message.ts },
+        { room: "a1019", lastSeq: 1, lastTs: last.message.ts - 1 },
+      ]);
+      const every = await store.rooms(2_000);
+      assert.equal(every.length, 1_021);
+      assert.equal(new Set(every.map((r) => r.room)).size, 1_021);
+      assert.deepEqual(every.map((r) => r.room), [
+        "general",
+        ...names.toReversed(),
+      ]);
+      assert.deepEqual(
+        await store.summaries(["a0005", "nope", "general"]),
+        [
+          { room: "a0005", lastSeq: 1, lastTs: every.at(-6)!.lastTs },
+          { room: "general", lastSeq: 401, lastTs: last.message.ts },
+        ],
+      );
+    },
+  );
+
+  t(
+    "rooms() orders rooms by their last message, also within one second of the index",
+    async (open) => {
+      // 1 ms per message from a whole second: 50 rooms in one second.
+      let tick = Date.UTC(2030, 0, 1);
+      const store = await open({ now: () => tick++ });
+      const names = range(0, 49).map((i) => `r${String(i).padStart(2, "0")}`);
+      // The newest is the first by name: the index's order within a second is the name's.
+      for (const room of names.toReversed()) {
+        await store.append(draft(room, room));
+      }
+      assert.deepEqual((await store.rooms(3)).map((r) => r.room), [
+        "r00",
+        "r01",
+        "r02",
+      ]);
+      // A message in the next second moves a room ahead of all of them.
+      tick += 1_000;
+      await store.append(draft("r49", "again"));
+      assert.deepEqual(
+        (await store.rooms(3)).map((r) => [r.room, r.lastSeq]),
+        [["r49", 2], ["r00", 1], ["r01", 1]],
+      );
+    },
+  );
+
+  if (backend.shares) {
+    t(
+      "two instances appending to the same rooms keep one index entry per room, at its head",
+      async (open) => {
+        const [a, b] = [await open(), await open()];
+        const rooms = range(1, 30).map((i) => `busy-${i}`);
+        await Promise.all(
+          range(1, 600).map((i) =>
+            (i % 2 ? a : b).append(draft(rooms[i % rooms.length], i))
+          ),
+        );
+        const listed = await a.rooms(100);
+        assert.equal(listed.length, rooms.length);
+        for (const summary of listed) {
+          const newest = (await b.recent(summary.room, 1)).messages[0];
+          assert.equal(summary.lastSeq, 20, summary.room);
+          assert.equal(summary.lastTs, newest.ts, summary.room);
+        }
+        assert.deepEqual(await b.summaries([listed[0].room]), [listed[0]]);
+      },
+    );
+  }
+
+  t(
+    "retention keeps a message within the minimum age past the count; one past both is gone",
+    async (open) => {
+      const DAY = 24 * 3600 * 1000;
+      const start = Date.UTC(2030, 0, 1);
+      let clock = start;
+      const store = await open({ retention: 5, now: () => clock });
+      await appendSeq(store, "r", 5, "old");
+      clock = start + 8 * DAY;
+      await appendSeq(store, "r", 5, "new");
+      // Seqs 1–5 are beyond the last 5 and older than 7 days.
+      assert.equal(await store.prune(), 5);
+      assert.deepEqual(seqsOf(await all(store, "r")), range(6, 10));
+
+      await appendSeq(store, "r", 3, "newer");
+      // Seqs 6–8 are beyond the last 5 but a moment old: kept.
+      assert.equal(await store.prune(), 0);
+      assert.deepEqual(seqsOf(await all(store, "r")), range(6, 13));
+      assert.equal((await store.recent("r", 100)).hasMore, false);
+
+      clock = start + 15 * DAY + 1;
+      assert.equal(await store.prune(), 3);
+      assert.deepEqual(seqsOf(await all(store, "r")), range(9, 13));
+      assert.equal(await store.lastSeq("r"), 13);
+    },
+  );
+
+  t(
+    "a burst deletes none of a room's history; it goes once it is past the count and the minimum age",
+    async (open) => {
+      const DAY = 24 * 3600 * 1000;
+      const start = Date.UTC(2030, 0, 1);
+      let clock = start;
+      const store = await open({ retention: 100, now: () => clock });
+      await Promise.all(
+        range(1, 100).map((i) => store.append(draft("r", `history-${i}`))),
+      );
+      clock = start + 3600 * 1000;
+      const burst = await Promise.all(
+        range(1, 2_000).map((i) => store.append(draft("r", `flood-${i}`))),
+      );
+      assert.equal(burst.at(-1)!.message.seq, 2_100);
+      assert.equal(await store.prune(), 0);
+      const kept = await all(store, "r");
+      assert.equal(kept.length, 2_100);
+      assert.deepEqual(
+        kept.slice(0, 100).map((m) => m.text),
+        range(1, 100).map((i) => `message history-${i}`),
+      );
+
+      // A week later the burst has aged: the count applies again, in bounded passes.
+      clock = start + 8 * DAY;
+      let deleted = 0;
+      for (let pass = 0; pass < 10; pass++) {
+        const n = await store.prune();
+        if (n === 0) break;
+        deleted += n;
+      }
+      assert.equal(deleted, 2_000);
+      assert.deepEqual(seqsOf(await all(store, "r")), range(2_001, 2_100));
+    },
+  );
 }
 
 for (const backend of backends) storeContract(backend);
@@ -650,5 +821,104 @@ Deno.test("kv store with maxChecks 10: 64 appends at once are stored gapless in 
     assert.ok(checksPerCommit.length >= 8, `${checksPerCommit.length} commits`);
   } finally {
     kv.close();
+  }
+});
+
+/** Every key of the activity index in the KV file at `path`, read on a connection of its own. */
+async function activityKeys(path: string): Promise<Deno.KvKey[]> {
+  const kv = await Deno.openKv(path);
+  try {
+    const keys: Deno.KvKey[] = [];
+    for await (const e of kv.list({ prefix: [ACTIVITY_PREFIX] })) {
+      keys.push(e.key);
+    }
+    return keys;
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("kv file store: under two racing connections the index holds exactly one key per room, at its head", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-store-" });
+  const path = `${dir}/index.kv`;
+  const [a, b] = [await openStores(path), await openStores(path)];
+  try {
+    const rooms = range(1, 30).map((i) => `busy-${i}`);
+    await Promise.all(
+      range(1, 900).map((i) =>
+        (i % 2 ? a : b).messages.append(draft(rooms[i % rooms.length], i))
+      ),
+    );
+    const keys = await activityKeys(path);
+    assert.equal(keys.length, rooms.length);
+    for (const key of keys) {
+      const room = String(key[2]);
+      const newest = (await a.messages.recent(room, 1)).messages[0];
+      assert.deepEqual(key, activityKey(newest.ts, room));
+      assert.equal(newest.seq, 30);
+    }
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv file store: a database written before the index gets indexed when opened, once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-store-" });
+  const path = `${dir}/old.kv`;
+  const old = await Deno.openKv(path);
+  // Room heads as the store wrote them before the index existed.
+  await old.set(["room", "old-a"], { lastSeq: 7, lastTs: 1_000 });
+  await old.set(["room", "old-b"], { lastSeq: 3, lastTs: 2_000 });
+  old.close();
+  const stores = await openStores(path);
+  try {
+    assert.deepEqual(await stores.messages.rooms(10), [
+      { room: "old-b", lastSeq: 3, lastTs: 2_000 },
+      { room: "old-a", lastSeq: 7, lastTs: 1_000 },
+    ]);
+    const next = await stores.messages.append(draft("old-a", "after"));
+    assert.equal(next.message.seq, 8);
+    assert.deepEqual((await stores.messages.rooms(10)).map((r) => r.room), [
+      "old-a",
+      "old-b",
+    ]);
+    assert.equal((await activityKeys(path)).length, 2);
+    // Indexed once: a head written now without its key (an older writer) is not re-indexed at the next open.
+    const raw = await Deno.openKv(path);
+    await raw.set(["room", "late"], { lastSeq: 1, lastTs: 3_000 });
+    raw.close();
+    const again = await openStores(path);
+    await again.close();
+    assert.equal((await activityKeys(path)).length, 2);
+  } finally {
+    await stores.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv file store: a stale index key (an older writer moved the head) is listed once, then deleted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-store-" });
+  const path = `${dir}/stale.kv`;
+  const stores = await openStores(path);
+  try {
+    const first = await stores.messages.append(draft("r", 1));
+    await stores.messages.append(draft("other", 1));
+    const raw = await Deno.openKv(path);
+    await raw.set(
+      activityKey(first.message.ts - 10 * ACTIVITY_BUCKET_MS, "r"),
+      true,
+    );
+    raw.close();
+    assert.equal((await activityKeys(path)).length, 3);
+    assert.deepEqual(
+      (await stores.messages.rooms(10)).map((r) => [r.room, r.lastSeq]),
+      [["other", 1], ["r", 1]],
+    );
+    assert.equal((await activityKeys(path)).length, 2);
+  } finally {
+    await stores.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

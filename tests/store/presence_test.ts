@@ -84,3 +84,31 @@ Deno.test("presence store: untrack, untrackMany and retire take connections out"
     assert.deepEqual(conns(await presence.room("r")), ["a1"]);
   });
 });
+
+Deno.test("presence store: the ghosts a read finds are deleted, so a crashed instance's keys do not pile up", async () => {
+  const stores = await createStore({
+    store: "kv",
+    kvPath: ":memory:",
+    historyRetention: 100,
+  });
+  try {
+    const { presence } = stores;
+    const now = Date.now();
+    await presence.heartbeat("alive", now);
+    await presence.heartbeat("crashed", now - PRESENCE_TTL_MS);
+    await presence.track(record("r", "a1", "Ana", "alive"));
+    for (let i = 0; i < 150; i++) {
+      await presence.track(record("r", `c${i}`, `C${i}`, "crashed"));
+    }
+    await presence.track(record("quiet", "c-q", "Quiet", "crashed"));
+    // A room read deletes the room's ghosts (more than one atomic write's worth)...
+    assert.deepEqual(conns(await presence.room("r", now)), ["a1"]);
+    // ...so a read that no longer filters by liveness sees only the live one.
+    assert.deepEqual(conns(await presence.room("r", 0)), ["a1"]);
+    // The lobby's count deletes those of rooms nobody serves any more.
+    assert.deepEqual(await presence.counts(1_000, now), new Map([["r", 1]]));
+    assert.deepEqual(conns(await presence.room("quiet", 0)), []);
+  } finally {
+    await stores.close();
+  }
+});

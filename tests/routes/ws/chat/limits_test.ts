@@ -7,7 +7,10 @@ import {
   openRawSocket,
   TestClient,
 } from "../../../_helpers/ws_client.ts";
-import { limitsConfig } from "../../../../lib/config.ts";
+import {
+  CROWD_FROM_ONE_ADDRESS,
+  limitsConfig,
+} from "../../../../lib/config.ts";
 import { eventually, Signal } from "../../../../support/wait.ts";
 
 Deno.test("MAX_SOCKETS_PER_USER: one more socket than allowed → 429 before the upgrade", async () => {
@@ -309,4 +312,136 @@ Deno.test("the per-address limits are on by default", () => {
   assert.ok(limits.maxSocketsPerIp > 0);
   assert.ok(limits.messagesPerIpPerSecond > 0);
   assert.ok(limits.roomMessagesPerSecond > 0);
+});
+
+Deno.test("500 guests from one address trying 10,000 posts cannot push a room's history out: most are refused, every older message stays", async () => {
+  // The real defaults: lift none of the per-address or per-room budgets.
+  const defaults = Object.fromEntries(
+    Object.keys(CROWD_FROM_ONE_ADDRESS).map((k) => [k, ""]),
+  );
+  const server = await startServer({ ...defaults, HISTORY_RETENTION: "100" });
+  const room = "besieged";
+  const sockets: TestClient[] = [];
+  try {
+    const elder = (await server.guest("Elder")).user;
+    for (let i = 1; i <= 100; i++) {
+      await server.services.store.append({
+        room,
+        user: elder,
+        text: `older ${i}`,
+        clientId: `older-${i}`,
+      });
+    }
+    // 500 sign-ins from one address: the per-address guest budget stops most.
+    const signIns = await Promise.all(
+      Array.from({ length: 500 }, async (_, i) => {
+        const res = await fetch(`${server.origin}/api/session/guest`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            origin: server.origin,
+          },
+          body: JSON.stringify({ name: `Bot ${i}` }),
+        });
+        await res.body?.cancel();
+        return res.status === 200
+          ? (res.headers.get("set-cookie") ?? "").split(";")[0]
+          : null;
+      }),
+    );
+    const cookies = signIns.filter((c): c is string => c !== null);
+    assert.ok(cookies.length <= 60, `${cookies.length} guests made`);
+    const started = performance.now();
+    sockets.push(
+      ...await Promise.all(
+        cookies.map((cookie) =>
+          TestClient.connect(server.wsUrl(room), {
+            cookie,
+            origin: server.origin,
+          })
+        ),
+      ),
+    );
+    await Promise.all(sockets.map((s) => s.nextOf("welcome")));
+    // 10,000 attempts spread over the bots, all at once.
+    const perBot = Math.ceil(10_000 / sockets.length);
+    sockets.forEach((s, b) => {
+      for (let i = 0; i < perBot; i++) {
+        s.send({
+          type: "message",
+          text: `spam ${b}-${i}`,
+          clientId: `s${b}-${i}`,
+        });
+      }
+    });
+    await Promise.all(sockets.map((s) => s.closed));
+    const seconds = (performance.now() - started) / 1000;
+    const page = await server.services.store.after(room, 0, 100);
+    assert.deepEqual(
+      page.messages.map((m) => m.text),
+      Array.from({ length: 100 }, (_, i) => `older ${i + 1}`),
+      "every older message is still there",
+    );
+    const stored = await server.services.store.lastSeq(room) - 100;
+    // The address's budget (60 at once, then 20/s) bounds what got in.
+    assert.ok(
+      stored <= 60 + 20 * seconds + 20,
+      `${stored} stored in ${seconds.toFixed(1)} s`,
+    );
+    assert.ok(stored < 10_000 / 10, "most posts were refused");
+  } finally {
+    await Promise.all(sockets.map((s) => s.close()));
+    await server.close();
+  }
+});
+
+Deno.test("request ids are the server's own: a client-chosen X-Request-Id is neither echoed nor logged", async () => {
+  const server = await startServer();
+  try {
+    const chosen = "attacker-chosen-id-0123456789";
+    const res = await fetch(`${server.origin}/healthz`, {
+      headers: { "x-request-id": chosen },
+    });
+    await res.body?.cancel();
+    const id = res.headers.get("x-request-id") ?? "";
+    assert.notEqual(id, chosen);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a person's socket and HTTP posts draw from one message budget", async () => {
+  const server = await startServer({
+    RATE_LIMIT_BURST: "3",
+    RATE_LIMIT_PER_SECOND: "1",
+  });
+  try {
+    const { cookie } = await server.guest("Both");
+    const socket = await TestClient.connect(server.wsUrl("shared"), {
+      cookie,
+      origin: server.origin,
+    });
+    await socket.nextOf("welcome");
+    for (let i = 0; i < 3; i++) {
+      socket.send({ type: "message", text: `ws ${i}`, clientId: `ws-${i}` });
+      await socket.next((f) =>
+        f.type === "message" && f.message.clientId === `ws-${i}`
+      );
+    }
+    const res = await fetch(`${server.origin}/api/rooms/shared/messages`, {
+      method: "POST",
+      headers: {
+        cookie,
+        origin: server.origin,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ text: "over http", clientId: "http-1" }),
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 429, "the socket spent the person's burst");
+    await socket.close();
+  } finally {
+    await server.close();
+  }
 });
