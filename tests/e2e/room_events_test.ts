@@ -153,6 +153,8 @@ Deno.test("clicking a reply's quote scrolls to its parent, loading older pages f
     // The keyboard reaches a message's actions: focus it, Tab to React, pick with Enter.
     const filler = messageItem(ana.page, "filler 69");
     await filler.focus();
+    // Focusing shows the actions on the next render: wait for them before Tab.
+    await filler.getByRole("button", { name: "React", exact: true }).waitFor();
     await ana.page.keyboard.press("Tab");
     assert.equal(
       await ana.page.evaluate(() =>
