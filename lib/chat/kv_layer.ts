@@ -74,6 +74,7 @@ import {
   type ChatEvent,
   LocalGroups,
   newInstanceId,
+  RESYNC_FRAME,
 } from "./layer.ts";
 import { encodeServerFrame } from "./protocol.ts";
 import {
@@ -121,9 +122,6 @@ export const WRITE_TIMEOUT_MS = 5_000;
 export const RETRY_BASE_MS = 50;
 /** Longest retry delay. */
 export const RETRY_MAX_MS = 5_000;
-
-/** The frame members get when events they should have had are gone. */
-const RESYNC_FRAME = encodeServerFrame({ type: "resync" });
 
 /** Options for {@link KvLayer}. */
 export interface KvLayerOptions {

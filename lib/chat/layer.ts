@@ -13,6 +13,12 @@ import { encodeServerFrame, type ServerFrame } from "./protocol.ts";
 /** An event sent to a group; the same frames the server sends to clients. */
 export type ChatEvent = ServerFrame;
 
+/**
+ * The frame a backend hands its members when broadcasts may have been lost
+ * (a bus reconnected, events expired unread): clients then ask the store.
+ */
+export const RESYNC_FRAME: string = encodeServerFrame({ type: "resync" });
+
 /** One connection's endpoint in the layer. */
 export interface Channel {
   /** Unique per connection, across every instance. */

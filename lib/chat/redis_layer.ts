@@ -37,6 +37,7 @@ import {
   type ChannelLayer,
   type ChatEvent,
   LocalGroups,
+  RESYNC_FRAME,
 } from "./layer.ts";
 import { backoffDelay } from "./backoff.ts";
 import { encodeServerFrame } from "./protocol.ts";
@@ -56,8 +57,6 @@ export const REDIS_RECONNECT_BASE_MS = 100;
 /** Default longest reconnect delay (before jitter). */
 export const REDIS_RECONNECT_MAX_MS = 5_000;
 
-/** The frame every affected local member gets after the bus reconnected. */
-const RESYNC_FRAME = encodeServerFrame({ type: "resync" });
 /** Length of an instance id (`crypto.randomUUID()`), the head of every published payload. */
 const ORIGIN_CHARS = 36;
 /** Separates the instance id from the frame; JSON text never contains a raw newline. */
