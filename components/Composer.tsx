@@ -9,7 +9,8 @@ export interface ReplyTarget {
   label: string;
 }
 
-interface ComposerProps {
+/** What the {@link Composer} is rendered with. */
+export interface ComposerProps {
   room: string;
   /** The message being replied to (a hidden `replyTo` field without JavaScript). */
   replyTo?: ReplyTarget | null;

@@ -82,11 +82,14 @@ interface MessageListProps {
    */
   staticActions?: boolean;
   /** The message being edited in place, and what saving or cancelling does. */
-  editing?: {
-    seq: number;
-    onSave: (text: string) => void;
-    onCancel: () => void;
-  } | null;
+  editing?: MessageEdit | null;
+}
+
+/** A message being edited in place, and what saving or cancelling does. */
+export interface MessageEdit {
+  seq: number;
+  onSave: (text: string) => void;
+  onCancel: () => void;
 }
 
 /** Characters of a pending message named in its buttons' labels. */

@@ -1,11 +1,14 @@
 import { useSignal } from "@preact/signals";
-import { useEffect, useLayoutEffect, useMemo, useRef } from "preact/hooks";
+import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useBackgroundAlerts } from "../components/background_alerts.ts";
-import { Composer, type ReplyTarget } from "../components/Composer.tsx";
+import type { ReplyTarget } from "../components/Composer.tsx";
 import type { MessageActionHandlers } from "../components/MessageParts.tsx";
-import { DEFAULT_EDIT_WINDOW_MS, quoteOf } from "../lib/chat/events.ts";
+import { quoteOf } from "../lib/chat/events.ts";
+import { useMessageEditing } from "../components/message_editing.ts";
 import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
+import { RoomFooter } from "../components/RoomFooter.tsx";
+import { useRoomScroll } from "../components/room_scroll.ts";
 import { StatusBar } from "../components/StatusBar.tsx";
 import {
   browserDependencies,
@@ -14,7 +17,6 @@ import {
 import { RoomClient } from "../lib/chat/client/room_client.ts";
 import { typingLabel } from "../lib/chat/presence.ts";
 import type { ChatMessage, ChatUser } from "../lib/chat/types.ts";
-import SignIn from "./SignIn.tsx";
 
 /** What the room page renders the island with. */
 export interface ChatRoomProps {
@@ -36,9 +38,6 @@ export interface ChatRoomProps {
   staticActions?: boolean;
 }
 
-/** How long a message jumped to stays highlighted. */
-const HIGHLIGHT_MS = 2_000;
-
 /** The composer's line for a reply to `m`. */
 function replyLabel(m: ChatMessage | undefined): string {
   const quote = quoteOf(m);
@@ -48,11 +47,6 @@ function replyLabel(m: ChatMessage | undefined): string {
     ? "a deleted message"
     : "an earlier message";
 }
-
-/** Pixels from the bottom within which new messages keep the view pinned. */
-const STICK_THRESHOLD_PX = 80;
-/** Scrolled this close to the top, the next page of older messages loads. */
-const LOAD_OLDER_THRESHOLD_PX = 40;
 
 /**
  * The live room: renders what its {@link RoomClient} knows (connection,
@@ -82,7 +76,7 @@ export default function ChatRoom(
     [],
   );
   const view = useSignal(client.view);
-  const unseen = useSignal(0);
+  const scroll = useRoomScroll(view, () => client.loadOlder());
   const localTime = useSignal(false);
   const activity = useRoomActivity();
   const alerts = useBackgroundAlerts(room, view.value.user);
@@ -96,39 +90,19 @@ export default function ChatRoom(
       label: replyLabel(history.find((m) => m.seq === initialReply)),
     },
   );
-  const editing = useSignal<number | null>(null);
-  /** A message to scroll to once it is loaded (a reply's parent). */
-  const jumpTarget = useRef<number | null>(null);
-  const scroller = useRef<HTMLDivElement>(null);
-  const root = useRef<HTMLDivElement>(null);
-  /** What takes the focus when the composer goes away under it (signed out, removed). */
-  const footerFocus = useRef<HTMLElement>(null);
-  const stick = useRef(true);
-  const keepOffset = useRef<number | null>(null);
-
-  const nearBottom = () => {
-    const el = scroller.current;
-    return !el ||
-      el.scrollHeight - el.scrollTop - el.clientHeight < STICK_THRESHOLD_PX;
-  };
+  const editing = useMessageEditing(
+    view,
+    (seq, text) => client.act({ type: "edit", target: seq, text }),
+  );
 
   useEffect(() => {
     localTime.value = true;
     const unsubscribe = client.subscribe((event) => {
       switch (event.type) {
-        case "change": {
-          // Measured before the new messages render.
-          const change = event.timeline;
-          if (change?.direction === "newer") {
-            stick.current = nearBottom() || change.mine;
-            if (!stick.current) unseen.value += change.added;
-          } else if (change?.direction === "older") {
-            const el = scroller.current;
-            keepOffset.current = el ? el.scrollHeight - el.scrollTop : null;
-          }
+        case "change":
+          scroll.measure(event.timeline);
           view.value = event.view;
           return;
-        }
         case "incoming":
           alertsNow.current.incoming(event.message);
           return;
@@ -148,37 +122,6 @@ export default function ChatRoom(
     };
   }, []);
 
-  const { messages, pending } = view.value;
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    if (keepOffset.current !== null) {
-      el.scrollTop = el.scrollHeight - keepOffset.current;
-      keepOffset.current = null;
-    } else if (stick.current) {
-      el.scrollTop = el.scrollHeight;
-    }
-  }, [messages, pending]);
-
-  /** Scrolls to the jump target if it is shown, else loads older pages towards it. */
-  const tryJump = () => {
-    const seq = jumpTarget.current;
-    if (seq === null) return;
-    const el = document.getElementById(`m${seq}`);
-    if (el) {
-      jumpTarget.current = null;
-      stick.current = false;
-      el.scrollIntoView({ block: "center" });
-      el.classList.add("highlight");
-      setTimeout(() => el.classList.remove("highlight"), HIGHLIGHT_MS);
-      return;
-    }
-    const oldest = view.value.messages[0]?.seq ?? 0;
-    if (view.value.olderAvailable && oldest > seq) client.loadOlder();
-    else jumpTarget.current = null; // No longer stored.
-  };
-  useLayoutEffect(tryJump, [messages]);
-
   const actions: MessageActionHandlers = {
     onReact: (seq, emoji, on) =>
       client.act({ type: "react", target: seq, emoji, on }),
@@ -187,153 +130,29 @@ export default function ChatRoom(
       document.querySelector<HTMLTextAreaElement>("#composer textarea")
         ?.focus();
     },
-    onEdit: (m) => (editing.value = m.seq),
+    onEdit: (m) => editing.start(m.seq),
     onDelete: (seq) => client.act({ type: "delete", target: seq }),
-    onJump: (seq) => {
-      jumpTarget.current = seq;
-      tryJump();
-    },
-  };
-
-  const editLast = () => {
-    const now = Date.now();
-    const last = view.value.messages.findLast((m) =>
-      m.user.id === view.value.user.id && !m.deleted &&
-      now - m.ts < DEFAULT_EDIT_WINDOW_MS
-    );
-    if (!last) return false;
-    editing.value = last.seq;
-    return true;
+    onJump: (seq) => scroll.jumpTo(seq),
   };
 
   const send = (text: string) => {
     const sent = client.post(text, replyTo.value?.seq);
     // Your own message brings you to it.
     if (sent) {
-      stick.current = true;
+      scroll.stickToBottom();
       replyTo.value = null;
     }
     return sent;
   };
 
-  const onScroll = () => {
-    if (nearBottom()) unseen.value = 0;
-    const el = scroller.current;
-    if (
-      el && el.scrollTop < LOAD_OLDER_THRESHOLD_PX && view.value.olderAvailable
-    ) client.loadOlder();
-  };
-
-  const jumpToLatest = () => {
-    const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
-    unseen.value = 0;
-  };
-
-  const { status, presence, typing, notice, failures } = view.value;
-  // Whoever was typing or signing in when the footer changed under them is
-  // not left on <body>: the panel's heading, Rejoin, or the composer again.
-  const footerKind = status === "signed-out" || status === "kicked" ||
-      status === "banned"
-    ? status
-    : "composer";
-  const lastFooter = useRef(footerKind);
-  useEffect(() => {
-    if (lastFooter.current === footerKind) return;
-    lastFooter.current = footerKind;
-    const active = document.activeElement;
-    if (active && active !== document.body) return;
-    const target = footerFocus.current ??
-      root.current?.querySelector<HTMLElement>("form.composer textarea");
-    target?.focus();
-  }, [footerKind]);
+  const { messages, pending, status, presence, typing, notice, failures } =
+    view.value;
   const me = view.value.user;
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
   const mayPost = me.id === user.id ? canPost : true;
-  const footer = () => {
-    switch (status) {
-      case "signed-out":
-        return (
-          <section
-            class="signed-out-panel composer border-top p-3"
-            aria-labelledby="signed-out-title"
-            data-testid="signed-out"
-          >
-            <h2
-              id="signed-out-title"
-              class="h6 mb-1"
-              tabIndex={-1}
-              ref={(el) => {
-                footerFocus.current = el;
-              }}
-            >
-              You're signed out
-            </h2>
-            <p class="small text-body-secondary mb-2">
-              {pending.length > 0
-                ? `Sign in to keep chatting: ${pending.length} unsent ${
-                  pending.length === 1 ? "message is" : "messages are"
-                } kept and sent once you are back.`
-                : "Sign in to keep chatting."}
-            </p>
-            <SignIn
-              next={`/chat/${room}`}
-              allowGuests={allowGuests}
-              googleClientId={googleClientId}
-              onSignedIn={(u) => client.signedIn(u)}
-            />
-          </section>
-        );
-      case "kicked":
-        return (
-          <div class="composer border-top p-3">
-            <button
-              type="button"
-              class="btn btn-primary btn-sm"
-              ref={(el) => {
-                footerFocus.current = el;
-              }}
-              onClick={() => client.rejoin()}
-            >
-              Rejoin #{room}
-            </button>
-          </div>
-        );
-      case "banned":
-        return null;
-      case "connecting":
-      case "live":
-      case "reconnecting":
-      case "offline":
-        return mayPost
-          ? (
-            <Composer
-              room={room}
-              onType={(draft) => client.typed(draft)}
-              onSend={send}
-              replyTo={replyTo.value}
-              onCancelReply={() => (replyTo.value = null)}
-              onEditLast={editLast}
-            />
-          )
-          : (
-            <div class="composer border-top p-3">
-              <SignIn
-                next={`/chat/${room}`}
-                allowGuests={false}
-                googleClientId={googleClientId}
-              />
-            </div>
-          );
-      default: {
-        const _exhaustive: never = status;
-        return null;
-      }
-    }
-  };
   return (
-    <div class="room-body" ref={root}>
+    <div class="room-body">
       <StatusBar
         status={status}
         presence={presence}
@@ -346,8 +165,8 @@ export default function ChatRoom(
       {/* Focusable so the keyboard can scroll it when no message holds a link. */}
       <div
         class="message-scroller"
-        ref={scroller}
-        onScroll={onScroll}
+        ref={scroll.scroller}
+        onScroll={scroll.onScroll}
         tabIndex={0}
         role="region"
         aria-label="Conversation"
@@ -379,31 +198,18 @@ export default function ChatRoom(
             room={mayPost ? room : undefined}
             actions={actions}
             staticActions={staticActions}
-            editing={editing.value === null ? null : {
-              seq: editing.value,
-              onSave: (text) => {
-                const seq = editing.value!;
-                if (client.act({ type: "edit", target: seq, text })) {
-                  editing.value = null;
-                }
-              },
-              onCancel: () => {
-                editing.value = null;
-                document.querySelector<HTMLTextAreaElement>(
-                  "#composer textarea",
-                )?.focus();
-              },
-            }}
+            editing={editing.edit}
           />
         </div>
       </div>
-      {unseen.value > 0 && (
+      {scroll.unseen > 0 && (
         <button
           type="button"
           class="btn btn-primary btn-sm jump-latest"
-          onClick={jumpToLatest}
+          onClick={scroll.jumpToLatest}
         >
-          {unseen.value} new <i class="bi bi-arrow-down" aria-hidden="true"></i>
+          {scroll.unseen} new{" "}
+          <i class="bi bi-arrow-down" aria-hidden="true"></i>
         </button>
       )}
       <div
@@ -421,7 +227,24 @@ export default function ChatRoom(
           {notice}
         </div>
       )}
-      {footer()}
+      <RoomFooter
+        room={room}
+        status={status}
+        unsent={pending.length}
+        mayPost={mayPost}
+        allowGuests={allowGuests}
+        googleClientId={googleClientId}
+        onSignedIn={(u) => client.signedIn(u)}
+        onRejoin={() => client.rejoin()}
+        composer={{
+          room,
+          onType: (draft) => client.typed(draft),
+          onSend: send,
+          replyTo: replyTo.value,
+          onCancelReply: () => (replyTo.value = null),
+          onEditLast: editing.editLast,
+        }}
+      />
     </div>
   );
 }
