@@ -3,7 +3,11 @@ import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useBackgroundAlerts } from "../components/background_alerts.ts";
 import type { ReplyTarget } from "../components/Composer.tsx";
 import type { MessageActionHandlers } from "../components/MessageParts.tsx";
-import { quoteOf } from "../lib/chat/events.ts";
+import {
+  DEFAULT_EDIT_WINDOW_MS,
+  mayEdit,
+  quoteOf,
+} from "../lib/chat/events.ts";
 import { useMessageEditing } from "../components/message_editing.ts";
 import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
@@ -36,6 +40,8 @@ export interface ChatRoomProps {
   replyTo?: number | null;
   /** Every message shows reply and delete as a link and a form (the no-JS page's `?actions=1`). */
   staticActions?: boolean;
+  /** How long after posting an author may edit (`EDIT_WINDOW_MINUTES`; default a day). */
+  editWindowMs?: number;
 }
 
 /** The composer's line for a reply to `m`. */
@@ -65,6 +71,7 @@ export default function ChatRoom(
     googleClientId,
     replyTo: initialReply = null,
     staticActions = false,
+    editWindowMs = DEFAULT_EDIT_WINDOW_MS,
   }: ChatRoomProps,
 ) {
   const client = useMemo(
@@ -92,6 +99,7 @@ export default function ChatRoom(
   );
   const editing = useMessageEditing(
     view,
+    editWindowMs,
     (seq, text) => client.act({ type: "edit", target: seq, text }),
   );
 
@@ -131,6 +139,7 @@ export default function ChatRoom(
         ?.focus();
     },
     onEdit: (m) => editing.start(m.seq),
+    canEdit: (m) => mayEdit(m, user.id, Date.now(), editWindowMs),
     onDelete: (seq) => client.act({ type: "delete", target: seq }),
     onJump: (seq) => scroll.jumpTo(seq),
   };

@@ -85,6 +85,7 @@ export default function RoomPage(
             googleClientId={services.config.googleClientIds[0] ?? null}
             replyTo={data.replyTo}
             staticActions={data.staticActions}
+            editWindowMs={services.config.editWindowMinutes * 60_000}
           />
         )
         : (
