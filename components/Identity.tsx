@@ -1,5 +1,5 @@
 import type { VNode } from "preact";
-import { colorIndex, discriminator, handle } from "../lib/web/identity.ts";
+import { colorIndex, discriminator } from "../lib/web/identity.ts";
 import type { ChatUser } from "../lib/chat/types.ts";
 
 function initials(name: string): string {
@@ -44,12 +44,16 @@ export function VerifiedMark(): VNode {
   );
 }
 
-/** The short tag after a name that tells namesakes apart ("· 4f2"). */
-export function Discriminator({ user }: { user: ChatUser }): VNode {
+/**
+ * The short tag after a name that tells namesakes apart ("· 4f2"). Text, not
+ * an attribute: a name is never copied into one.
+ */
+export function Discriminator(
+  { user, onHover = false }: { user: ChatUser; onHover?: boolean },
+): VNode {
   return (
     <span
-      class="discriminator"
-      title={handle(user)}
+      class={`discriminator ${onHover ? "on-hover" : ""}`}
       data-testid="discriminator"
     >
       · {discriminator(user.id)}

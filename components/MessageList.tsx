@@ -3,7 +3,6 @@ import { useMemo, useState } from "preact/hooks";
 import { mentions } from "../lib/chat/mentions.ts";
 import type { ChatMessage } from "../lib/chat/types.ts";
 import type { PendingMessage } from "../lib/chat/client/outbox.ts";
-import { handle } from "../lib/web/identity.ts";
 import {
   dayKey,
   dayLabel,
@@ -11,7 +10,7 @@ import {
   formatTime,
   zoneFor,
 } from "../lib/web/times.ts";
-import { Avatar, VerifiedMark } from "./Identity.tsx";
+import { Avatar, Discriminator, VerifiedMark } from "./Identity.tsx";
 import { MessageText } from "./MessageText.tsx";
 import {
   EditBox,
@@ -200,12 +199,11 @@ export function MessageList(
                   name={m.user.name}
                   picture={m.user.picture}
                 />
-                <strong class="message-author" title={handle(m.user)}>
-                  {m.user.name}
-                </strong>
-                {m.user.kind === "google" ? <VerifiedMark /> : (
-                  <span class="badge guest-badge">guest</span>
-                )}
+                <strong class="message-author">{m.user.name}</strong>
+                <Discriminator user={m.user} onHover />
+                {m.user.kind === "google"
+                  ? <VerifiedMark />
+                  : <span class="badge guest-badge">guest</span>}
                 <time
                   class="text-body-secondary small ms-2"
                   dateTime={new Date(m.ts).toISOString()}

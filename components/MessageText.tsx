@@ -20,7 +20,11 @@ function inline(pieces: readonly Inline[]): ComponentChildren[] {
       case "strong":
       case "em":
       case "strike": {
-        const Tag = p.kind === "strong" ? "strong" : p.kind === "em" ? "em" : "s";
+        const Tag = p.kind === "strong"
+          ? "strong"
+          : p.kind === "em"
+          ? "em"
+          : "s";
         return (
           <Tag key={i}>
             <span class="md-mark">{p.delimiter}</span>

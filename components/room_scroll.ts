@@ -9,7 +9,7 @@
 
 import { type ReadonlySignal, useSignal } from "@preact/signals";
 import type { RefObject } from "preact";
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type {
   RoomView,
   TimelineChange,
@@ -79,6 +79,22 @@ export function useRoomScroll(
     }
   }, [messages, pending]);
 
+  // Whatever changes the height while pinned (times re-rendered in the
+  // reader's zone, a reaction, the composer growing) keeps the newest message
+  // in view.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (stick.current && keepOffset.current === null) {
+        el.scrollTop = el.scrollHeight;
+      }
+    });
+    observer.observe(el);
+    for (const child of el.children) observer.observe(child);
+    return () => observer.disconnect();
+  }, []);
+
   /** Scrolls to the jump target if it is shown, else loads older pages towards it. */
   const tryJump = () => {
     const seq = jumpTarget.current;
@@ -115,7 +131,9 @@ export function useRoomScroll(
       stick.current = true;
     },
     onScroll() {
-      if (nearBottom()) unseen.value = 0;
+      // Scrolled up by the reader: stay there; back at the bottom: pinned again.
+      stick.current = nearBottom();
+      if (stick.current) unseen.value = 0;
       const el = scroller.current;
       if (
         el && el.scrollTop < LOAD_OLDER_THRESHOLD_PX &&

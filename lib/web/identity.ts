@@ -38,15 +38,3 @@ export function discriminator(id: string): string {
 export function colorIndex(id: string, count: number): number {
   return (idHash(id) & 0xffff) % count;
 }
-
-/**
- * A name with its discriminator: what tells namesakes apart.
- *
- * @example
- * ```ts
- * handle({ id: "guest:1", name: "Ana Lima" }); // "Ana Lima · 9a1" (say)
- * ```
- */
-export function handle(user: { id: string; name: string }): string {
-  return `${user.name} · ${discriminator(user.id)}`;
-}

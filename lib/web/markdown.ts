@@ -60,8 +60,7 @@ const FENCE = "```";
 /** A bare link, from `http(s)://` to the last character that is not closing punctuation or a delimiter. */
 const URL_AT = /https?:\/\/[^\s<>"'`]*[^\s<>"'`.,;:!?)\]}*_~]/iy;
 
-const isSpace = (ch: string | undefined) =>
-  ch === undefined || /\s/u.test(ch);
+const isSpace = (ch: string | undefined) => ch === undefined || /\s/u.test(ch);
 const isWordChar = (ch: string | undefined) =>
   ch !== undefined && /[\p{L}\p{N}_]/u.test(ch);
 const isAsciiWord = (ch: string | undefined) =>
@@ -277,11 +276,7 @@ function inlineParser(options: MarkdownOptions): (s: string) => Inline[] {
           unclosed.set(d, eol === -1 ? s.length : eol);
         }
         if (d && close !== -1) {
-          const kind = d === "~~"
-            ? "strike"
-            : d.length === 2
-            ? "strong"
-            : "em";
+          const kind = d === "~~" ? "strike" : d.length === 2 ? "strong" : "em";
           push({
             kind,
             delimiter: d,

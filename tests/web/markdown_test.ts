@@ -110,9 +110,15 @@ Deno.test("inline code is literal, with backticks as marks; runs of backticks", 
     {
       kind: "em",
       delimiter: "*",
-      children: [t("a "), mark("`"), { kind: "code", text: "*" }, mark("`"), t(
-        " b",
-      )],
+      children: [
+        t("a "),
+        mark("`"),
+        { kind: "code", text: "*" },
+        mark("`"),
+        t(
+          " b",
+        ),
+      ],
     },
   ]);
 });
@@ -120,7 +126,11 @@ Deno.test("inline code is literal, with backticks as marks; runs of backticks", 
 Deno.test("http(s) links only, trailing punctuation and delimiters left out", () => {
   assert.deepEqual(inline("see https://example.com/a?b=1."), [
     t("see "),
-    { kind: "link", href: "https://example.com/a?b=1", text: "https://example.com/a?b=1" },
+    {
+      kind: "link",
+      href: "https://example.com/a?b=1",
+      text: "https://example.com/a?b=1",
+    },
     t("."),
   ]);
   assert.deepEqual(inline("**HTTP://EXAMPLE.COM/X**"), [
@@ -157,7 +167,9 @@ Deno.test("http(s) links only, trailing punctuation and delimiters left out", ()
 });
 
 Deno.test("fenced code blocks keep their text; fences are marks", () => {
-  const blocks = parseMarkdown("before\n```js\nconst a = **1**;\n<b>\n```\nafter");
+  const blocks = parseMarkdown(
+    "before\n```js\nconst a = **1**;\n<b>\n```\nafter",
+  );
   assert.deepEqual(blocks, [
     { kind: "paragraph", children: [t("before")] },
     { kind: "break", text: "\n" },
@@ -263,9 +275,28 @@ const CORPUS = [
 Deno.test("source(parse(text)) is the text, for a corpus and random strings", () => {
   const options = { names: ["Ana", "Ana Lima"], me: "Ana" };
   for (const text of CORPUS) {
-    assert.equal(source(parseMarkdown(text, options)), text, JSON.stringify(text));
+    assert.equal(
+      source(parseMarkdown(text, options)),
+      text,
+      JSON.stringify(text),
+    );
   }
-  const alphabet = ["*", "_", "~", "`", ">", "\n", " ", "a", "@", "Ana", "https://x.io/", "```", "é", "\u05D0"];
+  const alphabet = [
+    "*",
+    "_",
+    "~",
+    "`",
+    ">",
+    "\n",
+    " ",
+    "a",
+    "@",
+    "Ana",
+    "https://x.io/",
+    "```",
+    "é",
+    "\u05D0",
+  ];
   let seed = 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let n = 0; n < 3000; n++) {
@@ -274,7 +305,11 @@ Deno.test("source(parse(text)) is the text, for a corpus and random strings", ()
     for (let k = 0; k < len; k++) {
       text += alphabet[Math.floor(random() * alphabet.length)];
     }
-    assert.equal(source(parseMarkdown(text, options)), text, JSON.stringify(text));
+    assert.equal(
+      source(parseMarkdown(text, options)),
+      text,
+      JSON.stringify(text),
+    );
   }
 });
 

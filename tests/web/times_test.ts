@@ -24,13 +24,19 @@ Deno.test("the day depends on the zone", () => {
   assert.equal(dayKey(lateUtc, "UTC"), "2026-11-29");
   assert.equal(dayKey(lateUtc, "Asia/Tokyo"), "2026-11-30");
   assert.equal(dayKey(lateUtc, "America/Sao_Paulo"), "2026-11-29");
-  assert.equal(dayKey(Date.UTC(2026, 10, 29, 1), "America/Sao_Paulo"), "2026-11-28");
+  assert.equal(
+    dayKey(Date.UTC(2026, 10, 29, 1), "America/Sao_Paulo"),
+    "2026-11-28",
+  );
 });
 
 Deno.test("day labels: Today, Yesterday, a date, the year when not this year's", () => {
   const zone = "UTC";
   assert.equal(dayLabel(NOON - 3600_000, NOON, zone, "en-US"), "Today");
-  assert.equal(dayLabel(NOON - 24 * 3600_000, NOON, zone, "en-US"), "Yesterday");
+  assert.equal(
+    dayLabel(NOON - 24 * 3600_000, NOON, zone, "en-US"),
+    "Yesterday",
+  );
   assert.equal(
     dayLabel(NOON - 3 * 24 * 3600_000, NOON, zone, "en-US"),
     "Thursday, November 26",
@@ -40,11 +46,20 @@ Deno.test("day labels: Today, Yesterday, a date, the year when not this year's",
     "Friday, January 3, 2025",
   );
   // 23:30 UTC on the 28th is "Today" in Tokyo at noon UTC on the 29th (21:00 there).
-  assert.equal(dayLabel(Date.UTC(2026, 10, 28, 23, 30), NOON, "Asia/Tokyo", "en-US"), "Today");
-  assert.equal(dayLabel(Date.UTC(2026, 10, 28, 23, 30), NOON, "UTC", "en-US"), "Yesterday");
+  assert.equal(
+    dayLabel(Date.UTC(2026, 10, 28, 23, 30), NOON, "Asia/Tokyo", "en-US"),
+    "Today",
+  );
+  assert.equal(
+    dayLabel(Date.UTC(2026, 10, 28, 23, 30), NOON, "UTC", "en-US"),
+    "Yesterday",
+  );
   // Across a month and a year boundary.
   const newYear = Date.UTC(2027, 0, 1, 9);
-  assert.equal(dayLabel(Date.UTC(2026, 11, 31, 20), newYear, zone, "en-US"), "Yesterday");
+  assert.equal(
+    dayLabel(Date.UTC(2026, 11, 31, 20), newYear, zone, "en-US"),
+    "Yesterday",
+  );
 });
 
 Deno.test("Yesterday holds across a daylight-saving change", () => {
@@ -52,6 +67,12 @@ Deno.test("Yesterday holds across a daylight-saving change", () => {
   const zone = "America/New_York";
   const now = Date.UTC(2026, 10, 2, 4, 30); // 23:30 on 1 November there
   assert.equal(dayKey(now, zone), "2026-11-01");
-  assert.equal(dayLabel(Date.UTC(2026, 10, 1, 4, 30), now, zone, "en-US"), "Today");
-  assert.equal(dayLabel(Date.UTC(2026, 9, 31, 16), now, zone, "en-US"), "Yesterday");
+  assert.equal(
+    dayLabel(Date.UTC(2026, 10, 1, 4, 30), now, zone, "en-US"),
+    "Today",
+  );
+  assert.equal(
+    dayLabel(Date.UTC(2026, 9, 31, 16), now, zone, "en-US"),
+    "Yesterday",
+  );
 });
