@@ -32,7 +32,7 @@ export interface Completed {
 
 /** What {@link useMentionPicker} gives the composer. */
 export interface MentionPicker {
-  /** Whether the list shows (an `@query` with at least one match). */
+  /** Whether the list shows (an `@query` with a match it does not spell out already). */
   open: boolean;
   options: readonly ChatUser[];
   /** The highlighted option. */
@@ -68,9 +68,12 @@ export function useMentionPicker(
 ): MentionPicker {
   const query = useSignal<MentionQuery | null>(null);
   const active = useSignal(0);
-  const options = query.value
-    ? suggestions(query.value.query, people, meId)
-    : [];
+  const found = query.value ? suggestions(query.value.query, people, meId) : [];
+  // A name typed out in full needs no list: Enter then sends.
+  const typedOut = found.length === 1 &&
+    found[0].name.toLocaleLowerCase() ===
+      query.value?.query.toLocaleLowerCase();
+  const options = typedOut ? [] : found;
   const open = options.length > 0;
   const current = Math.min(active.value, Math.max(options.length - 1, 0));
 
