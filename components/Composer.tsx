@@ -212,7 +212,9 @@ export function Composer(
         <div
           id="composer-length"
           class={`composer-length small mt-1 ${
-            length.state === "over" ? "text-danger" : "text-body-secondary"
+            length.state === "over"
+              ? "text-danger-emphasis"
+              : "text-body-secondary"
           }`}
           data-testid="composer-length"
         >
@@ -221,7 +223,7 @@ export function Composer(
       )}
       {refusal.value && (
         <div
-          class="small text-danger mt-1"
+          class="small text-danger-emphasis mt-1"
           role="alert"
           data-testid="composer-refusal"
         >
