@@ -42,7 +42,9 @@ export interface RoomScroll {
 
 /**
  * Scroll management for the room's conversation, reading the latest `view`;
- * `loadOlder` asks for the next page of older messages.
+ * `loadOlder` asks for the next page of older messages; a change of
+ * `relayout` re-renders every message (times in the reader's zone), and a
+ * pinned view stays at the newest.
  *
  * @example
  * ```ts
@@ -53,6 +55,7 @@ export interface RoomScroll {
 export function useRoomScroll(
   view: ReadonlySignal<RoomView>,
   loadOlder: () => void,
+  relayout?: unknown,
 ): RoomScroll {
   const unseen = useSignal(0);
   /** A message to scroll to once it is loaded (a reply's parent). */
@@ -77,11 +80,10 @@ export function useRoomScroll(
     } else if (stick.current) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [messages, pending]);
+  }, [messages, pending, relayout]);
 
-  // Whatever changes the height while pinned (times re-rendered in the
-  // reader's zone, a reaction, the composer growing) keeps the newest message
-  // in view.
+  // The conversation's own box resized while pinned (the composer grew, the
+  // window changed): the newest message stays in view.
   useEffect(() => {
     const el = scroller.current;
     if (!el || typeof ResizeObserver === "undefined") return;
@@ -91,7 +93,6 @@ export function useRoomScroll(
       }
     });
     observer.observe(el);
-    for (const child of el.children) observer.observe(child);
     return () => observer.disconnect();
   }, []);
 

@@ -76,8 +76,12 @@ export default function ChatRoom(
     [],
   );
   const view = useSignal(client.view);
-  const scroll = useRoomScroll(view, () => client.loadOlder());
   const localTime = useSignal(false);
+  const scroll = useRoomScroll(
+    view,
+    () => client.loadOlder(),
+    localTime.value,
+  );
   const activity = useRoomActivity();
   const alerts = useBackgroundAlerts(room, view.value.user);
   // The subscription below outlives renders: it reads the latest alerts.

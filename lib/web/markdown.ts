@@ -31,7 +31,7 @@ export type Inline =
   | { kind: "code"; text: string }
   /** `href` is the normalized http(s) URL; `text` what was written. */
   | { kind: "link"; href: string; text: string }
-  /** `text` includes the `@` when there was one; `me`: it names the viewer. */
+  /** `text` is the `@` and the name as written; `me`: it names the viewer. */
   | { kind: "mention"; text: string; me: boolean };
 
 /** A block of the message. */
@@ -49,7 +49,7 @@ export type Block =
 export interface MarkdownOptions {
   /** Names `@name` highlights (display names of people in the room). */
   names?: readonly string[];
-  /** The viewer's name: `@me`, or the name on its own, is a mention of them. */
+  /** The viewer's name: `@me` is a mention of them. */
   me?: string;
 }
 
@@ -161,22 +161,17 @@ function inlineParser(options: MarkdownOptions): (s: string) => Inline[] {
   const atName = names.length > 0
     ? new RegExp(`@(?:${names.map(escapeRegExp).join("|")})`, "iuy")
     : null;
-  const bareMe = me ? new RegExp(escapeRegExp(me), "iuy") : null;
   const isMe = (name: string) =>
     me !== "" && name.toLocaleLowerCase() === me.toLocaleLowerCase();
 
   /** A mention starting at `i`, if one does. */
   const mentionAt = (s: string, i: number): Inline | null => {
     if (isWordChar(s[i - 1])) return null;
-    for (const [re, at] of [[atName, 1], [bareMe, 0]] as const) {
-      if (!re) continue;
-      re.lastIndex = i;
-      const m = re.exec(s);
-      if (m && !/[\p{L}\p{N}]/u.test(s[i + m[0].length] ?? "")) {
-        return { kind: "mention", text: m[0], me: isMe(m[0].slice(at)) };
-      }
-    }
-    return null;
+    if (!atName || s[i] !== "@") return null;
+    atName.lastIndex = i;
+    const m = atName.exec(s);
+    if (!m || /[\p{L}\p{N}]/u.test(s[i + m[0].length] ?? "")) return null;
+    return { kind: "mention", text: m[0], me: isMe(m[0].slice(1)) };
   };
 
   /** A link starting at `i`, if one does (http and https only). */
