@@ -13,6 +13,15 @@ export const SERVER_ZONE = "UTC";
 /** Where a time is shown: the reader's zone once in the browser, else the server's. */
 export type Zone = string | undefined;
 
+/**
+ * The locale to format in: the one asked for; in the server's zone a fixed
+ * one, so the server's HTML and the island's first (hydrating) render agree
+ * whatever the server's own locale; else the reader's.
+ */
+function localeFor(zone: Zone, locale?: string): string | string[] {
+  return locale ?? (zone === SERVER_ZONE ? "en-US" : []);
+}
+
 /** The zone for a rendering: the browser's own once hydrated (`local`), else UTC. */
 export function zoneFor(local: boolean): Zone {
   return local ? undefined : SERVER_ZONE;
@@ -23,7 +32,7 @@ export function zoneFor(local: boolean): Zone {
  * is added when the zone is the server's.
  */
 export function formatTime(ts: number, zone: Zone, locale?: string): string {
-  const time = new Date(ts).toLocaleTimeString(locale ?? [], {
+  const time = new Date(ts).toLocaleTimeString(localeFor(zone, locale), {
     hour: "2-digit",
     minute: "2-digit",
     timeZone: zone,
@@ -33,7 +42,7 @@ export function formatTime(ts: number, zone: Zone, locale?: string): string {
 
 /** The full date and time, for a tooltip. */
 export function formatFull(ts: number, zone: Zone, locale?: string): string {
-  return new Date(ts).toLocaleString(locale ?? [], {
+  return new Date(ts).toLocaleString(localeFor(zone, locale), {
     dateStyle: "full",
     timeStyle: "short",
     timeZone: zone,
@@ -79,7 +88,7 @@ export function dayLabel(
   const today = dayKey(now, zone);
   if (day === today) return "Today";
   if (day === previousDay(today)) return "Yesterday";
-  return new Date(ts).toLocaleDateString(locale ?? [], {
+  return new Date(ts).toLocaleDateString(localeFor(zone, locale), {
     weekday: "long",
     month: "long",
     day: "numeric",

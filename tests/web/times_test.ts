@@ -14,6 +14,8 @@ Deno.test("times in the server's zone say UTC; in a reader's zone, not", () => {
   assert.equal(formatTime(NOON, SERVER_ZONE, "en-GB"), "12:00 UTC");
   assert.equal(formatTime(NOON, "Asia/Tokyo", "en-GB"), "21:00");
   assert.equal(formatTime(NOON, "America/Sao_Paulo", "en-US"), "09:00 AM");
+  // The server's rendering does not depend on the server's locale.
+  assert.equal(formatTime(NOON, SERVER_ZONE), "12:00 PM UTC");
   assert.equal(zoneFor(false), SERVER_ZONE);
   assert.equal(zoneFor(true), undefined);
   assert.match(formatFull(NOON, "UTC", "en-US"), /Sunday, November 29, 2026/);
