@@ -257,6 +257,7 @@ export function EditBox(
       <textarea
         class="form-control form-control-sm"
         aria-label="Edit message"
+        dir="auto"
         value={text.value}
         ref={(el) => el?.focus()}
         onInput={(e) => (text.value = e.currentTarget.value)}

@@ -19,7 +19,7 @@ import {
   roomSocketPath,
 } from "../lib/chat/client/dependencies.ts";
 import { RoomClient } from "../lib/chat/client/room_client.ts";
-import { typingLabel } from "../lib/chat/presence.ts";
+import { presentUsers, typingLabel } from "../lib/chat/presence.ts";
 import type { ChatMessage, ChatUser } from "../lib/chat/types.ts";
 
 /** What the room page renders the island with. */
@@ -83,8 +83,12 @@ export default function ChatRoom(
     [],
   );
   const view = useSignal(client.view);
-  const scroll = useRoomScroll(view, () => client.loadOlder());
   const localTime = useSignal(false);
+  const scroll = useRoomScroll(
+    view,
+    () => client.loadOlder(),
+    localTime.value,
+  );
   const activity = useRoomActivity();
   const alerts = useBackgroundAlerts(room, view.value.user);
   // The subscription below outlives renders: it reads the latest alerts.
@@ -157,6 +161,8 @@ export default function ChatRoom(
   const { messages, pending, status, presence, typing, notice, failures } =
     view.value;
   const me = view.value.user;
+  const here = useMemo(() => presentUsers(presence), [presence]);
+  const hereNames = useMemo(() => here.map((u) => u.name), [here]);
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
   const mayPost = me.id === user.id ? canPost : true;
@@ -199,6 +205,10 @@ export default function ChatRoom(
             meId={me.id}
             meName={me.name}
             localTime={localTime.value}
+            people={hereNames}
+            empty={mayPost
+              ? `Nothing here yet: write the first message in #${room}.`
+              : `Nothing here yet in #${room}.`}
             unreadFrom={alerts.unreadFrom}
             events={activity.events}
             failures={failures}
@@ -252,6 +262,8 @@ export default function ChatRoom(
           replyTo: replyTo.value,
           onCancelReply: () => (replyTo.value = null),
           onEditLast: editing.editLast,
+          people: here,
+          meId: me.id,
         }}
       />
     </div>
