@@ -80,8 +80,8 @@ export default function JoinRoom(
         Letters a–z, digits, '-' and '_', up to {MAX_ROOM_CHARS}{" "}
         characters. Spaces become '-' and capitals lower case.
         {room && room !== typed && (
-          <span data-testid="room-preview">
-            {" "}Opens <strong>#{room}</strong>.
+          <span data-testid="room-preview" class="ms-1">
+            Opens <strong>#{room}</strong>.
           </span>
         )}
       </div>
