@@ -17,8 +17,10 @@ import * as $r13 from "./routes/chat/index.ts";
 import * as $r14 from "./routes/healthz.ts";
 import * as $r15 from "./routes/index.tsx";
 import * as $r16 from "./routes/metrics.ts";
-import * as $r17 from "./routes/readyz.ts";
-import * as $r18 from "./routes/ws/chat/[room].ts";
+import * as $r17 from "./routes/offline.tsx";
+import * as $r18 from "./routes/readyz.ts";
+import * as $r19 from "./routes/sw.js.ts";
+import * as $r20 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/JoinRoom.tsx";
 import * as $i2 from "./islands/NavUser.tsx";
@@ -44,8 +46,10 @@ export const manifest: Manifest = {
     "healthz": $r14,
     "index": $r15,
     "metrics": $r16,
-    "readyz": $r17,
-    "ws/chat/[room]": $r18,
+    "offline": $r17,
+    "readyz": $r18,
+    "sw.js": $r19,
+    "ws/chat/[room]": $r20,
   },
   islands: {
     "ChatRoom": $i0,

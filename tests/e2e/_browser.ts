@@ -71,6 +71,11 @@ export interface Session<S extends Origin = TestServer> {
 export interface OpenOptions {
   viewport?: { width: number; height: number };
   colorScheme?: "light" | "dark";
+  /**
+   * Let the app's service worker install (default: blocked, so a test that
+   * stops the server sees the network's answer, not a kept copy).
+   */
+  serviceWorkers?: "allow" | "block";
 }
 
 export interface Tab {
@@ -150,6 +155,7 @@ export async function openSession<S extends Origin>(
         colorScheme: options.colorScheme ?? "light",
         locale: "en-US",
         timezoneId: "UTC",
+        serviceWorkers: options.serviceWorkers ?? "block",
       });
       contexts.push(context);
       context.setDefaultTimeout(WAIT_MS);
