@@ -121,7 +121,11 @@ export function routeError(
   const { status, message } = ROUTE_ERRORS[code];
   const page = c.get(ERROR_PAGE_VAR) as ErrorPageRenderer | undefined;
   if (page && wantsHtml(c.req.method, c.req.path, c.req.header("accept"))) {
-    return page(c, { code, status, message, hint });
+    try {
+      return page(c, { code, status, message, hint });
+    } catch {
+      // A page that cannot render (the error came from rendering) still answers, as JSON.
+    }
   }
   return c.json({ error: code, message }, status);
 }
