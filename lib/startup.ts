@@ -33,9 +33,9 @@ function withoutCredentials(url: string): string {
 
 /**
  * The start-up line: the URL first (scripts read `Listening on
- * http://HOST:PORT/`, see `support/process.ts`), then the group layer, the
- * store, the sign-in methods and, when more than one, the workers. Never a
- * secret: credentials in URLs are dropped.
+ * http://HOST:PORT/`, see `support/process.ts`), then the listener when the
+ * caller names one, the group layer, the store, the sign-in methods and, when
+ * more than one, the workers. Never a secret: credentials in URLs are dropped.
  *
  * @example
  * ```ts
@@ -43,7 +43,11 @@ function withoutCredentials(url: string): string {
  * // "Listening on http://localhost:8000/ · layer memory · store kv at ./data/roomcast.kv · sign-in: guests"
  * ```
  */
-export function startupLine(url: string, settings: StartupSettings): string {
+export function startupLine(
+  url: string,
+  settings: StartupSettings,
+  extra: { listener?: string } = {},
+): string {
   const layer = settings.channelLayer === "redis"
     ? `layer redis at ${withoutCredentials(settings.redisUrl)}`
     : `layer ${settings.channelLayer}`;
@@ -61,7 +65,9 @@ export function startupLine(url: string, settings: StartupSettings): string {
   const signIn = `sign-in: ${
     methods.length > 0 ? methods.join(", ") : "none (read only)"
   }`;
-  const parts = [`Listening on ${url}`, layer, store, signIn];
+  const parts = [`Listening on ${url}`];
+  if (extra.listener) parts.push(`listener ${extra.listener}`);
+  parts.push(layer, store, signIn);
   if (settings.workers > 1) parts.push(`${settings.workers} workers`);
   return parts.join(" · ");
 }

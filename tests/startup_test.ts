@@ -31,6 +31,10 @@ Deno.test("startupLine: the URL first, then layer, store and sign-in methods", (
     }),
     "Listening on http://127.0.0.1:9000/ · layer redis at redis://cache.internal:6379 · store kv at ./data/roomcast.kv · sign-in: Google · 4 workers",
   );
+  assert.equal(
+    startupLine("http://x:1/", DEFAULTS, { listener: "guarded" }),
+    "Listening on http://x:1/ · listener guarded · layer memory · store kv at ./data/roomcast.kv · sign-in: guests",
+  );
   assert.match(
     startupLine("http://x:1/", { ...DEFAULTS, kvPath: undefined }),
     /store kv \(the platform's\)/,
