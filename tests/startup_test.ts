@@ -101,6 +101,12 @@ async function runStart(env: Record<string, string>): Promise<StartOutput> {
       START_TIMEOUT_MS,
       "deno task start printed its line",
     );
+    // One request answered: the process is past its start-up (main.ts then
+    // has its signal handlers), so SIGTERM is a graceful stop.
+    const url = out.match(/http:\/\/\S+?\//)![0];
+    const health = await fetch(`${url}healthz`);
+    await health.body?.cancel();
+    assert.equal(health.status, 200);
     child.kill("SIGTERM");
     while (true) {
       const { value, done } = await reader.read();
@@ -195,6 +201,9 @@ Deno.test({
         START_TIMEOUT_MS,
         "deno task start printed its line in a pty",
       );
+      // Past its start-up (see runStart) before the Ctrl-C.
+      const url = out.match(/http:\/\/\S+?\//)![0];
+      await (await fetch(`${url}healthz`)).body?.cancel();
     } finally {
       // Ctrl-C, as a person stops it.
       const writer = child.stdin.getWriter();
@@ -214,6 +223,7 @@ Deno.test({
     assert.equal(ours.filter((l) => l.startsWith("Listening on ")).length, 1);
     assert.match(ours.find((l) => l.startsWith("Listening on "))!, LINE);
     assert.deepEqual(ours.filter(isJson), [], "no JSON on a terminal");
+    assert.ok(ours.some((l) => l.includes("server.stopping")), "stopped");
     assert.deepEqual(
       ours.filter((l) => !l.startsWith("Listening on ") && !TEXT_LOG.test(l)),
       [],
