@@ -167,3 +167,19 @@ Deno.test("a signed-out visitor of a room is offered Google's button (when confi
     await jwks.close();
   }
 });
+
+Deno.test("axe finds nothing in dark mode either: the lobby sent back with a refused name, and the offline page", async () => {
+  await withSession("pages dark", async (s) => {
+    const found: string[] = [];
+    const tab = await s.open({ colorScheme: "dark" });
+    const { page } = tab;
+    await page.goto("/?error=room&room=My+Room%21");
+    await hydrated(page);
+    await page.getByRole("link", { name: "Use #my-room" }).waitFor();
+    await axeInto(found, page, "the lobby, a refused name (dark)");
+    await page.goto("/offline");
+    await page.getByRole("heading", { name: "You're offline" }).waitFor();
+    await axeInto(found, page, "the offline page (dark)");
+    assert.deepEqual(found, [], `axe found:\n${found.join("\n")}`);
+  });
+});
