@@ -133,6 +133,8 @@ export interface LimitsConfig {
 export interface LogConfig {
   /** Log level (`LOG_LEVEL`: debug | info | warn | error; default info). */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Log lines (`LOG_FORMAT`: json | text | auto; default auto: text on a terminal, JSON elsewhere). */
+  logFormat: "auto" | "json" | "text";
 }
 
 /** Everything the app reads from its environment. */
@@ -192,6 +194,8 @@ export function runtimeFeatures(): RuntimeFeatures {
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** `auto`: human lines on a terminal, JSON elsewhere (`lib/log.ts`). */
+const LOG_FORMATS = ["auto", "json", "text"] as const;
 /** Shortest `SESSION_SECRET` accepted: 256 bits of HS256 key. */
 export const MIN_SECRET_CHARS = 32;
 /** Google's published signing keys for ID tokens. */
@@ -509,9 +513,12 @@ export function limitsConfig(env: Env): LimitsConfig {
   };
 }
 
-/** The log level. */
+/** The log level and format. */
 export function logConfig(env: Env): LogConfig {
-  return { logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info") };
+  return {
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    logFormat: oneOf(env, "LOG_FORMAT", LOG_FORMATS, "auto"),
+  };
 }
 
 /**

@@ -10,6 +10,8 @@ import type { AppConfig } from "./config.ts";
 import { CloseCode } from "./shared.ts";
 import type { Services } from "./context.ts";
 import { createApp, createServices } from "./server.ts";
+import { resolveLogFormat, stderrIsTerminal } from "./log.ts";
+import { startupLine } from "./startup.ts";
 import type { Manifest } from "./web/types.ts";
 
 /** Longest a stop waits for in-flight requests before closing anyway (Deno Deploy allows 5 s). */
@@ -60,15 +62,21 @@ export async function startInstance(
     reusePort: options.reusePort,
     onListen: ({ hostname, port }) => {
       const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
-      // Scripts and tests read this line to learn the port.
-      if (options.announce !== false) {
-        console.log(`Listening on http://${shown}:${port}/`);
+      const announce = options.announce !== false;
+      // Scripts and tests read this line to learn the port (support/process.ts).
+      if (announce) {
+        console.log(startupLine(`http://${shown}:${port}/`, config));
       }
-      services.log.info("server.listening", {
-        hostname,
-        port,
-        layer: config.channelLayer,
-      });
+      // On a terminal the line above says it; collectors get the event.
+      const human = resolveLogFormat(config.logFormat, stderrIsTerminal()) ===
+        "text";
+      if (!(announce && human)) {
+        services.log.info("server.listening", {
+          hostname,
+          port,
+          layer: config.channelLayer,
+        });
+      }
     },
   }, app.fetch);
   let stopping: Promise<void> | null = null;

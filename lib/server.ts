@@ -74,7 +74,7 @@ export async function createServices(
   config: AppConfig,
   overrides: ServiceOverrides = {},
 ): Promise<Services> {
-  const log = overrides.log ?? createLogger(config.logLevel);
+  const log = overrides.log ?? createLogger(config.logLevel, config.logFormat);
   const assets = await readAssets(PROJECT_ROOT);
   if (!assets) throw new Error("no build found: run `deno task build` first");
   const stores = await createStore(config);

@@ -17,7 +17,13 @@ export default function App(
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>{title ? `${title} · Roomcast` : "Roomcast"}</title>
+        <meta name="theme-color" content="#0d6efd" />
         <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+        <link rel="manifest" href="/static/manifest.webmanifest" />
+        <link
+          rel="apple-touch-icon"
+          href="/static/icons/apple-touch-icon.png"
+        />
         {assets.styles.map((href) => (
           <link key={href} rel="stylesheet" href={href} />
         ))}

@@ -3,11 +3,13 @@ import type { LobbyRoom } from "../lib/chat/types.ts";
 import RoomList from "../islands/RoomList.tsx";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";
-import { MAX_ROOM_CHARS } from "../lib/chat/names.ts";
+import JoinRoom from "../islands/JoinRoom.tsx";
+import { ROUTE_ERRORS } from "../lib/web/errors.ts";
 
 interface LobbyData {
   rooms: LobbyRoom[];
-  error: string | null;
+  /** The room name `/chat` refused (`?error=room&room=…`), or null. */
+  refused: string | null;
 }
 
 export const title = "Lobby";
@@ -15,10 +17,10 @@ export const title = "Lobby";
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
     const rooms = await c.var.services.lobby.rooms();
-    const error = c.req.query("error") === "room"
-      ? "Room names are 1–64 letters, digits, '-' or '_'."
+    const refused = c.req.query("error") === "room"
+      ? (c.req.query("room") ?? "").slice(0, 256)
       : null;
-    return render({ rooms, error } satisfies LobbyData);
+    return render({ rooms, refused } satisfies LobbyData);
   },
 };
 
@@ -49,27 +51,11 @@ export default function Lobby(
                     />
                   </div>
                 )}
-              <form method="get" action="/chat" class="join-room">
-                <label for="room-name" class="form-label">Room</label>
-                <div class="input-group">
-                  <span class="input-group-text">#</span>
-                  <input
-                    id="room-name"
-                    name="room"
-                    class={`form-control ${data.error ? "is-invalid" : ""}`}
-                    required
-                    maxLength={MAX_ROOM_CHARS}
-                    pattern="[A-Za-z0-9 _\-]+"
-                    placeholder="general"
-                  />
-                  <button type="submit" class="btn btn-success">
-                    Join
-                  </button>
-                </div>
-                {data.error && (
-                  <div class="invalid-feedback d-block">{data.error}</div>
-                )}
-              </form>
+              <JoinRoom
+                initial={data.refused ?? ""}
+                invalidMessage={ROUTE_ERRORS.bad_room.message}
+                refused={data.refused !== null}
+              />
             </div>
           </div>
           <h2 class="h5">Active rooms</h2>

@@ -40,6 +40,32 @@ export function normalizeRoomName(input: string): string | null {
 }
 
 /**
+ * The room name closest to what someone typed, for offering it when
+ * {@link normalizeRoomName} refuses the input: accents dropped, every run of
+ * other characters turned into one `-`, no `-` at either end, cut to
+ * {@link MAX_ROOM_CHARS}. Returns `null` when nothing usable is left.
+ *
+ * @example
+ * ```ts
+ * suggestRoomName("My Room!"); // "my-room"
+ * suggestRoomName("Café");     // "cafe"
+ * suggestRoomName("!!!");      // null
+ * ```
+ */
+export function suggestRoomName(input: string): string | null {
+  if (typeof input !== "string") return null;
+  const room = input.slice(0, MAX_ROOM_CHARS * 4).normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/-{2,}/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, MAX_ROOM_CHARS)
+    .replace(/-+$/, "");
+  return normalizeRoomName(room);
+}
+
+/**
  * Normalizes a display name: NFKC, control and bidi-override characters
  * removed, inner whitespace collapsed, trimmed. Returns `null` unless the result
  * is 1–32 characters.

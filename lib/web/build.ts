@@ -165,10 +165,12 @@ async function bundleIslands(root: string): Promise<string> {
   );
   const entry = [
     'import { boot } from "../lib/web/hydrate.ts";',
+    'import { registerServiceWorker } from "../lib/web/sw_register.ts";',
     ...islands.map((p, i) => `import $${i} from "../${p}";`),
     `boot({ ${
       names.map((n, i) => `${JSON.stringify(n)}: $${i}`).join(", ")
     } });`,
+    "registerServiceWorker();",
     "",
   ].join("\n");
   await Deno.mkdir(join(root, BUILD_DIR), { recursive: true });

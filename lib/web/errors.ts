@@ -1,6 +1,7 @@
 /**
  * Every error a route answers with, each with one status and one wording, and
- * the one helper that answers with them (`{error, message}` as JSON).
+ * the one helper that answers with them: `{error, message}` as JSON for API
+ * clients, or the app's error page for a browser (chosen by `Accept`).
  *
  * @module
  */
@@ -13,7 +14,8 @@ import { MAX_PAGE_SIZE, type Refusal } from "../chat/protocol.ts";
 export const ROUTE_ERRORS = {
   bad_room: {
     status: 400,
-    message: "Room names are 1–64 of a-z, 0-9, '-', '_'.",
+    message:
+      "Room names are 1–64 characters: lower-case letters a–z, digits 0–9, '-' and '_'.",
   },
   bad_query: {
     status: 400,
@@ -57,16 +59,74 @@ export const ROUTE_ERRORS = {
 /** A code of {@link ROUTE_ERRORS}. */
 export type RouteErrorCode = keyof typeof ROUTE_ERRORS;
 
+/** A second way on from an error page, besides the lobby (e.g. the room name that would work). */
+export interface ErrorHint {
+  href: string;
+  label: string;
+}
+
+/** What the error page is rendered with. */
+export interface ErrorPageData {
+  code: RouteErrorCode;
+  status: ContentfulStatusCode;
+  message: string;
+  hint: ErrorHint | null;
+}
+
+/** Renders the error page (the router provides it when `routes/_error.tsx` exists). */
+export type ErrorPageRenderer = (c: Context, data: ErrorPageData) => Response;
+
+/** The context variable holding the {@link ErrorPageRenderer}. */
+export const ERROR_PAGE_VAR = "errorPage";
+
+/** Paths that answer JSON whatever the `Accept`: the API, sockets and probes. */
+const MACHINE_PATHS = /^\/(api|ws)(\/|$)|^\/(healthz|readyz|metrics)$/;
+
 /**
- * Answers with a route error as JSON.
+ * Whether a request wants an HTML page rather than JSON: a GET or HEAD
+ * outside the API whose `Accept` names `text/html` (as a browser's
+ * navigation does; `fetch` sends `*\/*` and gets JSON).
+ *
+ * @example
+ * ```ts
+ * wantsHtml("GET", "/nope", "text/html,application/xhtml+xml,*\/*;q=0.8"); // true
+ * wantsHtml("GET", "/api/rooms", "text/html");                            // false
+ * wantsHtml("GET", "/nope", "application/json");                          // false
+ * ```
+ */
+export function wantsHtml(
+  method: string,
+  path: string,
+  accept: string | undefined,
+): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (MACHINE_PATHS.test(path)) return false;
+  return (accept ?? "").toLowerCase().includes("text/html");
+}
+
+/**
+ * Answers with a route error: JSON `{error, message}` for API clients, the
+ * app's error page (same status, same wording, a way back) for a browser.
  *
  * @example
  * ```ts
  * if (!room) return routeError(c, "bad_room"); // 400 {"error":"bad_room","message":"Room names are …"}
  * ```
  */
-export function routeError(c: Context, code: RouteErrorCode): Response {
+export function routeError(
+  c: Context,
+  code: RouteErrorCode,
+  hint: ErrorHint | null = null,
+): Response {
   const { status, message } = ROUTE_ERRORS[code];
+  const page = c.get(ERROR_PAGE_VAR) as ErrorPageRenderer | undefined;
+  if (page && wantsHtml(c.req.method, c.req.path, c.req.header("accept"))) {
+    try {
+      return page(c, { code, status, message, hint });
+    } catch {
+      // A page that cannot render (the error came from rendering) still answers, as JSON.
+    }
+  }
   return c.json({ error: code, message }, status);
 }
 

@@ -13,6 +13,11 @@ import { h, type VNode } from "preact";
 type AnyVNode = VNode<any>;
 import { renderToString } from "preact-render-to-string";
 import { registerIslands } from "./islands.tsx";
+import {
+  ERROR_PAGE_VAR,
+  type ErrorPageData,
+  type ErrorPageRenderer,
+} from "./errors.ts";
 import type {
   AppModule,
   AppProps,
@@ -64,7 +69,9 @@ function compareRoutes(a: string, b: string): number {
 }
 
 /**
- * Adds every middleware and route of `manifest` to `app` and registers its islands.
+ * Adds every middleware and route of `manifest` to `app` and registers its
+ * islands. `routes/_error.tsx`, when present, is the page `routeError` shows
+ * a browser (inside `_app`, with the error's status).
  */
 export function mountManifest<E extends Env>(
   app: Hono<E>,
@@ -72,6 +79,15 @@ export function mountManifest<E extends Env>(
 ): void {
   registerIslands(manifest.islands);
   const appModule = manifest.routes["_app"] as AppModule | undefined;
+  const errorModule = manifest.routes["_error"] as RouteModule | undefined;
+  if (errorModule?.default) {
+    const renderer: ErrorPageRenderer = (c, data: ErrorPageData) =>
+      makeRender(c, errorModule, appModule)(data, { status: data.status });
+    app.use("*", async (c, next) => {
+      c.set(ERROR_PAGE_VAR as never, renderer as never);
+      await next();
+    });
+  }
 
   const middlewares = Object.entries(manifest.routes)
     .filter(([key]) => key === "_middleware" || key.endsWith("/_middleware"))

@@ -2,7 +2,7 @@ import type { AppEnv, AppVariables } from "../../lib/context.ts";
 import type { Handlers, PageProps } from "../../lib/web/types.ts";
 import { DEFAULT_PAGE_SIZE } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-import { normalizeRoomName } from "../../lib/chat/names.ts";
+import { normalizeRoomName, suggestRoomName } from "../../lib/chat/names.ts";
 import { canPost } from "../../lib/chat/post.ts";
 import { routeError } from "../../lib/web/errors.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
@@ -26,7 +26,14 @@ export const handler: Handlers<AppEnv> = {
     const raw = c.req.param("room") ?? "";
     const room = normalizeRoomName(raw);
     if (!room) {
-      return routeError(c, "bad_room");
+      const suggestion = suggestRoomName(raw);
+      return routeError(
+        c,
+        "bad_room",
+        suggestion
+          ? { href: `/chat/${suggestion}`, label: `Go to #${suggestion}` }
+          : null,
+      );
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
     const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
@@ -95,6 +102,7 @@ export default function RoomPage(
               <SignIn
                 next={url.pathname}
                 allowGuests={services.config.allowGuests}
+                googleClientId={services.config.googleClientIds[0] ?? null}
               />
             </div>
           </div>

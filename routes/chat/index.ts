@@ -5,7 +5,14 @@ import type { Handlers } from "../../lib/web/types.ts";
 /** The lobby's join form lands here: `/chat?room=X` → `/chat/x`. */
 export const handler: Handlers<AppEnv> = {
   GET(c) {
-    const room = normalizeRoomName(c.req.query("room") ?? "");
-    return c.redirect(room ? `/chat/${room}` : "/?error=room", 303);
+    const raw = c.req.query("room") ?? "";
+    const room = normalizeRoomName(raw);
+    if (room) return c.redirect(`/chat/${room}`, 303);
+    // Back to the lobby, which says why and offers the name that would work.
+    const back = new URLSearchParams({
+      error: "room",
+      room: raw.slice(0, 256),
+    });
+    return c.redirect(`/?${back}`, 303);
   },
 };

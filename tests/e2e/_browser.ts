@@ -73,6 +73,11 @@ export interface OpenOptions {
   colorScheme?: "light" | "dark";
   /** The browser's time zone (default UTC). */
   timezoneId?: string;
+  /**
+   * Let the app's service worker install (default: blocked, so a test that
+   * stops the server sees the network's answer, not a kept copy).
+   */
+  serviceWorkers?: "allow" | "block";
 }
 
 export interface Tab {
@@ -152,6 +157,7 @@ export async function openSession<S extends Origin>(
         colorScheme: options.colorScheme ?? "light",
         locale: "en-US",
         timezoneId: options.timezoneId ?? "UTC",
+        serviceWorkers: options.serviceWorkers ?? "block",
       });
       contexts.push(context);
       context.setDefaultTimeout(WAIT_MS);
