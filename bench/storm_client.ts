@@ -136,10 +136,12 @@ export class StormClient {
         } else this.#frame(frame);
       };
       socket.onclose = (e: CloseEvent) => {
-        if (this.socket === socket) this.socket = null;
         if (!welcomed) {
           reject(new Error(`closed (${e.code}) before welcome`));
         }
+        // The end of a socket this client already gave up on is nobody's news.
+        if (this.socket !== socket) return;
+        this.socket = null;
         this.onEnd(this, { code: e.code, reason: e.reason, welcomed });
       };
       socket.onerror = () => {/* the close follows */};
@@ -216,6 +218,15 @@ export class StormClient {
       this.caughtUpAt = performance.now();
       this.onCaughtUp(this);
     }
+  }
+
+  /** Gives up on the current socket: it is closed, and its end is not reported. */
+  abandon(): void {
+    const socket = this.socket;
+    this.socket = null;
+    try {
+      socket?.close(1000, "bench: abandoned");
+    } catch { /* closing */ }
   }
 
   /** Closes the socket (the caller expects it). */

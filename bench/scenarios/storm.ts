@@ -83,6 +83,8 @@ export interface StormResult {
   restartMs: number;
   /** Closes the clients saw from the restart, by code. */
   restartCloses: Record<string, number>;
+  /** Sockets whose close had not come when the old server had exited. */
+  restartUnclosed: number;
   /** Clients back (live and caught up) within the timeout. */
   back: number;
   /** From t0 until the last client was back, ms (null if not all came back). */
@@ -234,7 +236,15 @@ export async function runStorm(
     const tr = performance.now();
     await d.restart();
     const restartMs = performance.now() - tr;
-    // Every old socket has ended by now (the server waited for the closes or exited).
+    // The old server has exited: a socket whose close has not come yet is
+    // dropped here, so its late close cannot start a second reconnect.
+    let unclosed = 0;
+    for (const c of clients) {
+      if (c.socket) {
+        unclosed++;
+        c.abandon();
+      }
+    }
 
     // The storm.
     phase = "storm";
@@ -297,6 +307,7 @@ export async function runStorm(
       setupConnectMs,
       restartMs,
       restartCloses,
+      restartUnclosed: unclosed,
       back,
       allBackMs,
       backMs: backSamples.summary(),
@@ -350,6 +361,7 @@ export function stormTable(results: StormResult[]): string {
       ...results.map((r) => `${r.historyPerRoom} + ${r.stormPostsPerRoom}`),
     ],
     ["restart closes", ...results.map((r) => codes(r.restartCloses))],
+    ["restart: no close seen", ...results.map((r) => count(r.restartUnclosed))],
     [
       "restart (SIGTERM → listening) ms",
       ...results.map((r) => fmt(r.restartMs, 0)),
