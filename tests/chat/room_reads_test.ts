@@ -116,7 +116,8 @@ Deno.test("RoomReads: a failed read fails its batch only; the next asks again", 
 });
 
 Deno.test("sharedReads: one per store", async () => {
-  await withStore(async ({ messages }) => {
+  await withStore(({ messages }) => {
     assert.equal(sharedReads(messages), sharedReads(messages));
+    return Promise.resolve();
   });
 });
