@@ -29,6 +29,8 @@ export interface Options {
   profile: string | undefined;
   /** The bare server's V8 flags: Deno's defaults, or the same as `deno task start` gives Roomcast. */
   bareV8: "default" | "same";
+  /** Roomcast's `WORKERS`: serving workers in its one process (1: none extra). */
+  workers: number;
   /** Rooms (every scenario). */
   rooms: number;
   /** WebSocket clients per room (fanout, ramp). */
@@ -120,6 +122,8 @@ Common:
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
   --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
                                --v8-flags of \`deno task start\`, which Roomcast always gets)
+  --workers=1                  Roomcast WORKERS (serving workers sharing the port; > 1
+                               needs --layer=broadcast, kv or redis; the bare server has one)
   --rooms=20                   rooms
   --clients=25                 WebSocket clients per room (fanout, ramp)
   --size=80                    message text length, characters
@@ -233,6 +237,7 @@ export function parseArgs(args: string[]): Parsed {
     kv,
     profile: undefined,
     bareV8,
+    workers: int("workers", 1, 1, 64),
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),
@@ -257,6 +262,11 @@ export function parseArgs(args: string[]): Parsed {
     stormPosts: int("storm-posts", 5, 0, 1_000),
     resume,
   };
+  if (options.workers > 1 && options.layer === "memory") {
+    throw new UsageError(
+      "--workers > 1 needs --layer=broadcast, kv or redis (memory spans one worker)",
+    );
+  }
   if (options.maxRate < options.startRate) {
     throw new UsageError("--max-rate must be at least --start-rate");
   }

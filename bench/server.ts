@@ -223,7 +223,9 @@ export async function startTarget(
   start: StartOptions,
 ): Promise<Deployment> {
   const layer = target === "roomcast" ? o.layer : null;
-  const label = layer ? `${target}/${layer}` : target;
+  const label = layer
+    ? `${target}/${layer}${o.workers > 1 ? `×${o.workers}` : ""}`
+    : target;
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
@@ -265,6 +267,7 @@ export async function startTarget(
       SESSION_SECRET: BENCH_SECRET,
       LOG_LEVEL: "error",
       CHANNEL_LAYER: o.layer,
+      WORKERS: String(o.workers),
       // The load generator is one address standing in for thousands of people.
       ...CROWD_FROM_ONE_ADDRESS,
       ...(redis ? { REDIS_URL: redis.url } : {}),
