@@ -7,6 +7,9 @@
  *
  * To mirror Roomcast's `welcome`, a socket gets `{"type":"welcome"}` once it
  * has joined its room, so the benchmark client waits the same way for both.
+ * To mirror Roomcast's graceful restart (the storm scenario), SIGTERM closes
+ * every socket with 1012 and exits once their close handshakes finished (at
+ * most {@link SHUTDOWN_GRACE_MS}), as `lib/instance.ts` does.
  *
  * Run: `PORT=0 HOSTNAME=127.0.0.1 deno run -A bench/bare_server.ts` (prints
  * `Listening on http://127.0.0.1:PORT/` like `main.ts`); normally started by
@@ -19,6 +22,8 @@
 const IDLE_TIMEOUT_S = 60;
 const WELCOME = '{"type":"welcome"}';
 const PREFIX = "/ws/chat/";
+/** Longest wait for the 1012 close handshakes on SIGTERM (Roomcast waits half of its 5 s). */
+const SHUTDOWN_GRACE_MS = 2_500;
 
 const rooms = new Map<string, Set<WebSocket>>();
 
@@ -56,9 +61,31 @@ function handler(req: Request): Response {
   return response;
 }
 
+/** Closes every socket with 1012, waits for their closes (bounded), exits. */
+async function shutdown(): Promise<never> {
+  const all = [...rooms.values()].flatMap((members) => [...members]);
+  const closed = all.map((socket) =>
+    new Promise<void>((resolve) => {
+      if (socket.readyState === WebSocket.CLOSED) return resolve();
+      socket.addEventListener("close", () => resolve());
+      try {
+        socket.close(1012, "server restarting");
+      } catch {
+        resolve();
+      }
+    })
+  );
+  await Promise.race([
+    Promise.all(closed),
+    new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS)),
+  ]);
+  Deno.exit(0);
+}
+
 if (import.meta.main) {
   const port = Number(Deno.env.get("PORT") ?? "8001");
   const hostname = Deno.env.get("HOSTNAME") || "127.0.0.1";
+  Deno.addSignalListener("SIGTERM", shutdown);
   Deno.serve({
     port,
     hostname,

@@ -12,9 +12,11 @@ export const DEFAULT_SENDER_RATE = 2;
 /** A server under test. */
 export type Target = "roomcast" | "bare";
 /** A scenario of the benchmark. */
-export type Scenario = "idle" | "fanout" | "ramp";
+export type Scenario = "idle" | "fanout" | "ramp" | "storm";
 /** The order `--scenario=all` runs them in. */
 export const ALL_SCENARIOS: readonly Scenario[] = ["idle", "fanout", "ramp"];
+/** Every scenario; `storm` (a restart under 10,000 sockets) runs only when named. */
+export const SCENARIOS: readonly Scenario[] = [...ALL_SCENARIOS, "storm"];
 
 /** Command-line options. */
 export interface Options {
@@ -27,6 +29,8 @@ export interface Options {
   profile: string | undefined;
   /** The bare server's V8 flags: Deno's defaults, or the same as `deno task start` gives Roomcast. */
   bareV8: "default" | "same";
+  /** Roomcast's `WORKERS`: serving workers in its one process (1: none extra). */
+  workers: number;
   /** Rooms (every scenario). */
   rooms: number;
   /** WebSocket clients per room (fanout, ramp). */
@@ -70,6 +74,15 @@ export interface Options {
   sockets: number;
   /** idle: seconds to hold them open before the liveness check. */
   hold: number;
+
+  /** storm: clients per room (sockets come from `sockets`). */
+  roomSize: number;
+  /** storm: messages in each room before the restart. */
+  history: number;
+  /** storm: messages posted in each room by its first members back. */
+  stormPosts: number;
+  /** storm: when clients send `resume` after a welcome. */
+  resume: "always" | "gap";
 }
 
 /**
@@ -81,6 +94,7 @@ export const EXPECTED_SECONDS: Record<Scenario, number> = {
   idle: 75,
   fanout: 30,
   ramp: 130,
+  storm: 90,
 };
 
 /** The `--help` text. */
@@ -110,6 +124,8 @@ Common:
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
   --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
                                --v8-flags of \`deno task start\`, which Roomcast always gets)
+  --workers=1                  Roomcast WORKERS (serving workers sharing the port; > 1
+                               needs --layer=broadcast, kv or redis; the bare server has one)
   --rooms=20                   rooms
   --clients=25                 WebSocket clients per room (fanout, ramp)
   --size=80                    message text length, characters
@@ -140,6 +156,14 @@ ramp:
 idle:
   --sockets=10000              sockets to open (needs ulimit -n ≥ sockets + 200)
   --hold=10                    seconds to hold them before the liveness check
+
+storm (only when named: --scenario=storm; ≈ ${EXPECTED_SECONDS.storm} s):
+  a graceful restart (1012) under --sockets clients, every one reconnecting
+  with its session and catching up; time until all are back, CPU per reconnect
+  --room-size=50               clients per room
+  --history=20                 messages per room before the restart
+  --storm-posts=5              messages per room posted by its first members back
+  --resume=always              always: resume after every welcome | gap: only on a gap
 `;
 
 /** A bad flag; the message says which. */
@@ -182,9 +206,11 @@ export function parseArgs(args: string[]): Parsed {
   const wanted = new Set<string>();
   for (const s of scenarioRaw.split(",")) {
     if (s === "all") ALL_SCENARIOS.forEach((x) => wanted.add(x));
-    else if ((ALL_SCENARIOS as readonly string[]).includes(s)) wanted.add(s);
+    else if ((SCENARIOS as readonly string[]).includes(s)) wanted.add(s);
     else {
-      throw new UsageError("--scenario must be all, idle, fanout or ramp");
+      throw new UsageError(
+        "--scenario must be all, idle, fanout, ramp or storm",
+      );
     }
   }
   const target = take("target") ?? "both";
@@ -203,14 +229,19 @@ export function parseArgs(args: string[]): Parsed {
   if (bareV8 !== "default" && bareV8 !== "same") {
     throw new UsageError("--bare-v8 must be default or same");
   }
+  const resume = take("resume") ?? "always";
+  if (resume !== "always" && resume !== "gap") {
+    throw new UsageError("--resume must be always or gap");
+  }
   const sendersRaw = take("senders");
   const options: Options = {
-    scenarios: ALL_SCENARIOS.filter((s) => wanted.has(s)),
+    scenarios: SCENARIOS.filter((s) => wanted.has(s)),
     targets: target === "both" ? ["roomcast", "bare"] : [target as Target],
     layer: layer as LayerKind,
     kv,
     profile: undefined,
     bareV8,
+    workers: int("workers", 1, 1, 64),
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),
@@ -231,7 +262,16 @@ export function parseArgs(args: string[]): Parsed {
     stepDrain: num("step-drain", 3, 0.1, 600),
     sockets: int("sockets", 10_000, 1, 1_000_000),
     hold: num("hold", 10, 0, 3_600),
+    roomSize: int("room-size", 50, 1, 10_000),
+    history: int("history", 20, 0, 1_000),
+    stormPosts: int("storm-posts", 5, 0, 1_000),
+    resume,
   };
+  if (options.workers > 1 && options.layer === "memory") {
+    throw new UsageError(
+      "--workers > 1 needs --layer=broadcast, kv or redis (memory spans one worker)",
+    );
+  }
   if (options.maxRate < options.startRate) {
     throw new UsageError("--max-rate must be at least --start-rate");
   }

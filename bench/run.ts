@@ -83,6 +83,12 @@ import {
   runRamp,
 } from "./scenarios/ramp.ts";
 import { signInGuests } from "./server.ts";
+import {
+  runStorm,
+  stormRatio,
+  type StormResult,
+  stormTable,
+} from "./scenarios/storm.ts";
 
 /**
  * fsync latency of the temp directory's disk (4 KiB write + `syncData`, up to
@@ -142,6 +148,8 @@ function budgetSeconds(scenario: Scenario, o: Options): number {
       return 90 + connections / 20 +
         MAX_RAMP_STEPS *
           (o.stepWarmup + 2 * o.stepWindow + o.stepDrain + 12);
+    case "storm":
+      return 240 + o.sockets / 20;
   }
 }
 
@@ -156,6 +164,7 @@ interface Report {
     results: RampResult[];
     ratioBestDeliveredPerSec: number | null;
   };
+  storm?: { results: StormResult[]; ratioAllBackMs: number | null };
 }
 
 async function main(): Promise<number> {
@@ -178,8 +187,12 @@ async function main(): Promise<number> {
 
   // Every client socket is a file descriptor of this process.
   const sockets = Math.max(
-    o.scenarios.includes("idle") ? o.sockets : 0,
-    o.scenarios.some((s) => s !== "idle") ? o.rooms * o.clients : 0,
+    o.scenarios.includes("idle") || o.scenarios.includes("storm")
+      ? o.sockets
+      : 0,
+    o.scenarios.some((s) => s === "fanout" || s === "ramp")
+      ? o.rooms * o.clients
+      : 0,
   );
   const limit = await openFileLimit();
   const shortfall = limit === null ? null : fdShortfall(sockets, limit);
@@ -278,6 +291,10 @@ async function main(): Promise<number> {
         const ratio = fanoutRatios(results);
         report.fanout = { results, ratio };
         if (results.length) table = fanoutTable(results, ratio);
+      } else if (scenario === "storm") {
+        const results = await run(runStorm);
+        report.storm = { results, ratioAllBackMs: stormRatio(results) };
+        if (results.length) table = stormTable(results);
       } else {
         const results = await run(runRamp);
         report.ramp = {
@@ -315,6 +332,8 @@ async function main(): Promise<number> {
     rampBestDeliveredPerSec:
       report.ramp?.results.find((r) => r.target === target)?.best
         ?.deliveredPerSec ?? null,
+    stormAllBackMs: report.storm?.results.find((r) => r.target === target)
+      ?.allBackMs ?? null,
   });
   const summary = {
     roomcast: o.targets.includes("roomcast") ? headline("roomcast") : null,
@@ -323,6 +342,7 @@ async function main(): Promise<number> {
       idleKiBPerSocket: report.idle?.ratioKiBPerSocket ?? null,
       fanoutDeliveredPerSec: report.fanout?.ratio?.deliveredPerSec ?? null,
       rampBestDeliveredPerSec: report.ramp?.ratioBestDeliveredPerSec ?? null,
+      stormAllBackMs: report.storm?.ratioAllBackMs ?? null,
     },
   };
   console.log(

@@ -174,13 +174,19 @@ export interface Deployment {
   target: Target;
   /** Roomcast's layer; null for bare. */
   layer: string | null;
-  server: ServerProcess;
+  /** The current server process (a new one after {@link restart}). */
+  readonly server: ServerProcess;
   redis: TestRedis | null;
   /** `target` or `target/layer`, for tables. */
   label: string;
   /** Processes whose CPU counts as the server's (redis-server included). */
   pids(): number[];
   wsUrl(room: string): string;
+  /**
+   * Stops the server gracefully (SIGTERM: its sockets are closed with 1012)
+   * and starts it again on the same data, on a new port.
+   */
+  restart(): Promise<void>;
   /** Stops the server, its redis-server and removes its KV directory. */
   stop(): Promise<void>;
 }
@@ -217,7 +223,9 @@ export async function startTarget(
   start: StartOptions,
 ): Promise<Deployment> {
   const layer = target === "roomcast" ? o.layer : null;
-  const label = layer ? `${target}/${layer}` : target;
+  const label = layer
+    ? `${target}/${layer}${o.workers > 1 ? `×${o.workers}` : ""}`
+    : target;
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
@@ -239,12 +247,13 @@ export async function startTarget(
   );
   if (target === "bare") {
     // The reference runs on Deno's defaults unless asked to share Roomcast's flags.
-    const server = await ServerProcess.start(
-      "bench/bare_server.ts",
-      {},
-      v8FlagArgs([...(o.bareV8 === "same" ? startFlags : []), ...profile]),
-    );
-    return deployment(target, null, label, server, null, null);
+    const launch = () =>
+      ServerProcess.start(
+        "bench/bare_server.ts",
+        {},
+        v8FlagArgs([...(o.bareV8 === "same" ? startFlags : []), ...profile]),
+      );
+    return deployment(target, null, label, await launch(), launch, null, null);
   }
   const tmp = await makeTempDir("roomcast-bench-");
   let redis: TestRedis | null = null;
@@ -253,17 +262,26 @@ export async function startTarget(
       redis = await startBenchRedis();
       log(`redis-server pid ${redis.process.pid} on ${redis.url}`);
     }
-    const server = await ServerProcess.start("main.ts", {
+    const env = {
       KV_PATH: o.kv === "file" ? `${tmp}/bench.kv` : ":memory:",
       SESSION_SECRET: BENCH_SECRET,
       LOG_LEVEL: "error",
       CHANNEL_LAYER: o.layer,
+      WORKERS: String(o.workers),
       // The load generator is one address standing in for thousands of people.
       ...CROWD_FROM_ONE_ADDRESS,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
-    }, v8FlagArgs([...startFlags, ...profile]));
-    return deployment(target, layer, label, server, redis, tmp);
+    };
+    // A restart (the storm scenario) starts the same command on the same KV file.
+    const launch = () =>
+      ServerProcess.start(
+        "main.ts",
+        env,
+        v8FlagArgs([...startFlags, ...profile]),
+      );
+    const server = await launch();
+    return deployment(target, layer, label, server, launch, redis, tmp);
   } catch (err) {
     await redis?.stop();
     await removeTempDir(tmp);
@@ -275,19 +293,28 @@ function deployment(
   target: Target,
   layer: string | null,
   label: string,
-  server: ServerProcess,
+  first: ServerProcess,
+  launch: () => Promise<ServerProcess>,
   redis: TestRedis | null,
   tmp: string | null,
 ): Deployment {
-  log(`${label}: server pid ${server.pid} on ${server.origin}`);
+  log(`${label}: server pid ${first.pid} on ${first.origin}`);
+  let server = first;
   return {
     target,
     layer,
-    server,
+    get server() {
+      return server;
+    },
     redis,
     label,
     pids: () => redis ? [server.pid, redis.process.pid] : [server.pid],
     wsUrl: (room) => `ws://${HOST}:${server.port}/ws/chat/${room}`,
+    async restart() {
+      await server.stop();
+      server = await launch();
+      log(`${label}: restarted, pid ${server.pid} on ${server.origin}`);
+    },
     async stop() {
       await server.stop();
       await redis?.stop();

@@ -62,3 +62,20 @@ export function reconnectDelay(
 ): number {
   return backoffDelay(attempt, RECONNECT_BASE_MS, RECONNECT_MAX_MS, random);
 }
+
+/**
+ * Delay before reconnecting after the server closed the socket with 1012
+ * (restarting), given the close `reason`: the first step of the backoff,
+ * {@link reconnectDelay}`(0)`.
+ *
+ * @example
+ * ```ts
+ * restartDelay("server restarting", 0); // 250
+ * ```
+ */
+export function restartDelay(
+  _reason: string,
+  random: number = Math.random(),
+): number {
+  return reconnectDelay(0, random);
+}

@@ -29,6 +29,7 @@ import {
 } from "./protocol.ts";
 import type { ChatUser } from "./types.ts";
 import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
+import { sharedReads } from "./room_reads.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
 import {
@@ -384,11 +385,10 @@ class Connection implements Channel, EventListenerObject {
         await layer.groupDiscard(room, this);
         return;
       }
-      // The head is read before the page, so the page is folded at least up to it.
-      const [[asOf, page], presenceFrame] = await Promise.all([
-        store.lastSeq(room).then(async (asOf) =>
-          [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
-        ),
+      // One read of the room (head, then page) begun after this socket joined
+      // the group, shared with every newcomer asking meanwhile (room_reads.ts).
+      const [page, presenceFrame] = await Promise.all([
+        sharedReads(store).welcome(room, DEFAULT_PAGE_SIZE),
         presence.join(room, user, this, this.#since),
       ]);
       this.#tracked = true;
@@ -397,15 +397,14 @@ class Connection implements Channel, EventListenerObject {
         await presence.leave(room, user, this, this.#since);
         return;
       }
-      this.#sendFrame({
-        type: "welcome",
-        you: user,
-        room,
-        history: page.messages,
-        hasMore: page.hasMore,
-        lastSeq: Math.max(asOf, page.messages.at(-1)?.seq ?? 0),
-        rate: this.deps.limits,
-      });
+      // `encodeServerFrame` of the welcome, with the page's shared encoding.
+      this.#sendRaw(
+        `{"type":"welcome","you":${JSON.stringify(user)},"room":${
+          JSON.stringify(room)
+        },"history":${page.historyJson},"hasMore":${page.hasMore},"lastSeq":${page.lastSeq},"rate":${
+          JSON.stringify(this.deps.limits)
+        }}`,
+      );
       this.#sendRaw(presenceFrame);
       const pending = this.#early ?? [];
       this.#early = null;
@@ -511,7 +510,7 @@ class Connection implements Channel, EventListenerObject {
         // Nothing follows the largest seq (and the store cannot range past it).
         const page = frame.after >= Number.MAX_SAFE_INTEGER
           ? { messages: [], events: [], hasMore: false }
-          : await store.since(room, frame.after, MAX_PAGE_SIZE);
+          : await sharedReads(store).since(room, frame.after, MAX_PAGE_SIZE);
         this.#sendFrame({
           type: "history",
           direction: "newer",

@@ -166,6 +166,8 @@ interface RoomView {
   readonly sinceJoins: Map<string, PresenceRecord>;
   readonly sinceLeaves: Map<string, PresenceRecord>;
   inFlight: InFlight | null;
+  /** This instance's presence writes still on their way to the store. */
+  readonly writes: Set<Promise<void>>;
   /** This instance's changes waiting to be sent as one diff. */
   readonly joins: Map<string, PresenceRecord>;
   readonly leaves: Map<string, PresenceRecord>;
@@ -253,13 +255,22 @@ export class PresenceTracker {
     view.joining++;
     try {
       await view.loaded;
-      await this.store.track(record);
     } catch (err) {
       view.joining--;
       await this.#releaseIfUnused(view);
       throw err;
     }
     view.joining--;
+    // The newcomer does not wait for its own record to be written (a storm's
+    // writes queue on the database): the write goes on, and the diff that
+    // announces this join waits for it (#flush), so no other instance hears
+    // of a join the store does not have. A failed write is written again by
+    // the next reconcile (this instance's own connections are authoritative).
+    const write = this.store.track(record).catch((err) =>
+      this.log.warn("presence.track_failed", { room, error: String(err) })
+    );
+    view.writes.add(write);
+    write.finally(() => view.writes.delete(write));
     // One synchronous step: registered for diffs, then given the state.
     view.locals.add(channel);
     added(view, record);
@@ -331,6 +342,7 @@ export class PresenceTracker {
       sinceJoins: new Map(),
       sinceLeaves: new Map(),
       inFlight: null,
+      writes: new Set(),
       joins: new Map(),
       leaves: new Map(),
       timer: undefined,
@@ -374,6 +386,8 @@ export class PresenceTracker {
     const leaves = [...view.leaves.values()];
     view.joins.clear();
     view.leaves.clear();
+    // Announced only once written (see join).
+    if (view.writes.size > 0) await Promise.all([...view.writes]);
     // Comes back to this instance too (see #receive), which relays it to local sockets.
     await this.layer.groupSend(trackerGroup(view.room), {
       type: "presence",

@@ -7,9 +7,13 @@
  * (it crashed or was killed) is a ghost: it is left out of every read and
  * deleted by the read that finds it ({@link KvPresenceStore.room},
  * {@link KvPresenceStore.counts}), or by a tracker that held it in its view.
- * So a crashed instance's keys do not pile up. A join or leave costs one KV
- * write, a heartbeat one write per instance, and reads happen only when an
- * instance first serves a room, reconciles it, or counts the lobby.
+ * So a crashed instance's keys do not pile up. Joins and leaves are written
+ * by group commit: those that arrive while a write is in flight go together
+ * in the next atomic operation (up to {@link KV_ATOMIC_MAX}), so a storm of
+ * 10,000 reconnects costs a few hundred KV commits, not 10,000, and a lone
+ * join still costs one write with no added wait. A heartbeat is one write per
+ * instance, and reads happen only when an instance first serves a room,
+ * reconciles it, or counts the lobby.
  *
  * @module
  */
@@ -30,12 +34,74 @@ interface Heartbeat {
   expiresAt: number;
 }
 
+/** One key's latest write waiting for the next group commit, and who waits on it. */
+interface QueuedWrite {
+  key: Deno.KvKey;
+  /** The record to set, or null to delete the key. */
+  value: PresenceRecord | null;
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
 /** {@link PresenceStore} on Deno KV. */
 export class KvPresenceStore implements PresenceStore {
+  /** Writes waiting for the next group commit, by key (a later write to a key replaces an earlier one). */
+  readonly #queue = new Map<string, QueuedWrite>();
+  #writing = false;
+
   constructor(
     private readonly kv: Deno.Kv,
     private readonly ttlMs: number = PRESENCE_TTL_MS,
   ) {}
+
+  /**
+   * Queues a set (or, with null, a delete) of `key`; resolves once it is
+   * committed. Queued writes go out together, in arrival order, while one
+   * commit at a time is in flight; two writes of one key before its commit
+   * leave only the later one (the order they were made in is kept).
+   */
+  #write(key: Deno.KvKey, value: PresenceRecord | null): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const id = JSON.stringify(key);
+      const queued = this.#queue.get(id);
+      if (queued) {
+        queued.value = value;
+        queued.waiters.push({ resolve, reject });
+      } else {
+        this.#queue.set(id, { key, value, waiters: [{ resolve, reject }] });
+      }
+      if (!this.#writing) {
+        this.#writing = true;
+        // After the current task: writes made in the same turn share a commit.
+        queueMicrotask(() => this.#drain());
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.size > 0) {
+        const batch: QueuedWrite[] = [];
+        for (const [id, write] of this.#queue) {
+          batch.push(write);
+          this.#queue.delete(id);
+          if (batch.length === KV_ATOMIC_MAX) break;
+        }
+        const op = this.kv.atomic();
+        for (const w of batch) {
+          if (w.value) op.set(w.key, w.value);
+          else op.delete(w.key);
+        }
+        try {
+          await op.commit();
+          for (const w of batch) for (const x of w.waiters) x.resolve();
+        } catch (err) {
+          for (const w of batch) for (const x of w.waiters) x.reject(err);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
 
   async heartbeat(instance: string, now: number = Date.now()): Promise<void> {
     await this.kv.set(
@@ -51,12 +117,12 @@ export class KvPresenceStore implements PresenceStore {
     await this.kv.delete(["instance", instance]);
   }
 
-  async track(record: PresenceRecord): Promise<void> {
-    await this.kv.set(["presence", record.room, record.conn], record);
+  track(record: PresenceRecord): Promise<void> {
+    return this.#write(["presence", record.room, record.conn], record);
   }
 
-  async untrack(room: string, conn: string): Promise<void> {
-    await this.kv.delete(["presence", room, conn]);
+  untrack(room: string, conn: string): Promise<void> {
+    return this.#write(["presence", room, conn], null);
   }
 
   async liveInstances(

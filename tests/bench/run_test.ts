@@ -18,6 +18,7 @@ import {
   type StepOutcome,
 } from "../../bench/decide.ts";
 import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
+import { checkRoom } from "../../bench/storm_client.ts";
 
 const config: RampConfig = {
   startRate: 200,
@@ -346,4 +347,99 @@ Deno.test("parseArgs: --layer takes every CHANNEL_LAYER, kv included", () => {
     assert.ok(!parsed.help);
     if (!parsed.help) assert.equal(parsed.options.layer, layer);
   }
+});
+
+Deno.test("parseArgs: storm runs only when named, with its flags", () => {
+  const parsed = parseArgs([
+    "--scenario=storm",
+    "--room-size=10",
+    "--history=3",
+    "--storm-posts=2",
+    "--resume=gap",
+  ]);
+  assert.ok(!parsed.help);
+  if (parsed.help) return;
+  assert.deepEqual(parsed.options.scenarios, ["storm"]);
+  assert.equal(parsed.options.roomSize, 10);
+  assert.equal(parsed.options.history, 3);
+  assert.equal(parsed.options.stormPosts, 2);
+  assert.equal(parsed.options.resume, "gap");
+  assert.throws(() => parseArgs(["--resume=never"]), UsageError);
+});
+
+Deno.test("checkRoom: each client must hold each message once, at seq 1…n", () => {
+  const held = (ids: string[]) =>
+    ids.map((clientId, i) => ({ seq: i + 1, clientId }));
+  assert.deepEqual(
+    checkRoom([held(["a", "b"]), held(["a", "b"])], ["a", "b"]),
+    {
+      missing: 0,
+      duplicated: 0,
+      wrongOrder: 0,
+    },
+  );
+  assert.deepEqual(checkRoom([held(["a"]), held(["a", "b"])], ["a", "b"]), {
+    missing: 1,
+    duplicated: 0,
+    wrongOrder: 1,
+  });
+  assert.deepEqual(checkRoom([held(["a", "b", "a"])], ["a", "b"]), {
+    missing: 0,
+    duplicated: 1,
+    wrongOrder: 1,
+  });
+  assert.deepEqual(
+    checkRoom([[{ seq: 2, clientId: "a" }, { seq: 1, clientId: "b" }]], [
+      "a",
+      "b",
+    ]),
+    { missing: 0, duplicated: 0, wrongOrder: 1 },
+  );
+});
+
+Deno.test({
+  name:
+    "deno task bench --scenario=storm, small: a restart under 100 sockets, every client back with every message once, on Roomcast and bare",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "bench/run.ts",
+        "--scenario=storm",
+        "--sockets=100",
+        "--room-size=10",
+        "--history=3",
+        "--storm-posts=2",
+      ],
+      cwd: new URL("../..", import.meta.url).pathname,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `bench failed:\n${stdout}\n${stderr}`);
+    const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const results = report.scenarios.storm.results;
+    assert.deepEqual(results.map((r: { target: string }) => r.target), [
+      "roomcast",
+      "bare",
+    ]);
+    for (const r of results) {
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.back, 100);
+      assert.equal(r.restartCloses["1012"], 100, JSON.stringify(r));
+    }
+    const [rc] = results;
+    assert.deepEqual(rc.check, { missing: 0, duplicated: 0, wrongOrder: 0 });
+    assert.equal(rc.historyPerRoom, 3);
+    assert.equal(rc.stormPostsPerRoom, 2);
+    // Every Roomcast client resumed after its welcome (the default, --resume=always).
+    assert.ok(rc.resumes >= 100);
+    assert.ok(report.summary.ratio.stormAllBackMs > 0);
+  },
 });

@@ -4,6 +4,7 @@ import {
   RECONNECT_BASE_MS,
   RECONNECT_MAX_MS,
   reconnectDelay,
+  restartDelay,
 } from "../../lib/chat/backoff.ts";
 
 /** Just under 1: `random` is in [0, 1). */
@@ -87,4 +88,10 @@ Deno.test("backoffDelay: the Redis layer's reconnect delays grow, are capped and
   assert.equal(backoffDelay(3, 100, 5_000, 0.5), 600);
   assert.equal(backoffDelay(40, 100, 5_000, 1), 5_000);
   assert.equal(backoffDelay(40, 100, 5_000, 0), 2_500);
+});
+
+Deno.test("restartDelay: after a 1012 the client waits the first backoff step, 250–500 ms", () => {
+  assert.equal(restartDelay("server restarting", 0), reconnectDelay(0, 0));
+  assert.equal(restartDelay("server restarting", 0), 250);
+  assert.ok(restartDelay("", 0.999) <= 500);
 });

@@ -303,3 +303,65 @@ Deno.test("the batch window grows with the room, bounding presence frames per se
     assert.ok(members / (presenceBatchMs(members) / 1000) <= 500);
   }
 });
+
+Deno.test("a newcomer does not wait for its presence write, and no other instance hears of the join before the store has it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const bus = new MemoryLayer();
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => open = r);
+  /** A store whose writes wait for the gate (a database busy with a storm). */
+  class SlowStore extends KvPresenceStore {
+    override async track(record: Parameters<KvPresenceStore["track"]>[0]) {
+      await gate;
+      return super.track(record);
+    }
+  }
+  const slow = new PresenceTracker(
+    new SlowStore(kv),
+    newInstanceId(),
+    bus,
+    quietLogger,
+  );
+  const other = new PresenceTracker(
+    new KvPresenceStore(kv),
+    newInstanceId(),
+    bus,
+    quietLogger,
+  );
+  try {
+    await new KvPresenceStore(kv).heartbeat(slow.instance);
+    await new KvPresenceStore(kv).heartbeat(other.instance);
+    const watcher = new Socket(other.instance, user("Watcher"));
+    await join(other, "r", watcher);
+    const ana = new Socket(slow.instance, user("Ana"));
+    // Resolves with the write still held at the gate.
+    await join(slow, "r", ana);
+    assert.deepEqual(
+      ana.names(),
+      ["Ana", "Watcher"],
+    );
+    // Three batch windows (the diff's timer has fired: a wait for something
+    // that must NOT happen), the watcher has still not heard of Ana…
+    await new Promise((r) => setTimeout(r, 3 * PRESENCE_BATCH_MS));
+    assert.deepEqual(watcher.names(), ["Watcher"]);
+    assert.equal(
+      await new KvPresenceStore(kv).room("r").then((rs) => rs.length),
+      1,
+    );
+    // …and does once the store has her.
+    open();
+    await watcher.until(
+      () => watcher.names().includes("Ana"),
+      "Ana announced after her write",
+    );
+    assert.equal(
+      await new KvPresenceStore(kv).room("r").then((rs) => rs.length),
+      2,
+    );
+  } finally {
+    open();
+    await slow.stop();
+    await other.stop();
+    kv.close();
+  }
+});

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { ChatUser } from "../../lib/chat/types.ts";
+import { KvPresenceStore } from "../../lib/store/presence.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import {
   PRESENCE_TTL_MS,
@@ -110,5 +111,74 @@ Deno.test("presence store: the ghosts a read finds are deleted, so a crashed ins
     assert.deepEqual(conns(await presence.room("quiet", 0)), []);
   } finally {
     await stores.close();
+  }
+});
+
+/** A KV handle that counts atomic commits and plain sets/deletes. */
+function countingKv(kv: Deno.Kv): { kv: Deno.Kv; writes: () => number } {
+  let writes = 0;
+  const proxy = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "set" || prop === "delete") writes++;
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => {
+            writes++;
+            return commit();
+          };
+          return op;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: proxy, writes: () => writes };
+}
+
+Deno.test("KvPresenceStore: joins made together are written together (group commit)", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const { kv, writes } = countingKv(raw);
+    const presence = new KvPresenceStore(kv);
+    await presence.heartbeat("a");
+    const before = writes();
+    await Promise.all(
+      Array.from(
+        { length: 250 },
+        (_, i) => presence.track(record("r", `a:${i}`, `u${i}`, "a")),
+      ),
+    );
+    // 250 keys in batches of at most 100: three commits, not 250.
+    assert.equal(writes() - before, 3);
+    assert.equal((await presence.room("r")).length, 250);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("KvPresenceStore: a leave queued after its join wins, and the other way round", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const presence = new KvPresenceStore(raw);
+    await presence.heartbeat("a");
+    // A commit is in flight for the first, so the rest queue behind it.
+    await Promise.all([
+      presence.track(record("r", "a:1", "x", "a")),
+      presence.track(record("r", "a:2", "y", "a")),
+      presence.untrack("r", "a:2"),
+      presence.untrack("r", "a:3"),
+      presence.track(record("r", "a:3", "z", "a")),
+    ]);
+    assert.deepEqual(
+      (await presence.room("r")).map((r) => r.conn).sort(),
+      ["a:1", "a:3"],
+    );
+    await presence.untrack("r", "a:1");
+    assert.deepEqual((await presence.room("r")).map((r) => r.conn), ["a:3"]);
+  } finally {
+    raw.close();
   }
 });

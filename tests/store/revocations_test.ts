@@ -2,6 +2,7 @@
  * The RevocationStore contract, on what `createStore` gives.
  */
 import assert from "node:assert/strict";
+import { KvRevocationStore } from "../../lib/store/revocations.ts";
 import { createStore } from "../../lib/store/stores.ts";
 
 Deno.test("revocation store: revoked session ids are found among any number of ids", async () => {
@@ -27,5 +28,38 @@ Deno.test("revocation store: revoked session ids are found among any number of i
     assert.deepEqual(await revocations.revokedAmong([]), new Set());
   } finally {
     await stores.close();
+  }
+});
+
+Deno.test("revocation store: lookups asked together share a read, and a sign-out done before a lookup is always seen", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    let reads = 0;
+    const kv = new Proxy(raw, {
+      get(target, prop) {
+        if (prop === "getMany") reads++;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const revocations = new KvRevocationStore(kv);
+    await revocations.revoke("b", Date.now() + 60_000);
+    const answers = await Promise.all(
+      ["a", "b", "c", "b"].map((sid) => revocations.revokedAmong([sid])),
+    );
+    assert.deepEqual(answers, [
+      new Set(),
+      new Set(["b"]),
+      new Set(),
+      new Set(["b"]),
+    ]);
+    // The first read alone, the three asked meanwhile in the next.
+    assert.equal(reads, 2);
+    const pending = revocations.revokedAmong(["c"]);
+    await revocations.revoke("c", Date.now() + 60_000);
+    await pending; // asked before the sign-out: either answer is right
+    assert.deepEqual(await revocations.revokedAmong(["c"]), new Set(["c"]));
+  } finally {
+    raw.close();
   }
 });

@@ -1,0 +1,123 @@
+/**
+ * The store reads of the connect path — a newcomer's `welcome` page and a
+ * `resume` — shared by the sockets of a room that ask at the same time.
+ *
+ * After a restart every socket of a room comes back within a few hundred
+ * milliseconds, and each used to read the room's head and recent page (and
+ * then its `resume`) from KV on its own: 10,000 reconnects queued 30,000
+ * reads behind one another on the database. Here a room has at most one
+ * read of each kind in flight; whoever asks meanwhile waits for the NEXT
+ * read, which then answers all of them at once. So every answer comes from a
+ * read that began after its socket asked — after it joined the room's group
+ * — exactly as if it had read alone: nothing appended before it joined can be
+ * missing from its welcome. The store stays the truth; nothing is cached
+ * past the read. The welcome's history is encoded once per read and shared.
+ *
+ * @module
+ */
+
+import type { LogPage, MessageStore } from "../store/types.ts";
+import type { ChatMessage } from "./types.ts";
+
+/** What a welcome needs from the store, read once for every newcomer waiting. */
+export interface WelcomePage {
+  /** The room's head, read before the page (the page is folded at least up to it). */
+  lastSeq: number;
+  messages: ChatMessage[];
+  hasMore: boolean;
+  /** `messages` as JSON, encoded once and shared by every welcome of this read. */
+  historyJson: string;
+}
+
+/** Waiters of one kind of read in one room: the batch for the next read. */
+class ReadQueue<T> {
+  #waiting: { resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
+  #reading = false;
+
+  constructor(
+    private readonly read: () => Promise<T>,
+    private readonly onIdle: () => void,
+  ) {}
+
+  /** The result of a read that starts after this call. */
+  next(): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      if (!this.#reading) this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#reading = true;
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting;
+      this.#waiting = [];
+      try {
+        const value = await this.read();
+        for (const w of batch) w.resolve(value);
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.#reading = false;
+    this.onIdle();
+  }
+}
+
+/**
+ * Shared reads for one store (one per process: see {@link sharedReads}).
+ *
+ * @example
+ * ```ts
+ * const reads = sharedReads(store);
+ * const page = await reads.welcome("general", 50); // one read for everyone asking now
+ * ```
+ */
+export class RoomReads {
+  readonly #queues = new Map<string, ReadQueue<unknown>>();
+
+  constructor(private readonly store: MessageStore) {}
+
+  /** The room's head and its newest `limit` messages, from a read begun after this call. */
+  welcome(room: string, limit: number): Promise<WelcomePage> {
+    return this.#queue(`w\u0000${room}\u0000${limit}`, async () => {
+      const lastSeq = await this.store.lastSeq(room);
+      const page = await this.store.recent(room, limit);
+      return {
+        lastSeq: Math.max(lastSeq, page.messages.at(-1)?.seq ?? 0),
+        messages: page.messages,
+        hasMore: page.hasMore,
+        historyJson: JSON.stringify(page.messages),
+      };
+    });
+  }
+
+  /** The log after `after` (what `resume` answers), from a read begun after this call. */
+  since(room: string, after: number, limit: number): Promise<LogPage> {
+    return this.#queue(
+      `s\u0000${room}\u0000${after}\u0000${limit}`,
+      () => this.store.since(room, after, limit),
+    );
+  }
+
+  #queue<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let queue = this.#queues.get(key) as ReadQueue<T> | undefined;
+    if (!queue) {
+      const made: ReadQueue<T> = new ReadQueue(read, () => {
+        if (this.#queues.get(key) === made) this.#queues.delete(key);
+      });
+      this.#queues.set(key, made as ReadQueue<unknown>);
+      queue = made;
+    }
+    return queue.next();
+  }
+}
+
+const byStore = new WeakMap<MessageStore, RoomReads>();
+
+/** The {@link RoomReads} of `store`, made on first use (every socket of a process shares it). */
+export function sharedReads(store: MessageStore): RoomReads {
+  let reads = byStore.get(store);
+  if (!reads) byStore.set(store, reads = new RoomReads(store));
+  return reads;
+}
