@@ -21,6 +21,7 @@ import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
 import type {
   MessageStore,
   RevocationStore,
+  RoomStore,
   UserStore,
 } from "./store/types.ts";
 import type { Assets } from "./web/build.ts";
@@ -30,6 +31,10 @@ export interface Services {
   config: AppConfig;
   layer: ChannelLayer;
   store: MessageStore;
+  /** Room records, roles, mutes, bans, slow mode, reports, audit log. */
+  rooms: RoomStore;
+  /** Bind a guest's ban to their address too: on when per-address limits are (`GUESTS_PER_IP_PER_HOUR` > 0). */
+  bindGuestAddresses: boolean;
   users: UserStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */

@@ -113,6 +113,8 @@ export async function createServices(
     config,
     layer,
     store,
+    rooms: stores.rooms,
+    bindGuestAddresses: config.guestsPerIpPerHour > 0,
     users: stores.users,
     sessions: new SessionSigner(config.sessionSecret, {
       previous: config.sessionSecretPrevious,
