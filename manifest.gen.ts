@@ -4,20 +4,27 @@ import * as $r0 from "./routes/_app.tsx";
 import * as $r1 from "./routes/_middleware.ts";
 import * as $r2 from "./routes/api/_middleware.ts";
 import * as $r3 from "./routes/api/auth/google.ts";
-import * as $r4 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
-import * as $r5 from "./routes/api/rooms/[room]/messages/[seq].ts";
-import * as $r6 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r7 from "./routes/api/rooms/index.ts";
-import * as $r8 from "./routes/api/session/guest.ts";
-import * as $r9 from "./routes/api/session/index.ts";
-import * as $r10 from "./routes/api/session/signout.ts";
-import * as $r11 from "./routes/chat/[room].tsx";
-import * as $r12 from "./routes/chat/index.ts";
-import * as $r13 from "./routes/healthz.ts";
-import * as $r14 from "./routes/index.tsx";
-import * as $r15 from "./routes/metrics.ts";
-import * as $r16 from "./routes/readyz.ts";
-import * as $r17 from "./routes/ws/chat/[room].ts";
+import * as $r4 from "./routes/api/rooms/[room]/audit.ts";
+import * as $r5 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r6 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r7 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r8 from "./routes/api/rooms/[room]/moderation.ts";
+import * as $r9 from "./routes/api/rooms/[room]/owner.ts";
+import * as $r10 from "./routes/api/rooms/[room]/reports/[seq].ts";
+import * as $r11 from "./routes/api/rooms/[room]/reports.ts";
+import * as $r12 from "./routes/api/rooms/[room]/roles.ts";
+import * as $r13 from "./routes/api/rooms/[room]/settings.ts";
+import * as $r14 from "./routes/api/rooms/index.ts";
+import * as $r15 from "./routes/api/session/guest.ts";
+import * as $r16 from "./routes/api/session/index.ts";
+import * as $r17 from "./routes/api/session/signout.ts";
+import * as $r18 from "./routes/chat/[room].tsx";
+import * as $r19 from "./routes/chat/index.ts";
+import * as $r20 from "./routes/healthz.ts";
+import * as $r21 from "./routes/index.tsx";
+import * as $r22 from "./routes/metrics.ts";
+import * as $r23 from "./routes/readyz.ts";
+import * as $r24 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/NavUser.tsx";
 import * as $i2 from "./islands/RoomList.tsx";
@@ -29,20 +36,27 @@ export const manifest: Manifest = {
     "_middleware": $r1,
     "api/_middleware": $r2,
     "api/auth/google": $r3,
-    "api/rooms/[room]/messages/[seq]/reactions": $r4,
-    "api/rooms/[room]/messages/[seq]": $r5,
-    "api/rooms/[room]/messages": $r6,
-    "api/rooms/index": $r7,
-    "api/session/guest": $r8,
-    "api/session/index": $r9,
-    "api/session/signout": $r10,
-    "chat/[room]": $r11,
-    "chat/index": $r12,
-    "healthz": $r13,
-    "index": $r14,
-    "metrics": $r15,
-    "readyz": $r16,
-    "ws/chat/[room]": $r17,
+    "api/rooms/[room]/audit": $r4,
+    "api/rooms/[room]/messages/[seq]/reactions": $r5,
+    "api/rooms/[room]/messages/[seq]": $r6,
+    "api/rooms/[room]/messages": $r7,
+    "api/rooms/[room]/moderation": $r8,
+    "api/rooms/[room]/owner": $r9,
+    "api/rooms/[room]/reports/[seq]": $r10,
+    "api/rooms/[room]/reports": $r11,
+    "api/rooms/[room]/roles": $r12,
+    "api/rooms/[room]/settings": $r13,
+    "api/rooms/index": $r14,
+    "api/session/guest": $r15,
+    "api/session/index": $r16,
+    "api/session/signout": $r17,
+    "chat/[room]": $r18,
+    "chat/index": $r19,
+    "healthz": $r20,
+    "index": $r21,
+    "metrics": $r22,
+    "readyz": $r23,
+    "ws/chat/[room]": $r24,
   },
   islands: {
     "ChatRoom": $i0,
