@@ -470,10 +470,19 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       // The head is read before the page, so the page is folded at least up to it.
+      const history = store.lastSeq(room).then(async (asOf) =>
+        [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
+      );
       // Read after joining the group: a ban stored before its kick was sent
-      // is seen here, or the kick reaches this connection.
-      const access = await this.deps.rooms.access(room, user.id, this.scope.ip);
+      // is seen here, or the kick reaches this connection. Read alongside the
+      // history; presence is joined only once it is known there is no ban.
+      const access = await this.deps.rooms.access(room, user.id, this.scope.ip)
+        .catch((err) => {
+          history.catch(() => {});
+          throw err;
+        });
       if (access.standing.ban) {
+        history.catch(() => {});
         const { ban } = access.standing;
         if (
           this.deps.bindGuestAddresses && user.kind === "guest" && !ban.address
@@ -487,9 +496,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       const [[asOf, page], presenceFrame] = await Promise.all([
-        store.lastSeq(room).then(async (asOf) =>
-          [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
-        ),
+        history,
         presence.join(room, user, this, this.#since),
       ]);
       this.#tracked = true;
