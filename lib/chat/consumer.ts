@@ -43,9 +43,16 @@ import {
   moderate,
   report,
   roomInfoOf,
+  spendAction,
   standingView,
 } from "./moderation.ts";
-import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
+import {
+  canPost,
+  postEvent,
+  type PostingPolicy,
+  postMessage,
+  type PostOrder,
+} from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
 import {
@@ -84,6 +91,8 @@ export interface ConsumerDeps {
   rooms: RoomStore;
   /** Bind a guest's ban to their address too (see `ModerationDeps`). */
   bindGuestAddresses: boolean;
+  /** Keeps each person's posts in order through the room checks. */
+  postOrder: PostOrder;
 }
 
 /** A person's message budget, as `welcome` tells it to the client (which paces itself under it). */
@@ -622,6 +631,11 @@ class Connection implements Channel, EventListenerObject {
       case "report": {
         const actor = { room, user, address: this.scope.ip };
         const { clientId, ...request } = frame;
+        const spent = spendAction(this.deps, actor);
+        if (spent) {
+          this.#refuse(spent, { type: frame.type, clientId });
+          return;
+        }
         const done = frame.type === "moderate"
           ? await moderate(this.deps, actor, request as ModerationRequest)
           : await report(this.deps, actor, request as ReportRequest);
