@@ -5,22 +5,29 @@ import * as $r1 from "./routes/_error.tsx";
 import * as $r2 from "./routes/_middleware.ts";
 import * as $r3 from "./routes/api/_middleware.ts";
 import * as $r4 from "./routes/api/auth/google.ts";
-import * as $r5 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
-import * as $r6 from "./routes/api/rooms/[room]/messages/[seq].ts";
-import * as $r7 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r8 from "./routes/api/rooms/index.ts";
-import * as $r9 from "./routes/api/session/guest.ts";
-import * as $r10 from "./routes/api/session/index.ts";
-import * as $r11 from "./routes/api/session/signout.ts";
-import * as $r12 from "./routes/chat/[room].tsx";
-import * as $r13 from "./routes/chat/index.ts";
-import * as $r14 from "./routes/healthz.ts";
-import * as $r15 from "./routes/index.tsx";
-import * as $r16 from "./routes/metrics.ts";
-import * as $r17 from "./routes/offline.tsx";
-import * as $r18 from "./routes/readyz.ts";
-import * as $r19 from "./routes/sw.js.ts";
-import * as $r20 from "./routes/ws/chat/[room].ts";
+import * as $r5 from "./routes/api/rooms/[room]/audit.ts";
+import * as $r6 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r7 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r8 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r9 from "./routes/api/rooms/[room]/moderation.ts";
+import * as $r10 from "./routes/api/rooms/[room]/owner.ts";
+import * as $r11 from "./routes/api/rooms/[room]/reports/[seq].ts";
+import * as $r12 from "./routes/api/rooms/[room]/reports.ts";
+import * as $r13 from "./routes/api/rooms/[room]/roles.ts";
+import * as $r14 from "./routes/api/rooms/[room]/settings.ts";
+import * as $r15 from "./routes/api/rooms/index.ts";
+import * as $r16 from "./routes/api/session/guest.ts";
+import * as $r17 from "./routes/api/session/index.ts";
+import * as $r18 from "./routes/api/session/signout.ts";
+import * as $r19 from "./routes/chat/[room].tsx";
+import * as $r20 from "./routes/chat/index.ts";
+import * as $r21 from "./routes/healthz.ts";
+import * as $r22 from "./routes/index.tsx";
+import * as $r23 from "./routes/metrics.ts";
+import * as $r24 from "./routes/offline.tsx";
+import * as $r25 from "./routes/readyz.ts";
+import * as $r26 from "./routes/sw.js.ts";
+import * as $r27 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/JoinRoom.tsx";
 import * as $i2 from "./islands/NavUser.tsx";
@@ -35,22 +42,29 @@ export const manifest: Manifest = {
     "_middleware": $r2,
     "api/_middleware": $r3,
     "api/auth/google": $r4,
-    "api/rooms/[room]/messages/[seq]/reactions": $r5,
-    "api/rooms/[room]/messages/[seq]": $r6,
-    "api/rooms/[room]/messages": $r7,
-    "api/rooms/index": $r8,
-    "api/session/guest": $r9,
-    "api/session/index": $r10,
-    "api/session/signout": $r11,
-    "chat/[room]": $r12,
-    "chat/index": $r13,
-    "healthz": $r14,
-    "index": $r15,
-    "metrics": $r16,
-    "offline": $r17,
-    "readyz": $r18,
-    "sw.js": $r19,
-    "ws/chat/[room]": $r20,
+    "api/rooms/[room]/audit": $r5,
+    "api/rooms/[room]/messages/[seq]/reactions": $r6,
+    "api/rooms/[room]/messages/[seq]": $r7,
+    "api/rooms/[room]/messages": $r8,
+    "api/rooms/[room]/moderation": $r9,
+    "api/rooms/[room]/owner": $r10,
+    "api/rooms/[room]/reports/[seq]": $r11,
+    "api/rooms/[room]/reports": $r12,
+    "api/rooms/[room]/roles": $r13,
+    "api/rooms/[room]/settings": $r14,
+    "api/rooms/index": $r15,
+    "api/session/guest": $r16,
+    "api/session/index": $r17,
+    "api/session/signout": $r18,
+    "chat/[room]": $r19,
+    "chat/index": $r20,
+    "healthz": $r21,
+    "index": $r22,
+    "metrics": $r23,
+    "offline": $r24,
+    "readyz": $r25,
+    "sw.js": $r26,
+    "ws/chat/[room]": $r27,
   },
   islands: {
     "ChatRoom": $i0,

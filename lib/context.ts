@@ -10,7 +10,7 @@ import type { GoogleVerifier } from "./auth/google.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
-import type { PostingPolicy } from "./chat/post.ts";
+import type { PostingPolicy, PostOrder } from "./chat/post.ts";
 import type { PresenceTracker } from "./chat/presence_tracker.ts";
 import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/types.ts";
@@ -21,6 +21,7 @@ import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
 import type {
   MessageStore,
   RevocationStore,
+  RoomStore,
   UserStore,
 } from "./store/types.ts";
 import type { Assets } from "./web/build.ts";
@@ -30,6 +31,10 @@ export interface Services {
   config: AppConfig;
   layer: ChannelLayer;
   store: MessageStore;
+  /** Room records, roles, mutes, bans, slow mode, reports, audit log. */
+  rooms: RoomStore;
+  /** Bind a guest's ban to their address too: on when per-address limits are (`GUESTS_PER_IP_PER_HOUR` > 0). */
+  bindGuestAddresses: boolean;
   users: UserStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */
@@ -43,6 +48,8 @@ export interface Services {
   lobby: Lobby;
   /** Who may post (the instance's rules). */
   posting: PostingPolicy;
+  /** Keeps each person's posts in order through the room checks. */
+  postOrder: PostOrder;
   /** Budgets per person, address and room, shared by sockets and HTTP routes. */
   budgets: Budgets;
   /** Proxies whose forwarded headers are believed (`TRUST_PROXY`). */

@@ -121,3 +121,108 @@ export interface LobbyRoom {
   lastTs: number;
   lastSeq: number;
 }
+
+/** Who can find a room: `public` is listed in the lobby, `unlisted` is reachable by name, `private` only by its members. */
+export type RoomVisibility = "public" | "unlisted" | "private";
+
+/** Who may post in a room: anyone who may enter, signed-in (Google) users only, or its members only. */
+export type PostPolicy = "everyone" | "signed_in" | "members";
+
+/**
+ * A person's role in a room, strongest first. The owner is one person (kept
+ * on the room); moderators and members are memberships.
+ */
+export type RoomRole = "owner" | "moderator" | "member";
+
+/** What the owner (and moderators) set for a room. */
+export interface RoomSettings {
+  /** Shown instead of the name when set ("" = none). */
+  title: string;
+  /** One line under the title ("" = none). */
+  topic: string;
+  visibility: RoomVisibility;
+  postPolicy: PostPolicy;
+  /** One message per this many seconds per person (0 = off). */
+  slowModeSeconds: number;
+  /** Whether guests may post here (they may always read a room they can reach). */
+  guestsAllowed: boolean;
+}
+
+/** A room's stored record: its owner (none until claimed) and settings. */
+export interface RoomInfo {
+  room: string;
+  owner: Reactor | null;
+  settings: RoomSettings;
+  /** Milliseconds since the epoch. */
+  created: number;
+  updated: number;
+}
+
+/** A role given to someone in a room (the owner's is on {@link RoomInfo}). */
+export interface Membership {
+  user: Reactor;
+  role: Exclude<RoomRole, "owner">;
+  since: number;
+}
+
+/** A mute (may read, not post) or a ban (may not enter), until a time or for good. */
+export interface Sanction {
+  kind: "mute" | "ban";
+  user: Reactor;
+  /** Ms since the epoch; null = until lifted. */
+  until: number | null;
+  reason?: string;
+  by: Reactor;
+  ts: number;
+  /**
+   * For a guest's ban when per-address limits are on: the address it came
+   * from, refused too (a guest can always make a new guest id).
+   */
+  address?: string;
+}
+
+/** Where a person stands in a room: their role and any mute or ban in force. */
+export interface Standing {
+  role: RoomRole | null;
+  mute: Sanction | null;
+  ban: Sanction | null;
+}
+
+/** A report of a message, by someone in the room, for its moderators. */
+export interface MessageReport {
+  target: number;
+  reporter: Reactor;
+  reason?: string;
+  ts: number;
+}
+
+/** What a moderation action did (one audit entry each). */
+export type AuditAction =
+  | "create"
+  | "claim"
+  | "settings"
+  | "role"
+  | "transfer"
+  | "delete"
+  | "mute"
+  | "unmute"
+  | "kick"
+  | "ban"
+  | "unban"
+  | "dismiss";
+
+/** One line of a room's audit log: who did what to whom, when, and why if given. */
+export interface AuditEntry {
+  /** Sorts by time (newest last); pages are asked for `before` an id. */
+  id: string;
+  ts: number;
+  actor: Reactor;
+  action: AuditAction;
+  /** The person acted on. */
+  subject?: Reactor;
+  /** The message acted on. */
+  target?: number;
+  reason?: string;
+  /** A short machine-made detail ("role: moderator", "10 min"). */
+  detail?: string;
+}

@@ -8,6 +8,7 @@ import { maxChecksFor, openKv } from "./kv.ts";
 import { KvMessageStore } from "./messages.ts";
 import { KvPresenceStore } from "./presence.ts";
 import { KvRevocationStore } from "./revocations.ts";
+import { KvRoomStore } from "./rooms.ts";
 import { KvSecretStore } from "./secrets.ts";
 import type { StoreOptions, Stores } from "./types.ts";
 import { KvUserStore } from "./users.ts";
@@ -46,6 +47,7 @@ export async function openKvStores(
     users: new KvUserStore(kv),
     revocations: new KvRevocationStore(kv),
     secrets: new KvSecretStore(kv),
+    rooms: new KvRoomStore(kv),
     close() {
       if (!closed) {
         closed = true;

@@ -10,10 +10,18 @@
 
 import type { Refusal } from "../chat/protocol.ts";
 import type {
+  AuditEntry,
   ChatMessage,
   ChatUser,
   EventOp,
+  Membership,
+  MessageReport,
+  Reactor,
   RoomEvent,
+  RoomInfo,
+  RoomSettings,
+  Sanction,
+  Standing,
 } from "../chat/types.ts";
 
 /** What a sender supplies; the store adds `id`, `seq` and `ts`. */
@@ -34,6 +42,11 @@ export interface EventDraft {
   op: EventOp;
   /** How long after a message its author may edit it (default: `DEFAULT_EDIT_WINDOW_MS`). */
   editWindowMs?: number;
+  /**
+   * The actor moderates this room (the caller checked its roles): a
+   * `delete` `by: "moderator"` may remove anyone's message.
+   */
+  moderator?: boolean;
 }
 
 /** Result of {@link MessageStore.applyEvent}: the stored event, or why it was refused. */
@@ -212,6 +225,126 @@ export interface SecretStore {
   keep(name: string, candidate: string): Promise<KeptSecret>;
 }
 
+/** Result of {@link RoomStore.create}: the room's record, and whether this call made it. */
+export interface CreatedRoom {
+  info: RoomInfo;
+  created: boolean;
+}
+
+/** Result of {@link RoomStore.access}. */
+export interface RoomAccess {
+  info: RoomInfo | null;
+  standing: Standing;
+}
+
+/** A page of a room's audit log, newest first. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `before` for the next (older) page; absent on the last. */
+  next?: string;
+}
+
+/**
+ * Rooms people run: each room's record (owner, settings), roles, mutes and
+ * bans, slow-mode slots, reports and the audit log. A room with no record
+ * is an ownerless public room with the default settings. Every write is
+ * visible to every instance at once (the store is the truth; nothing here
+ * is cached).
+ */
+export interface RoomStore {
+  /** The room's record, or null when it has none (ownerless, defaults). */
+  get(room: string): Promise<RoomInfo | null>;
+  /** Makes the room's record with `owner` unless it has one; atomic (one winner). */
+  create(
+    room: string,
+    owner: Reactor | null,
+    settings: RoomSettings,
+    now?: number,
+  ): Promise<CreatedRoom>;
+  /** Makes `owner` the owner of an ownerless room; null when it already has another owner. */
+  claim(
+    room: string,
+    owner: Reactor,
+    settings: RoomSettings,
+    now?: number,
+  ): Promise<RoomInfo | null>;
+  /** Replaces the settings (making an ownerless record if there is none). */
+  updateSettings(
+    room: string,
+    settings: RoomSettings,
+    now?: number,
+  ): Promise<RoomInfo>;
+  /**
+   * Hands the room to `to`: they become the owner (their membership goes),
+   * the previous owner becomes a moderator. Null when the room has no record.
+   */
+  transfer(room: string, to: Reactor, now?: number): Promise<RoomInfo | null>;
+  /** Gives `user` a role (moderator or member), or takes it away (null). */
+  setRole(
+    room: string,
+    user: Reactor,
+    role: Membership["role"] | null,
+    now?: number,
+  ): Promise<void>;
+  /** The room's memberships (moderators and members), up to `limit`. */
+  members(room: string, limit: number): Promise<Membership[]>;
+  /**
+   * Where `userId` (coming from `address`, if known) stands: their role and
+   * the mute and ban in force at `now` (a ban of the address counts). One read.
+   */
+  standing(
+    room: string,
+    userId: string,
+    address?: string,
+    now?: number,
+  ): Promise<Standing>;
+  /**
+   * The room's record (null: none) and where `userId` stands, in the same
+   * one read: what posting and joining ask.
+   */
+  access(
+    room: string,
+    userId: string,
+    address?: string,
+    now?: number,
+  ): Promise<RoomAccess>;
+  /** Stores a mute or ban of `sanction.user` (replacing one of the same kind). */
+  sanction(room: string, sanction: Sanction): Promise<void>;
+  /** Lifts the mute or ban of `userId`; false when there was none. */
+  lift(room: string, kind: Sanction["kind"], userId: string): Promise<boolean>;
+  /** The mutes or bans in force at `now`, up to `limit`. */
+  sanctions(
+    room: string,
+    kind: Sanction["kind"],
+    limit: number,
+    now?: number,
+  ): Promise<Sanction[]>;
+  /**
+   * Slow mode: takes `userId`'s slot for the next `seconds` if it is free
+   * (returns 0), else returns the ms until it is. Atomic across instances.
+   */
+  takeSlot(
+    room: string,
+    userId: string,
+    seconds: number,
+    now?: number,
+  ): Promise<number>;
+  /** Records a report (one per reporter and message; a repeat replaces it). */
+  report(room: string, report: MessageReport): Promise<void>;
+  /** Open reports, by message then reporter, up to `limit`. */
+  reports(room: string, limit: number): Promise<MessageReport[]>;
+  /** Closes every report of message `target`; returns how many. */
+  dismissReports(room: string, target: number): Promise<number>;
+  /** Appends to the audit log (the store gives the id). */
+  audit(room: string, entry: Omit<AuditEntry, "id">): Promise<AuditEntry>;
+  /** Up to `limit` audit entries older than `before` (an id), newest first. */
+  auditPage(
+    room: string,
+    before: string | undefined,
+    limit: number,
+  ): Promise<AuditPage>;
+}
+
 /** Names of the storage backends, as `STORE` takes them. */
 export const STORE_KINDS = ["kv"] as const;
 /** One of {@link STORE_KINDS}. */
@@ -243,6 +376,7 @@ export interface Stores {
   readonly users: UserStore;
   readonly revocations: RevocationStore;
   readonly secrets: SecretStore;
+  readonly rooms: RoomStore;
   /** Releases the database; every part stops working. Idempotent. */
   close(): Promise<void>;
 }

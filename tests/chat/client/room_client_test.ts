@@ -735,6 +735,21 @@ Deno.test("room client: older pages load one at a time, before the oldest messag
   assert.equal(t.client.view.loadingOlder, false);
 });
 
+const ROOM_INFO = {
+  room: "r",
+  owner: { id: "google:1", name: "Owen" },
+  settings: {
+    title: "",
+    topic: "Cats",
+    visibility: "public" as const,
+    postPolicy: "everyone" as const,
+    slowModeSeconds: 0,
+    guestsAllowed: true,
+  },
+  created: 1,
+  updated: 1,
+};
+
 Deno.test("room client: every server frame type has its effect; bad frames are logged and ignored", () => {
   const t = live(range(1, 2));
   const before = t.events.length;
@@ -800,6 +815,23 @@ Deno.test("room client: every server frame type has its effect; bad frames are l
     pong: () => {
       t.socket.receive({ type: "pong" });
       assert.equal(t.client.view.status, "live");
+    },
+    room: () => {
+      t.socket.receive({ type: "room", info: ROOM_INFO });
+      assert.equal(t.client.view.room?.settings.topic, "Cats");
+    },
+    standing: () => {
+      t.socket.receive({
+        type: "standing",
+        role: "moderator",
+        mute: { until: 99, reason: "spam" },
+      });
+      assert.equal(t.client.view.standing.role, "moderator");
+      assert.equal(t.client.view.standing.mute?.until, 99);
+    },
+    reports: () => {
+      t.socket.receive({ type: "reports", count: 3 });
+      assert.equal(t.client.view.reports, 3);
     },
   };
   for (const effect of Object.values(effects)) effect();
@@ -1359,4 +1391,35 @@ Deno.test("room client: the outbox belongs to the room: one saved under a user i
     "old",
     "mine",
   ]);
+});
+
+Deno.test("room client: moderation and reports go out as frames; a refusal shows as the notice", () => {
+  const t = live(range(1, 2));
+  const ben = { id: "guest:ben", name: "Ben" };
+  assert.equal(
+    t.client.moderate({ type: "moderate", action: "kick", user: ben }),
+    true,
+  );
+  assert.equal(t.client.moderate({ type: "report", target: 2 }), true);
+  const [kick] = t.socket.sentOf("moderate");
+  const [report] = t.socket.sentOf("report");
+  assert.equal(kick.action, "kick");
+  assert.deepEqual(kick.user, ben);
+  assert.equal(report.target, 2);
+  assert.notEqual(kick.clientId, report.clientId);
+  t.socket.receive({
+    type: "error",
+    code: "forbidden",
+    message: "Only this room's moderators can do that.",
+    refused: "moderate",
+    clientId: kick.clientId,
+  });
+  assert.equal(
+    t.client.view.notice,
+    "Only this room's moderators can do that.",
+  );
+  // Not live: nothing is sent, and the notice says so.
+  t.socket.drop();
+  assert.equal(t.client.moderate({ type: "report", target: 1 }), false);
+  assert.equal(t.socket.sentOf("report").length, 1);
 });

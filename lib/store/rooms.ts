@@ -1,0 +1,452 @@
+/**
+ * Rooms people run, on Deno KV: records, roles, mutes, bans, slow-mode
+ * slots, reports and the audit log. Keys:
+ *
+ * ```
+ * ["room_info", room]                          RoomInfo
+ * ["room_member", room, userId]           Membership
+ * ["room_mute", room, userId]             Sanction (expires after `until`)
+ * ["room_ban", room, "user", userId]      Sanction
+ * ["room_ban", room, "addr", address]     the same Sanction, for a guest's address
+ * ["room_slow", room, userId]             {until} (slow mode)
+ * ["room_report", room, target, userId]   MessageReport
+ * ["room_audit", room, id]                AuditEntry
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  AuditEntry,
+  Membership,
+  MessageReport,
+  Reactor,
+  RoomInfo,
+  RoomSettings,
+  Sanction,
+  Standing,
+} from "../chat/types.ts";
+import { isBusy } from "./kv.ts";
+import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
+
+/**
+ * A timed sanction's key outlives its `until` by this much before KV may
+ * drop it (reads compare `until` themselves: KV expiry is lazy, not exact).
+ */
+const EXPIRY_SLACK_MS = 60_000;
+
+/** Attempts of a check-and-set before giving up (another writer kept winning). */
+const MAX_ATTEMPTS = 10;
+/**
+ * Attempts of a write that finds the KV file locked by another connection
+ * (workers or processes on one file), a few ms apart: rare, short waits.
+ */
+const BUSY_ATTEMPTS = 20;
+
+/** Runs `write`, again after a short random pause while the KV file is locked. */
+async function unlocked<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isBusy(err) || attempt >= BUSY_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * attempt));
+    }
+  }
+}
+
+function expiry(until: number | null, now: number): { expireIn?: number } {
+  return until === null
+    ? {}
+    : { expireIn: Math.max(1, until - now) + EXPIRY_SLACK_MS };
+}
+
+function inForce(s: Sanction | null, now: number): Sanction | null {
+  return s && (s.until === null || s.until > now) ? s : null;
+}
+
+/** A sortable audit id: the time, zero-padded, then randomness for ties. */
+function auditId(ts: number): string {
+  const rand = crypto.getRandomValues(new Uint8Array(4));
+  return `${String(ts).padStart(15, "0")}-${
+    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
+}
+
+/** {@link RoomStore} on Deno KV (keys in the module's documentation). */
+export class KvRoomStore implements RoomStore {
+  constructor(private readonly kv: Deno.Kv) {}
+
+  async get(room: string): Promise<RoomInfo | null> {
+    return (await this.kv.get<RoomInfo>(["room_info", room])).value;
+  }
+
+  create(
+    room: string,
+    owner: Reactor | null,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<CreatedRoom> {
+    return unlocked(() => this.#createOnce(room, owner, settings, now));
+  }
+
+  async #createOnce(
+    room: string,
+    owner: Reactor | null,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<CreatedRoom> {
+    const key = ["room_info", room];
+    const info: RoomInfo = {
+      room,
+      owner,
+      settings,
+      created: now,
+      updated: now,
+    };
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const done = await this.kv.atomic().check({ key, versionstamp: null })
+        .set(key, info).commit();
+      if (done.ok) return { info, created: true };
+      const existing = await this.get(room);
+      if (existing) return { info: existing, created: false };
+    }
+    throw new Error("room create: too much contention");
+  }
+
+  claim(
+    room: string,
+    owner: Reactor,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    return unlocked(() => this.#claimOnce(room, owner, settings, now));
+  }
+
+  async #claimOnce(
+    room: string,
+    owner: Reactor,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    const key = ["room_info", room];
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const entry = await this.kv.get<RoomInfo>(key);
+      if (entry.value?.owner) {
+        return entry.value.owner.id === owner.id ? entry.value : null;
+      }
+      const info: RoomInfo = entry.value
+        ? { ...entry.value, owner, updated: now }
+        : { room, owner, settings, created: now, updated: now };
+      const done = await this.kv.atomic().check(entry).set(key, info)
+        .delete(["room_member", room, owner.id]).commit();
+      if (done.ok) return info;
+    }
+    throw new Error("room claim: too much contention");
+  }
+
+  updateSettings(
+    room: string,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo> {
+    return unlocked(() => this.#updateSettingsOnce(room, settings, now));
+  }
+
+  async #updateSettingsOnce(
+    room: string,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo> {
+    const key = ["room_info", room];
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const entry = await this.kv.get<RoomInfo>(key);
+      const info: RoomInfo = entry.value
+        ? { ...entry.value, settings, updated: now }
+        : { room, owner: null, settings, created: now, updated: now };
+      const done = await this.kv.atomic().check(entry).set(key, info).commit();
+      if (done.ok) return info;
+    }
+    throw new Error("room settings: too much contention");
+  }
+
+  transfer(
+    room: string,
+    to: Reactor,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    return unlocked(() => this.#transferOnce(room, to, now));
+  }
+
+  async #transferOnce(
+    room: string,
+    to: Reactor,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    const key = ["room_info", room];
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const entry = await this.kv.get<RoomInfo>(key);
+      if (!entry.value) return null;
+      const previous = entry.value.owner;
+      const info: RoomInfo = { ...entry.value, owner: to, updated: now };
+      const op = this.kv.atomic().check(entry).set(key, info)
+        .delete(["room_member", room, to.id]);
+      if (previous && previous.id !== to.id) {
+        const membership: Membership = {
+          user: previous,
+          role: "moderator",
+          since: now,
+        };
+        op.set(["room_member", room, previous.id], membership);
+      }
+      if ((await op.commit()).ok) return info;
+    }
+    throw new Error("room transfer: too much contention");
+  }
+
+  setRole(
+    room: string,
+    user: Reactor,
+    role: Membership["role"] | null,
+    now = Date.now(),
+  ): Promise<void> {
+    return unlocked(() => this.#setRoleOnce(room, user, role, now));
+  }
+
+  async #setRoleOnce(
+    room: string,
+    user: Reactor,
+    role: Membership["role"] | null,
+    now = Date.now(),
+  ): Promise<void> {
+    const key = ["room_member", room, user.id];
+    if (role === null) {
+      await this.kv.delete(key);
+      return;
+    }
+    const membership: Membership = { user, role, since: now };
+    await this.kv.set(key, membership);
+  }
+
+  async members(room: string, limit: number): Promise<Membership[]> {
+    const out: Membership[] = [];
+    for await (
+      const entry of this.kv.list<Membership>({
+        prefix: ["room_member", room],
+      }, { limit })
+    ) out.push(entry.value);
+    return out;
+  }
+
+  async standing(
+    room: string,
+    userId: string,
+    address?: string,
+    now = Date.now(),
+  ): Promise<Standing> {
+    return (await this.access(room, userId, address, now)).standing;
+  }
+
+  async access(
+    room: string,
+    userId: string,
+    address?: string,
+    now = Date.now(),
+  ): Promise<RoomAccess> {
+    const keys: Deno.KvKey[] = [
+      ["room_info", room],
+      ["room_member", room, userId],
+      ["room_mute", room, userId],
+      ["room_ban", room, "user", userId],
+    ];
+    if (address) keys.push(["room_ban", room, "addr", address]);
+    const [info, member, mute, ban, addressBan] = await this.kv.getMany<
+      unknown[]
+    >(keys);
+    const record = info.value as RoomInfo | null;
+    const role = record?.owner?.id === userId
+      ? "owner"
+      : (member.value as Membership | null)?.role ?? null;
+    return {
+      info: record,
+      standing: {
+        role,
+        mute: inForce(mute.value as Sanction | null, now),
+        ban: inForce(ban.value as Sanction | null, now) ??
+          inForce((addressBan?.value ?? null) as Sanction | null, now),
+      },
+    };
+  }
+
+  sanction(room: string, sanction: Sanction): Promise<void> {
+    return unlocked(() => this.#sanctionOnce(room, sanction));
+  }
+
+  async #sanctionOnce(room: string, sanction: Sanction): Promise<void> {
+    const options = expiry(sanction.until, sanction.ts);
+    if (sanction.kind === "mute") {
+      await this.kv.set(
+        ["room_mute", room, sanction.user.id],
+        sanction,
+        options,
+      );
+      return;
+    }
+    const op = this.kv.atomic().set(
+      ["room_ban", room, "user", sanction.user.id],
+      sanction,
+      options,
+    );
+    if (sanction.address) {
+      op.set(["room_ban", room, "addr", sanction.address], sanction, options);
+    }
+    await op.commit();
+  }
+
+  lift(
+    room: string,
+    kind: Sanction["kind"],
+    userId: string,
+  ): Promise<boolean> {
+    return unlocked(() => this.#liftOnce(room, kind, userId));
+  }
+
+  async #liftOnce(
+    room: string,
+    kind: Sanction["kind"],
+    userId: string,
+  ): Promise<boolean> {
+    const key = kind === "mute"
+      ? ["room_mute", room, userId]
+      : ["room_ban", room, "user", userId];
+    const entry = await this.kv.get<Sanction>(key);
+    if (!entry.value) return false;
+    const op = this.kv.atomic().delete(key);
+    if (entry.value.address) {
+      const addressKey = ["room_ban", room, "addr", entry.value.address];
+      const held = await this.kv.get<Sanction>(addressKey);
+      // Only the address's ban that came with this one (a later ban of another guest keeps it).
+      if (held.value?.user.id === userId) op.delete(addressKey);
+    }
+    await op.commit();
+    return true;
+  }
+
+  async sanctions(
+    room: string,
+    kind: Sanction["kind"],
+    limit: number,
+    now = Date.now(),
+  ): Promise<Sanction[]> {
+    const prefix = kind === "mute"
+      ? ["room_mute", room]
+      : ["room_ban", room, "user"];
+    const out: Sanction[] = [];
+    for await (const entry of this.kv.list<Sanction>({ prefix })) {
+      if (inForce(entry.value, now)) out.push(entry.value);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  takeSlot(
+    room: string,
+    userId: string,
+    seconds: number,
+    now = Date.now(),
+  ): Promise<number> {
+    return unlocked(() => this.#takeSlotOnce(room, userId, seconds, now));
+  }
+
+  async #takeSlotOnce(
+    room: string,
+    userId: string,
+    seconds: number,
+    now = Date.now(),
+  ): Promise<number> {
+    if (seconds <= 0) return 0;
+    const key = ["room_slow", room, userId];
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const entry = await this.kv.get<{ until: number }>(key);
+      if (entry.value && entry.value.until > now) {
+        return entry.value.until - now;
+      }
+      const until = now + seconds * 1000;
+      const done = await this.kv.atomic().check(entry)
+        .set(key, { until }, expiry(until, now)).commit();
+      if (done.ok) return 0;
+    }
+    throw new Error("slow mode: too much contention");
+  }
+
+  report(room: string, report: MessageReport): Promise<void> {
+    return unlocked(() => this.#reportOnce(room, report));
+  }
+
+  async #reportOnce(room: string, report: MessageReport): Promise<void> {
+    await this.kv.set(
+      ["room_report", room, report.target, report.reporter.id],
+      report,
+    );
+  }
+
+  async reports(room: string, limit: number): Promise<MessageReport[]> {
+    const out: MessageReport[] = [];
+    for await (
+      const entry of this.kv.list<MessageReport>({
+        prefix: ["room_report", room],
+      }, { limit })
+    ) out.push(entry.value);
+    return out;
+  }
+
+  dismissReports(room: string, target: number): Promise<number> {
+    return unlocked(() => this.#dismissReportsOnce(room, target));
+  }
+
+  async #dismissReportsOnce(room: string, target: number): Promise<number> {
+    const keys: Deno.KvKey[] = [];
+    for await (
+      const entry of this.kv.list({ prefix: ["room_report", room, target] })
+    ) keys.push(entry.key);
+    for (const key of keys) await this.kv.delete(key);
+    return keys.length;
+  }
+
+  audit(
+    room: string,
+    entry: Omit<AuditEntry, "id">,
+  ): Promise<AuditEntry> {
+    return unlocked(() => this.#auditOnce(room, entry));
+  }
+
+  async #auditOnce(
+    room: string,
+    entry: Omit<AuditEntry, "id">,
+  ): Promise<AuditEntry> {
+    const stored: AuditEntry = { id: auditId(entry.ts), ...entry };
+    await this.kv.set(["room_audit", room, stored.id], stored);
+    return stored;
+  }
+
+  async auditPage(
+    room: string,
+    before: string | undefined,
+    limit: number,
+  ): Promise<AuditPage> {
+    const prefix = ["room_audit", room];
+    const selector = before === undefined
+      ? { prefix }
+      : { prefix, end: [...prefix, before] };
+    const entries: AuditEntry[] = [];
+    for await (
+      const entry of this.kv.list<AuditEntry>(selector, {
+        reverse: true,
+        limit: limit + 1,
+      })
+    ) entries.push(entry.value);
+    const more = entries.length > limit;
+    if (more) entries.length = limit;
+    return more ? { entries, next: entries.at(-1)!.id } : { entries };
+  }
+}
