@@ -1155,6 +1155,13 @@ Deno.test("flood: a pipelined flood is refused and dropped; another client in th
       );
     }
 
+    // The flood's admitted posts pass the room's checks one at a time
+    // (PostOrder) and may still be on their way to the store: once none is
+    // waiting, each has been handed to the store, before anything below.
+    await eventually(
+      () => server.services.postOrder.size === 0,
+      () => `${server.services.postOrder.size} posts still being admitted`,
+    );
     // After the flooder is gone the bystander still chats.
     const after = [0, 1, 2, 3, 4].map((i) => `after-${i}`);
     for (const id of after) {
