@@ -11,6 +11,11 @@ export const START_TIMEOUT_MS = 20_000;
 export interface ServerProcess {
   origin: string;
   port: number;
+  pid: number;
+  /** True once the process has exited. */
+  exited(): boolean;
+  /** The process's resident memory (VmRSS), KiB. */
+  rssKiB(): number;
   /** Sends `signal` and waits for the process to exit. */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -23,12 +28,24 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. */
+/**
+ * Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. With
+ * `nofile`, the process runs under that open-file limit (soft and hard).
+ */
 export async function spawnServer(
   env: Record<string, string>,
+  { nofile }: { nofile?: number } = {},
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+  const deno = [Deno.execPath(), "run", "-A", MAIN];
+  const [command, ...args] = nofile === undefined ? deno : [
+    "bash",
+    "-c",
+    `ulimit -n ${nofile} && exec "$@"`,
+    "bash",
+    ...deno,
+  ];
+  const child = new Deno.Command(command, {
+    args,
     env: {
       HOSTNAME: "127.0.0.1",
       PORT: "0",
@@ -63,8 +80,16 @@ export async function spawnServer(
       while (!(await reader.read()).done) { /* discard */ }
     } catch { /* closed */ }
   })();
+  let exited = false;
+  child.status.then(() => exited = true);
   return {
     port,
+    pid: child.pid,
+    exited: () => exited,
+    rssKiB() {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+    },
     origin: `http://127.0.0.1:${port}`,
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {

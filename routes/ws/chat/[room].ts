@@ -6,6 +6,7 @@ import { getConnInfo } from "hono/deno";
 import type { AppEnv, Services } from "../../../lib/context.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
+import { upgradeWebSocket } from "../../../lib/ws/upgrade.ts";
 
 /** The peer's address (the proxy's, behind one), or "unknown". */
 function clientAddress(c: Context<AppEnv>): string {
@@ -76,9 +77,12 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.refused", { room, reason: refusal });
       return routeError(c, "too_many_connections");
     }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: WS_IDLE_TIMEOUT_S,
-    });
+    const upgrade = upgradeWebSocket(c, { idleTimeout: WS_IDLE_TIMEOUT_S });
+    if (!upgrade.ok) {
+      services.log.warn("ws.bad_upgrade", { room, problem: upgrade.problem });
+      return c.json({ error: "bad_upgrade", message: upgrade.problem }, 400);
+    }
+    const { socket, response } = upgrade;
     const scope = {
       room,
       ip,

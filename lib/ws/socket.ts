@@ -1,0 +1,338 @@
+/**
+ * A server-side WebSocket over a plain `Deno.Conn`, with the standard
+ * interface the chat consumer uses (`addEventListener` for open, message,
+ * close and error; `send`, `close`, `readyState`, `bufferedAmount`), reading
+ * with {@link FrameReader} so that a message over the size limit is refused
+ * from its frame header — nothing of it is buffered — and the socket is
+ * closed with 1009.
+ *
+ * Closing finishes the handshake: after our close frame the socket keeps
+ * reading (and discarding) until the peer's close frame, its end of stream,
+ * or {@link SocketOptions.closeTimeoutMs}, so the peer reads the close code
+ * instead of a reset.
+ *
+ * @module
+ */
+
+import {
+  encodeCloseFrame,
+  encodeFrame,
+  encodeTextFrame,
+  FrameReader,
+  isValidCloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  Opcode,
+} from "./frame.ts";
+
+/** Limits of one socket. */
+export interface SocketOptions {
+  /** Largest message accepted, bytes; larger ones close the socket with 1009. */
+  maxMessageBytes: number;
+  /** With nothing heard for half of this a ping is sent; for all of it, the socket is dropped. 0 = never. */
+  idleTimeoutMs: number;
+  /** Longest wait for the peer's close frame after ours, ms. */
+  closeTimeoutMs: number;
+  /** Called when the peer broke the protocol or sent too much (never with the content). */
+  onFail?: (code: number, reason: string, bytes?: number) => void;
+  /** Called once, when the connection is closed and released. */
+  onFinished?: () => void;
+}
+
+/** Bytes read at a time. Small: an idle socket holds one such buffer in its pending read. */
+const READ_BUFFER_BYTES = 2048;
+/** Frames queued together are written in one call up to this size. */
+const WRITE_BATCH_BYTES = 64 * 1024;
+
+/** `readyState` values, as on `WebSocket`. */
+export const ReadyState = {
+  connecting: 0,
+  open: 1,
+  closing: 2,
+  closed: 3,
+} as const;
+type ReadyStateValue = typeof ReadyState[keyof typeof ReadyState];
+
+/**
+ * One WebSocket. Created (CONNECTING) when the app accepts an upgrade;
+ * {@link attach}ed to the connection once the `101` is written.
+ *
+ * @example
+ * ```ts
+ * const socket = new GuardedWebSocket(options);
+ * socket.addEventListener("message", (e) => socket.send(e.data));
+ * // … after writing the 101 on `conn`:
+ * socket.attach(conn, bytesReadPastTheHead);
+ * ```
+ */
+export class GuardedWebSocket extends EventTarget {
+  #state: ReadyStateValue = ReadyState.connecting;
+  #conn: Deno.Conn | null = null;
+  readonly #reader: FrameReader;
+  #queue: Uint8Array[] = [];
+  #buffered = 0;
+  #writing = false;
+  /** Set once our close frame is queued. */
+  #closeSent = false;
+  /** Close the connection as soon as the queue is written (the handshake is done). */
+  #finishWhenWritten = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #finished = false;
+  #code = 1006;
+  #reason = "";
+  #clean = false;
+  /** When the peer was last heard from (ms, `Date.now()`), for {@link heartbeat}. */
+  #lastHeard = Date.now();
+  #pinged = false;
+
+  constructor(readonly options: SocketOptions) {
+    super();
+    this.#reader = new FrameReader(options.maxMessageBytes);
+  }
+
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /** Bytes queued for sending and not yet written to the connection. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** Starts the socket on `conn` (the `101` already written); `head` are bytes read past the request head. */
+  attach(conn: Deno.Conn, head: Uint8Array = new Uint8Array(0)): void {
+    if (this.#state !== ReadyState.connecting) {
+      conn.close();
+      return;
+    }
+    this.#conn = conn;
+    this.#state = ReadyState.open;
+    this.#lastHeard = Date.now();
+    this.dispatchEvent(new Event("open"));
+    if (head.length > 0) this.#received(head);
+    this.#readLoop();
+  }
+
+  /** The handshake failed before {@link attach}: the socket closes without ever opening. */
+  abort(): void {
+    if (this.#state !== ReadyState.connecting) return;
+    this.#finish();
+  }
+
+  /** Queues a text (string) or binary message. Throws while CONNECTING, like `WebSocket`. */
+  send(data: string | ArrayBufferLike | ArrayBufferView): void {
+    if (this.#state === ReadyState.connecting) {
+      throw new DOMException("the socket is not open yet", "InvalidStateError");
+    }
+    if (this.#state !== ReadyState.open) return;
+    if (typeof data === "string") {
+      this.#enqueue(encodeTextFrame(data));
+      return;
+    }
+    const bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
+    this.#enqueue(encodeFrame(Opcode.binary, bytes));
+  }
+
+  /** Starts the closing handshake with `code` (default 1000) and `reason`. */
+  close(code = 1000, reason = ""): void {
+    if (!isValidCloseCode(code)) {
+      throw new DOMException(`bad close code ${code}`, "InvalidAccessError");
+    }
+    if (new TextEncoder().encode(reason).length > MAX_CLOSE_REASON_BYTES) {
+      throw new DOMException("close reason too long", "SyntaxError");
+    }
+    if (this.#state === ReadyState.connecting) {
+      this.#code = code;
+      this.#reason = reason;
+      this.#finish();
+      return;
+    }
+    if (this.#state !== ReadyState.open) return;
+    this.#startClosing(code, reason);
+  }
+
+  /**
+   * Called periodically by whoever holds the sockets: pings a quiet peer at
+   * half the idle timeout, drops it at the full timeout.
+   */
+  heartbeat(now: number): void {
+    const idle = this.options.idleTimeoutMs;
+    if (this.#state !== ReadyState.open || idle <= 0) return;
+    const quiet = now - this.#lastHeard;
+    if (quiet >= idle) {
+      this.#finish();
+      return;
+    }
+    if (quiet >= idle / 2 && !this.#pinged) {
+      this.#pinged = true;
+      this.#enqueue(encodeFrame(Opcode.ping, new Uint8Array(0)));
+    }
+  }
+
+  #startClosing(code: number, reason: string): void {
+    this.#state = ReadyState.closing;
+    this.#code = code;
+    this.#reason = reason;
+    this.#sendClose(code, reason);
+    this.#closeTimer = setTimeout(
+      () => this.#finish(),
+      this.options.closeTimeoutMs,
+    );
+  }
+
+  #sendClose(code: number, reason: string): void {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    // 1005 means "no code": the answer to an empty close frame is an empty close frame.
+    this.#enqueue(
+      code === 1005
+        ? encodeFrame(Opcode.close, new Uint8Array(0))
+        : encodeCloseFrame(code, reason),
+    );
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn!;
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    try {
+      while (!this.#finished) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        this.#lastHeard = Date.now();
+        this.#pinged = false;
+        this.#received(buffer.subarray(0, n));
+      }
+    } catch {
+      // Reset by the peer, or closed by us: either way the connection is over.
+    }
+    this.#finish();
+  }
+
+  #received(bytes: Uint8Array): void {
+    // After a failure the reader ignores input: draining until the peer stops or the timer ends.
+    for (const event of this.#reader.push(bytes)) {
+      if (this.#finished) return;
+      switch (event.kind) {
+        case "text":
+        case "binary":
+          if (this.#state !== ReadyState.open) break;
+          this.dispatchEvent(
+            new MessageEvent("message", {
+              data: event.kind === "text"
+                ? event.data
+                : toArrayBuffer(event.data),
+            }),
+          );
+          break;
+        case "ping":
+          if (this.#state === ReadyState.open) {
+            this.#enqueue(encodeFrame(Opcode.pong, event.data));
+          }
+          break;
+        case "pong":
+          break;
+        case "close":
+          if (this.#state === ReadyState.open) {
+            // The peer started closing: answer with its code, then end the connection.
+            this.#state = ReadyState.closing;
+            this.#code = event.code;
+            this.#reason = event.reason;
+            this.#sendClose(event.code, event.reason);
+          }
+          this.#clean = true;
+          this.#finishWhenWritten = true;
+          if (!this.#writing) this.#finish();
+          return;
+        case "fail":
+          this.options.onFail?.(event.code, event.reason, event.bytes);
+          if (this.#state === ReadyState.open) {
+            this.#startClosing(event.code, event.reason);
+          }
+          return;
+        default: {
+          const _exhaustive: never = event;
+          throw new Error(`unknown frame event ${_exhaustive}`);
+        }
+      }
+    }
+  }
+
+  #enqueue(frame: Uint8Array): void {
+    if (this.#finished || !this.#conn) return;
+    this.#queue.push(frame);
+    this.#buffered += frame.length;
+    if (!this.#writing) this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    const conn = this.#conn!;
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#finished) {
+        const chunk = this.#takeBatch();
+        let written = 0;
+        while (written < chunk.length) {
+          written += await conn.write(chunk.subarray(written));
+        }
+        this.#buffered -= chunk.length;
+      }
+    } catch {
+      this.#writing = false;
+      this.#finish();
+      return;
+    }
+    this.#writing = false;
+    if (this.#finishWhenWritten) this.#finish();
+  }
+
+  /** The next frames to write: one frame, or several copied together up to {@link WRITE_BATCH_BYTES}. */
+  #takeBatch(): Uint8Array {
+    const queue = this.#queue;
+    let count = 1;
+    let size = queue[0].length;
+    while (
+      count < queue.length && size + queue[count].length <= WRITE_BATCH_BYTES
+    ) size += queue[count++].length;
+    if (count === 1) return queue.shift()!;
+    const batch = new Uint8Array(size);
+    let at = 0;
+    for (const frame of queue.splice(0, count)) {
+      batch.set(frame, at);
+      at += frame.length;
+    }
+    return batch;
+  }
+
+  /** Closes the connection (once) and tells the listeners. */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#closeTimer);
+    const opened = this.#conn !== null;
+    try {
+      this.#conn?.close();
+    } catch { /* already closed */ }
+    this.#conn = null;
+    this.#queue = [];
+    this.#buffered = 0;
+    this.#state = ReadyState.closed;
+    this.options.onFinished?.();
+    if (!this.#clean && opened && !this.#closeSent) {
+      this.dispatchEvent(new Event("error"));
+    }
+    this.dispatchEvent(
+      new CloseEvent("close", {
+        code: this.#code,
+        reason: this.#reason,
+        wasClean: this.#clean,
+      }),
+    );
+  }
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes.buffer as ArrayBuffer
+    : bytes.slice().buffer;
+}
