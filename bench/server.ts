@@ -277,6 +277,7 @@ export async function startTarget(
       SESSION_SECRET: BENCH_SECRET,
       LOG_LEVEL: "error",
       CHANNEL_LAYER: o.layer,
+      LISTENER: o.listener,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
     }, v8FlagArgs([...startFlags, ...profile]));

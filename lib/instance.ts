@@ -9,7 +9,7 @@
 import type { AppConfig } from "../app.config.ts";
 import { CloseCode } from "./shared.ts";
 import type { Services } from "./context.ts";
-import { raiseNofileLimit } from "./net/nofile.ts";
+import { readNofileLimit } from "./net/nofile.ts";
 import { serveApp } from "./net/serve.ts";
 import { listenerSettings } from "./net/settings.ts";
 import { createApp, createServices } from "./server.ts";
@@ -60,11 +60,11 @@ export async function startInstance(
   } = {},
 ): Promise<Instance> {
   preferVectoredWrites();
-  // Before anything is opened: as many descriptors as the system allows (see lib/net/nofile.ts).
-  const nofile = raiseNofileLimit();
+  // Deno raised the soft limit to the hard one at start (see lib/net/nofile.ts).
+  const nofile = readNofileLimit();
   const settings = listenerSettings(
     options.env ?? Deno.env.toObject(),
-    nofile.limit?.soft ?? null,
+    nofile?.soft ?? null,
     config.workers,
     config.onDeploy,
   );
@@ -89,9 +89,7 @@ export async function startInstance(
     port,
     layer: config.channelLayer,
     listener: settings.kind,
-    nofile: nofile.limit?.soft,
-    nofileRaisedFrom: nofile.raisedFrom,
-    nofileProblem: nofile.problem,
+    nofile: nofile?.soft,
     maxConnections: settings.limits.maxConnections,
     maxMessageBytes: settings.limits.maxMessageBytes,
   });

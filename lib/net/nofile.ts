@@ -1,27 +1,23 @@
 /**
- * The process's open-file limit (`RLIMIT_NOFILE`). Deno has no `setrlimit`,
- * so this calls the C library's through FFI (`--allow-ffi`, part of `-A`)
- * to raise the soft limit to the hard one at start. Without FFI (a
- * permission denied, Deno Deploy, another OS) the limit stays as it is and
- * is read from `/proc/self/limits` where there is one.
+ * The process's open-file limit (`RLIMIT_NOFILE`), which sizes the
+ * connection budget. Raising the soft limit to the hard one needs nothing
+ * from us: the Deno CLI does it at start (`raise_fd_limit` in
+ * `cli/util/unix.rs`), before any script runs, so `deno run` and
+ * `deno task start` already have as many descriptors as the system allows
+ * (`tests/net/nofile_test.ts` checks that it still does). Only the hard limit
+ * (`ulimit -Hn`, `LimitNOFILE=` in systemd, `--ulimit nofile=` in Docker)
+ * must be high enough; see README.
+ *
+ * The limit is read with `getrlimit` through FFI where FFI is allowed (`-A`
+ * includes it), else from `/proc/self/limits`.
  *
  * @module
  */
 
-/** The soft and hard limits; null when they cannot be known. */
+/** The soft and hard limits. */
 export interface NofileLimit {
   soft: number;
   hard: number;
-}
-
-/** What {@link raiseNofileLimit} did. */
-export interface NofileResult {
-  /** The limits now in force, or null when unknown. */
-  limit: NofileLimit | null;
-  /** The soft limit before, when it was raised. */
-  raisedFrom?: number;
-  /** Why it could not be raised, when it could not (and was not already at the hard limit). */
-  problem?: string;
 }
 
 /** `RLIMIT_NOFILE` and the C library's file name, per OS. */
@@ -35,33 +31,32 @@ const PLATFORM: Partial<
   darwin: { resource: 8, libraries: ["libSystem.dylib"] },
 };
 
-/** `RLIM_INFINITY` on Linux and macOS, as read into a double. */
-const UNLIMITED = 2 ** 64 - 1;
-/** The soft limit asked for when the hard limit is "unlimited" (macOS refuses more than OPEN_MAX). */
-const UNLIMITED_SOFT = 1_048_576;
+/** What "unlimited" is counted as (Deno's own ceiling when it raises an unlimited limit). */
+const UNLIMITED = 1_048_576;
 
 const SYMBOLS = {
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
 /**
- * Raises the soft `nofile` limit to the hard limit when FFI allows it, and
- * returns the limits in force.
+ * The limits in force, or null when they cannot be read.
  *
  * @example
  * ```ts
- * const { limit } = raiseNofileLimit();
- * console.log(limit?.soft); // e.g. 1048576 (was 1024)
+ * readNofileLimit(); // { soft: 1048576, hard: 1048576 }
  * ```
  */
-export function raiseNofileLimit(): NofileResult {
+export function readNofileLimit(): NofileLimit | null {
+  return getrlimit() ?? readProcLimit();
+}
+
+function getrlimit(): NofileLimit | null {
   const platform = PLATFORM[Deno.build.os];
-  if (!platform) return { limit: readProcLimit(), problem: "unsupported OS" };
+  if (!platform) return null;
   let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
   try {
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return { limit: readProcLimit(), problem: "no --allow-ffi" };
+      return null;
     }
     for (const name of platform.libraries) {
       try {
@@ -69,22 +64,13 @@ export function raiseNofileLimit(): NofileResult {
         break;
       } catch { /* try the next name */ }
     }
-    if (!lib) return { limit: readProcLimit(), problem: "no C library found" };
+    if (!lib) return null;
     const buffer = new BigUint64Array(2);
-    if (lib.symbols.getrlimit(platform.resource, buffer) !== 0) {
-      return { limit: readProcLimit(), problem: "getrlimit failed" };
-    }
-    const soft = Number(buffer[0]);
-    const hard = Number(buffer[1]);
-    const target = hard >= UNLIMITED ? UNLIMITED_SOFT : hard;
-    if (soft >= target) return { limit: { soft, hard } };
-    buffer[0] = BigInt(target);
-    if (lib.symbols.setrlimit(platform.resource, buffer) !== 0) {
-      return { limit: { soft, hard }, problem: "setrlimit failed" };
-    }
-    return { limit: { soft: target, hard }, raisedFrom: soft };
-  } catch (err) {
-    return { limit: readProcLimit(), problem: String(err) };
+    if (lib.symbols.getrlimit(platform.resource, buffer) !== 0) return null;
+    const cap = (n: bigint) => n >= BigInt(UNLIMITED) ? UNLIMITED : Number(n);
+    return { soft: cap(buffer[0]), hard: cap(buffer[1]) };
+  } catch {
+    return null;
   } finally {
     lib?.close();
   }
@@ -93,8 +79,7 @@ export function raiseNofileLimit(): NofileResult {
 /** The limits from `/proc/self/limits` (Linux), or null. */
 export function readProcLimit(): NofileLimit | null {
   try {
-    const text = Deno.readTextFileSync("/proc/self/limits");
-    return parseProcLimits(text);
+    return parseProcLimits(Deno.readTextFileSync("/proc/self/limits"));
   } catch {
     return null;
   }
@@ -111,7 +96,8 @@ export function readProcLimit(): NofileLimit | null {
 export function parseProcLimits(text: string): NofileLimit | null {
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
   if (!m) return null;
-  const value = (s: string) => s === "unlimited" ? UNLIMITED_SOFT : Number(s);
+  const value = (s: string) =>
+    s === "unlimited" ? UNLIMITED : Math.min(UNLIMITED, Number(s));
   const soft = value(m[1]);
   const hard = value(m[2]);
   return Number.isFinite(soft) && Number.isFinite(hard) ? { soft, hard } : null;

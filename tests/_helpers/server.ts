@@ -14,7 +14,7 @@ import { manifest } from "../../manifest.gen.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import { type AppServer, serveApp } from "../../lib/net/serve.ts";
 import { listenerSettings } from "../../lib/net/settings.ts";
-import { readProcLimit } from "../../lib/net/nofile.ts";
+import { readNofileLimit } from "../../lib/net/nofile.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -54,7 +54,7 @@ export async function startServer(
   // The listener the app runs behind, with the test's settings (MAX_CONNECTIONS, timeouts…).
   const settings = listenerSettings(
     { LISTENER: Deno.env.get("LISTENER"), ...env },
-    readProcLimit()?.soft ?? null,
+    readNofileLimit()?.soft ?? null,
     1,
     false,
   );
