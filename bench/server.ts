@@ -236,7 +236,9 @@ export async function startTarget(
   start: StartOptions,
 ): Promise<Deployment> {
   const layer = target === "roomcast" ? o.layer : null;
-  const label = layer ? `${target}/${layer}` : target;
+  // Plain Deno.serve is named in the labels, so an A/B run's logs say which is which.
+  const label = (layer ? `${target}/${layer}` : target) +
+    (target === "roomcast" && o.listener === "deno" ? "/Deno.serve" : "");
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [

@@ -100,8 +100,12 @@ export interface Front {
 export const ACCEPT_RETRY_MS = 100;
 /** At most one log line per this many ms for a repeated refusal, so an attack cannot flood the log. */
 const LOG_EVERY_MS = 5_000;
-/** Bytes read at a time from a request head or a relayed connection. */
-const HEAD_CHUNK_BYTES = 4096;
+/**
+ * First buffer for a request head (doubled up to the limit as needed): small,
+ * because a silent connection holds it until its head timeout.
+ */
+const HEAD_BUFFER_BYTES = 1024;
+/** Bytes read at a time on a relayed connection. */
 const RELAY_CHUNK_BYTES = 16 * 1024;
 
 const encoder = new TextEncoder();
@@ -271,7 +275,7 @@ class GuardedListener implements Front {
       this.#drop("head_timeout");
       closeQuietly(conn);
     }, this.#limits.headersTimeoutMs);
-    let buffer = new Uint8Array(HEAD_CHUNK_BYTES);
+    let buffer = new Uint8Array(HEAD_BUFFER_BYTES);
     let length = 0;
     let head: RequestHead | null = null;
     let relay = false;

@@ -356,16 +356,24 @@ function writeHeader(
 }
 
 const utf8 = new TextEncoder();
-/** Room for the longest header before the text (see {@link encodeTextFrame}). */
-const TEXT_HEADROOM = 10;
-/** The last text frame encoded: a group send encodes once for all its sockets. */
-let lastText: string | null = null;
-let lastTextFrame: Uint8Array = new Uint8Array(0);
+/** Reused for encoding: a frame is then copied out at its exact size. */
+let scratch = new Uint8Array(64 * 1024);
+/**
+ * The last few text frames encoded, newest first: a group send encodes once
+ * for all its sockets, and so does a shared frame (a room's presence state
+ * for newcomers) sent between others.
+ */
+const recentTexts: string[] = [];
+const recentFrames: Uint8Array[] = [];
+/** How many frames {@link encodeTextFrame} keeps. */
+const RECENT_FRAMES = 4;
 
 /**
- * A final, unmasked text frame. Server frames are the same bytes for every
- * recipient, so the last one is kept: sending one string to a whole room
- * encodes it once. Frames are never modified after they are made.
+ * A final, unmasked text frame, allocated at its exact size (frames live
+ * until they are written and then until V8 collects them, so no slack). Server
+ * frames are the same bytes for every recipient, so the last one is kept:
+ * sending one string to a whole room encodes it once (see `RECENT_FRAMES`). Frames are never
+ * modified after they are made.
  *
  * @example
  * ```ts
@@ -373,19 +381,24 @@ let lastTextFrame: Uint8Array = new Uint8Array(0);
  * ```
  */
 export function encodeTextFrame(text: string): Uint8Array {
-  if (text === lastText) return lastTextFrame;
-  // Encode into room for the worst case, then put the header right before the text.
-  const buffer = new Uint8Array(TEXT_HEADROOM + text.length * 3);
-  const { written } = utf8.encodeInto(
-    text,
-    buffer.subarray(TEXT_HEADROOM),
-  );
+  const hit = recentTexts.indexOf(text);
+  if (hit >= 0) return recentFrames[hit];
+  // Worst case 3 bytes per UTF-16 unit.
+  if (scratch.length < text.length * 3) {
+    scratch = new Uint8Array(text.length * 3);
+  }
+  const { written } = utf8.encodeInto(text, scratch);
   const headerLength = written < 126 ? 2 : written < 65_536 ? 4 : 10;
-  const start = TEXT_HEADROOM - headerLength;
-  writeHeader(buffer, start, Opcode.text, written);
-  lastText = text;
-  lastTextFrame = buffer.subarray(start, TEXT_HEADROOM + written);
-  return lastTextFrame;
+  const frame = new Uint8Array(headerLength + written);
+  writeHeader(frame, 0, Opcode.text, written);
+  frame.set(scratch.subarray(0, written), headerLength);
+  recentTexts.unshift(text);
+  recentFrames.unshift(frame);
+  if (recentTexts.length > RECENT_FRAMES) {
+    recentTexts.pop();
+    recentFrames.pop();
+  }
+  return frame;
 }
 
 /** Longest close reason in bytes (a control frame carries 125, 2 of them the code). */
