@@ -5,10 +5,16 @@
  * Each test's load is fixed in count and ends by itself.
  */
 import assert from "node:assert/strict";
+import { type FrontEnv, startFront } from "../../lib/net/front.ts";
+import { quietLogger } from "../../lib/log.ts";
 import { Opcode } from "../../lib/ws/frame.ts";
 import { guestCookie } from "../_helpers/instances.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
-import { handshakeRequest, TestClient } from "../_helpers/ws_client.ts";
+import {
+  handshakeRequest,
+  handshakeStatus,
+  TestClient,
+} from "../_helpers/ws_client.ts";
 import {
   clientHeader,
   closeCodeOf,
@@ -282,5 +288,120 @@ Deno.test("with nofile 256, 400 connections are refused past the budget and neve
     await res.body?.cancel();
   } finally {
     await server.kill();
+  }
+});
+
+/** A guarded listener in this process around `handler`, with roomy limits. */
+function frontFor(
+  handler: (req: Request, env: FrontEnv) => Response | Promise<Response>,
+) {
+  return startFront({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler,
+    limits: {
+      maxConnections: 100,
+      maxDescriptors: 300,
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 2_000,
+      idleTimeoutMs: 2_000,
+      maxHeadBytes: 8_192,
+      maxMessageBytes: 1_024,
+      closeTimeoutMs: 500,
+    },
+    log: quietLogger,
+  });
+}
+
+/** Sends raw HTTP/1.1 `requests` on one connection; returns each response head's status. */
+async function statusesOnOneConnection(
+  port: number,
+  requests: string[],
+): Promise<{ statuses: number[]; localPort: number }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const statuses: number[] = [];
+  const buffer = new Uint8Array(8192);
+  try {
+    for (const request of requests) {
+      await conn.write(new TextEncoder().encode(request));
+      let text = "";
+      // Every answer here has a short body; read until its end.
+      while (!/\r\n\r\n[\s\S]*\.$/.test(text)) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+      statuses.push(Number(text.split(" ")[1]));
+    }
+    return { statuses, localPort: (conn.localAddr as Deno.NetAddr).port };
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("front: relayed HTTP sees the client's address; an upgrade on a relayed connection is refused", async () => {
+  const seen: Deno.NetAddr[] = [];
+  const front = frontFor((req, env) => {
+    seen.push(env.remoteAddr);
+    if (req.headers.get("upgrade") === "websocket") {
+      const upgrade = env.upgradeWebSocket(req, { idleTimeout: 10 });
+      return new Response(upgrade.ok ? "upgraded." : "refused.", {
+        status: upgrade.ok ? 200 : 400,
+      });
+    }
+    return new Response("plain.");
+  });
+  try {
+    const key = btoa("0123456789abcdef");
+    const { statuses, localPort } = await statusesOnOneConnection(
+      front.addr.port,
+      [
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
+        `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+      ],
+    );
+    assert.deepEqual(statuses, [200, 400]);
+    // The app saw the client's own address and port, not the relay's.
+    assert.deepEqual(
+      seen.map((a) => [a.hostname, a.port]),
+      [["127.0.0.1", localPort], ["127.0.0.1", localPort]],
+    );
+  } finally {
+    await front.shutdown();
+  }
+});
+
+Deno.test("front: an upgrade the app refuses gets the app's answer; one it accepts opens a socket", async () => {
+  const front = frontFor((req, env) => {
+    if (new URL(req.url).pathname === "/no") {
+      return new Response("no.", { status: 403 });
+    }
+    const upgrade = env.upgradeWebSocket(req, { idleTimeout: 10 });
+    if (!upgrade.ok) return new Response("bad.", { status: 400 });
+    upgrade.socket.addEventListener("message", (e) => {
+      upgrade.socket.send(`echo ${(e as MessageEvent).data}`);
+    });
+    return upgrade.response;
+  });
+  try {
+    const refused = await handshakeStatus(
+      `ws://127.0.0.1:${front.addr.port}/no`,
+      {},
+    );
+    assert.equal(refused, 403);
+    const socket = new WebSocket(`ws://127.0.0.1:${front.addr.port}/yes`);
+    const echoed = new Promise<string>((resolve) => {
+      socket.onmessage = (e) => resolve(e.data);
+    });
+    await new Promise((resolve) => socket.onopen = resolve);
+    socket.send("hi");
+    assert.equal(await echoed, "echo hi");
+    const closed = new Promise((resolve) => socket.onclose = resolve);
+    socket.close();
+    await closed;
+    assert.equal(front.stats().webSockets, 0);
+  } finally {
+    await front.shutdown();
   }
 });
