@@ -374,24 +374,16 @@ class GuardedListener implements Front {
       return;
     }
     if (accepted && response.status < 300 && !this.#closing) {
-      await response.body?.cancel();
-      try {
-        const accept = await acceptKey(
-          request.headers.get("sec-websocket-key") ?? "",
-        );
-        await writeAll(
-          conn,
-          encoder.encode(switchingProtocolsHead(accept, response.headers)),
-        );
-      } catch {
-        closeQuietly(conn);
-        this.#budget.release(Cost.socket);
-        accepted.abort();
-        return;
-      }
+      response.body?.cancel();
+      const accept = acceptKey(request.headers.get("sec-websocket-key") ?? "");
       conn.setNoDelay(true);
       this.#sockets.add(accepted);
-      accepted.attach(conn, rest.slice());
+      // The 101 is the socket's first write, so it opens without waiting for it.
+      accepted.attach(
+        conn,
+        rest.slice(),
+        encoder.encode(switchingProtocolsHead(accept, response.headers)),
+      );
       return;
     }
     accepted?.abort();

@@ -68,8 +68,8 @@ type ReadyStateValue = typeof ReadyState[keyof typeof ReadyState];
  * ```ts
  * const socket = new GuardedWebSocket(options);
  * socket.addEventListener("message", (e) => socket.send(e.data));
- * // … after writing the 101 on `conn`:
- * socket.attach(conn, bytesReadPastTheHead);
+ * // … once the app accepted the upgrade:
+ * socket.attach(conn, bytesReadPastTheHead, switchingProtocolsBytes);
  * ```
  */
 export class GuardedWebSocket extends EventTarget {
@@ -109,8 +109,16 @@ export class GuardedWebSocket extends EventTarget {
     return this.#buffered;
   }
 
-  /** Starts the socket on `conn` (the `101` already written); `head` are bytes read past the request head. */
-  attach(conn: Deno.Conn, head: Uint8Array = new Uint8Array(0)): void {
+  /**
+   * Starts the socket on `conn`: `preamble` (the `101` answer) is written
+   * first, before any frame; `head` are bytes the client sent past its
+   * request head.
+   */
+  attach(
+    conn: Deno.Conn,
+    head: Uint8Array = new Uint8Array(0),
+    preamble: Uint8Array | null = null,
+  ): void {
     if (this.#state !== ReadyState.connecting) {
       conn.close();
       return;
@@ -118,6 +126,7 @@ export class GuardedWebSocket extends EventTarget {
     this.#conn = conn;
     this.#state = ReadyState.open;
     this.#lastHeard = Date.now();
+    if (preamble) this.#enqueue(preamble);
     this.dispatchEvent(new Event("open"));
     if (head.length > 0) this.#received(head);
     this.#readLoop();

@@ -14,9 +14,9 @@ const valid = () =>
     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
   });
 
-Deno.test("acceptKey: the example of RFC 6455 §1.3", async () => {
+Deno.test("acceptKey: the example of RFC 6455 §1.3", () => {
   assert.equal(
-    await acceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
+    acceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
   );
 });
