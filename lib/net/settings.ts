@@ -7,7 +7,7 @@
  * | ------------------------- | ---------------------- | ------- |
  * | `LISTENER`                | `guarded` (`deno` on Deno Deploy) | `guarded`: `lib/net/front.ts`; `deno`: plain `Deno.serve` (no message limit before buffering, no budget, no timeouts) |
  * | `MAX_CONNECTIONS`         | what the descriptors allow | client connections open at once |
- * | `WS_MAX_MESSAGE_BYTES`    | 65536                  | longest WebSocket message; longer → close 1009 |
+ * | `WS_MAX_MESSAGE_BYTES`    | 1048576                | longest WebSocket message; longer → close 1009 |
  * | `HTTP_HEADERS_TIMEOUT_MS` | 5000                   | a new connection's first request head must arrive within this |
  * | `HTTP_IDLE_TIMEOUT_MS`    | 5000                   | an HTTP connection with no traffic is closed after this |
  * | `HTTP_REQUEST_TIMEOUT_MS` | 10000                  | a request unanswered (or its head unfinished) this long is closed |
@@ -28,12 +28,13 @@ export interface ListenerSettings {
 }
 
 /**
- * Longest WebSocket message by default: 4× the protocol's frame limit
- * (`MAX_FRAME_BYTES`, 16 KiB), so a frame a little over that still gets the
- * protocol's `frame_too_large` answer, while no peer can make the server
- * hold more than this (plus a 2 KiB read buffer) for one message.
+ * Longest WebSocket message by default: 1 MiB. No peer can make the server
+ * hold more than this (plus a 2 KiB read buffer) for one message, while
+ * anything up to it — far over the protocol's 16 KiB `MAX_FRAME_BYTES` —
+ * still gets the protocol's `frame_too_large` answer rather than a close, as
+ * clients expect of a frame that is merely too long.
  */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** A browser sends its request head at once; 5 s is generous for a slow link and short for an attacker. */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 5_000;
 /** Browsers reopen an HTTP connection at no cost; an idle one only holds a descriptor. */

@@ -128,8 +128,7 @@ export class GuardedWebSocket extends EventTarget {
     this.#lastHeard = Date.now();
     if (preamble) this.#enqueue(preamble);
     this.dispatchEvent(new Event("open"));
-    if (head.length > 0) this.#received(head);
-    this.#readLoop();
+    this.#readLoop(head);
   }
 
   /** The handshake failed before {@link attach}: the socket closes without ever opening. */
@@ -212,16 +211,18 @@ export class GuardedWebSocket extends EventTarget {
     );
   }
 
-  async #readLoop(): Promise<void> {
+  /** Reads until the connection ends; `head` are bytes that came with the request head. */
+  async #readLoop(head: Uint8Array): Promise<void> {
     const conn = this.#conn!;
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     try {
+      if (head.length > 0) await this.#received(head);
       while (!this.#finished) {
         const n = await conn.read(buffer);
         if (n === null) break;
         this.#lastHeard = Date.now();
         this.#pinged = false;
-        this.#received(buffer.subarray(0, n));
+        await this.#received(buffer.subarray(0, n));
       }
     } catch {
       // Reset by the peer, or closed by us: either way the connection is over.
@@ -229,14 +230,24 @@ export class GuardedWebSocket extends EventTarget {
     this.#finish();
   }
 
-  #received(bytes: Uint8Array): void {
+  /**
+   * Handles the frames in `bytes`. Between two messages it yields to the
+   * event loop, as Deno's WebSocket does (one message per read), so what a
+   * listener started for one message (its answers included) runs before the
+   * next message is dispatched.
+   */
+  async #received(bytes: Uint8Array): Promise<void> {
     // After a failure the reader ignores input: draining until the peer stops or the timer ends.
+    let dispatched = false;
     for (const event of this.#reader.push(bytes)) {
       if (this.#finished) return;
       switch (event.kind) {
         case "text":
         case "binary":
           if (this.#state !== ReadyState.open) break;
+          if (dispatched) await nextTask();
+          if (this.#state !== ReadyState.open) break;
+          dispatched = true;
           this.dispatchEvent(
             new MessageEvent("message", {
               data: event.kind === "text"
@@ -384,6 +395,11 @@ export class GuardedWebSocket extends EventTarget {
       }),
     );
   }
+}
+
+/** Resolves in a later task: the microtasks queued so far (and those they queue) run first. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
