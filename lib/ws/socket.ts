@@ -51,6 +51,29 @@ const WRITE_BATCH_BYTES = 64 * 1024;
 const batchPool: Uint8Array[] = [];
 const BATCH_POOL_SIZE = 32;
 
+/**
+ * Sockets with frames waiting for the next flush. A frame is not written at
+ * once but at the end of the turn of the event loop, so that what a socket
+ * is sent during one turn (a message, then presence, then more messages when
+ * many arrive at once) goes out in one write: under load one system call
+ * carries many frames, where Deno's WebSocket makes one per frame.
+ */
+const dirty = new Set<GuardedWebSocket>();
+let flushScheduled = false;
+
+function scheduleFlush(socket: GuardedWebSocket): void {
+  dirty.add(socket);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setTimeout(flushDirty, 0);
+}
+
+function flushDirty(): void {
+  flushScheduled = false;
+  for (const socket of dirty) socket.flush();
+  dirty.clear();
+}
+
 /** `readyState` values, as on `WebSocket`. */
 export const ReadyState = {
   connecting: 0,
@@ -273,7 +296,7 @@ export class GuardedWebSocket extends EventTarget {
           }
           this.#clean = true;
           this.#finishWhenWritten = true;
-          if (!this.#writing) this.#finish();
+          if (!this.#writing && this.#queue.length === 0) this.#finish();
           return;
         case "fail":
           this.options.onFail?.(event.code, event.reason, event.bytes);
@@ -292,8 +315,16 @@ export class GuardedWebSocket extends EventTarget {
   #enqueue(frame: Uint8Array): void {
     if (this.#finished || !this.#conn) return;
     this.#buffered += frame.length;
-    if (this.#writing) this.#queue.push(frame);
-    else this.#write(frame, null);
+    this.#queue.push(frame);
+    // While a write is in flight, its completion takes what queued meanwhile.
+    if (!this.#writing) scheduleFlush(this);
+  }
+
+  /** Writes what is queued, unless a write is in flight (see `scheduleFlush`). */
+  flush(): void {
+    if (!this.#writing && !this.#finished && this.#queue.length > 0) {
+      this.#takeBatch();
+    }
   }
 
   /**
