@@ -53,10 +53,11 @@ const BATCH_POOL_SIZE = 32;
 
 /**
  * Sockets with frames waiting for the next flush. A frame is not written at
- * once but at the end of the turn of the event loop, so that what a socket
- * is sent during one turn (a message, then presence, then more messages when
- * many arrive at once) goes out in one write: under load one system call
- * carries many frames, where Deno's WebSocket makes one per frame.
+ * once but once the task that sent it and the jobs already queued have run
+ * (a microtask), so that what a socket is sent meanwhile (a message, then
+ * presence, then more messages when several were stored together) goes out in
+ * one write: under load one system call carries many frames, where Deno's
+ * WebSocket makes one per frame.
  */
 const dirty = new Set<GuardedWebSocket>();
 let flushScheduled = false;
@@ -65,7 +66,7 @@ function scheduleFlush(socket: GuardedWebSocket): void {
   dirty.add(socket);
   if (flushScheduled) return;
   flushScheduled = true;
-  setTimeout(flushDirty, 0);
+  queueMicrotask(flushDirty);
 }
 
 function flushDirty(): void {
