@@ -27,6 +27,8 @@ export interface Options {
   profile: string | undefined;
   /** The bare server's V8 flags: Deno's defaults, or the same as `deno task start` gives Roomcast. */
   bareV8: "default" | "same";
+  /** Roomcast's listener (`LISTENER`): the guarded one (default) or plain `Deno.serve`, for comparing. */
+  listener: "guarded" | "deno";
   /** Rooms (every scenario). */
   rooms: number;
   /** WebSocket clients per room (fanout, ramp). */
@@ -106,6 +108,8 @@ Common:
   --layer=memory               Roomcast CHANNEL_LAYER: memory | broadcast | redis | kv
                                (redis: a private redis-server on a free port)
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
+  --listener=guarded           Roomcast LISTENER: guarded (lib/net/front.ts) | deno
+                               (plain Deno.serve + Deno.upgradeWebSocket), to compare
   --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
                                --v8-flags of \`deno task start\`, which Roomcast always gets)
   --rooms=20                   rooms
@@ -199,6 +203,10 @@ export function parseArgs(args: string[]): Parsed {
   if (bareV8 !== "default" && bareV8 !== "same") {
     throw new UsageError("--bare-v8 must be default or same");
   }
+  const listener = take("listener") ?? "guarded";
+  if (listener !== "guarded" && listener !== "deno") {
+    throw new UsageError("--listener must be guarded or deno");
+  }
   const sendersRaw = take("senders");
   const options: Options = {
     scenarios: ALL_SCENARIOS.filter((s) => wanted.has(s)),
@@ -207,6 +215,7 @@ export function parseArgs(args: string[]): Parsed {
     kv,
     profile: undefined,
     bareV8,
+    listener,
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),

@@ -217,7 +217,9 @@ export async function startTarget(
   start: StartOptions,
 ): Promise<Deployment> {
   const layer = target === "roomcast" ? o.layer : null;
-  const label = layer ? `${target}/${layer}` : target;
+  // Plain Deno.serve is named in the labels, so an A/B run's logs say which is which.
+  const label = (layer ? `${target}/${layer}` : target) +
+    (target === "roomcast" && o.listener === "deno" ? "/Deno.serve" : "");
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
@@ -260,6 +262,7 @@ export async function startTarget(
       CHANNEL_LAYER: o.layer,
       // The load generator is one address standing in for thousands of people.
       ...CROWD_FROM_ONE_ADDRESS,
+      LISTENER: o.listener,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
     }, v8FlagArgs([...startFlags, ...profile]));

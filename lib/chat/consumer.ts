@@ -28,6 +28,7 @@ import {
   unreachable,
 } from "./protocol.ts";
 import type { ChatUser } from "./types.ts";
+import type { ChatSocket } from "../ws/upgrade.ts";
 import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
@@ -87,20 +88,20 @@ export interface ConsumerScope {
 
 /** Live connections of this instance, for shutdown, sign-out and the connection caps. */
 export class ConnectionRegistry {
-  readonly #sockets = new Map<WebSocket, ConsumerScope>();
+  readonly #sockets = new Map<ChatSocket, ConsumerScope>();
   // Counted as sockets come and go, so a cap check costs O(1), not a scan of every socket.
   readonly #perUser = new Map<string, number>();
   readonly #perIp = new Map<string, number>();
   #emptyWaiters: (() => void)[] = [];
 
-  add(socket: WebSocket, scope: ConsumerScope): void {
+  add(socket: ChatSocket, scope: ConsumerScope): void {
     if (this.#sockets.has(socket)) return;
     this.#sockets.set(socket, scope);
     bump(this.#perUser, scope.user.id, 1);
     bump(this.#perIp, scope.ip, 1);
   }
 
-  delete(socket: WebSocket): void {
+  delete(socket: ChatSocket): void {
     const scope = this.#sockets.get(socket);
     if (!scope) return;
     this.#sockets.delete(socket);
@@ -188,7 +189,7 @@ export class ConnectionRegistry {
  * ```
  */
 export function handleConnection(
-  socket: WebSocket,
+  socket: ChatSocket,
   scope: ConsumerScope,
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
@@ -226,7 +227,7 @@ class Connection implements Channel, EventListenerObject {
   #closed = false;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: ChatSocket,
     readonly scope: ConsumerScope,
     readonly deps: ConsumerDeps,
     readonly registry: ConnectionRegistry,

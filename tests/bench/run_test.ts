@@ -297,3 +297,11 @@ Deno.test("parseArgs: --layer takes every CHANNEL_LAYER, kv included", () => {
     if (!parsed.help) assert.equal(parsed.options.layer, layer);
   }
 });
+
+Deno.test("parseArgs: --listener picks Roomcast's listener for an A/B run (guarded by default)", () => {
+  const byDefault = parseArgs([]);
+  assert.ok(!byDefault.help && byDefault.options.listener === "guarded");
+  const deno = parseArgs(["--listener=deno"]);
+  assert.ok(!deno.help && deno.options.listener === "deno");
+  assert.throws(() => parseArgs(["--listener=node"]), UsageError);
+});
