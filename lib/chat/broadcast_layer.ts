@@ -23,6 +23,9 @@ import { encodeServerFrame } from "./protocol.ts";
 /** Prefix of the BroadcastChannel names, so other users of the API never collide. */
 export const BROADCAST_PREFIX = "roomcast:group:";
 
+/** The channel each layer keeps open for its life (outside the group names; nothing is sent on it). */
+export const ANCHOR_CHANNEL = "roomcast:anchor";
+
 /** Options for {@link BroadcastLayer}. */
 export interface BroadcastLayerOptions {
   /** Namespace for channel names; lets tests run isolated layers in one process. */
@@ -45,7 +48,7 @@ export class BroadcastLayer implements ChannelLayer {
 
   constructor(options: BroadcastLayerOptions = {}) {
     this.#prefix = options.prefix ?? BROADCAST_PREFIX;
-    this.#anchor = new BroadcastChannel(`${this.#prefix}\u0000anchor`);
+    this.#anchor = new BroadcastChannel(ANCHOR_CHANNEL);
   }
 
   groupAdd(group: string, channel: Channel): Promise<void> {

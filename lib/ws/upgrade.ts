@@ -8,6 +8,7 @@
  */
 
 import type { Context } from "hono";
+import { DrainingWebSocket } from "./draining.ts";
 
 /**
  * The part of `WebSocket` the chat consumer uses; Deno's `WebSocket` and
@@ -72,7 +73,8 @@ export function upgradeWebSocket(
   if (hasUpgrader(c.env)) return c.env.upgradeWebSocket(c.req.raw, options);
   try {
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, options);
-    return { ok: true, socket, response };
+    // Its close drains what the peer already sent, so the peer is not reset.
+    return { ok: true, socket: new DrainingWebSocket(socket), response };
   } catch (err) {
     return { ok: false, problem: (err as Error).message };
   }

@@ -125,6 +125,40 @@ Deno.test("GuardedWebSocket: a peer's close is answered with its code and ends t
   peer.close();
 });
 
+Deno.test("GuardedWebSocket: after its close, frames still arriving are read and dropped until the peer's close frame", async () => {
+  const { socket, peer, events, next, attach, closed } = await pair();
+  attach();
+  socket.close(4029, "rate limit exceeded");
+  // The peer had not seen the close yet: 300 more messages are on their way.
+  const flood = Array.from(
+    { length: 300 },
+    (_, i) => clientFrame(Opcode.text, utf8(`m${i}`)),
+  );
+  await peer.write(new Uint8Array(flood.flatMap((f) => [...f])));
+  const close = await next((f) => f.opcode === Opcode.close);
+  assert.equal(closeCodeOf(close.payload), 4029);
+  await peer.write(clientFrame(Opcode.close, close.payload));
+  const event = await closed;
+  assert.equal(event.code, 4029);
+  assert.ok(event.wasClean, "ended by the peer's close frame, not a timeout");
+  assert.equal(events.filter((e) => e.type === "message").length, 0);
+  peer.close();
+});
+
+Deno.test("GuardedWebSocket: a peer that never answers the close is dropped after closeTimeoutMs", async () => {
+  const { socket, peer, attach, closed, ended } = await pair({
+    closeTimeoutMs: 200,
+  });
+  attach();
+  const started = Date.now();
+  socket.close(1000);
+  await ended();
+  const event = await closed;
+  assert.ok(!event.wasClean);
+  assert.ok(Date.now() - started >= 150, `${Date.now() - started} ms`);
+  peer.close();
+});
+
 Deno.test("GuardedWebSocket: an oversize message closes 1009 at once; onFail gets its size, never its content", async () => {
   const { socket, peer, next, attach, closed, fails, ended } = await pair();
   attach();

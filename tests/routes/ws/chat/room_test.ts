@@ -414,3 +414,32 @@ Deno.test("a malformed upgrade (no Sec-WebSocket-Key) is a 400, on either listen
     }
   }
 });
+
+/** Frames a flooding client sends at once: far more than the budget and the refusals before the close. */
+const FLOOD_FRAMES = 300;
+
+for (const LISTENER of ["guarded", "deno"]) {
+  Deno.test(`LISTENER=${LISTENER}: a socket closed for flooding while its frames still arrive gets its rate_limited errors and the close 4029, not a reset`, async () => {
+    const server = await startServer({ LISTENER });
+    try {
+      const { cookie } = await server.guest("Flooder");
+      const client = await TestClient.connect(server.wsUrl("flood"), {
+        cookie,
+        origin: server.origin,
+      });
+      await client.nextOf("welcome");
+      for (let i = 0; i < FLOOD_FRAMES; i++) {
+        client.send({ type: "message", text: `m${i}`, clientId: `c-${i}` });
+      }
+      const closed = await client.closed;
+      assert.equal(closed.code, CloseCode.rateLimited, closed.reason);
+      assert.equal(closed.reason, "rate limit exceeded");
+      const refused = client.frames.filter((f) =>
+        f.type === "error" && f.code === "rate_limited"
+      );
+      assert.equal(refused.length, MAX_RATE_VIOLATIONS);
+    } finally {
+      await server.close();
+    }
+  });
+}
