@@ -28,7 +28,11 @@ import {
   switchingProtocolsHead,
   upgradeProblem,
 } from "../ws/handshake.ts";
-import { GuardedWebSocket, ReadyState } from "../ws/socket.ts";
+import {
+  GuardedWebSocket,
+  ReadyState,
+  type SocketOptions,
+} from "../ws/socket.ts";
 import type { UpgradeEnv, Upgrader, UpgradeResult } from "../ws/upgrade.ts";
 import { ConnectionBudget, Cost } from "./budget.ts";
 import { type RequestHead, scanRequestHead } from "./http_head.ts";
@@ -155,6 +159,8 @@ class GuardedListener implements Front {
   readonly #pendingHeads = new Set<Deno.Conn>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #lastLogged = new Map<string, number>();
+  /** Socket options by idle timeout (ms): one object for all sockets alike. */
+  readonly #socketOptions = new Map<number, SocketOptions>();
   #internal!: Deno.HttpServer<Deno.NetAddr>;
   #internalPort = 0;
   #closing = false;
@@ -358,7 +364,7 @@ class GuardedListener implements Front {
       if (socket) return { ok: false, problem: "already upgraded" };
       const problem = upgradeProblem(req.headers, req.method);
       if (problem) return { ok: false, problem };
-      socket = this.#newSocket(remoteAddr, options.idleTimeout * 1000);
+      socket = this.#newSocket(options.idleTimeout * 1000);
       return { ok: true, socket, response: new Response(null) };
     };
     let response: Response;
@@ -386,7 +392,7 @@ class GuardedListener implements Front {
       // The 101 is the socket's first write, so it opens without waiting for it.
       accepted.attach(
         conn,
-        rest.slice(),
+        rest.length > 0 ? rest.slice() : undefined,
         encoder.encode(switchingProtocolsHead(accept, response.headers)),
       );
       return;
@@ -397,32 +403,34 @@ class GuardedListener implements Front {
     this.#budget.release(Cost.socket);
   }
 
-  #newSocket(
-    remoteAddr: Deno.NetAddr,
-    idleTimeoutMs: number,
-  ): GuardedWebSocket {
-    const socket: GuardedWebSocket = new GuardedWebSocket({
-      maxMessageBytes: this.#limits.maxMessageBytes,
-      idleTimeoutMs,
-      closeTimeoutMs: this.#limits.closeTimeoutMs,
-      onFail: (code, reason, bytes) => {
-        if (code === 1009) this.#drop("ws_too_big");
-        // The size and the address, never the content.
-        this.#log.warn("ws.refused_frame", {
-          code,
-          reason,
-          bytes,
-          limit: this.#limits.maxMessageBytes,
-          ip: remoteAddr.hostname,
-        });
-      },
-      onFinished: () => {
-        // Released once the socket was attached (a socket that never opened is released by #upgrade).
-        if (this.#sockets.delete(socket)) this.#budget.release(Cost.socket);
-        if (this.#sockets.size === 0) this.#allClosed?.();
-      },
-    });
-    return socket;
+  /** A socket with the options shared by every socket of its idle timeout. */
+  #newSocket(idleTimeoutMs: number): GuardedWebSocket {
+    let options = this.#socketOptions.get(idleTimeoutMs);
+    if (!options) {
+      options = {
+        maxMessageBytes: this.#limits.maxMessageBytes,
+        idleTimeoutMs,
+        closeTimeoutMs: this.#limits.closeTimeoutMs,
+        onFail: (socket, code, reason, bytes) => {
+          if (code === 1009) this.#drop("ws_too_big");
+          // The size and the address, never the content.
+          this.#log.warn("ws.refused_frame", {
+            code,
+            reason,
+            bytes,
+            limit: this.#limits.maxMessageBytes,
+            ip: socket.remoteAddr?.hostname ?? "unknown",
+          });
+        },
+        onFinished: (socket) => {
+          // Released once the socket was attached (a socket that never opened is released by #upgrade).
+          if (this.#sockets.delete(socket)) this.#budget.release(Cost.socket);
+          if (this.#sockets.size === 0) this.#allClosed?.();
+        },
+      };
+      this.#socketOptions.set(idleTimeoutMs, options);
+    }
+    return new GuardedWebSocket(options);
   }
 
   /** Relays `conn` to the in-process HTTP server, starting with the bytes already read. */

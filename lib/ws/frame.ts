@@ -56,11 +56,15 @@ type ReadState =
     phase: "payload";
     opcode: number;
     fin: boolean;
-    mask: Uint8Array;
+    /** The 4 mask bytes, big-endian in one number (no array per frame). */
+    mask: number;
     payload: Uint8Array;
     filled: number;
   }
   | { phase: "failed" };
+
+/** The header state, one object for every reader (it carries nothing). */
+const READING_HEADER: ReadState = { phase: "header" };
 
 /**
  * Reads client frames from a byte stream, chunk by chunk. A data message may
@@ -79,9 +83,14 @@ type ReadState =
  * ```
  */
 export class FrameReader {
-  readonly #header = new Uint8Array(MAX_HEADER_BYTES);
+  /**
+   * A header split across chunks, gathered here; allocated only then (most
+   * headers arrive whole and are read in place), so an idle socket's reader
+   * holds no buffer.
+   */
+  #header: Uint8Array | null = null;
   #headerLength = 0;
-  #state: ReadState = { phase: "header" };
+  #state: ReadState = READING_HEADER;
   /** Fragments of the data message in progress (its opcode is `#messageOpcode`). */
   #fragments: Uint8Array[] = [];
   #messageBytes = 0;
@@ -125,7 +134,7 @@ export class FrameReader {
       state.filled += take;
       offset += take;
       if (state.filled === state.payload.length) {
-        this.#state = { phase: "header" };
+        this.#state = READING_HEADER;
         this.#frameDone(state.opcode, state.fin, state.payload, events);
       }
     }
@@ -137,42 +146,77 @@ export class FrameReader {
     return state.phase === "payload" && state.payload.length === 0;
   }
 
-  /** Gathers header bytes; when the header is whole, validates it and moves to its payload. */
+  /**
+   * Reads a header: in place when the chunk holds all of it, else gathered
+   * across chunks; once whole, validates it and moves to its payload.
+   */
   #readHeader(chunk: Uint8Array, offset: number, events: FrameEvent[]): number {
-    const header = this.#header;
+    if (this.#headerLength === 0 && chunk.length - offset >= 2) {
+      const needed = headerBytes(chunk[offset + 1]);
+      if (chunk.length - offset >= needed || !masked(chunk[offset + 1])) {
+        return this.#parseHeader(chunk, offset, offset + needed, events);
+      }
+    }
+    const header = this.#header ??= new Uint8Array(MAX_HEADER_BYTES);
     // Two bytes tell how long the header is.
     while (this.#headerLength < 2 && offset < chunk.length) {
       header[this.#headerLength++] = chunk[offset++];
     }
     if (this.#headerLength < 2) return offset;
-    const fail = (code: number, reason: string, bytes?: number) => {
-      this.#headerLength = 0;
-      this.#fail(events, code, reason, bytes);
-      return offset;
-    };
     // Checked on the first two bytes: an unmasked frame has a shorter header.
-    if ((header[0] & 0x70) !== 0) {
-      return fail(FailCode.protocol, "reserved bits set");
+    if (!masked(header[1]) || (header[0] & 0x70) !== 0) {
+      this.#dropHeader();
+      return this.#parseHeader(header, 0, offset, events);
     }
-    if ((header[1] & 0x80) === 0) {
-      return fail(FailCode.protocol, "client frames must be masked");
-    }
-    const lengthCode = header[1] & 0x7f;
-    const needed = 2 + (lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0) +
-      4;
+    const needed = headerBytes(header[1]);
     while (this.#headerLength < needed && offset < chunk.length) {
       header[this.#headerLength++] = chunk[offset++];
     }
     if (this.#headerLength < needed) return offset;
-    this.#headerLength = 0;
+    this.#dropHeader();
+    this.#parseHeader(header, 0, offset, events);
+    return offset;
+  }
 
-    const fin = (header[0] & 0x80) !== 0;
-    const opcode = header[0] & 0x0f;
+  #dropHeader(): void {
+    this.#header = null;
+    this.#headerLength = 0;
+  }
+
+  /**
+   * Validates the header at `bytes[at…]` (all of it there, or at least its
+   * first two bytes when those already fail it) and moves to its payload;
+   * returns `next`, where reading goes on.
+   */
+  #parseHeader(
+    bytes: Uint8Array,
+    at: number,
+    next: number,
+    events: FrameEvent[],
+  ): number {
+    const fail = (code: number, reason: string, size?: number) => {
+      this.#fail(events, code, reason, size);
+      return next;
+    };
+    const b0 = bytes[at];
+    const b1 = bytes[at + 1];
+    if ((b0 & 0x70) !== 0) {
+      return fail(FailCode.protocol, "reserved bits set");
+    }
+    if (!masked(b1)) {
+      return fail(FailCode.protocol, "client frames must be masked");
+    }
+    const lengthCode = b1 & 0x7f;
+    const fin = (b0 & 0x80) !== 0;
+    const opcode = b0 & 0x0f;
     let length = lengthCode;
-    if (lengthCode === 126) length = (header[2] << 8) | header[3];
-    else if (lengthCode === 127) {
-      const view = new DataView(header.buffer, 2, 8);
-      length = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
+    let maskAt = at + 2;
+    if (lengthCode === 126) {
+      length = (bytes[at + 2] << 8) | bytes[at + 3];
+      maskAt = at + 4;
+    } else if (lengthCode === 127) {
+      length = uint32(bytes, at + 2) * 2 ** 32 + uint32(bytes, at + 6);
+      maskAt = at + 10;
     }
     const control = opcode >= 0x8;
     if (control) {
@@ -205,11 +249,11 @@ export class FrameReader {
       phase: "payload",
       opcode,
       fin,
-      mask: header.slice(needed - 4, needed),
+      mask: uint32(bytes, maskAt),
       payload: new Uint8Array(length),
       filled: 0,
     };
-    return offset;
+    return next;
   }
 
   #frameDone(
@@ -297,15 +341,46 @@ function decodeUtf8(bytes: Uint8Array): string | null {
   }
 }
 
+/** Header bytes a frame whose second byte is `b1` has (masked: with its 4 mask bytes). */
+function headerBytes(b1: number): number {
+  const lengthCode = b1 & 0x7f;
+  return 2 + (lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0) + 4;
+}
+
+function masked(b1: number): boolean {
+  return (b1 & 0x80) !== 0;
+}
+
+/** The big-endian unsigned 32-bit number at `bytes[at…at+3]`. */
+function uint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) |
+    bytes[at + 3]) >>> 0;
+}
+
+/** Unmasks `source` into `target` at `at`; `mask` holds the 4 mask bytes big-endian. */
 function unmaskInto(
   target: Uint8Array,
   at: number,
   source: Uint8Array,
-  mask: Uint8Array,
+  mask: number,
 ): void {
-  for (let i = 0; i < source.length; i++) {
-    target[at + i] = source[i] ^ mask[(at + i) & 3];
+  const byteAt = (k: number) => (mask >>> ((3 - (k & 3)) << 3)) & 0xff;
+  const n = source.length;
+  let i = 0;
+  // Up to the next multiple of 4 in the payload, byte by byte…
+  for (; i < n && ((at + i) & 3) !== 0; i++) {
+    target[at + i] = source[i] ^ byteAt(at + i);
   }
+  // …then four at a time, the mask's bytes in order…
+  const m0 = byteAt(0), m1 = byteAt(1), m2 = byteAt(2), m3 = byteAt(3);
+  for (; i + 3 < n; i += 4) {
+    target[at + i] = source[i] ^ m0;
+    target[at + i + 1] = source[i + 1] ^ m1;
+    target[at + i + 2] = source[i + 2] ^ m2;
+    target[at + i + 3] = source[i + 3] ^ m3;
+  }
+  // …and the rest.
+  for (; i < n; i++) target[at + i] = source[i] ^ byteAt(at + i);
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

@@ -24,7 +24,11 @@ import {
   Opcode,
 } from "./frame.ts";
 
-/** Limits of one socket. */
+/**
+ * Limits and hooks of a socket. One object serves every socket with the
+ * same limits (the hooks are told which socket), so a socket costs no
+ * options object and no closures of its own.
+ */
 export interface SocketOptions {
   /** Largest message accepted, bytes; larger ones close the socket with 1009. */
   maxMessageBytes: number;
@@ -33,13 +37,32 @@ export interface SocketOptions {
   /** Longest wait for the peer's close frame after ours, ms. */
   closeTimeoutMs: number;
   /** Called when the peer broke the protocol or sent too much (never with the content). */
-  onFail?: (code: number, reason: string, bytes?: number) => void;
+  onFail?: (
+    socket: GuardedWebSocket,
+    code: number,
+    reason: string,
+    bytes?: number,
+  ) => void;
   /** Called once, when the connection is closed and released. */
-  onFinished?: () => void;
+  onFinished?: (socket: GuardedWebSocket) => void;
 }
 
-/** Bytes read at a time. Small: an idle socket holds one such buffer in its pending read. */
-const READ_BUFFER_BYTES = 2048;
+/**
+ * Bytes an idle socket reads at a time: its pending read holds a buffer this
+ * big for as long as the peer is silent, so it is small (a chat frame, a
+ * ping or a pong fits).
+ */
+const SMALL_READ_BYTES = 512;
+/**
+ * Bytes read at a time once a read filled the small buffer (the peer is
+ * sending more than a frame): taken from a pool shared by all sockets and
+ * given back as soon as a read does not fill it.
+ */
+const LARGE_READ_BYTES = 16 * 1024;
+const largeReadPool: Uint8Array<ArrayBuffer>[] = [];
+/** Large read buffers kept for reuse. */
+const LARGE_READ_POOL_SIZE = 64;
+const NO_BYTES = new Uint8Array(0);
 /** Frames queued together are written in one call up to this size. */
 const WRITE_BATCH_BYTES = 64 * 1024;
 /**
@@ -133,6 +156,11 @@ export class GuardedWebSocket extends EventTarget {
     return this.#buffered;
   }
 
+  /** The peer's address while the connection is open. */
+  get remoteAddr(): Deno.NetAddr | null {
+    return (this.#conn?.remoteAddr as Deno.NetAddr | undefined) ?? null;
+  }
+
   /**
    * Starts the socket on `conn`: `preamble` (the `101` answer) is written
    * first, before any frame; `head` are bytes the client sent past its
@@ -140,7 +168,7 @@ export class GuardedWebSocket extends EventTarget {
    */
   attach(
     conn: Deno.Conn,
-    head: Uint8Array = new Uint8Array(0),
+    head: Uint8Array = NO_BYTES,
     preamble: Uint8Array | null = null,
   ): void {
     if (this.#state !== ReadyState.connecting) {
@@ -235,10 +263,15 @@ export class GuardedWebSocket extends EventTarget {
     );
   }
 
-  /** Reads until the connection ends; `head` are bytes that came with the request head. */
+  /**
+   * Reads until the connection ends; `head` are bytes that came with the
+   * request head. Reads into the socket's small buffer; one that fills it
+   * switches to a pooled large one, kept only while reads fill it.
+   */
   async #readLoop(head: Uint8Array): Promise<void> {
     const conn = this.#conn!;
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const small = new Uint8Array(SMALL_READ_BYTES);
+    let buffer = small;
     try {
       if (head.length > 0) await this.#received(head);
       while (!this.#finished) {
@@ -247,10 +280,18 @@ export class GuardedWebSocket extends EventTarget {
         this.#lastHeard = Date.now();
         this.#pinged = false;
         await this.#received(buffer.subarray(0, n));
+        if (n === buffer.length && buffer === small) {
+          buffer = largeReadPool.pop() ?? new Uint8Array(LARGE_READ_BYTES);
+        } else if (buffer !== small && n < buffer.length) {
+          // The peer caught up: an idle socket must not keep a large buffer in its pending read.
+          giveBackLarge(buffer);
+          buffer = small;
+        }
       }
     } catch {
       // Reset by the peer, or closed by us: either way the connection is over.
     }
+    if (buffer !== small) giveBackLarge(buffer);
     this.#finish();
   }
 
@@ -300,7 +341,7 @@ export class GuardedWebSocket extends EventTarget {
           if (!this.#writing && this.#queue.length === 0) this.#finish();
           return;
         case "fail":
-          this.options.onFail?.(event.code, event.reason, event.bytes);
+          this.options.onFail?.(this, event.code, event.reason, event.bytes);
           if (this.#state === ReadyState.open) {
             this.#startClosing(event.code, event.reason);
           }
@@ -415,7 +456,7 @@ export class GuardedWebSocket extends EventTarget {
     this.#queue = [];
     this.#buffered = 0;
     this.#state = ReadyState.closed;
-    this.options.onFinished?.();
+    this.options.onFinished?.(this);
     if (!this.#clean && opened && !this.#closeSent) {
       this.dispatchEvent(new Event("error"));
     }
@@ -427,6 +468,11 @@ export class GuardedWebSocket extends EventTarget {
       }),
     );
   }
+}
+
+/** Returns a large read buffer to the pool (dropped when the pool is full). */
+function giveBackLarge(buffer: Uint8Array<ArrayBuffer>): void {
+  if (largeReadPool.length < LARGE_READ_POOL_SIZE) largeReadPool.push(buffer);
 }
 
 /** Resolves in a later task: the microtasks queued so far (and those they queue) run first. */

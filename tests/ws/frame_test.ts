@@ -56,6 +56,32 @@ Deno.test("FrameReader: text, binary, ping, pong and close frames, whole or byte
   assert.deepEqual(byteByByte(new FrameReader(100_000), all), expected);
 });
 
+Deno.test("FrameReader: any split of the stream reads the same (headers across chunks, payloads unmasked at any offset)", () => {
+  const texts = [
+    "a",
+    "héllo wörld",
+    "y".repeat(125),
+    "z".repeat(126),
+    "q".repeat(70_001),
+  ];
+  const frames = texts.map((t) => clientFrame(Opcode.text, utf8(t)));
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    all.set(f, at);
+    at += f.length;
+  }
+  const expected = texts.map((data) => ({ kind: "text", data }));
+  for (const size of [2, 3, 5, 7, 13, 4096]) {
+    const reader = new FrameReader(100_000);
+    const events: FrameEvent[] = [];
+    for (let i = 0; i < all.length; i += size) {
+      events.push(...reader.push(all.subarray(i, i + size)));
+    }
+    assert.deepEqual(events, expected, `chunks of ${size}`);
+  }
+});
+
 Deno.test("FrameReader: a fragmented message is joined; control frames may come between fragments", () => {
   const reader = new FrameReader(1_000);
   const events = [

@@ -29,7 +29,7 @@ async function pair(options: Partial<SocketOptions> = {}) {
     maxMessageBytes: 1024,
     idleTimeoutMs: 0,
     closeTimeoutMs: 1_000,
-    onFail: (...args) => fails.push(args),
+    onFail: (_socket, ...args) => fails.push(args),
     onFinished: () => finished++,
     ...options,
   });
