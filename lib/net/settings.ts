@@ -29,7 +29,7 @@ export interface ListenerSettings {
 
 /**
  * Longest WebSocket message by default: 1 MiB. No peer can make the server
- * hold more than this (plus a 2 KiB read buffer) for one message, while
+ * hold more than this (plus a 16 KiB read buffer) for one message, while
  * anything up to it — far over the protocol's 16 KiB `MAX_FRAME_BYTES` —
  * still gets the protocol's `frame_too_large` answer rather than a close, as
  * clients expect of a frame that is merely too long.
