@@ -434,28 +434,21 @@ const utf8 = new TextEncoder();
 /** Reused for encoding: a frame is then copied out at its exact size. */
 let scratch = new Uint8Array(64 * 1024);
 /**
- * Text frames encoded lately, least recently used first: a group send
- * encodes once for all its sockets, and so does a shared frame (a room's
- * presence state for newcomers) sent between others. Each such frame is an
- * ArrayBuffer whose memory V8 returns only when it next collects, so
- * encoding a room's state again for every newcomer (as a cache of the last
- * 4 frames did, thrashed by each newcomer's own `welcome`) left tens of MB in
- * RSS after a connect storm. Bounded by {@link RECENT_FRAMES} and
- * {@link RECENT_FRAME_BYTES}.
+ * The last few text frames encoded, newest first: a group send encodes once
+ * for all its sockets, and so does a shared frame (a room's presence state
+ * for newcomers) sent between others.
  */
-const recentFrames = new Map<string, Uint8Array>();
-let recentBytes = 0;
-/** How many frames {@link encodeTextFrame} keeps: enough for every room's state between 100 joins at once. */
-const RECENT_FRAMES = 128;
-/** How many bytes of frames it keeps (their strings stay alive as well). */
-const RECENT_FRAME_BYTES = 2 * 1024 * 1024;
+const recentTexts: string[] = [];
+const recentFrames: Uint8Array[] = [];
+/** How many frames {@link encodeTextFrame} keeps. */
+const RECENT_FRAMES = 4;
 
 /**
  * A final, unmasked text frame, allocated at its exact size (frames live
  * until they are written and then until V8 collects them, so no slack). Server
- * frames are the same bytes for every recipient, so recent ones are kept:
- * sending one string to a whole room encodes it once (see `recentFrames`).
- * Frames are never modified after they are made.
+ * frames are the same bytes for every recipient, so the last one is kept:
+ * sending one string to a whole room encodes it once (see `RECENT_FRAMES`). Frames are never
+ * modified after they are made.
  *
  * @example
  * ```ts
@@ -463,13 +456,8 @@ const RECENT_FRAME_BYTES = 2 * 1024 * 1024;
  * ```
  */
 export function encodeTextFrame(text: string): Uint8Array {
-  const hit = recentFrames.get(text);
-  if (hit) {
-    // Most recently used now.
-    recentFrames.delete(text);
-    recentFrames.set(text, hit);
-    return hit;
-  }
+  const hit = recentTexts.indexOf(text);
+  if (hit >= 0) return recentFrames[hit];
   // Worst case 3 bytes per UTF-16 unit.
   if (scratch.length < text.length * 3) {
     scratch = new Uint8Array(text.length * 3);
@@ -479,16 +467,11 @@ export function encodeTextFrame(text: string): Uint8Array {
   const frame = new Uint8Array(headerLength + written);
   writeHeader(frame, 0, Opcode.text, written);
   frame.set(scratch.subarray(0, written), headerLength);
-  if (frame.length <= RECENT_FRAME_BYTES / 8) {
-    recentFrames.set(text, frame);
-    recentBytes += frame.length;
-    while (
-      recentFrames.size > RECENT_FRAMES || recentBytes > RECENT_FRAME_BYTES
-    ) {
-      const [oldest, old] = recentFrames.entries().next().value!;
-      recentFrames.delete(oldest);
-      recentBytes -= old.length;
-    }
+  recentTexts.unshift(text);
+  recentFrames.unshift(frame);
+  if (recentTexts.length > RECENT_FRAMES) {
+    recentTexts.pop();
+    recentFrames.pop();
   }
   return frame;
 }
