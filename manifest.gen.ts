@@ -20,8 +20,9 @@ import * as $r16 from "./routes/readyz.ts";
 import * as $r17 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/NavUser.tsx";
-import * as $i2 from "./islands/RoomList.tsx";
-import * as $i3 from "./islands/SignIn.tsx";
+import * as $i2 from "./islands/RoomHistory.tsx";
+import * as $i3 from "./islands/RoomList.tsx";
+import * as $i4 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -47,7 +48,8 @@ export const manifest: Manifest = {
   islands: {
     "ChatRoom": $i0,
     "NavUser": $i1,
-    "RoomList": $i2,
-    "SignIn": $i3,
+    "RoomHistory": $i2,
+    "RoomList": $i3,
+    "SignIn": $i4,
   },
 };

@@ -10,6 +10,11 @@
  * arrives after its step has ended is counted as stray, never as a delivery of
  * the next step.
  *
+ * With `--reactions=P`, P % of the sends are reactions instead (a toggle of
+ * 👍 on the newest message the sender has seen): a `react` frame whose
+ * `clientId` carries the same tag, `bench_<phase><step>_<sentAt µs>_<id>_<k>`,
+ * measured when its `event` comes back like a message.
+ *
  * @module
  */
 
@@ -26,6 +31,11 @@ const CLOSE_TIMEOUT_MS = 5_000;
 const MESSAGE_PREFIX = '{"type":"message"';
 const PRESENCE_PREFIX = '{"type":"presence"';
 const TEXT_KEY = '"text":"bench ';
+const EVENT_PREFIX = '{"type":"event"';
+/** The bare server relays our `react` frame as is. */
+const REACT_PREFIX = '{"type":"react"';
+const REACTION_KEY = '"clientId":"bench_';
+const SEQ_KEY = '"seq":';
 
 /** The text of one benchmark message (see the module doc). */
 export function benchText(
@@ -39,6 +49,36 @@ export function benchText(
   return head.length >= size
     ? head
     : head + " " + "x".repeat(size - head.length - 1);
+}
+
+/**
+ * The `clientId` of one benchmark reaction: the tag of {@link benchText} in
+ * the characters a `clientId` allows (letters, digits, `_`, `-`), unique per
+ * send.
+ */
+export function reactionClientId(
+  phase: Phase,
+  step: number,
+  sentAt: number,
+  id: string,
+  k: number,
+): string {
+  return `bench_${phase}${step}_${Math.round(sentAt * 1000)}_${id}_${k}`;
+}
+
+/** Reads the tag from a reaction's `clientId` at `start` (after `bench_`); null if malformed. */
+export function parseReactionTag(s: string, start: number): BenchTag | null {
+  const us1 = s.indexOf("_", start);
+  const us2 = us1 < 0 ? -1 : s.indexOf("_", us1 + 1);
+  if (us2 < 0) return null;
+  const phase = s[start];
+  const step = Number(s.slice(start + 1, us1));
+  const sentAtUs = Number(s.slice(us1 + 1, us2));
+  if (
+    (phase !== "w" && phase !== "m") || us1 === start + 1 ||
+    !Number.isInteger(step) || !Number.isInteger(sentAtUs)
+  ) return null;
+  return { phase, step, sentAt: sentAtUs / 1000 };
 }
 
 /** What a delivered benchmark message says about itself. */
@@ -72,6 +112,7 @@ function parseTagAt(s: string, start: number): BenchTag | null {
 
 /** One received frame, as far as the benchmark cares. */
 export type FrameKind =
+  /** A measured delivery: a message, or a reaction's event. */
   | { kind: "message"; tag: BenchTag | null }
   | { kind: "presence" }
   | { kind: "welcome" }
@@ -86,7 +127,8 @@ export type FrameKind =
  * without a JSON parse, so the client keeps up with the servers; anything
  * else is parsed. Roomcast nests the stored message; the bare server relays
  * ours as is: both keep `"text":"bench …"` verbatim (the text has nothing to
- * escape).
+ * escape). A reaction comes back as Roomcast's `event` or as our own `react`
+ * relayed by the bare server, its tag in `"clientId":"bench_…"`.
  */
 export function classifyFrame(data: string): FrameKind {
   if (data.startsWith(MESSAGE_PREFIX)) {
@@ -96,6 +138,14 @@ export function classifyFrame(data: string): FrameKind {
     }
   } else if (data.startsWith(PRESENCE_PREFIX)) {
     return { kind: "presence" };
+  } else if (data.startsWith(EVENT_PREFIX) || data.startsWith(REACT_PREFIX)) {
+    const i = data.indexOf(REACTION_KEY);
+    if (i >= 0) {
+      return {
+        kind: "message",
+        tag: parseReactionTag(data, i + REACTION_KEY.length),
+      };
+    }
   }
   let frame;
   try {
@@ -118,7 +168,7 @@ export function classifyFrame(data: string): FrameKind {
     case "resync":
       return { kind: "resync" };
     default:
-      return { kind: "other" }; // history pages, typing…: not measured
+      return { kind: "other" }; // history pages, typing, others' events…: not measured
   }
 }
 
@@ -229,6 +279,10 @@ export interface Sink {
 export class BenchClient {
   /** Phase of this client's last send, to attribute `rate_limited` replies. */
   lastPhase: Phase = "w";
+  /** The newest message this client has seen (1 on the bare server, which has no `seq`); 0: none yet. */
+  lastSeq = 0;
+  /** Whether this client's next reaction puts 👍 on (else takes it back). */
+  private reactOn = true;
   closing = false;
   readonly welcome: Promise<void>;
   readonly closed: Promise<void>;
@@ -263,11 +317,13 @@ export class BenchClient {
         tally.badFrames++;
         return;
       }
-      const frame = classifyFrame(e.data);
+      const data: string = e.data;
+      const frame = classifyFrame(data);
       switch (frame.kind) {
         case "message":
           if (frame.tag) tally.deliver(frame.tag, room, now);
           else tally.badFrames++;
+          if (data.startsWith(MESSAGE_PREFIX)) this.lastSeq = seqOf(data);
           return;
         case "presence":
           if (tally.measuring) tally.presenceFrames++;
@@ -331,6 +387,28 @@ export class BenchClient {
     return true;
   }
 
+  /**
+   * Sends one benchmark reaction (a toggle of 👍 on the newest message seen),
+   * or a message while none has been seen; false if the socket is not open.
+   */
+  sendReaction(phase: Phase, step: number, k: number, size: number): boolean {
+    if (this.lastSeq === 0) return this.sendBench(phase, step, k, size);
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    const clientId = reactionClientId(
+      phase,
+      step,
+      performance.now(),
+      this.id,
+      k,
+    );
+    this.lastPhase = phase;
+    this.socket.send(
+      `{"type":"react","target":${this.lastSeq},"emoji":"👍","on":${this.reactOn},"clientId":"${clientId}"}`,
+    );
+    this.reactOn = !this.reactOn;
+    return true;
+  }
+
   /** Closes (as expected) and waits for the close, at most a few seconds. */
   async close(): Promise<void> {
     this.closing = true;
@@ -342,10 +420,25 @@ export class BenchClient {
   }
 }
 
+/** The `seq` of a Roomcast message frame; 1 for the bare server's (which has none). */
+function seqOf(data: string): number {
+  const i = data.indexOf(SEQ_KEY);
+  if (i < 0) return 1;
+  const n = parseInt(data.slice(i + SEQ_KEY.length, i + SEQ_KEY.length + 16));
+  return Number.isSafeInteger(n) && n > 0 ? n : 1;
+}
+
+/** Whether send `k` is a reaction when `percent` % of sends are: spread evenly, exactly that share. */
+export function isReaction(k: number, percent: number): boolean {
+  return Math.floor(((k + 1) * percent) / 100) >
+    Math.floor((k * percent) / 100);
+}
+
 /**
  * Sends `floor(rate × seconds)` messages spread evenly over `seconds`, round
- * robin over `senders`, counting measured sends per room in `tally`. Returns
- * the sends actually made.
+ * robin over `senders`, counting measured sends per room in `tally`;
+ * `reactionPercent` % of them are reactions instead. Returns the sends
+ * actually made.
  */
 export async function pace(
   senders: BenchClient[],
@@ -355,6 +448,7 @@ export async function pace(
   step: number,
   size: number,
   tally: Tally,
+  reactionPercent = 0,
 ): Promise<number> {
   const total = Math.floor(rate * seconds);
   const start = performance.now();
@@ -367,7 +461,10 @@ export async function pace(
     );
     for (; k < due; k++) {
       const sender = senders[k % senders.length];
-      if (!sender.sendBench(phase, step, k, size)) {
+      const sent = isReaction(k, reactionPercent)
+        ? sender.sendReaction(phase, step, k, size)
+        : sender.sendBench(phase, step, k, size);
+      if (!sent) {
         tally.sendFailures++;
         continue;
       }

@@ -35,6 +35,8 @@ export interface Options {
   clients: number;
   /** Message text length, characters. */
   size: number;
+  /** Share of sends that are reactions instead of messages, percent (fanout, ramp). */
+  reactions: number;
 
   /** fanout: messages per second, all rooms together. */
   rate: number;
@@ -115,6 +117,8 @@ Common:
   --rooms=20                   rooms
   --clients=25                 WebSocket clients per room (fanout, ramp)
   --size=80                    message text length, characters
+  --reactions=0                percent of sends that are reactions (a 👍 toggle on
+                               the newest message) instead of messages (fanout, ramp)
   --profile=DIR                write the servers' V8 tick logs to DIR/<scenario>-<target>.v8.log
                                (read them with: node --prof-process DIR/fanout-roomcast-memory.v8.log)
 
@@ -219,6 +223,7 @@ export function parseArgs(args: string[]): Parsed {
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),
+    reactions: int("reactions", 0, 0, 50),
     rate: num("rate", 200, 0.1, 1_000_000),
     duration: num("duration", 10, 0.5, 3_600),
     warmup: num("warmup", 2, 0, 600),

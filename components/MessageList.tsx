@@ -1,7 +1,16 @@
-import type { VNode } from "preact";
-import { useState } from "preact/hooks";
+import type { ComponentChildren, VNode } from "preact";
+import { useMemo, useState } from "preact/hooks";
+import { mentions } from "../lib/chat/mentions.ts";
 import type { ChatMessage } from "../lib/chat/types.ts";
 import type { PendingMessage } from "../lib/chat/client/outbox.ts";
+import {
+  dayKey,
+  dayLabel,
+  formatFull,
+  formatTime,
+  zoneFor,
+} from "../lib/web/times.ts";
+import { Avatar, Discriminator, VerifiedMark } from "./Identity.tsx";
 import { MessageText } from "./MessageText.tsx";
 import {
   EditBox,
@@ -14,51 +23,17 @@ import {
 /** Consecutive messages by one author within this window share one header. */
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;
 
-/** Formats a timestamp as a short local time; UTC on the server. */
-export function formatTime(ts: number, local: boolean): string {
-  const d = new Date(ts);
-  if (!local) return d.toISOString().slice(11, 16) + " UTC";
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function initials(name: string): string {
-  return name.split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2)
-    .toUpperCase();
-}
-
-/** Number of avatar colour classes in app.css (`avatar-c0` …). */
-const AVATAR_COLORS = 6;
-
-/** A stable colour for a name (classes, not inline styles: the CSP forbids those). */
-function colorClass(name: string): string {
-  let h = 0;
-  for (const ch of name) h = (h * 31 + ch.codePointAt(0)!) >>> 0;
-  return `avatar-c${h % AVATAR_COLORS}`;
-}
-
-/** A small round picture, or the author's initials when there is none. */
-export function Avatar(
-  { name, picture }: { name: string; picture?: string },
-): VNode {
-  return picture
-    ? <img class="avatar" src={picture} alt="" referrerpolicy="no-referrer" />
-    : (
-      <span
-        class={`avatar avatar-initials ${colorClass(name)}`}
-        aria-hidden="true"
-      >
-        {initials(name)}
-      </span>
-    );
-}
-
 interface MessageListProps {
   messages: readonly ChatMessage[];
   pending?: readonly PendingMessage[];
   meId?: string;
   meName?: string;
-  /** Format times in the viewer's zone (only after hydration, so SSR matches). */
+  /** Format times and days in the viewer's zone (only after hydration, so SSR matches). */
   localTime?: boolean;
+  /** Names of the people here, for `@name` highlighting (authors are added). */
+  people?: readonly string[];
+  /** What an empty room shows instead of messages. */
+  empty?: ComponentChildren;
   /** Seq of the first message that arrived while the tab was hidden: a divider goes above it. */
   unreadFrom?: number | null;
   /** "Ana joined" lines, placed among the messages by time. */
@@ -128,6 +103,8 @@ export function MessageList(
     meId,
     meName = "",
     localTime = false,
+    people = [],
+    empty = "No messages yet.",
     unreadFrom = null,
     events = [],
     failures = {},
@@ -141,6 +118,14 @@ export function MessageList(
 ): VNode {
   /** The message whose actions show (under the pointer, focused or tapped). */
   const [active, setActive] = useState<number | null>(null);
+  const zone = zoneFor(localTime);
+  // "Today" is read when the list renders (the server's day, then the reader's).
+  const now = Date.now();
+  /** Who `@name` may name: the people here and the authors shown. */
+  const names = useMemo(
+    () => [...new Set([...people, ...messages.map((m) => m.user.name)])],
+    [people, messages],
+  );
   let e = 0;
   /** Events up to `ts`, in order, each rendered once. */
   const eventsBefore = (ts: number) => {
@@ -154,11 +139,26 @@ export function MessageList(
 
   return (
     <ol class="message-list list-unstyled mb-0">
+      {messages.length === 0 && pending.length === 0 && (
+        <li class="empty-room text-body-secondary" data-testid="empty-room">
+          {empty}
+        </li>
+      )}
       {messages.map((m, i) => {
         const prev = messages[i - 1];
         const grouped = prev !== undefined && prev.user.id === m.user.id &&
-          m.ts - prev.ts < GROUP_WINDOW_MS;
+          m.ts - prev.ts < GROUP_WINDOW_MS &&
+          dayKey(prev.ts, zone) === dayKey(m.ts, zone);
         const mine = m.user.id === meId;
+        const newDay = prev === undefined ||
+          dayKey(prev.ts, zone) !== dayKey(m.ts, zone);
+        const daySeparator = newDay && (
+          <li key={`day-${m.seq}`} class="day-separator" data-testid="day">
+            <span>{dayLabel(m.ts, now, zone)}</span>
+          </li>
+        );
+        const mentionsMe = !mine && meName !== "" && !m.deleted &&
+          mentions(m.text, meName);
         const divider = m.seq === unreadFrom && (
           <li
             key="unread"
@@ -171,11 +171,14 @@ export function MessageList(
         );
         return [
           ...eventsBefore(m.ts),
+          daySeparator,
           divider,
           <li
             key={m.seq}
             id={`m${m.seq}`}
-            class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""}`}
+            class={`message ${mine ? "mine" : ""} ${grouped ? "grouped" : ""} ${
+              mentionsMe ? "mentions-me" : ""
+            }`}
             data-seq={m.seq}
             {...(actions
               ? {
@@ -191,16 +194,22 @@ export function MessageList(
           >
             {!grouped && (
               <div class="message-meta">
-                <Avatar name={m.user.name} picture={m.user.picture} />
+                <Avatar
+                  id={m.user.id}
+                  name={m.user.name}
+                  picture={m.user.picture}
+                />
                 <strong class="message-author">{m.user.name}</strong>
-                {m.user.kind === "guest" && (
-                  <span class="badge guest-badge">guest</span>
-                )}
+                <Discriminator user={m.user} onHover />
+                {m.user.kind === "google"
+                  ? <VerifiedMark />
+                  : <span class="badge guest-badge">guest</span>}
                 <time
                   class="text-body-secondary small ms-2"
                   dateTime={new Date(m.ts).toISOString()}
+                  title={formatFull(m.ts, zone)}
                 >
-                  {formatTime(m.ts, localTime)}
+                  {formatTime(m.ts, zone)}
                 </time>
               </div>
             )}
@@ -227,13 +236,13 @@ export function MessageList(
               )
               : (
                 <div class="bubble">
-                  <MessageText text={m.text} />
+                  <MessageText text={m.text} names={names} me={meName} />
                   {m.edited !== undefined && (
                     <span
                       class="edited small text-body-secondary ms-1"
-                      title={new Date(m.edited).toISOString()}
+                      title={formatFull(m.edited, zone)}
                     >
-                      (edited {formatTime(m.edited, localTime)})
+                      (edited {formatTime(m.edited, zone)})
                     </span>
                   )}
                 </div>
@@ -264,14 +273,14 @@ export function MessageList(
             data-pending={p.clientId}
           >
             <div class="message-meta">
-              <Avatar name={meName} />
+              <Avatar id={meId ?? ""} name={meName} />
               <strong class="message-author">{meName}</strong>
               {failure
                 ? <span class="badge text-bg-danger ms-2">not sent</span>
                 : <span class="badge text-bg-warning ms-2">pending</span>}
             </div>
             <div class="bubble">
-              <MessageText text={p.text} />
+              <MessageText text={p.text} names={names} me={meName} />
             </div>
             {failure && (
               <div class="small text-danger" data-testid="failure">

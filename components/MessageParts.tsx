@@ -14,6 +14,8 @@ export interface MessageActionHandlers {
   onReply(message: ChatMessage): void;
   /** Starts editing `message` in place. */
   onEdit(message: ChatMessage): void;
+  /** Whether "Edit" is offered on `message` (your own, within the edit window). */
+  canEdit(message: ChatMessage): boolean;
   /** Deletes message `seq` (already confirmed). */
   onDelete(seq: number): void;
   /** Scrolls to message `seq`, loading older pages if needed. */
@@ -156,7 +158,7 @@ export function MessageActions(
       >
         <i class="bi bi-reply" aria-hidden="true"></i>
       </a>
-      {mine && handlers && (
+      {mine && handlers?.canEdit(message) && (
         <button
           type="button"
           class="btn btn-link btn-sm p-0 me-2"
@@ -255,6 +257,7 @@ export function EditBox(
       <textarea
         class="form-control form-control-sm"
         aria-label="Edit message"
+        dir="auto"
         value={text.value}
         ref={(el) => el?.focus()}
         onInput={(e) => (text.value = e.currentTarget.value)}

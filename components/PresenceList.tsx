@@ -2,7 +2,7 @@ import type { VNode } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { presentUsers } from "../lib/chat/presence.ts";
 import type { PresenceState } from "../lib/chat/types.ts";
-import { Avatar } from "./MessageList.tsx";
+import { Avatar, Discriminator, VerifiedMark } from "./Identity.tsx";
 
 /**
  * Closes the `<details>` popover on Esc (focus goes back to its summary when
@@ -59,8 +59,10 @@ export function PresenceList({ state }: { state: PresenceState }): VNode {
             class="d-flex align-items-center gap-2 py-1"
             data-user={u.id}
           >
-            <Avatar name={u.name} picture={u.picture} />
+            <Avatar id={u.id} name={u.name} picture={u.picture} />
             <span class="text-truncate">{u.name}</span>
+            <Discriminator user={u} />
+            {u.kind === "google" && <VerifiedMark />}
           </li>
         ))}
       </ul>

@@ -7,7 +7,7 @@
 
 import { type ReadonlySignal, useSignal } from "@preact/signals";
 import type { RoomView } from "../lib/chat/client/room_client.ts";
-import { DEFAULT_EDIT_WINDOW_MS } from "../lib/chat/events.ts";
+import { mayEdit } from "../lib/chat/events.ts";
 import type { MessageEdit } from "./MessageList.tsx";
 
 /** What {@link useMessageEditing} gives the island. */
@@ -22,16 +22,19 @@ export interface MessageEditing {
 
 /**
  * In-place editing over the latest `view`; `save` sends the new text of a
- * message and is true when it was taken (editing then ends).
+ * message and is true when it was taken (editing then ends). `editWindowMs`
+ * is the server's (`EDIT_WINDOW_MINUTES`), so Up never opens an edit the
+ * server would refuse.
  *
  * @example
  * ```ts
- * const editing = useMessageEditing(view, (seq, text) =>
+ * const editing = useMessageEditing(view, 15 * 60_000, (seq, text) =>
  *   client.act({ type: "edit", target: seq, text }));
  * ```
  */
 export function useMessageEditing(
   view: ReadonlySignal<RoomView>,
+  editWindowMs: number,
   save: (seq: number, text: string) => boolean,
 ): MessageEditing {
   const editing = useSignal<number | null>(null);
@@ -57,8 +60,7 @@ export function useMessageEditing(
     editLast() {
       const now = Date.now();
       const last = view.value.messages.findLast((m) =>
-        m.user.id === view.value.user.id && !m.deleted &&
-        now - m.ts < DEFAULT_EDIT_WINDOW_MS
+        mayEdit(m, view.value.user.id, now, editWindowMs)
       );
       if (!last) return false;
       editing.value = last.seq;

@@ -7,17 +7,19 @@
  */
 
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import type { StreamEvent } from "./MessageList.tsx";
 
 /** Where the "joins & leaves in the stream" setting is kept (on by default). */
 const SHOW_JOINS_KEY = "roomcast:show-joins";
 /** Join/leave lines kept in the stream: enough for a session, bounded for a long one. */
 const MAX_STREAM_EVENTS = 100;
+/** How long the latest line stays in the toolbar: long enough to read, short enough not to linger. */
+export const ACTIVITY_SHOWN_MS = 5_000;
 
 /** What {@link useRoomActivity} gives the island. */
 export interface RoomActivity {
-  /** The latest line, for the status bar. */
+  /** The latest line, for the status bar, until {@link ACTIVITY_SHOWN_MS} after it came. */
   latest: string | null;
   /** Lines to place among the messages (none when turned off). */
   events: readonly StreamEvent[];
@@ -40,6 +42,8 @@ export function useRoomActivity(): RoomActivity {
   const latest = useSignal<string | null>(null);
   const events = useSignal<readonly StreamEvent[]>([]);
   const showJoins = useSignal(true);
+  const fade = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(fade.current), []);
 
   useEffect(() => {
     try {
@@ -59,6 +63,11 @@ export function useRoomActivity(): RoomActivity {
     },
     add(text, at) {
       latest.value = text;
+      clearTimeout(fade.current);
+      fade.current = setTimeout(
+        () => (latest.value = null),
+        ACTIVITY_SHOWN_MS,
+      );
       const event = { id: crypto.randomUUID(), ts: at, text };
       events.value = [...events.value, event].slice(-MAX_STREAM_EVENTS);
     },

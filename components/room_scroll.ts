@@ -9,7 +9,7 @@
 
 import { type ReadonlySignal, useSignal } from "@preact/signals";
 import type { RefObject } from "preact";
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type {
   RoomView,
   TimelineChange,
@@ -42,7 +42,9 @@ export interface RoomScroll {
 
 /**
  * Scroll management for the room's conversation, reading the latest `view`;
- * `loadOlder` asks for the next page of older messages.
+ * `loadOlder` asks for the next page of older messages; a change of
+ * `relayout` re-renders every message (times in the reader's zone), and a
+ * pinned view stays at the newest.
  *
  * @example
  * ```ts
@@ -53,6 +55,7 @@ export interface RoomScroll {
 export function useRoomScroll(
   view: ReadonlySignal<RoomView>,
   loadOlder: () => void,
+  relayout?: unknown,
 ): RoomScroll {
   const unseen = useSignal(0);
   /** A message to scroll to once it is loaded (a reply's parent). */
@@ -77,7 +80,21 @@ export function useRoomScroll(
     } else if (stick.current) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [messages, pending]);
+  }, [messages, pending, relayout]);
+
+  // The conversation's own box resized while pinned (the composer grew, the
+  // window changed): the newest message stays in view.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (stick.current && keepOffset.current === null) {
+        el.scrollTop = el.scrollHeight;
+      }
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
 
   /** Scrolls to the jump target if it is shown, else loads older pages towards it. */
   const tryJump = () => {
@@ -115,7 +132,9 @@ export function useRoomScroll(
       stick.current = true;
     },
     onScroll() {
-      if (nearBottom()) unseen.value = 0;
+      // Scrolled up by the reader: stay there; back at the bottom: pinned again.
+      stick.current = nearBottom();
+      if (stick.current) unseen.value = 0;
       const el = scroller.current;
       if (
         el && el.scrollTop < LOAD_OLDER_THRESHOLD_PX &&

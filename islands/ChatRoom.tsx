@@ -3,7 +3,11 @@ import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useBackgroundAlerts } from "../components/background_alerts.ts";
 import type { ReplyTarget } from "../components/Composer.tsx";
 import type { MessageActionHandlers } from "../components/MessageParts.tsx";
-import { quoteOf } from "../lib/chat/events.ts";
+import {
+  DEFAULT_EDIT_WINDOW_MS,
+  mayEdit,
+  quoteOf,
+} from "../lib/chat/events.ts";
 import { useMessageEditing } from "../components/message_editing.ts";
 import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
@@ -15,7 +19,7 @@ import {
   roomSocketPath,
 } from "../lib/chat/client/dependencies.ts";
 import { RoomClient } from "../lib/chat/client/room_client.ts";
-import { typingLabel } from "../lib/chat/presence.ts";
+import { presentUsers, typingLabel } from "../lib/chat/presence.ts";
 import type { ChatMessage, ChatUser } from "../lib/chat/types.ts";
 
 /** What the room page renders the island with. */
@@ -36,6 +40,8 @@ export interface ChatRoomProps {
   replyTo?: number | null;
   /** Every message shows reply and delete as a link and a form (the no-JS page's `?actions=1`). */
   staticActions?: boolean;
+  /** How long after posting an author may edit (`EDIT_WINDOW_MINUTES`; default a day). */
+  editWindowMs?: number;
 }
 
 /** The composer's line for a reply to `m`. */
@@ -65,6 +71,7 @@ export default function ChatRoom(
     googleClientId,
     replyTo: initialReply = null,
     staticActions = false,
+    editWindowMs = DEFAULT_EDIT_WINDOW_MS,
   }: ChatRoomProps,
 ) {
   const client = useMemo(
@@ -76,8 +83,12 @@ export default function ChatRoom(
     [],
   );
   const view = useSignal(client.view);
-  const scroll = useRoomScroll(view, () => client.loadOlder());
   const localTime = useSignal(false);
+  const scroll = useRoomScroll(
+    view,
+    () => client.loadOlder(),
+    localTime.value,
+  );
   const activity = useRoomActivity();
   const alerts = useBackgroundAlerts(room, view.value.user);
   // The subscription below outlives renders: it reads the latest alerts.
@@ -92,6 +103,7 @@ export default function ChatRoom(
   );
   const editing = useMessageEditing(
     view,
+    editWindowMs,
     (seq, text) => client.act({ type: "edit", target: seq, text }),
   );
 
@@ -131,6 +143,7 @@ export default function ChatRoom(
         ?.focus();
     },
     onEdit: (m) => editing.start(m.seq),
+    canEdit: (m) => mayEdit(m, user.id, Date.now(), editWindowMs),
     onDelete: (seq) => client.act({ type: "delete", target: seq }),
     onJump: (seq) => scroll.jumpTo(seq),
   };
@@ -148,6 +161,8 @@ export default function ChatRoom(
   const { messages, pending, status, presence, typing, notice, failures } =
     view.value;
   const me = view.value.user;
+  const here = useMemo(() => presentUsers(presence), [presence]);
+  const hereNames = useMemo(() => here.map((u) => u.name), [here]);
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
   const mayPost = me.id === user.id ? canPost : true;
@@ -190,6 +205,10 @@ export default function ChatRoom(
             meId={me.id}
             meName={me.name}
             localTime={localTime.value}
+            people={hereNames}
+            empty={mayPost
+              ? `Nothing here yet: write the first message in #${room}.`
+              : `Nothing here yet in #${room}.`}
             unreadFrom={alerts.unreadFrom}
             events={activity.events}
             failures={failures}
@@ -243,6 +262,8 @@ export default function ChatRoom(
           replyTo: replyTo.value,
           onCancelReply: () => (replyTo.value = null),
           onEditLast: editing.editLast,
+          people: here,
+          meId: me.id,
         }}
       />
     </div>

@@ -1,7 +1,7 @@
 import { useSignal } from "@preact/signals";
 import type { JSX } from "preact";
 import { useEffect, useMemo } from "preact/hooks";
-import { Avatar } from "../components/MessageList.tsx";
+import { Avatar } from "../components/Identity.tsx";
 import { openSessionChannel } from "../lib/chat/client/session_channel.ts";
 import type { ChatUser } from "../lib/chat/types.ts";
 
@@ -63,7 +63,7 @@ export default function NavUser({ user: initial, path }: NavUserProps) {
   if (!me) return null;
   return (
     <div class="navbar-user d-flex align-items-center gap-2">
-      <Avatar name={me.name} picture={me.picture} />
+      <Avatar id={me.id} name={me.name} picture={me.picture} />
       <span
         class="navbar-text text-truncate user-name"
         data-testid="user-name"

@@ -139,7 +139,8 @@ export async function runFanout(
   const d = await startTarget(target, o, { scenario: "fanout" });
   log(
     `fanout ${d.label}: ${o.rooms} rooms × ${o.clients} clients, ` +
-      `${senders} sender(s)/room, ${o.rate} msgs/s for ${o.duration} s`,
+      `${senders} sender(s)/room, ${o.rate} msgs/s for ${o.duration} s` +
+      (o.reactions > 0 ? `, ${o.reactions} % reactions` : ""),
   );
   if (target === "roomcast" && perSender > DEFAULT_SENDER_RATE) {
     log(
@@ -185,14 +186,32 @@ export async function runFanout(
 
     if (o.warmup > 0) {
       log(`warm-up ${o.warmup} s`);
-      await pace(sendList, o.rate, o.warmup, "w", 0, o.size, tally);
+      await pace(
+        sendList,
+        o.rate,
+        o.warmup,
+        "w",
+        0,
+        o.size,
+        tally,
+        o.reactions,
+      );
       await sleep(200);
     }
     log(`measuring ${o.duration} s`);
     const cpu = cpuMeter(d.pids);
     const measureStart = performance.now();
     tally.measuring = true;
-    await pace(sendList, o.rate, o.duration, "m", 0, o.size, tally);
+    await pace(
+      sendList,
+      o.rate,
+      o.duration,
+      "m",
+      0,
+      o.size,
+      tally,
+      o.reactions,
+    );
     const measureEnd = performance.now();
 
     // Drain: until every accepted message reached every socket of its room.

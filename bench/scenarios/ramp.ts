@@ -165,6 +165,7 @@ export async function runRamp(target: Target, o: Options): Promise<RampResult> {
   const connections = o.rooms * o.clients;
   log(
     `ramp ${d.label}: ${o.rooms} rooms × ${o.clients} clients, from ${o.startRate} msgs/s ×${o.stepFactor}` +
+      (o.reactions > 0 ? `, ${o.reactions} % reactions` : "") +
       (target === "roomcast"
         ? `, RATE_LIMIT_BURST=RATE_LIMIT_PER_SECOND=${RAMP_RATE_LIMIT}`
         : ""),
@@ -296,7 +297,16 @@ async function runStep(
   const tally = new Tally(step, o.rooms);
   sink.tally = tally;
   if (o.stepWarmup > 0) {
-    await pace(senders, rate, o.stepWarmup, "w", step, o.size, tally);
+    await pace(
+      senders,
+      rate,
+      o.stepWarmup,
+      "w",
+      step,
+      o.size,
+      tally,
+      o.reactions,
+    );
   }
   const cpu = cpuMeter(d.pids);
   tally.measuring = true;
@@ -309,6 +319,7 @@ async function runStep(
     step,
     o.size,
     tally,
+    o.reactions,
   );
   const end = performance.now();
   tally.deadline = end + o.stepDrain * 1000;

@@ -76,6 +76,26 @@ export function quoteOf(parent: ChatMessage | null | undefined): ReplyQuote {
   };
 }
 
+/**
+ * Whether `userId` may still edit `message` at `now`: their own, not deleted,
+ * and younger than the edit window. The rule {@link checkEvent} enforces, for
+ * a client that offers "Edit" only where the server will take it.
+ *
+ * @example
+ * ```ts
+ * mayEdit(message, me.id, Date.now(), 15 * 60_000); // false after 15 minutes
+ * ```
+ */
+export function mayEdit(
+  message: ChatMessage,
+  userId: string,
+  now: number,
+  editWindowMs: number = DEFAULT_EDIT_WINDOW_MS,
+): boolean {
+  return message.user.id === userId && !message.deleted &&
+    now - message.ts <= editWindowMs;
+}
+
 /** Why an event may not be applied to `target`, or null when it may. */
 export function checkEvent(
   target: ChatMessage | null | undefined,

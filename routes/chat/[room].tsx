@@ -7,7 +7,7 @@ import { canPost } from "../../lib/chat/post.ts";
 import { routeError } from "../../lib/web/errors.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
 import SignIn from "../../islands/SignIn.tsx";
-import { MessageList } from "../../components/MessageList.tsx";
+import RoomHistory from "../../islands/RoomHistory.tsx";
 
 interface RoomData {
   room: string;
@@ -85,18 +85,12 @@ export default function RoomPage(
             googleClientId={services.config.googleClientIds[0] ?? null}
             replyTo={data.replyTo}
             staticActions={data.staticActions}
+            editWindowMs={services.config.editWindowMinutes * 60_000}
           />
         )
         : (
           <div class="room-body">
-            <div
-              class="message-scroller"
-              role="log"
-              aria-label="Messages"
-              tabIndex={0}
-            >
-              <MessageList messages={data.history} />
-            </div>
+            <RoomHistory room={data.room} messages={data.history} />
             <div class="composer border-top p-3">
               <SignIn
                 next={url.pathname}

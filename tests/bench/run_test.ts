@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   benchText,
   classifyFrame,
+  isReaction,
   parseBenchText,
+  reactionClientId,
   Tally,
 } from "../../bench/client.ts";
 import {
@@ -205,6 +207,54 @@ Deno.test("classifyFrame: Roomcast's nested message, bare's relayed one, and the
     kind: "other",
   });
   assert.deepEqual(classifyFrame("not json"), { kind: "bad" });
+});
+
+Deno.test("reactions: the tag survives in a clientId; Roomcast's event and bare's relayed react are measured deliveries", () => {
+  const clientId = reactionClientId("m", 4, 1234.5678, "r3c4", 17);
+  assert.match(clientId, /^[\w-]{1,64}$/, "a valid clientId");
+  const tag = { phase: "m", step: 4, sentAt: 1234.568 };
+  const event = JSON.stringify({
+    type: "event",
+    event: {
+      kind: "react",
+      target: 9,
+      emoji: "👍",
+      on: true,
+      seq: 12,
+      room: "bench-0",
+      user: { id: "u", name: "bench-1" },
+      ts: 1,
+      clientId,
+    },
+  });
+  assert.deepEqual(classifyFrame(event), { kind: "message", tag });
+  const relayed = JSON.stringify({
+    type: "react",
+    target: 1,
+    emoji: "👍",
+    on: false,
+    clientId,
+  });
+  assert.deepEqual(classifyFrame(relayed), { kind: "message", tag });
+  // Someone else's event (an edit from a person) is not measured.
+  assert.deepEqual(
+    classifyFrame('{"type":"event","event":{"kind":"edit","clientId":"e1"}}'),
+    { kind: "other" },
+  );
+});
+
+Deno.test("isReaction: exactly the asked share of sends, spread evenly", () => {
+  for (const percent of [0, 10, 25, 50]) {
+    const picks = Array.from(
+      { length: 1_000 },
+      (_, k) => isReaction(k, percent),
+    );
+    assert.equal(picks.filter(Boolean).length, percent * 10, `${percent} %`);
+    // Never two reactions in a row below 50 %.
+    if (percent < 50) {
+      assert.ok(!picks.some((p, k) => p && picks[k + 1]), `${percent} %`);
+    }
+  }
 });
 
 Deno.test("Tally: counts per step; other steps are stray, after the deadline late", () => {

@@ -5,6 +5,7 @@ import {
   isOneEmoji,
   MAX_DISTINCT_REACTIONS,
   MAX_SNIPPET_CHARS,
+  mayEdit,
   quoteOf,
   requote,
 } from "../../lib/chat/events.ts";
@@ -172,4 +173,25 @@ Deno.test("quoteOf and requote: the parent's author and first line, deleted, or 
     requote(reply, ev(5, { kind: "react", emoji: "👍", on: true })),
     reply,
   );
+});
+
+Deno.test("mayEdit offers editing exactly where checkEvent takes it", () => {
+  const deleted: ChatMessage = {
+    ...message,
+    deleted: { by: "author", ts: 1_500 },
+  };
+  for (const target of [message, deleted]) {
+    for (const user of [ANA, BEN]) {
+      for (const now of [1_000, 1_999, 2_000, 2_001, 90_000]) {
+        for (const window of [0, 999, 1_000, 60_000]) {
+          const edit = { kind: "edit", target: 1, text: "x" } as const;
+          assert.equal(
+            mayEdit(target, user.id, now, window),
+            checkEvent(target, edit, user, now, window) === null,
+            `${user.id} at ${now} with a window of ${window}`,
+          );
+        }
+      }
+    }
+  }
 });

@@ -71,6 +71,8 @@ export interface Session<S extends Origin = TestServer> {
 export interface OpenOptions {
   viewport?: { width: number; height: number };
   colorScheme?: "light" | "dark";
+  /** The browser's time zone (default UTC). */
+  timezoneId?: string;
 }
 
 export interface Tab {
@@ -149,7 +151,7 @@ export async function openSession<S extends Origin>(
         viewport: options.viewport ?? DESKTOP,
         colorScheme: options.colorScheme ?? "light",
         locale: "en-US",
-        timezoneId: "UTC",
+        timezoneId: options.timezoneId ?? "UTC",
       });
       contexts.push(context);
       context.setDefaultTimeout(WAIT_MS);

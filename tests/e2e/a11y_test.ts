@@ -175,3 +175,39 @@ Deno.test("the people list opens from the keyboard, closes on Esc (focus back on
     await list.waitFor({ state: "hidden" });
   });
 });
+
+/** Formatting, mentions and a code block: every element markdown-lite makes. */
+const FORMATTED =
+  "**Release** *today*, ~~not Friday~~: run `deno task build` then see https://example.com/notes\n> quoted by @Ana and @Ben\n```\nconst ok = true;\n```";
+
+for (const colorScheme of SCHEMES) {
+  Deno.test(`axe finds nothing in ${colorScheme}: an empty room, formatted messages, a mention of you, the @ list, the length counter and a refusal`, async () => {
+    await withSession(`a11y text ${colorScheme}`, async (s) => {
+      const found: string[] = [];
+      const tab = await s.open({ colorScheme });
+      const { page } = tab;
+      const check = (what: string) =>
+        axeInto(found, page, `${what} (${colorScheme})`);
+      await joinWithCookie(tab, s.server, "Ana", "text");
+      await check("an empty room");
+      const ben = await s.open({ colorScheme });
+      await joinWithCookie(ben, s.server, "Ben", "text");
+      await send(ben.page, FORMATTED);
+      await confirmed(page, FORMATTED).waitFor();
+      await page.locator("li.mentions-me").waitFor();
+      await check("formatted messages, one mentioning you");
+
+      const box = composer(page);
+      await box.fill("");
+      await box.pressSequentially("hi @B");
+      await page.getByRole("listbox", { name: "People to mention" }).waitFor();
+      await check("the @ list open");
+      await box.press("Escape");
+      await box.fill("x".repeat(4_005));
+      await box.press("Enter");
+      await page.getByTestId("composer-refusal").waitFor();
+      await check("the counter over the limit and a refusal");
+      assert.deepEqual(found, [], `axe found:\n${found.join("\n")}`);
+    });
+  });
+}

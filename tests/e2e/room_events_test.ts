@@ -13,8 +13,10 @@ import {
   postAs,
   send,
   statusIs,
+  withBrowser,
   withSession,
 } from "./_browser.ts";
+import { startServer } from "../_helpers/server.ts";
 
 /** How long a lost network may take to show (the heartbeat's bound). */
 const DEAD_PATH_SHOWN_MS = 30_000;
@@ -167,4 +169,35 @@ Deno.test("clicking a reply's quote scrolls to its parent, loading older pages f
     await ana.page.keyboard.press("Enter");
     await filler.getByRole("button", { name: "👍 1: Ana" }).waitFor();
   });
+});
+
+Deno.test("the room offers editing only within the server's edit window (EDIT_WINDOW_MINUTES)", async () => {
+  const server = await startServer({ EDIT_WINDOW_MINUTES: "0" });
+  try {
+    await withBrowser("edit-window", server, async (s) => {
+      const ana = await s.open();
+      await joinWithCookie(ana, s.server, "Ana", "short-edits");
+      await send(ana.page, "no second thoughts");
+      await confirmed(ana.page, "no second thoughts").waitFor();
+
+      // Up in the empty composer leaves it as it is: the message is past the
+      // window, so no edit box opens and typing goes on in the composer.
+      await composer(ana.page).focus();
+      await composer(ana.page).press("ArrowUp");
+      await composer(ana.page).pressSequentially("still here");
+      assert.equal(await composer(ana.page).inputValue(), "still here");
+      assert.equal(await ana.page.getByLabel("Edit message").count(), 0);
+
+      // Its actions offer reply and delete, not edit.
+      const message = messageItem(ana.page, "no second thoughts");
+      await message.hover();
+      await message.getByRole("button", { name: "Delete" }).waitFor();
+      assert.equal(
+        await message.getByRole("button", { name: "Edit" }).count(),
+        0,
+      );
+    });
+  } finally {
+    await server.close();
+  }
 });

@@ -4,7 +4,9 @@
  * whose names are themselves payloads, and must stay inert everywhere it is
  * shown: the live island, the server-rendered page after a reload, and the
  * signed-out page. Nothing runs, no element is injected, only http(s) text
- * becomes a link, and names lose their bidi overrides.
+ * becomes a link, and names lose their bidi overrides. Markdown-lite around
+ * payloads makes only its own elements (strong, em, s, code, pre,
+ * blockquote, mentions), and every character stays text.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -20,6 +22,7 @@ import {
   withSession,
 } from "./_browser.ts";
 import { normalizeMessageText } from "../../lib/chat/protocol.ts";
+import { LINK_REL } from "../../components/MessageText.tsx";
 import { normalizeDisplayName } from "../../lib/chat/names.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 
@@ -110,6 +113,29 @@ const CORPUS: readonly Payload[] = [
       { href: "http://example.org/page", text: "http://example.org/page" },
     ],
   },
+  // Markdown-lite: formatting around payloads makes elements, never markup.
+  { text: `**<img src=x onerror="${PWN}">** and __<b onclick=${PWN}>__` },
+  { text: "`<script>" + PWN + "</script>` ``<svg onload=" + PWN + ">``" },
+  {
+    text: "```html\n<svg onload=" + PWN + '>\n<a href="javascript:' + PWN +
+      '">x</a>\n```\nafter the block',
+  },
+  {
+    text:
+      `> <iframe src="javascript:parent.${PWN}"></iframe>\n> **quoted** https://example.com/q`,
+    links: [{ href: "https://example.com/q", text: "https://example.com/q" }],
+  },
+  {
+    text: `_[x](javascript:${PWN})_ ~~<b onclick=${PWN}>~~ *data:text/html,x*`,
+  },
+  { text: `@<img src=x onerror=alert(1)> @Viewer <svg onload=${PWN}>` },
+  {
+    text: `*https://example.com/em* **https://example.com/"><b>**`,
+    links: [
+      { href: "https://example.com/em", text: "https://example.com/em" },
+      { href: "https://example.com/", text: "https://example.com/" },
+    ],
+  },
 ];
 
 /** Sent through the composer, so the island's pending copy is rendered too. */
@@ -154,7 +180,20 @@ function audit(page: Page): Promise<Audit> {
           ".message-list, [data-testid=presence-list], [data-testid=typing], [data-testid=activity]",
         )].flatMap((area) => [...area.querySelectorAll("*")])
           .filter((el) =>
-            !["LI", "DIV", "SPAN", "STRONG", "TIME", "A"].includes(el.tagName)
+            ![
+              "LI",
+              "DIV",
+              "SPAN",
+              "STRONG",
+              "TIME",
+              "A",
+              // Markdown-lite's elements (components/MessageText.tsx).
+              "EM",
+              "S",
+              "CODE",
+              "PRE",
+              "BLOCKQUOTE",
+            ].includes(el.tagName)
           ),
         // Anywhere: nothing that runs, frames, styles or re-bases the page.
         ...body.querySelectorAll(
@@ -224,7 +263,8 @@ async function assertInert(
   );
   for (const link of a.anchors) {
     assert.match(link.href ?? "", /^https?:\/\//);
-    assert.equal(link.rel, "noopener noreferrer nofollow");
+    assert.equal(link.rel, LINK_REL);
+    assert.equal(link.rel, "noopener noreferrer nofollow ugc");
     assert.equal(link.target, "_blank");
     assert.deepEqual(link.attrs, ["href", "rel", "target"]);
   }
@@ -311,6 +351,19 @@ Deno.test("an XSS corpus in messages and display names stays inert: live, server
 
       const expected = { texts, names, scripts, dialogs };
       const live = await assertInert(viewer, "live island", expected);
+      // The markdown payloads were formatted (so the corpus exercised it).
+      const selectors = ["strong", "em", "s", "code", "pre", "blockquote"];
+      const formatted = await viewer.page.evaluate(
+        (sels) =>
+          sels.map((sel) =>
+            document.querySelectorAll(`.message-list .bubble ${sel}`).length
+          ),
+        [...selectors, ".mention", ".mention-me"],
+      );
+      assert.ok(
+        formatted.every((n) => n > 0),
+        `formatted elements: ${formatted}`,
+      );
       assert.ok(live.authors.length >= attackers.length);
 
       // The server's rendering of the same history, hydrated.

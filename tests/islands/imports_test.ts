@@ -13,6 +13,7 @@ const BROWSER_SAFE = [
   /^components\/[^/]+\.tsx?$/,
   /^lib\/chat\/client\/[^/]+\.ts$/,
   /^lib\/chat\/(protocol|types|names|presence|timeline|backoff|mentions|rate_limit|events)\.ts$/,
+  /^lib\/web\/(markdown|identity|times|mention_completion|composer_limit)\.ts$/,
   /^lib\/shared\.ts$/,
 ];
 /** npm packages an island may reach. */

@@ -33,6 +33,9 @@ function replyToOf(value: unknown): { replyTo?: number } {
 
 /**
  * `GET /api/rooms/:room/messages?before=&after=&limit=`: a page of history.
+ * With `after` it is the log after that `seq`, as `resume` answers it: new
+ * messages and the events (edits, deletes, reactions) that changed older
+ * ones, so a bot polling by `seq` converges like a socket.
  * `POST /api/rooms/:room/messages {text, clientId?, replyTo?}`: the socket's posting
  * path (`postMessage`); form posts (the no-JS page) redirect back.
  */
@@ -62,7 +65,7 @@ export const handler: Handlers<AppEnv> = {
     }
     const { store } = services;
     const page = after !== undefined
-      ? await store.after(room, after, limit)
+      ? await store.since(room, after, limit)
       : before !== undefined
       ? await store.before(room, before, limit)
       : await store.recent(room, limit);

@@ -149,3 +149,54 @@ Deno.test("no-JS forms: delete posts a form and is redirected back; a reply post
     await server.close();
   }
 });
+
+Deno.test("GET ?after= is the log after a seq: a bot polling by seq sees edits, reactions and deletes of older messages", async () => {
+  const server = await startServer({ RATE_LIMIT_BURST: "100" });
+  try {
+    const ana = await server.guest("Ana");
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.origin}/api/rooms/polled/messages${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ana.token}`,
+          "content-type": "application/json",
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const posted = await call("POST", "", { text: "first draft" });
+    const { message } = await posted.json();
+    const polled = await (await call("GET", `?after=${message.seq}`)).json();
+    assert.deepEqual(polled, { messages: [], events: [], hasMore: false });
+
+    for (
+      const [method, path, body] of [
+        ["PATCH", `/${message.seq}`, { text: "second draft" }],
+        ["POST", `/${message.seq}/reactions`, { emoji: "👍", on: true }],
+        ["POST", "", { text: "and a new one" }],
+        ["DELETE", `/${message.seq}`, undefined],
+      ] as const
+    ) {
+      const res = await call(method, path, body);
+      assert.equal(res.status, 201, `${method} ${path}`);
+      await res.body?.cancel();
+    }
+    const page = await (await call("GET", `?after=${message.seq}`)).json();
+    assert.deepEqual(
+      page.events.map((e: { kind: string; target: number }) => [
+        e.kind,
+        e.target,
+      ]),
+      [["edit", message.seq], ["react", message.seq], [
+        "delete",
+        message.seq,
+      ]],
+    );
+    assert.deepEqual(
+      page.messages.map((m: { text: string }) => m.text),
+      ["and a new one"],
+    );
+    assert.ok(!JSON.stringify(page).includes("draft"), "no deleted text");
+  } finally {
+    await server.close();
+  }
+});
