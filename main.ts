@@ -7,7 +7,12 @@
  */
 
 import { type AppConfig, ConfigError, loadConfig } from "./lib/config.ts";
-import { SHUTDOWN_GRACE_MS, startInstance } from "./lib/instance.ts";
+import {
+  type Instance,
+  SHUTDOWN_GRACE_MS,
+  startInstance,
+} from "./lib/instance.ts";
+import { ListenerSettingsError } from "./lib/net/settings.ts";
 import { manifest } from "./manifest.gen.ts";
 
 let config: AppConfig;
@@ -21,9 +26,18 @@ try {
   throw err;
 }
 
-const main = await startInstance(config, manifest, {
-  reusePort: config.workers > 1,
-});
+let main: Instance;
+try {
+  main = await startInstance(config, manifest, {
+    reusePort: config.workers > 1,
+  });
+} catch (err) {
+  if (err instanceof ListenerSettingsError) {
+    console.error(`roomcast: ${err.message}`);
+    Deno.exit(1);
+  }
+  throw err;
+}
 
 // Extra workers serve the same port (SO_REUSEPORT); the broadcast, kv or redis layer joins them.
 const workers: Worker[] = [];

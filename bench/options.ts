@@ -31,6 +31,8 @@ export interface Options {
   bareV8: "default" | "same";
   /** Roomcast's `WORKERS`: serving workers in its one process (1: none extra). */
   workers: number;
+  /** Roomcast's listener (`LISTENER`): the guarded one (default) or plain `Deno.serve`, for comparing. */
+  listener: "guarded" | "deno";
   /** Rooms (every scenario). */
   rooms: number;
   /** WebSocket clients per room (fanout, ramp). */
@@ -122,6 +124,8 @@ Common:
   --layer=memory               Roomcast CHANNEL_LAYER: memory | broadcast | redis | kv
                                (redis: a private redis-server on a free port)
   --kv=file                    Roomcast KV_PATH: file (fresh temp file) | memory (diagnosis)
+  --listener=guarded           Roomcast LISTENER: guarded (lib/net/front.ts) | deno
+                               (plain Deno.serve + Deno.upgradeWebSocket), to compare
   --bare-v8=default            bare server's V8 flags: default (Deno's) | same (the
                                --v8-flags of \`deno task start\`, which Roomcast always gets)
   --workers=1                  Roomcast WORKERS (serving workers sharing the port; > 1
@@ -233,6 +237,10 @@ export function parseArgs(args: string[]): Parsed {
   if (resume !== "always" && resume !== "gap") {
     throw new UsageError("--resume must be always or gap");
   }
+  const listener = take("listener") ?? "guarded";
+  if (listener !== "guarded" && listener !== "deno") {
+    throw new UsageError("--listener must be guarded or deno");
+  }
   const sendersRaw = take("senders");
   const options: Options = {
     scenarios: SCENARIOS.filter((s) => wanted.has(s)),
@@ -242,6 +250,7 @@ export function parseArgs(args: string[]): Parsed {
     profile: undefined,
     bareV8,
     workers: int("workers", 1, 1, 64),
+    listener,
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
     size: int("size", 80, 40, 3_900),

@@ -223,9 +223,12 @@ export async function startTarget(
   start: StartOptions,
 ): Promise<Deployment> {
   const layer = target === "roomcast" ? o.layer : null;
-  const label = layer
-    ? `${target}/${layer}${o.workers > 1 ? `×${o.workers}` : ""}`
-    : target;
+  // Plain Deno.serve is named in the labels, so an A/B run's logs say which is which.
+  const label =
+    (layer
+      ? `${target}/${layer}${o.workers > 1 ? `×${o.workers}` : ""}`
+      : target) +
+    (target === "roomcast" && o.listener === "deno" ? "/Deno.serve" : "");
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
@@ -270,6 +273,7 @@ export async function startTarget(
       WORKERS: String(o.workers),
       // The load generator is one address standing in for thousands of people.
       ...CROWD_FROM_ONE_ADDRESS,
+      LISTENER: o.listener,
       ...(redis ? { REDIS_URL: redis.url } : {}),
       ...start.env,
     };

@@ -9,6 +9,9 @@
 import type { AppConfig } from "./config.ts";
 import { CloseCode } from "./shared.ts";
 import type { Services } from "./context.ts";
+import { readNofileLimit } from "./net/nofile.ts";
+import { serveApp } from "./net/serve.ts";
+import { listenerSettings } from "./net/settings.ts";
 import { createApp, createServices } from "./server.ts";
 import { resolveLogFormat, stderrIsTerminal } from "./log.ts";
 import { startupLine } from "./startup.ts";
@@ -51,38 +54,61 @@ export interface Instance {
 export async function startInstance(
   config: AppConfig,
   manifest: Manifest,
-  options: { reusePort?: boolean; announce?: boolean } = {},
+  options: {
+    reusePort?: boolean;
+    announce?: boolean;
+    /** Where the listener's settings are read (default: the process environment). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Instance> {
   preferVectoredWrites();
+  // Deno raised the soft limit to the hard one at start (see lib/net/nofile.ts).
+  const nofile = readNofileLimit();
+  const settings = listenerSettings(
+    options.env ?? Deno.env.toObject(),
+    nofile?.soft ?? null,
+    config.workers,
+    config.onDeploy,
+  );
   const services = await createServices(config);
   const app = createApp(services, manifest);
-  const server = Deno.serve({
-    port: config.port,
+  const server = serveApp(app.fetch, {
     hostname: config.hostname,
+    port: config.port,
     reusePort: options.reusePort,
-    onListen: ({ hostname, port }) => {
-      const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
-      const announce = options.announce !== false;
-      // Scripts and tests read this line to learn the port (support/process.ts).
-      if (announce) {
-        console.log(startupLine(`http://${shown}:${port}/`, config));
-      }
-      // On a terminal the line above says it; collectors get the event.
-      const human = resolveLogFormat(config.logFormat, stderrIsTerminal()) ===
-        "text";
-      if (!(announce && human)) {
-        services.log.info("server.listening", {
-          hostname,
-          port,
-          layer: config.channelLayer,
-        });
-      }
-    },
-  }, app.fetch);
+    settings,
+    log: services.log,
+    onDrop: (reason) => services.metrics.drop(`net_${reason}`),
+  });
+  const { hostname, port } = server.addr;
+  const shown = hostname === "0.0.0.0" ? "localhost" : hostname;
+  const announce = options.announce !== false;
+  // Scripts and tests read this line to learn the port (support/process.ts).
+  if (announce) {
+    console.log(
+      startupLine(`http://${shown}:${port}/`, config, {
+        listener: settings.kind,
+      }),
+    );
+  }
+  // On a terminal the line above says it; collectors get the event.
+  const human = resolveLogFormat(config.logFormat, stderrIsTerminal()) ===
+    "text";
+  if (!(announce && human)) {
+    services.log.info("server.listening", {
+      hostname,
+      port,
+      layer: config.channelLayer,
+      listener: settings.kind,
+      nofile: nofile?.soft,
+      maxConnections: settings.limits.maxConnections,
+      maxMessageBytes: settings.limits.maxMessageBytes,
+    });
+  }
   let stopping: Promise<void> | null = null;
   return {
     services,
-    port: server.addr.port,
+    port,
     stop(reason: string) {
       stopping ??= (async () => {
         services.log.info("server.stopping", {

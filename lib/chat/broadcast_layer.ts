@@ -23,6 +23,9 @@ import { encodeServerFrame } from "./protocol.ts";
 /** Prefix of the BroadcastChannel names, so other users of the API never collide. */
 export const BROADCAST_PREFIX = "roomcast:group:";
 
+/** The channel each layer keeps open for its life (outside the group names; nothing is sent on it). */
+export const ANCHOR_CHANNEL = "roomcast:anchor";
+
 /** Options for {@link BroadcastLayer}. */
 export interface BroadcastLayerOptions {
   /** Namespace for channel names; lets tests run isolated layers in one process. */
@@ -34,9 +37,18 @@ export class BroadcastLayer implements ChannelLayer {
   readonly #local = new LocalGroups();
   readonly #buses = new Map<string, BroadcastChannel>();
   readonly #prefix: string;
+  /**
+   * Open from start to close, so this isolate never has zero channels. Deno
+   * unsubscribes when the last channel closes and forgets the subscription
+   * only once its receive loop ends; a channel opened in between posts with
+   * no subscription ("TypeError: expected i32"), which lost presence diffs
+   * when a room's last socket left and another joined at once.
+   */
+  readonly #anchor: BroadcastChannel;
 
   constructor(options: BroadcastLayerOptions = {}) {
     this.#prefix = options.prefix ?? BROADCAST_PREFIX;
+    this.#anchor = new BroadcastChannel(ANCHOR_CHANNEL);
   }
 
   groupAdd(group: string, channel: Channel): Promise<void> {
@@ -83,6 +95,7 @@ export class BroadcastLayer implements ChannelLayer {
 
   close(): Promise<void> {
     for (const bus of this.#buses.values()) bus.close();
+    this.#anchor.close();
     this.#buses.clear();
     this.#local.clear();
     return Promise.resolve();

@@ -54,6 +54,7 @@ import {
   type PostOrder,
 } from "./post.ts";
 import { sharedReads } from "./room_reads.ts";
+import type { ChatSocket } from "../ws/upgrade.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
 import {
@@ -118,20 +119,20 @@ export interface ConsumerScope {
 
 /** Live connections of this instance, for shutdown, sign-out and the connection caps. */
 export class ConnectionRegistry {
-  readonly #sockets = new Map<WebSocket, ConsumerScope>();
+  readonly #sockets = new Map<ChatSocket, ConsumerScope>();
   // Counted as sockets come and go, so a cap check costs O(1), not a scan of every socket.
   readonly #perUser = new Map<string, number>();
   readonly #perIp = new Map<string, number>();
   #emptyWaiters: (() => void)[] = [];
 
-  add(socket: WebSocket, scope: ConsumerScope): void {
+  add(socket: ChatSocket, scope: ConsumerScope): void {
     if (this.#sockets.has(socket)) return;
     this.#sockets.set(socket, scope);
     bump(this.#perUser, scope.user.id, 1);
     bump(this.#perIp, scope.ip, 1);
   }
 
-  delete(socket: WebSocket): void {
+  delete(socket: ChatSocket): void {
     const scope = this.#sockets.get(socket);
     if (!scope) return;
     this.#sockets.delete(socket);
@@ -219,7 +220,7 @@ export class ConnectionRegistry {
  * ```
  */
 export function handleConnection(
-  socket: WebSocket,
+  socket: ChatSocket,
   scope: ConsumerScope,
   deps: ConsumerDeps,
   registry: ConnectionRegistry,
@@ -261,7 +262,7 @@ class Connection implements Channel, EventListenerObject {
   #closed = false;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: ChatSocket,
     readonly scope: ConsumerScope,
     readonly deps: ConsumerDeps,
     readonly registry: ConnectionRegistry,

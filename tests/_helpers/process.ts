@@ -16,6 +16,11 @@ const KEPT_VARIABLES = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
 export interface ServerProcess {
   origin: string;
   port: number;
+  pid: number;
+  /** True once the process has exited. */
+  exited(): boolean;
+  /** The process's resident memory (VmRSS), KiB. */
+  rssKiB(): number;
   /** Sends `signal` and waits for the process to exit. */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
   /** What the process wrote on stderr so far (with `captureStderr`; else ""). */
@@ -35,6 +40,8 @@ export interface SpawnOptions {
   clearEnv?: boolean;
   /** Keep stderr for {@link ServerProcess.stderr} instead of passing it through. */
   captureStderr?: boolean;
+  /** Run the process under this open-file limit (soft and hard), through `bash -c ulimit -n`. */
+  nofile?: number;
 }
 
 /** The variables of this environment a bare one keeps. */
@@ -47,13 +54,29 @@ export function keptEnv(): Record<string, string> {
   return env;
 }
 
-/** Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. */
+/**
+ * Starts `main.ts` with `env` on 127.0.0.1 and waits until it listens. With
+ * `nofile`, the process runs under that open-file limit (soft and hard).
+ */
 export async function spawnServer(
   env: Record<string, string>,
   options: SpawnOptions = {},
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.flags ?? ["-A"]), options.main ?? MAIN],
+  const deno = [
+    Deno.execPath(),
+    "run",
+    ...(options.flags ?? ["-A"]),
+    options.main ?? MAIN,
+  ];
+  const [command, ...args] = options.nofile === undefined ? deno : [
+    "bash",
+    "-c",
+    `ulimit -n ${options.nofile} && exec "$@"`,
+    "bash",
+    ...deno,
+  ];
+  const child = new Deno.Command(command, {
+    args,
     clearEnv: options.clearEnv,
     env: {
       ...(options.clearEnv ? keptEnv() : {}),
@@ -94,8 +117,16 @@ export async function spawnServer(
     if (!stderr) throw err;
     throw new Error(`${err}; stderr: ${stderr.slice(-1_024)}`, { cause: err });
   }
+  let exited = false;
+  child.status.then(() => exited = true);
   return {
     port,
+    pid: child.pid,
+    exited: () => exited,
+    rssKiB() {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+    },
     origin: `http://127.0.0.1:${port}`,
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {

@@ -12,6 +12,9 @@ import {
 } from "../../lib/server.ts";
 import { manifest } from "../../manifest.gen.ts";
 import { type GuestSession, signInGuest } from "../../support/guest.ts";
+import { type AppServer, serveApp } from "../../lib/net/serve.ts";
+import { listenerSettings } from "../../lib/net/settings.ts";
+import { readNofileLimit } from "../../lib/net/nofile.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -28,6 +31,8 @@ export interface TestServer {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   services: Services;
+  /** The listener (the guarded one unless `LISTENER=deno`). */
+  server: AppServer;
   /** `ws://127.0.0.1:PORT/ws/chat/<room>` */
   wsUrl(room: string): string;
   /** Signs in a guest through the real endpoint. */
@@ -53,13 +58,24 @@ export async function startServer(
     ...overrides,
   });
   const app = createApp(services, manifest);
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    app.fetch,
+  // The listener the app runs behind, with the test's settings (MAX_CONNECTIONS, timeouts…).
+  const settings = listenerSettings(
+    { LISTENER: Deno.env.get("LISTENER"), ...env },
+    readNofileLimit()?.soft ?? null,
+    1,
+    false,
   );
+  const server = serveApp(app.fetch, {
+    hostname: "127.0.0.1",
+    port: 0,
+    settings,
+    log: services.log,
+    onDrop: (reason) => services.metrics.drop(`net_${reason}`),
+  });
   const origin = `http://127.0.0.1:${server.addr.port}`;
   return {
     origin,
+    server,
     services,
     wsUrl: (room) => `ws://127.0.0.1:${server.addr.port}/ws/chat/${room}`,
     guest: (name) => signInGuest(origin, name),

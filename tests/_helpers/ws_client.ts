@@ -139,7 +139,7 @@ export class TestClient {
 }
 
 /** The text of a client WebSocket handshake for `url` with extra `headers`. */
-function handshakeRequest(
+export function handshakeRequest(
   url: URL,
   headers: Record<string, string>,
   key: string,

@@ -443,3 +443,11 @@ Deno.test({
     assert.ok(report.summary.ratio.stormAllBackMs > 0);
   },
 });
+
+Deno.test("parseArgs: --listener picks Roomcast's listener for an A/B run (guarded by default)", () => {
+  const byDefault = parseArgs([]);
+  assert.ok(!byDefault.help && byDefault.options.listener === "guarded");
+  const deno = parseArgs(["--listener=deno"]);
+  assert.ok(!deno.help && deno.options.listener === "deno");
+  assert.throws(() => parseArgs(["--listener=node"]), UsageError);
+});

@@ -3,6 +3,7 @@ import { TEST_SECRET } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 import { guestCookie } from "../../support/guest.ts";
 import { startWorker } from "../_helpers/instances.ts";
+import { BroadcastLayer } from "../../lib/chat/broadcast_layer.ts";
 
 Deno.test("broadcast layer: clients on two workers in one room talk both ways", async () => {
   const dir = await Deno.makeTempDir();
@@ -72,5 +73,25 @@ Deno.test("broadcast layer: clients on two workers in one room talk both ways", 
     await one.stop();
     await two.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("broadcast layer: a group emptied and joined again at once still sends (Deno's subscription is kept)", async () => {
+  const layer = new BroadcastLayer({ prefix: `test:${crypto.randomUUID()}:` });
+  const member = { name: "conn-1", send: () => {} };
+  try {
+    for (let i = 0; i < 20; i++) {
+      await layer.groupAdd("room", member);
+      // The isolate's last channel closes: Deno unsubscribes…
+      await layer.groupDiscard("room", member);
+      // …and a join right after opens a channel before its receive loop has ended.
+      await layer.groupAdd("room", member);
+      // One turn of the event loop, in which that loop ends.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await layer.groupSend("room", { type: "resync" });
+      await layer.groupDiscard("room", member);
+    }
+  } finally {
+    await layer.close();
   }
 });

@@ -4,6 +4,7 @@ import { normalizeRoomName } from "../../../lib/chat/names.ts";
 import type { AppEnv, Services } from "../../../lib/context.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
+import { upgradeWebSocket } from "../../../lib/ws/upgrade.ts";
 
 /** Which connection cap (if any) this new socket would exceed. */
 function overCaps(
@@ -65,13 +66,10 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.refused", { room, reason: refusal });
       return routeError(c, "too_many_connections");
     }
-    let upgrade: Deno.WebSocketUpgrade;
-    try {
-      upgrade = Deno.upgradeWebSocket(c.req.raw, {
-        idleTimeout: WS_IDLE_TIMEOUT_S,
-      });
-    } catch {
-      // A handshake Deno cannot accept (no key, another version): the client's fault.
+    const upgrade = upgradeWebSocket(c, { idleTimeout: WS_IDLE_TIMEOUT_S });
+    if (!upgrade.ok) {
+      // A handshake that cannot be accepted (no key, another version): the client's fault.
+      services.log.warn("ws.bad_upgrade", { room });
       return routeError(c, "bad_upgrade");
     }
     const { socket, response } = upgrade;

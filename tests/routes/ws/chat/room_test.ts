@@ -384,3 +384,62 @@ Deno.test("a peer spraying invalid frames gets its errors, then is closed as flo
     await server.close();
   }
 });
+
+Deno.test("a malformed upgrade (no Sec-WebSocket-Key) is a 400, on either listener", async () => {
+  for (const LISTENER of ["guarded", "deno"]) {
+    const server = await startServer({ LISTENER });
+    try {
+      const { cookie } = await server.guest("Ana");
+      const url = new URL(server.wsUrl("general"));
+      const conn = await Deno.connect({
+        hostname: url.hostname,
+        port: Number(url.port),
+      });
+      try {
+        await conn.write(new TextEncoder().encode(
+          `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+            `Sec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n` +
+            `Origin: ${server.origin}\r\n\r\n`,
+        ));
+        const buf = new Uint8Array(4096);
+        const n = await conn.read(buf);
+        const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+        assert.match(head, /^HTTP\/1\.1 400 /, LISTENER);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+/** Frames a flooding client sends at once: far more than the budget and the refusals before the close. */
+const FLOOD_FRAMES = 300;
+
+for (const LISTENER of ["guarded", "deno"]) {
+  Deno.test(`LISTENER=${LISTENER}: a socket closed for flooding while its frames still arrive gets its rate_limited errors and the close 4029, not a reset`, async () => {
+    const server = await startServer({ LISTENER });
+    try {
+      const { cookie } = await server.guest("Flooder");
+      const client = await TestClient.connect(server.wsUrl("flood"), {
+        cookie,
+        origin: server.origin,
+      });
+      await client.nextOf("welcome");
+      for (let i = 0; i < FLOOD_FRAMES; i++) {
+        client.send({ type: "message", text: `m${i}`, clientId: `c-${i}` });
+      }
+      const closed = await client.closed;
+      assert.equal(closed.code, CloseCode.rateLimited, closed.reason);
+      assert.equal(closed.reason, "rate limit exceeded");
+      const refused = client.frames.filter((f) =>
+        f.type === "error" && f.code === "rate_limited"
+      );
+      assert.equal(refused.length, MAX_RATE_VIOLATIONS);
+    } finally {
+      await server.close();
+    }
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Finds and parses the head of the first HTTP/1.x request on a connection
+ * (request line and header fields), pure: the guarded listener reads it to
+ * tell a WebSocket upgrade from ordinary HTTP, within a size limit.
+ *
+ * @module
+ */
+
+/** A parsed request head. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (origin form: path and query). */
+  target: string;
+  headers: Headers;
+  /** Bytes of the head, the blank line included. */
+  length: number;
+}
+
+/** What the bytes so far hold. */
+export type HeadScan =
+  | { kind: "incomplete" }
+  | { kind: "complete"; head: RequestHead }
+  /** Longer than the limit without ending. */
+  | { kind: "too_large" }
+  /** Not an HTTP/1.x request head. */
+  | { kind: "malformed" };
+
+const END = [13, 10, 13, 10];
+const latin1 = new TextDecoder("latin1");
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Index just past the blank line ending the head in `bytes`, or -1. */
+export function headEnd(bytes: Uint8Array, from = 0): number {
+  for (let i = Math.max(0, from - 3); i + 3 < bytes.length; i++) {
+    if (
+      bytes[i] === END[0] && bytes[i + 1] === END[1] &&
+      bytes[i + 2] === END[2] && bytes[i + 3] === END[3]
+    ) return i + 4;
+  }
+  return -1;
+}
+
+/**
+ * Looks for a whole request head at the start of `bytes`, at most `maxBytes`
+ * long.
+ *
+ * @example
+ * ```ts
+ * const scan = scanRequestHead(buffered, 16_384);
+ * if (scan.kind === "complete") scan.head.headers.get("upgrade");
+ * ```
+ */
+export function scanRequestHead(bytes: Uint8Array, maxBytes: number): HeadScan {
+  const end = headEnd(
+    bytes.length > maxBytes ? bytes.subarray(0, maxBytes) : bytes,
+  );
+  if (end < 0) {
+    return bytes.length >= maxBytes
+      ? { kind: "too_large" }
+      : { kind: "incomplete" };
+  }
+  const lines = latin1.decode(bytes.subarray(0, end - 4)).split("\r\n");
+  const [method, target, version, ...extra] = lines[0].split(" ");
+  if (
+    extra.length > 0 || !method || !TOKEN.test(method) || !target ||
+    !/^HTTP\/1\.[01]$/.test(version ?? "")
+  ) return { kind: "malformed" };
+  const headers = new Headers();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) return { kind: "malformed" };
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return { kind: "malformed" };
+    try {
+      headers.append(name, line.slice(colon + 1).trim());
+    } catch {
+      return { kind: "malformed" };
+    }
+  }
+  return { kind: "complete", head: { method, target, headers, length: end } };
+}

@@ -1,0 +1,71 @@
+/**
+ * Serves an app with the chosen listener: the guarded one
+ * (`lib/net/front.ts`) or a plain `Deno.serve`. One entry point for the
+ * instance and the tests.
+ *
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import { type FrontDrop, type FrontStats, startFront } from "./front.ts";
+import type { ListenerSettings } from "./settings.ts";
+
+/** A listening server. */
+export interface AppServer {
+  addr: Deno.NetAddr;
+  /** The guarded listener's counters; null under `Deno.serve`. */
+  stats(): FrontStats | null;
+  /** Stops accepting and finishes in-flight requests. */
+  shutdown(): Promise<void>;
+}
+
+/** Options of {@link serveApp}. */
+export interface ServeAppOptions {
+  hostname: string;
+  port: number;
+  reusePort?: boolean;
+  settings: ListenerSettings;
+  log: Logger;
+  onDrop?: (reason: FrontDrop) => void;
+}
+
+/**
+ * Serves `fetch` (e.g. a Hono app's) on `hostname:port`.
+ *
+ * @example
+ * ```ts
+ * const server = serveApp(app.fetch, { hostname: "127.0.0.1", port: 0, settings, log });
+ * console.log(server.addr.port);
+ * ```
+ */
+export function serveApp(
+  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
+  options: ServeAppOptions,
+): AppServer {
+  const { hostname, port, reusePort, settings, log } = options;
+  if (settings.kind === "guarded") {
+    const front = startFront({
+      hostname,
+      port,
+      reusePort,
+      handler: fetch,
+      limits: settings.limits,
+      log,
+      onDrop: options.onDrop,
+    });
+    return {
+      addr: front.addr,
+      stats: () => front.stats(),
+      shutdown: () => front.shutdown(),
+    };
+  }
+  const server = Deno.serve(
+    { hostname, port, reusePort, onListen: () => {} },
+    fetch,
+  );
+  return {
+    addr: server.addr,
+    stats: () => null,
+    shutdown: () => server.shutdown(),
+  };
+}

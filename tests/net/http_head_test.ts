@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { headEnd, scanRequestHead } from "../../lib/net/http_head.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("scanRequestHead: a whole head is parsed; what follows is not part of it", () => {
+  const raw = "GET /ws/chat/general?x=1 HTTP/1.1\r\nHost: a:8000\r\n" +
+    "Upgrade: websocket\r\nCookie: a=1\r\nCookie: b=2\r\n\r\nEXTRA";
+  const scan = scanRequestHead(bytes(raw), 1024);
+  assert.equal(scan.kind, "complete");
+  if (scan.kind !== "complete") return;
+  assert.equal(scan.head.method, "GET");
+  assert.equal(scan.head.target, "/ws/chat/general?x=1");
+  assert.equal(scan.head.headers.get("upgrade"), "websocket");
+  assert.equal(scan.head.headers.get("cookie"), "a=1, b=2");
+  assert.equal(scan.head.length, raw.length - "EXTRA".length);
+});
+
+Deno.test("scanRequestHead: incomplete until the blank line; too large past the limit", () => {
+  const partial = bytes("GET / HTTP/1.1\r\nHost: a\r\n");
+  assert.deepEqual(scanRequestHead(partial, 1024), { kind: "incomplete" });
+  assert.deepEqual(scanRequestHead(partial, partial.length), {
+    kind: "too_large",
+  });
+  const long = bytes("GET / HTTP/1.1\r\nX: " + "a".repeat(100) + "\r\n\r\n");
+  assert.deepEqual(scanRequestHead(long, 64), { kind: "too_large" });
+});
+
+Deno.test("scanRequestHead: anything but an HTTP/1.x request head is malformed", () => {
+  for (
+    const raw of [
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      "GET /\r\n\r\n",
+      "GET / HTTP/1.1 extra\r\n\r\n",
+      "G@T / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nno colon\r\n\r\n",
+      "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+    ]
+  ) {
+    assert.deepEqual(
+      scanRequestHead(bytes(raw), 1024),
+      { kind: "malformed" },
+      raw,
+    );
+  }
+});
+
+Deno.test("headEnd: finds the blank line, also when searching from where the last chunk ended", () => {
+  const raw = bytes("GET / HTTP/1.1\r\n\r\n");
+  assert.equal(headEnd(raw), raw.length);
+  assert.equal(headEnd(raw, raw.length - 1), raw.length);
+  assert.equal(headEnd(bytes("GET / HTTP/1.1\r\n")), -1);
+});
