@@ -5,6 +5,7 @@
 import { CROWD_FROM_ONE_ADDRESS, loadConfig } from "../../lib/config.ts";
 import type { Services } from "../../lib/context.ts";
 import { quietLogger } from "../../lib/log.ts";
+import { withTimeout } from "../../lib/async.ts";
 import {
   createApp,
   createServices,
@@ -17,6 +18,9 @@ import { listenerSettings } from "../../lib/net/settings.ts";
 import { readNofileLimit } from "../../lib/net/nofile.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
+/** Longest a test server's shutdown may take (normally a few ms). */
+const SHUTDOWN_BOUND_MS = 15_000;
+
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 
 /**
@@ -81,7 +85,13 @@ export async function startServer(
     guest: (name) => signInGuest(origin, name),
     async close() {
       services.connections.closeWhere(() => true, 1001, "test over");
-      await server.shutdown();
+      // `shutdown` waits for every request in flight: one that never ends is
+      // a bug to report, not a reason to hold the suite.
+      await withTimeout(
+        server.shutdown(),
+        SHUTDOWN_BOUND_MS,
+        "test server shutdown (a request still in flight)",
+      );
       await services.close();
     },
   };

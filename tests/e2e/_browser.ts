@@ -15,6 +15,7 @@ import {
   type Page,
 } from "playwright-core";
 import { startServer, type TestServer } from "../_helpers/server.ts";
+import { withTimeout } from "../../lib/async.ts";
 
 /** Debian's Chromium; the tests never download a browser. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -241,14 +242,31 @@ export async function withBrowser<S extends Origin>(
   let session: Session<S> | undefined;
   try {
     session = await openSession(server);
-    await fn(session);
+    await withTimeout(fn(session), BROWSER_TEST_BOUND_MS, `"${name}"`);
   } catch (err) {
-    if (session) await failureShots(session.browser, name);
+    if (session) {
+      await withTimeout(
+        failureShots(session.browser, name),
+        CLEANUP_BOUND_MS,
+        "failure screenshots",
+      ).catch(() => {});
+    }
     throw err;
   } finally {
-    await session?.close();
+    if (session) {
+      await withTimeout(session.close(), CLEANUP_BOUND_MS, "browser close");
+    }
   }
 }
+
+/**
+ * Longest a browser test may run: each Playwright wait has its own timeout
+ * (WAIT_MS), but a wait outside Playwright that never ends would otherwise
+ * hold the whole suite (and CI) until it is killed. Busy runs take < 30 s.
+ */
+const BROWSER_TEST_BOUND_MS = 180_000;
+/** Longest the screenshots and the browser's close may take after a test. */
+const CLEANUP_BOUND_MS = 30_000;
 
 /** Where screenshots and other test output go (git-ignored). */
 export const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
