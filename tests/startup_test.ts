@@ -51,7 +51,7 @@ Deno.test("startupLine: the URL first, then layer, store and sign-in methods", (
 
 /** The `Listening on` line's shape: scripts read the port from its start. */
 const LINE =
-  /^Listening on http:\/\/127\.0\.0\.1:\d+\/ · layer memory · store kv at \S+ · sign-in: guests$/;
+  /^Listening on http:\/\/127\.0\.0\.1:\d+\/ · listener guarded · layer memory · store kv at \S+ · sign-in: guests$/;
 /** What is not the app's: the task runner's and the build's own lines. */
 const NOT_OURS = /^(Task start |built \/_build\/)/;
 /** A human log line: time, level, event. */
