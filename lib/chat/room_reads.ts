@@ -18,6 +18,7 @@
 
 import type { LogPage, MessageStore } from "../store/types.ts";
 import type { ChatMessage } from "./types.ts";
+import { NextBatch } from "../batch.ts";
 
 /** What a welcome needs from the store, read once for every newcomer waiting. */
 export interface WelcomePage {
@@ -27,41 +28,6 @@ export interface WelcomePage {
   hasMore: boolean;
   /** `messages` as JSON, encoded once and shared by every welcome of this read. */
   historyJson: string;
-}
-
-/** Waiters of one kind of read in one room: the batch for the next read. */
-class ReadQueue<T> {
-  #waiting: { resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
-  #reading = false;
-
-  constructor(
-    private readonly read: () => Promise<T>,
-    private readonly onIdle: () => void,
-  ) {}
-
-  /** The result of a read that starts after this call. */
-  next(): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      if (!this.#reading) this.#run();
-    });
-  }
-
-  async #run(): Promise<void> {
-    this.#reading = true;
-    while (this.#waiting.length > 0) {
-      const batch = this.#waiting;
-      this.#waiting = [];
-      try {
-        const value = await this.read();
-        for (const w of batch) w.resolve(value);
-      } catch (err) {
-        for (const w of batch) w.reject(err);
-      }
-    }
-    this.#reading = false;
-    this.onIdle();
-  }
 }
 
 /**
@@ -74,7 +40,8 @@ class ReadQueue<T> {
  * ```
  */
 export class RoomReads {
-  readonly #queues = new Map<string, ReadQueue<unknown>>();
+  /** One batch per kind of read in one room, while any wait (by key). */
+  readonly #queues = new Map<string, NextBatch<void, unknown>>();
 
   constructor(private readonly store: MessageStore) {}
 
@@ -101,15 +68,22 @@ export class RoomReads {
   }
 
   #queue<T>(key: string, read: () => Promise<T>): Promise<T> {
-    let queue = this.#queues.get(key) as ReadQueue<T> | undefined;
+    let queue = this.#queues.get(key) as NextBatch<void, T> | undefined;
     if (!queue) {
-      const made: ReadQueue<T> = new ReadQueue(read, () => {
-        if (this.#queues.get(key) === made) this.#queues.delete(key);
-      });
-      this.#queues.set(key, made as ReadQueue<unknown>);
+      const made: NextBatch<void, T> = new NextBatch(
+        // One read answers every caller of the batch.
+        async (callers) => {
+          const value = await read();
+          return callers.map(() => value);
+        },
+        () => {
+          if (this.#queues.get(key) === made) this.#queues.delete(key);
+        },
+      );
+      this.#queues.set(key, made as NextBatch<void, unknown>);
       queue = made;
     }
-    return queue.next();
+    return queue.run();
   }
 }
 

@@ -11,23 +11,19 @@
  * @module
  */
 
+import { NextBatch } from "../batch.ts";
 import { getManyChunked } from "./kv.ts";
 import type { RevocationStore } from "./types.ts";
 
 /** Shortest life of a revocation entry, so a token at its last second is still covered. */
 const MIN_REVOCATION_TTL_MS = 1_000;
 
-/** A lookup waiting for the next read. */
-interface Lookup {
-  sids: readonly string[];
-  resolve: (revoked: Set<string>) => void;
-  reject: (err: unknown) => void;
-}
-
 /** {@link RevocationStore} on Deno KV: `["revoked", sid]` with `expireIn`. */
 export class KvRevocationStore implements RevocationStore {
-  #waiting: Lookup[] = [];
-  #reading = false;
+  /** Lookups (each a list of ids) asked while a read is in flight, read together next. */
+  readonly #lookups = new NextBatch<readonly string[], Set<string>>(
+    (lookups) => this.#read(lookups),
+  );
 
   constructor(private readonly kv: Deno.Kv) {}
 
@@ -38,34 +34,19 @@ export class KvRevocationStore implements RevocationStore {
 
   revokedAmong(sids: readonly string[]): Promise<Set<string>> {
     if (sids.length === 0) return Promise.resolve(new Set());
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ sids, resolve, reject });
-      if (!this.#reading) this.#read();
-    });
+    return this.#lookups.run(sids);
   }
 
-  /** Reads the ids of every waiting lookup at once, while any wait. */
-  async #read(): Promise<void> {
-    this.#reading = true;
-    while (this.#waiting.length > 0) {
-      const batch = this.#waiting;
-      this.#waiting = [];
-      try {
-        const ids = [...new Set(batch.flatMap((l) => l.sids))];
-        const entries = await getManyChunked(
-          this.kv,
-          ids.map((sid) => ["revoked", sid]),
-        );
-        const revoked = new Set(
-          ids.filter((_, i) => entries[i].value !== null),
-        );
-        for (const l of batch) {
-          l.resolve(new Set(l.sids.filter((sid) => revoked.has(sid))));
-        }
-      } catch (err) {
-        for (const l of batch) l.reject(err);
-      }
-    }
-    this.#reading = false;
+  /** Reads the ids of a batch of lookups in one `getMany`: each lookup's revoked ids. */
+  async #read(lookups: readonly (readonly string[])[]): Promise<Set<string>[]> {
+    const ids = [...new Set(lookups.flat())];
+    const entries = await getManyChunked(
+      this.kv,
+      ids.map((sid) => ["revoked", sid]),
+    );
+    const revoked = new Set(ids.filter((_, i) => entries[i].value !== null));
+    return lookups.map((sids) =>
+      new Set(sids.filter((sid) => revoked.has(sid)))
+    );
   }
 }

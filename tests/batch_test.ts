@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { NextBatch } from "../lib/batch.ts";
+
+/** A `work` whose jobs the test finishes by hand, recording each job's inputs. */
+function manualWork<I, O>() {
+  const jobs: {
+    inputs: readonly I[];
+    finish: (outputs: readonly O[]) => void;
+    fail: (err: unknown) => void;
+  }[] = [];
+  const work = (inputs: readonly I[]) =>
+    new Promise<readonly O[]>((finish, fail) =>
+      jobs.push({ inputs, finish, fail })
+    );
+  return { jobs, work };
+}
+
+Deno.test("NextBatch: the first call starts a job at once; calls made while it runs share the next job", async () => {
+  const { jobs, work } = manualWork<number, string>();
+  const batch = new NextBatch(work);
+  const first = batch.run(1);
+  assert.deepEqual(jobs.map((j) => j.inputs), [[1]]);
+  const rest = [batch.run(2), batch.run(3), batch.run(4)];
+  assert.equal(jobs.length, 1, "no second job while the first is in flight");
+  jobs[0].finish(["one"]);
+  assert.equal(await first, "one");
+  assert.deepEqual(jobs.map((j) => j.inputs), [[1], [2, 3, 4]]);
+  jobs[1].finish(["two", "three", "four"]);
+  assert.deepEqual(await Promise.all(rest), ["two", "three", "four"]);
+  assert.equal(jobs.length, 2);
+});
+
+Deno.test("NextBatch: a call made during a job is answered by the NEXT job, never the one in flight", async () => {
+  let state = "old";
+  const reads: string[] = [];
+  const { jobs, work } = manualWork<void, string>();
+  const batch = new NextBatch<void, string>((inputs) => {
+    reads.push(state); // what this job "reads" when it begins
+    return work(inputs);
+  });
+  const early = batch.run();
+  state = "new"; // written after the first job began...
+  const late = batch.run(); // ...and asked after the write
+  jobs[0].finish([reads[0]]);
+  assert.equal(await early, "old");
+  assert.equal(jobs.length, 2, "the late caller gets a job of its own");
+  jobs[1].finish([reads[1]]);
+  assert.equal(await late, "new");
+});
+
+Deno.test("NextBatch: a failed job rejects its own callers only; the next job still runs", async () => {
+  const { jobs, work } = manualWork<string, string>();
+  const batch = new NextBatch(work);
+  const first = batch.run("a");
+  const second = [batch.run("b"), batch.run("c")];
+  jobs[0].finish(["A"]);
+  assert.equal(await first, "A");
+  assert.deepEqual(jobs[1].inputs, ["b", "c"]);
+  const third = batch.run("d"); // asked while the second job runs
+  jobs[1].fail(new Error("read failed"));
+  for (const p of second) await assert.rejects(p, /^Error: read failed$/);
+  assert.deepEqual(jobs[2].inputs, ["d"]);
+  jobs[2].finish(["D"]);
+  assert.equal(await third, "D");
+});
+
+Deno.test("NextBatch: work answering the wrong number of outputs rejects that job's callers", async () => {
+  const batch = new NextBatch<number, number>(() => Promise.resolve([1, 2]));
+  await assert.rejects(batch.run(1), /work returned 2 outputs for 1 inputs/);
+  // And a throw before any promise (not async) rejects the same way.
+  const throwing = new NextBatch<number, number>(() => {
+    throw new Error("sync");
+  });
+  await assert.rejects(throwing.run(1), /^Error: sync$/);
+});
+
+Deno.test("NextBatch: onIdle fires once each time the queue drains, not between jobs", async () => {
+  const { jobs, work } = manualWork<number, number>();
+  let idle = 0;
+  const batch = new NextBatch(work, () => idle++);
+  const calls = [batch.run(1), batch.run(2), batch.run(3)];
+  jobs[0].finish([10]);
+  assert.equal(await calls[0], 10);
+  assert.equal(idle, 0, "not idle: the second job is in flight");
+  jobs[1].finish([20, 30]);
+  assert.deepEqual(await Promise.all(calls), [10, 20, 30]);
+  assert.equal(idle, 1);
+  // Used again after draining: a fresh job, and onIdle again once it is done.
+  const again = batch.run(4);
+  assert.deepEqual(jobs[2].inputs, [4]);
+  jobs[2].finish([40]);
+  assert.equal(await again, 40);
+  assert.equal(idle, 2);
+});
+
+Deno.test("NextBatch: onIdle fires after a failed job too", async () => {
+  let idle = 0;
+  const batch = new NextBatch<number, number>(
+    () => Promise.reject(new Error("down")),
+    () => idle++,
+  );
+  await assert.rejects(batch.run(1), /^Error: down$/);
+  assert.equal(idle, 1);
+});
