@@ -70,7 +70,7 @@ export class RoomReads {
   #queue<T>(key: string, read: () => Promise<T>): Promise<T> {
     let queue = this.#queues.get(key) as NextBatch<void, T> | undefined;
     if (!queue) {
-      const made: NextBatch<void, T> = new NextBatch(
+      const made = new NextBatch<void, T>(
         // One read answers every caller of the batch.
         async (callers) => {
           const value = await read();
