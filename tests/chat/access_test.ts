@@ -23,7 +23,12 @@ function info(visibility: RoomVisibility, owner = true): RoomInfo {
   return {
     room: "team",
     owner: owner ? { id: ANA.id, name: ANA.name } : null,
-    settings: { ...DIRECT_ROOM_SETTINGS, visibility, postPolicy: "everyone" },
+    settings: {
+      ...DIRECT_ROOM_SETTINGS,
+      visibility,
+      postPolicy: "everyone",
+      guestsAllowed: true,
+    },
     created: 1,
     updated: 1,
   };
