@@ -21,8 +21,14 @@ import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
 import type {
   MessageStore,
   RevocationStore,
+  RoomStore,
   UserStore,
 } from "./store/types.ts";
+import type {
+  DirectoryStore,
+  DirectStore,
+  InviteStore,
+} from "./store/access_types.ts";
 import type { Assets } from "./web/build.ts";
 
 /** Long-lived parts of one running instance. */
@@ -31,6 +37,14 @@ export interface Services {
   layer: ChannelLayer;
   store: MessageStore;
   users: UserStore;
+  /** Rooms' records, roles and sanctions. */
+  rooms: RoomStore;
+  /** Invite links to rooms. */
+  invites: InviteStore;
+  /** Direct conversations and read markers. */
+  directs: DirectStore;
+  /** People known by name (signed in within a session's lifetime). */
+  directory: DirectoryStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */
   revocations: RevocationStore;

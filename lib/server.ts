@@ -114,6 +114,10 @@ export async function createServices(
     layer,
     store,
     users: stores.users,
+    rooms: stores.rooms,
+    invites: stores.invites,
+    directs: stores.directs,
+    directory: stores.directory,
     sessions: new SessionSigner(config.sessionSecret, {
       previous: config.sessionSecretPrevious,
       ttlSeconds: config.sessionTtlSeconds,
@@ -128,7 +132,7 @@ export async function createServices(
       : null,
     connections,
     presence,
-    lobby: new Lobby(store, presence),
+    lobby: new Lobby(store, presence, stores.rooms),
     limits: {
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,

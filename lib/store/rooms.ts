@@ -3,7 +3,7 @@
  * slots, reports and the audit log. Keys:
  *
  * ```
- * ["room", room]                          RoomInfo
+ * ["room_info", room]                RoomInfo (["room", room] is the message store's head)
  * ["room_member", room, userId]           Membership
  * ["room_mute", room, userId]             Sanction (expires after `until`)
  * ["room_ban", room, "user", userId]      Sanction
@@ -60,7 +60,7 @@ export class KvRoomStore implements RoomStore {
   constructor(private readonly kv: Deno.Kv) {}
 
   async get(room: string): Promise<RoomInfo | null> {
-    return (await this.kv.get<RoomInfo>(["room", room])).value;
+    return (await this.kv.get<RoomInfo>(["room_info", room])).value;
   }
 
   async create(
@@ -69,7 +69,7 @@ export class KvRoomStore implements RoomStore {
     settings: RoomSettings,
     now = Date.now(),
   ): Promise<CreatedRoom> {
-    const key = ["room", room];
+    const key = ["room_info", room];
     const info: RoomInfo = {
       room,
       owner,
@@ -93,7 +93,7 @@ export class KvRoomStore implements RoomStore {
     settings: RoomSettings,
     now = Date.now(),
   ): Promise<RoomInfo | null> {
-    const key = ["room", room];
+    const key = ["room_info", room];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       const entry = await this.kv.get<RoomInfo>(key);
       if (entry.value?.owner) {
@@ -114,7 +114,7 @@ export class KvRoomStore implements RoomStore {
     settings: RoomSettings,
     now = Date.now(),
   ): Promise<RoomInfo> {
-    const key = ["room", room];
+    const key = ["room_info", room];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       const entry = await this.kv.get<RoomInfo>(key);
       const info: RoomInfo = entry.value
@@ -131,7 +131,7 @@ export class KvRoomStore implements RoomStore {
     to: Reactor,
     now = Date.now(),
   ): Promise<RoomInfo | null> {
-    const key = ["room", room];
+    const key = ["room_info", room];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       const entry = await this.kv.get<RoomInfo>(key);
       if (!entry.value) return null;
@@ -184,7 +184,7 @@ export class KvRoomStore implements RoomStore {
     now = Date.now(),
   ): Promise<Standing> {
     const keys: Deno.KvKey[] = [
-      ["room", room],
+      ["room_info", room],
       ["room_member", room, userId],
       ["room_mute", room, userId],
       ["room_ban", room, "user", userId],

@@ -12,6 +12,7 @@
 import type { Context } from "hono";
 import { normalizeRoomName } from "../chat/names.ts";
 import { postEvent } from "../chat/post.ts";
+import { enterRoom } from "../chat/room_gate.ts";
 import { validateEventOp } from "../chat/protocol.ts";
 import type { AppEnv } from "../context.ts";
 import { readBody } from "./body.ts";
@@ -43,6 +44,9 @@ export async function handleEvent(
   const body = await readBody(c);
   if (!body.ok) return routeError(c, body.error);
   if (!user) return routeError(c, "unauthorized");
+  if (!await enterRoom(services.rooms, room, user)) {
+    return routeError(c, "not_found");
+  }
   const fields = body.value;
   const type = kind === "form" ? fields.action : kind;
   const data: Record<string, unknown> = { ...fields, target };

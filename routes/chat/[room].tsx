@@ -4,6 +4,7 @@ import { DEFAULT_PAGE_SIZE } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
 import { normalizeRoomName } from "../../lib/chat/names.ts";
 import { canPost } from "../../lib/chat/post.ts";
+import { enterRoom } from "../../lib/chat/room_gate.ts";
 import { routeError } from "../../lib/web/errors.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
 import SignIn from "../../islands/SignIn.tsx";
@@ -29,6 +30,10 @@ export const handler: Handlers<AppEnv> = {
       return routeError(c, "bad_room");
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
+    // A private room is a missing page to anyone but its members.
+    if (!await enterRoom(c.var.services.rooms, room, c.var.user)) {
+      return routeError(c, "not_found");
+    }
     const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
     const replyTo = Number(c.req.query("replyTo"));
     return render(

@@ -1,0 +1,43 @@
+/**
+ * The read behind every room entry point: the room's record and the
+ * person's role, then the one rule (`canSeeRoom`). The page, the socket, the
+ * history, posting and event APIs and invites all come through here.
+ *
+ * @module
+ */
+
+import type { RoomStore } from "../store/types.ts";
+import { canSeeRoom } from "./access.ts";
+import type { ChatUser, RoomInfo, RoomRole } from "./types.ts";
+
+/** What a person who may enter a room learns about it. */
+export interface RoomAccess {
+  /** The room's record (null: none, an ownerless public room). */
+  info: RoomInfo | null;
+  /** Their role in it. */
+  role: RoomRole | null;
+}
+
+/**
+ * The room's record and `user`'s role when they may see the room; null when
+ * they may not (answer as for a page that does not exist: 404). Two reads,
+ * at once; a signed-out visitor costs one.
+ *
+ * @example
+ * ```ts
+ * const access = await enterRoom(services.rooms, room, user);
+ * if (!access) return routeError(c, "not_found");
+ * ```
+ */
+export async function enterRoom(
+  rooms: Pick<RoomStore, "get" | "standing">,
+  room: string,
+  user: ChatUser | null,
+): Promise<RoomAccess | null> {
+  const [info, standing] = await Promise.all([
+    rooms.get(room),
+    user ? rooms.standing(room, user.id) : null,
+  ]);
+  const role = standing?.role ?? null;
+  return canSeeRoom(room, info, role, user) ? { info, role } : null;
+}
