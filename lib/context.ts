@@ -36,6 +36,10 @@ export interface Services {
   config: AppConfig;
   layer: ChannelLayer;
   store: MessageStore;
+  /** Room records, roles, mutes, bans, slow mode, reports, audit log. */
+  rooms: RoomStore;
+  /** Bind a guest's ban to their address too: on when per-address limits are (`GUESTS_PER_IP_PER_HOUR` > 0). */
+  bindGuestAddresses: boolean;
   users: UserStore;
   /** Rooms' records, roles and sanctions. */
   rooms: RoomStore;

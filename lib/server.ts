@@ -113,6 +113,8 @@ export async function createServices(
     config,
     layer,
     store,
+    rooms: stores.rooms,
+    bindGuestAddresses: config.guestsPerIpPerHour > 0,
     users: stores.users,
     rooms: stores.rooms,
     invites: stores.invites,

@@ -69,4 +69,8 @@ export const FramePrefix = {
   typing: '{"type":"typing"',
   presence: '{"type":"presence"',
   resync: '{"type":"resync"',
+  /** Between instances only (`ControlFrame`): a connection acts on it, never forwards it. */
+  control: '{"type":"control"',
+  /** Open reports: only moderators' sockets forward it. */
+  reports: '{"type":"reports"',
 } as const;

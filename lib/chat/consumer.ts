@@ -10,24 +10,41 @@
 import { CloseCode, FramePrefix } from "../shared.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore, RevocationStore } from "../store/types.ts";
+import type {
+  MessageStore,
+  RevocationStore,
+  RoomAccess,
+  RoomStore,
+} from "../store/types.ts";
 import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
 import {
   type ClientFrame,
+  type ControlFrame,
   DEFAULT_PAGE_SIZE,
   encodeServerFrame,
   type ErrorCode,
   errorFrame,
   MAX_PAGE_SIZE,
+  type ModerationRequest,
   parseClientFrame,
   rateLimited,
   type Refusal,
   type RefusedFrame,
+  type ReportRequest,
   type ServerFrame,
   TYPING_TTL_MS,
   unreachable,
 } from "./protocol.ts";
-import type { ChatUser } from "./types.ts";
+import type { ChatUser, RoomRole } from "./types.ts";
+import {
+  createOnEntry,
+  MAX_REPORTS_LISTED,
+  moderate,
+  moderates,
+  report,
+  roomInfoOf,
+  standingView,
+} from "./moderation.ts";
 import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
@@ -63,6 +80,10 @@ export interface ConsumerDeps {
   budgets: Budgets;
   /** Who may post. */
   posting: PostingPolicy;
+  /** Room settings, roles, mutes, bans, reports, audit. */
+  rooms: RoomStore;
+  /** Bind a guest's ban to their address too (see `ModerationDeps`). */
+  bindGuestAddresses: boolean;
 }
 
 /** A person's message budget, as `welcome` tells it to the client (which paces itself under it). */
@@ -220,6 +241,10 @@ class Connection implements Channel, EventListenerObject {
   /** Group frames that arrive before `welcome` wait here so `welcome` comes first. */
   #early: string[] | null = [];
   #violations = 0;
+  /** This person's role in the room, kept current by `standing` control frames. */
+  #role: RoomRole | null = null;
+  /** Until when this person is muted (ms; null = until lifted), or undefined when not. */
+  #mutedUntil: number | null | undefined = undefined;
   #opened = false;
   #joined = false;
   #tracked = false;
@@ -249,6 +274,11 @@ class Connection implements Channel, EventListenerObject {
 
   /** From the group layer: a frame for this socket (delivered after `welcome`). */
   send(frame: string): void {
+    if (frame.startsWith(FramePrefix.control)) {
+      this.#control(frame);
+      return;
+    }
+    if (frame.startsWith(FramePrefix.reports) && !moderates(this.#role)) return;
     if (frame.startsWith(FramePrefix.typing)) {
       this.#ownTyping ??= `${FramePrefix.typing},"userId":${
         JSON.stringify(this.scope.user.id)
@@ -257,6 +287,54 @@ class Connection implements Channel, EventListenerObject {
     }
     if (this.#early) this.#early.push(frame);
     else this.#sendRaw(frame);
+  }
+
+  /**
+   * A control frame from any instance: acts on it when it names this
+   * connection's person (closes, or tells the client its new standing).
+   */
+  #control(raw: string): void {
+    let frame: ControlFrame;
+    try {
+      frame = JSON.parse(raw) as ControlFrame;
+    } catch {
+      return;
+    }
+    const { room, user, ip } = this.scope;
+    if (frame.userId !== user.id) return;
+    switch (frame.op) {
+      case "close": {
+        if (frame.ban && this.deps.bindGuestAddresses) {
+          // A guest ban also binds the address the guest is here from.
+          this.deps.rooms.sanction(room, { ...frame.ban, address: ip }).catch(
+            (err) =>
+              this.deps.log.error("moderation.bind_failed", {
+                room,
+                error: String(err),
+              }),
+          );
+        }
+        this.deps.log.info("ws.removed", {
+          room,
+          user: user.id,
+          code: frame.code,
+        });
+        try {
+          this.socket.close(frame.code, frame.reason);
+        } catch { /* already closing */ }
+        return;
+      }
+      case "standing": {
+        this.#role = frame.standing.role;
+        this.#mutedUntil = frame.standing.mute?.until;
+        const out = encodeServerFrame({ type: "standing", ...frame.standing });
+        if (this.#early) this.#early.push(out);
+        else this.#sendRaw(out);
+        return;
+      }
+      default:
+        unreachable(frame);
+    }
   }
 
   #sendRaw(frame: string): void {
@@ -302,9 +380,16 @@ class Connection implements Channel, EventListenerObject {
   /** Answers a refused frame, naming it; rate-limit refusals count toward a flood. */
   #refuse(refusal: Refusal, refused: RefusedFrame): void {
     if (refusal.code === "rate_limited" && this.#overBudget()) return;
-    this.#sendFrame(
-      errorFrame(refusal.code, refusal.message, refusal.retryAfter, refused),
+    const frame = errorFrame(
+      refusal.code,
+      refusal.message,
+      refusal.retryAfter,
+      refused,
     );
+    if (refusal.until !== undefined && frame.type === "error") {
+      frame.until = refusal.until;
+    }
+    this.#sendFrame(frame);
   }
 
   /**
@@ -385,6 +470,22 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       // The head is read before the page, so the page is folded at least up to it.
+      // Read after joining the group: a ban stored before its kick was sent
+      // is seen here, or the kick reaches this connection.
+      const access = await this.deps.rooms.access(room, user.id, this.scope.ip);
+      if (access.standing.ban) {
+        const { ban } = access.standing;
+        if (
+          this.deps.bindGuestAddresses && user.kind === "guest" && !ban.address
+        ) {
+          await this.deps.rooms.sanction(room, {
+            ...ban,
+            address: this.scope.ip,
+          });
+        }
+        this.socket.close(CloseCode.banned, "banned from this room");
+        return;
+      }
       const [[asOf, page], presenceFrame] = await Promise.all([
         store.lastSeq(room).then(async (asOf) =>
           [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
@@ -407,6 +508,7 @@ class Connection implements Channel, EventListenerObject {
         rate: this.deps.limits,
       });
       this.#sendRaw(presenceFrame);
+      await this.#sendRoom(access, asOf);
       const pending = this.#early ?? [];
       this.#early = null;
       for (const frame of pending) this.#sendRaw(frame);
@@ -414,6 +516,24 @@ class Connection implements Channel, EventListenerObject {
     } catch (err) {
       log.error("ws.join_failed", { room, error: String(err) });
       this.socket.close(CloseCode.tryAgain, "join failed");
+    }
+  }
+
+  /** After `welcome`: the room's record, this person's standing and (moderators) the open reports. */
+  async #sendRoom(access: RoomAccess, lastSeq: number): Promise<void> {
+    const { room, user, ip } = this.scope;
+    const info = access.info ??
+      await createOnEntry(this.deps, { room, user, address: ip }, lastSeq);
+    const standing = info && !access.info && info.owner?.id === user.id
+      ? { ...access.standing, role: "owner" as const }
+      : access.standing;
+    this.#role = standing.role;
+    this.#mutedUntil = standing.mute?.until;
+    this.#sendFrame({ type: "room", info: roomInfoOf(room, info) });
+    this.#sendFrame({ type: "standing", ...standingView(standing) });
+    if (moderates(standing.role)) {
+      const open = await this.deps.rooms.reports(room, MAX_REPORTS_LISTED);
+      this.#sendFrame({ type: "reports", count: open.length });
     }
   }
 
@@ -491,8 +611,23 @@ class Connection implements Channel, EventListenerObject {
         }
         return;
       }
+      case "moderate":
+      case "report": {
+        const actor = { room, user, address: this.scope.ip };
+        const { clientId, ...request } = frame;
+        const done = frame.type === "moderate"
+          ? await moderate(this.deps, actor, request as ModerationRequest)
+          : await report(this.deps, actor, request as ReportRequest);
+        if (!done.ok) this.#refuse(done, { type: frame.type, clientId });
+        return;
+      }
       case "typing": {
         if (!canPost(user, this.deps.posting)) return;
+        // A muted person's typing would show them writing what cannot be sent.
+        if (
+          this.#mutedUntil !== undefined &&
+          (this.#mutedUntil === null || this.#mutedUntil > Date.now())
+        ) return;
         if (!this.#takeQuietly(this.deps.budgets.typing)) return;
         await layer.groupSend(room, {
           type: "typing",

@@ -83,6 +83,7 @@ export function checkEvent(
   user: ChatUser,
   now: number,
   editWindowMs: number = DEFAULT_EDIT_WINDOW_MS,
+  moderator = false,
 ): Refusal | null {
   if (!target) return refusal("not_found", "That message does not exist.");
   if (target.deleted) {
@@ -101,8 +102,8 @@ export function checkEvent(
       }
       return null;
     case "delete":
-      // Moderators (`by: "moderator"`) come with room roles; until then only authors.
-      if (op.by !== "author" || target.user.id !== user.id) {
+      // A moderator's delete needs the caller's word that the room's roles allow it.
+      if (op.by === "moderator" ? !moderator : target.user.id !== user.id) {
         return refusal("forbidden", "You can only delete your own messages.");
       }
       return null;

@@ -8,10 +8,17 @@
  * @module
  */
 
-import { encodeServerFrame, type ServerFrame } from "./protocol.ts";
+import {
+  type ControlFrame,
+  encodeServerFrame,
+  type ServerFrame,
+} from "./protocol.ts";
 
-/** An event sent to a group; the same frames the server sends to clients. */
-export type ChatEvent = ServerFrame;
+/**
+ * An event sent to a group: the frames the server sends to clients, and
+ * control frames between instances that connections act on themselves.
+ */
+export type ChatEvent = ServerFrame | ControlFrame;
 
 /**
  * The frame a backend hands its members when broadcasts may have been lost

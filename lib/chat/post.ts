@@ -7,7 +7,12 @@
  */
 
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore } from "../store/types.ts";
+import type { MessageStore, RoomAccess, RoomStore } from "../store/types.ts";
+import {
+  DEFAULT_ROOM_SETTINGS as DEFAULT_SETTINGS,
+  moderates,
+  roomRefusal,
+} from "./moderation.ts";
 import type { Budgets } from "./budgets.ts";
 import type { ChannelLayer } from "./layer.ts";
 import { takeAll } from "./rate_limit.ts";
@@ -19,7 +24,7 @@ import {
 } from "./protocol.ts";
 import type { ChatMessage, ChatUser, EventOp, RoomEvent } from "./types.ts";
 
-/** The room's posting rules (today the instance's; room settings come later). */
+/** The instance's posting rules (each room's own settings are read from the store per post). */
 export interface PostingPolicy {
   /** Whether guests may post (`ALLOW_GUESTS`); when false they may only read. */
   allowGuests: boolean;
@@ -43,6 +48,8 @@ export function canPost(user: ChatUser, policy: PostingPolicy): boolean {
 /** What posting needs from the app. */
 export interface PostDeps {
   store: MessageStore;
+  /** Room settings, roles, mutes, bans and slow mode: read per post, so every instance is current. */
+  rooms: RoomStore;
   layer: ChannelLayer;
   metrics: Metrics;
   budgets: Budgets;
@@ -85,8 +92,10 @@ export async function postMessage(
   request: PostRequest,
   policy: PostingPolicy,
 ): Promise<PostResult> {
-  const refused = admit(deps, request, policy);
+  const refused = admitNow(deps, request, policy);
   if (refused) return refused;
+  const admitted = await admitToRoom(deps, request, "message");
+  if (!admitted.ok) return admitted;
   const { room, user, text, clientId, replyTo } = request;
   if (replyTo !== undefined && !(await deps.store.get(room, replyTo))) {
     return {
@@ -110,9 +119,16 @@ export async function postMessage(
 
 /**
  * The checks every post and event passes first, in this order: may this
- * user post here, and do they, their address and the room have a token.
+ * user post here (the instance's rule), do they, their address and the room
+ * have a token (decided at once, so refusals for budget come back in the
+ * order the frames came: nothing is awaited before them); then
+ * {@link admitToRoom}: the room's rules — ban, guests, signed-in or members
+ * only, mute: one store read, so a change made on any instance holds at
+ * once — and (messages only, moderators exempt) is their slow-mode slot
+ * free. A delete skips the room's posting rules (a muted author may still
+ * delete their own message; a moderator deletes anyone's) but not a ban.
  */
-function admit(
+function admitNow(
   deps: PostDeps,
   request: { room: string; user: ChatUser; address: string },
   policy: PostingPolicy,
@@ -134,8 +150,49 @@ function admit(
     deps.metrics.drop("rate_limited");
     return rateLimited(wait);
   }
-  deps.metrics.messageIn();
   return null;
+}
+
+/** The room's part of {@link admitNow}'s checks: one store read, then slow mode. */
+async function admitToRoom(
+  deps: PostDeps,
+  request: { room: string; user: ChatUser; address: string },
+  kind: "message" | EventRequest["type"],
+): Promise<{ ok: true; access: RoomAccess } | Refusal> {
+  const access = await deps.rooms.access(
+    request.room,
+    request.user.id,
+    request.address,
+  );
+  const settings = access.info?.settings ?? DEFAULT_SETTINGS;
+  const refusal = kind !== "delete"
+    ? roomRefusal(request.user, settings, access.standing)
+    : access.standing.ban
+    ? roomRefusal(request.user, DEFAULT_SETTINGS, access.standing)
+    : null;
+  if (refusal) {
+    deps.metrics.drop(`refused_${refusal.code}`);
+    return refusal;
+  }
+  const slow = settings.slowModeSeconds;
+  if (kind === "message" && slow > 0 && !moderates(access.standing.role)) {
+    const until = await deps.rooms.takeSlot(
+      request.room,
+      request.user.id,
+      slow,
+    );
+    if (until > 0) {
+      deps.metrics.drop("slow_mode");
+      return {
+        ok: false,
+        code: "slow_mode",
+        message: `Slow mode is on: one message every ${slow} s.`,
+        retryAfter: until,
+      };
+    }
+  }
+  deps.metrics.messageIn();
+  return { ok: true, access };
 }
 
 /** An edit, delete or reaction to post: where, by whom, from which address, what, and its key. */
@@ -170,33 +227,54 @@ export async function postEvent(
   post: EventPostRequest,
   policy: PostingPolicy,
 ): Promise<EventPostResult> {
-  const refused = admit(deps, post, policy);
+  const refused = admitNow(deps, post, policy);
   if (refused) return refused;
+  const admitted = await admitToRoom(deps, post, post.request.type);
+  if (!admitted.ok) return admitted;
+  // A moderator deleting someone else's message deletes it as a moderator.
+  const target = post.request.type === "delete" &&
+      moderates(admitted.access.standing.role)
+    ? await deps.store.get(post.room, post.request.target)
+    : null;
+  const byModerator = target !== null && target.user.id !== post.user.id;
   const result = await deps.store.applyEvent({
     room: post.room,
     user: post.user,
     clientId: post.clientId,
-    op: toOp(post.request),
+    op: toOp(post.request, byModerator),
     ...(policy.editWindowMs === undefined
       ? {}
       : { editWindowMs: policy.editWindowMs }),
+    ...(byModerator ? { moderator: true } : {}),
   });
   if (result.ok && !result.duplicate) {
     await deps.layer.groupSend(post.room, {
       type: "event",
       event: result.event,
     });
+    if (byModerator && target) {
+      await deps.rooms.audit(post.room, {
+        ts: result.event.ts,
+        actor: { id: post.user.id, name: post.user.name },
+        action: "delete",
+        subject: { id: target.user.id, name: target.user.name },
+        target: target.seq,
+      });
+    }
   }
   return result;
 }
 
-function toOp(request: EventRequest): EventOp {
+function toOp(request: EventRequest, byModerator: boolean): EventOp {
   switch (request.type) {
     case "edit":
       return { kind: "edit", target: request.target, text: request.text };
     case "delete":
-      // Moderators come with room roles (the next issue); until then the author deletes.
-      return { kind: "delete", target: request.target, by: "author" };
+      return {
+        kind: "delete",
+        target: request.target,
+        by: byModerator ? "moderator" : "author",
+      };
     case "react":
       return {
         kind: "react",

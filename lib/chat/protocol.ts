@@ -8,11 +8,19 @@
  */
 
 import { isOneEmoji } from "./events.ts";
+import { normalizeDisplayName } from "./names.ts";
 import type {
   ChatMessage,
   ChatUser,
+  PostPolicy,
   PresenceState,
+  Reactor,
   RoomEvent,
+  RoomInfo,
+  RoomRole,
+  RoomSettings,
+  RoomVisibility,
+  Sanction,
 } from "./types.ts";
 
 /** Longest message text, in UTF-16 code units after trimming. */
@@ -29,6 +37,35 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 /** Longest `clientId` accepted (a UUID is 36). */
 export const MAX_CLIENT_ID_CHARS = 64;
+
+/** Longest room title: a heading, not a paragraph. */
+export const MAX_TITLE_CHARS = 80;
+/** Longest room topic: one line under the title. */
+export const MAX_TOPIC_CHARS = 300;
+/** Longest slow mode: six hours, as Discord's; past that a room is closed, not slow. */
+export const MAX_SLOW_MODE_SECONDS = 21_600;
+/** Longest mute: 28 days, as Discord's timeouts; longer is a ban. */
+export const MAX_MUTE_MINUTES = 40_320;
+/** Longest reason a moderator or a reporter gives: a sentence for the audit log. */
+export const MAX_REASON_CHARS = 300;
+
+/** What a moderator does to a person. */
+export type ModerationAction = "mute" | "unmute" | "kick" | "ban" | "unban";
+
+/** A moderation request as validated (from a socket frame or an HTTP body). */
+export interface ModerationRequest {
+  action: ModerationAction;
+  user: Reactor;
+  /** For `mute` and `ban`: how long (absent: a mute of 10 minutes, a ban for good). */
+  minutes?: number;
+  reason?: string;
+}
+
+/** A report as validated. */
+export interface ReportRequest {
+  target: number;
+  reason?: string;
+}
 
 /** Frames a client may send. */
 export type ClientFrame =
@@ -49,7 +86,11 @@ export type ClientFrame =
   /** A heartbeat: the server answers `pong`, so a client notices a dead path. */
   | { type: "ping" }
   | { type: "resume"; after: number }
-  | { type: "history"; before: number; limit: number };
+  | { type: "history"; before: number; limit: number }
+  /** A moderator mutes, kicks or bans someone (or lifts a mute or ban). */
+  | ({ type: "moderate"; clientId: string } & ModerationRequest)
+  /** Anyone reports a message to the room's moderators. */
+  | ({ type: "report"; clientId: string } & ReportRequest);
 
 /** Error codes carried by `error` frames. */
 export type ErrorCode =
@@ -67,7 +108,17 @@ export type ErrorCode =
   | "edit_window_passed"
   | "message_deleted"
   | "too_many_reactions"
+  | "banned"
+  | "muted"
+  | "slow_mode"
+  | "members_only"
   | "internal";
+
+/** A person's standing as their client sees it: their role, and their mute if any. */
+export interface StandingView {
+  role: RoomRole | null;
+  mute: { until: number | null; reason?: string } | null;
+}
 
 /** Frames the server sends. */
 export type ServerFrame =
@@ -98,6 +149,8 @@ export type ServerFrame =
     code: ErrorCode;
     message: string;
     retryAfter?: number;
+    /** For `muted`: when the mute ends (ms since the epoch; null = until lifted). */
+    until?: number | null;
     /** Which frame was refused, when the error answers one the client may retry (`message`, `resume`, `history`). */
     refused?: ClientFrame["type"];
     /** The refused frame's `clientId`, when it had one (`message`, `edit`, `delete`, `react`). */
@@ -118,7 +171,32 @@ export type ServerFrame =
     leaves?: PresenceState;
   }
   /** Someone is typing; show it for `ttl` ms unless refreshed. `userId` comes first (see the consumer). */
-  | { type: "typing"; userId: string; name: string; ttl: number };
+  | { type: "typing"; userId: string; name: string; ttl: number }
+  /** The room's owner and settings: after `welcome`, and to the whole room when they change. */
+  | { type: "room"; info: RoomInfo }
+  /** This person's role and mute: after `welcome`, and when a moderator changes them. */
+  | ({ type: "standing" } & StandingView)
+  /** Open reports (moderators only): after `welcome`, and when one is made or dismissed. */
+  | { type: "reports"; count: number };
+
+/**
+ * Frames between instances on a room's group, never sent to a client: each
+ * connection acts on those naming its person (or address) and drops the
+ * rest. They start with `{"type":"control"` (`FramePrefix.control` in `lib/shared.ts`).
+ */
+export type ControlFrame =
+  /** Close that person's sockets in the room (kicked 4003, banned 4004). */
+  | {
+    type: "control";
+    op: "close";
+    userId: string;
+    code: number;
+    reason: string;
+    /** A guest ban: bind it to the address the guest is connected from. */
+    ban?: Sanction;
+  }
+  /** That person's standing changed: their sockets tell their client. */
+  | { type: "control"; op: "standing"; userId: string; standing: StandingView };
 
 /** The outcome of parsing a client frame: the frame, or the error to send back. */
 export type ParseResult = { ok: true; frame: ClientFrame } | Refusal;
@@ -128,8 +206,10 @@ export interface Refusal {
   ok: false;
   code: ErrorCode;
   message: string;
-  /** For `rate_limited`: milliseconds until trying again can succeed. */
+  /** For `rate_limited` and `slow_mode`: milliseconds until trying again can succeed. */
   retryAfter?: number;
+  /** For `muted`: when the mute ends (ms since the epoch; null = until lifted). */
+  until?: number | null;
 }
 
 const encoder = new TextEncoder();
@@ -213,6 +293,31 @@ export function parseClientFrame(raw: string): ParseResult {
         frame: { type: "history", before: data.before + 0, limit },
       };
     }
+    case "moderate":
+    case "report": {
+      const clientId = validateClientId(data.clientId);
+      if (!clientId.ok) return clientId;
+      if (data.type === "moderate") {
+        const valid = validateModeration(data);
+        return valid.ok
+          ? {
+            ok: true,
+            frame: {
+              type: "moderate",
+              clientId: clientId.value,
+              ...valid.value,
+            },
+          }
+          : valid;
+      }
+      const valid = validateReport(data);
+      return valid.ok
+        ? {
+          ok: true,
+          frame: { type: "report", clientId: clientId.value, ...valid.value },
+        }
+        : valid;
+    }
     default:
       return typeof data.type === "string"
         ? fail("unknown_type", "Unknown frame type.")
@@ -292,6 +397,189 @@ export function validateEventOp(
     default:
       return fail("unknown_type", "Unknown event type.");
   }
+}
+
+const MODERATION_ACTIONS: readonly ModerationAction[] = [
+  "mute",
+  "unmute",
+  "kick",
+  "ban",
+  "unban",
+];
+
+/** An optional reason: trimmed, controls stripped, within {@link MAX_REASON_CHARS}. */
+function validateReason(
+  value: unknown,
+): { ok: true; value?: string } | Refusal {
+  if (value === undefined || value === null || value === "") {
+    return { ok: true };
+  }
+  if (typeof value !== "string") {
+    return fail("bad_frame", "`reason` must be a string.");
+  }
+  const reason = normalizeMessageText(value).replace(/\s+/g, " ");
+  if (reason.length > MAX_REASON_CHARS) {
+    return fail(
+      "text_too_long",
+      `A reason is limited to ${MAX_REASON_CHARS} characters.`,
+    );
+  }
+  return reason ? { ok: true, value: reason } : { ok: true };
+}
+
+/**
+ * Checks a moderation request from any entry point: a known `action`, a
+ * `user` `{id, name}` (the name normalized like a display name), whole
+ * `minutes` from 1 to {@link MAX_MUTE_MINUTES} for a mute (a ban may be for
+ * good), and an optional reason.
+ *
+ * @example
+ * ```ts
+ * validateModeration({ action: "mute", user: { id: "guest:1", name: "Gus" }, minutes: 10 }).ok; // true
+ * ```
+ */
+export function validateModeration(
+  data: Record<string, unknown>,
+): { ok: true; value: ModerationRequest } | Refusal {
+  const action = data.action as ModerationAction;
+  if (!MODERATION_ACTIONS.includes(action)) {
+    return fail(
+      "bad_frame",
+      "`action` must be mute, unmute, kick, ban or unban.",
+    );
+  }
+  const user = data.user;
+  const name = isRecord(user) ? normalizeDisplayName(user.name) : null;
+  if (
+    !isRecord(user) || typeof user.id !== "string" || user.id.length === 0 ||
+    user.id.length > MAX_CLIENT_ID_CHARS * 2 || name === null
+  ) {
+    return fail("bad_frame", "`user` must be {id, name}.");
+  }
+  const reason = validateReason(data.reason);
+  if (!reason.ok) return reason;
+  const value: ModerationRequest = { action, user: { id: user.id, name } };
+  if (reason.value) value.reason = reason.value;
+  if (
+    data.minutes !== undefined && data.minutes !== null && data.minutes !== ""
+  ) {
+    const minutes = Number(data.minutes);
+    if (
+      !Number.isSafeInteger(minutes) || minutes < 1 ||
+      minutes > MAX_MUTE_MINUTES || (action !== "mute" && action !== "ban")
+    ) {
+      return fail(
+        "bad_frame",
+        `\`minutes\` must be a whole number from 1 to ${MAX_MUTE_MINUTES}, for a mute or a ban.`,
+      );
+    }
+    value.minutes = minutes;
+  }
+  return { ok: true, value };
+}
+
+/** Checks a report: a positive `target` and an optional reason. */
+export function validateReport(
+  data: Record<string, unknown>,
+): { ok: true; value: ReportRequest } | Refusal {
+  const target = typeof data.target === "string"
+    ? Number(data.target)
+    : data.target;
+  if (!isSeq(target) || target === 0) {
+    return fail("bad_frame", "`target` must be a positive integer.");
+  }
+  const reason = validateReason(data.reason);
+  if (!reason.ok) return reason;
+  return {
+    ok: true,
+    value: reason.value ? { target, reason: reason.value } : { target },
+  };
+}
+
+const VISIBILITIES: readonly RoomVisibility[] = [
+  "public",
+  "unlisted",
+  "private",
+];
+const POST_POLICIES: readonly PostPolicy[] = [
+  "everyone",
+  "signed_in",
+  "members",
+];
+
+/**
+ * Checks new room settings over `current`: every field is optional (absent
+ * keeps the current value); title and topic are one line within
+ * {@link MAX_TITLE_CHARS} and {@link MAX_TOPIC_CHARS}; slow mode is whole
+ * seconds up to {@link MAX_SLOW_MODE_SECONDS}. Form values (strings,
+ * "on"/"true" checkboxes) are taken too.
+ *
+ * @example
+ * ```ts
+ * validateRoomSettings({ slowModeSeconds: "10" }, current); // { ok: true, value: {...current, slowModeSeconds: 10} }
+ * ```
+ */
+export function validateRoomSettings(
+  data: Record<string, unknown>,
+  current: RoomSettings,
+): { ok: true; value: RoomSettings } | Refusal {
+  const next = { ...current };
+  for (
+    const [field, limit] of [
+      ["title", MAX_TITLE_CHARS],
+      ["topic", MAX_TOPIC_CHARS],
+    ] as const
+  ) {
+    const value = data[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") {
+      return fail("bad_frame", `\`${field}\` must be a string.`);
+    }
+    const line = normalizeMessageText(value).replace(/\s+/g, " ");
+    if (line.length > limit) {
+      return fail(
+        "text_too_long",
+        `The ${field} is limited to ${limit} characters.`,
+      );
+    }
+    next[field] = line;
+  }
+  if (data.visibility !== undefined) {
+    if (!VISIBILITIES.includes(data.visibility as RoomVisibility)) {
+      return fail(
+        "bad_frame",
+        "`visibility` must be public, unlisted or private.",
+      );
+    }
+    next.visibility = data.visibility as RoomVisibility;
+  }
+  if (data.postPolicy !== undefined) {
+    if (!POST_POLICIES.includes(data.postPolicy as PostPolicy)) {
+      return fail(
+        "bad_frame",
+        "`postPolicy` must be everyone, signed_in or members.",
+      );
+    }
+    next.postPolicy = data.postPolicy as PostPolicy;
+  }
+  if (data.slowModeSeconds !== undefined) {
+    const n = data.slowModeSeconds === "" ? 0 : Number(data.slowModeSeconds);
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SLOW_MODE_SECONDS) {
+      return fail(
+        "bad_frame",
+        `\`slowModeSeconds\` must be a whole number from 0 to ${MAX_SLOW_MODE_SECONDS}.`,
+      );
+    }
+    next.slowModeSeconds = n;
+  }
+  if (data.guestsAllowed !== undefined) {
+    const v = data.guestsAllowed;
+    if (typeof v === "boolean") next.guestsAllowed = v;
+    else if (v === "true" || v === "on") next.guestsAllowed = true;
+    else if (v === "false" || v === "off") next.guestsAllowed = false;
+    else return fail("bad_frame", "`guestsAllowed` must be true or false.");
+  }
+  return { ok: true, value: next };
 }
 
 /** A message's text and idempotency key, checked and normalized. */
@@ -416,13 +704,19 @@ export function unreachable(value: never): never {
   throw new Error(`unhandled: ${JSON.stringify(value)}`);
 }
 
-/** Serializes a server frame. Done once per group send, never per socket. */
-export function encodeServerFrame(frame: ServerFrame): string {
+/** Serializes a server (or control) frame. Done once per group send, never per socket. */
+export function encodeServerFrame(frame: ServerFrame | ControlFrame): string {
   return JSON.stringify(frame);
 }
 
 /** Client frames that carry a `clientId` (and are retried by it). */
-type KeyedFrame = "message" | "edit" | "delete" | "react";
+type KeyedFrame =
+  | "message"
+  | "edit"
+  | "delete"
+  | "react"
+  | "moderate"
+  | "report";
 
 /** What a refusal answers: the frame's type, and its `clientId` when it has one. */
 export type RefusedFrame =
@@ -542,6 +836,21 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
           typeof data.name === "string" && typeof data.ttl === "number"
         ? frame
         : null;
+    case "room":
+      return isRecord(data.info) && isRecord(data.info.settings) &&
+          typeof data.info.room === "string"
+        ? frame
+        : null;
+    case "standing":
+      return (data.role === null || typeof data.role === "string") &&
+          (data.mute === null ||
+            (isRecord(data.mute) &&
+              (data.mute.until === null ||
+                typeof data.mute.until === "number")))
+        ? frame
+        : null;
+    case "reports":
+      return isSeq(data.count) ? frame : null;
     default: {
       // A type added to ServerFrame must be checked here before clients see it.
       const _exhaustive: never = frame;

@@ -60,7 +60,14 @@ export async function applyEventKv(
     }
     const target = targetEntry.value;
     const now = options.now();
-    const refused = checkEvent(target, op, user, now, draft.editWindowMs);
+    const refused = checkEvent(
+      target,
+      op,
+      user,
+      now,
+      draft.editWindowMs,
+      draft.moderator,
+    );
     if (refused) return { result: refused };
     const before = headEntry.value;
     const head = before ?? { lastSeq: 0, lastTs: 0 };

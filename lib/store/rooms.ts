@@ -26,7 +26,7 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
-import type { AuditPage, CreatedRoom, RoomStore } from "./types.ts";
+import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
 
 /**
  * A timed sanction's key outlives its `until` by this much before KV may
@@ -183,6 +183,15 @@ export class KvRoomStore implements RoomStore {
     address?: string,
     now = Date.now(),
   ): Promise<Standing> {
+    return (await this.access(room, userId, address, now)).standing;
+  }
+
+  async access(
+    room: string,
+    userId: string,
+    address?: string,
+    now = Date.now(),
+  ): Promise<RoomAccess> {
     const keys: Deno.KvKey[] = [
       ["room_info", room],
       ["room_member", room, userId],
@@ -193,15 +202,18 @@ export class KvRoomStore implements RoomStore {
     const [info, member, mute, ban, addressBan] = await this.kv.getMany<
       unknown[]
     >(keys);
-    const owner = (info.value as RoomInfo | null)?.owner;
-    const role = owner?.id === userId
+    const record = info.value as RoomInfo | null;
+    const role = record?.owner?.id === userId
       ? "owner"
       : (member.value as Membership | null)?.role ?? null;
     return {
-      role,
-      mute: inForce(mute.value as Sanction | null, now),
-      ban: inForce(ban.value as Sanction | null, now) ??
-        inForce((addressBan?.value ?? null) as Sanction | null, now),
+      info: record,
+      standing: {
+        role,
+        mute: inForce(mute.value as Sanction | null, now),
+        ban: inForce(ban.value as Sanction | null, now) ??
+          inForce((addressBan?.value ?? null) as Sanction | null, now),
+      },
     };
   }
 

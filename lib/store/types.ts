@@ -47,6 +47,11 @@ export interface EventDraft {
   op: EventOp;
   /** How long after a message its author may edit it (default: `DEFAULT_EDIT_WINDOW_MS`). */
   editWindowMs?: number;
+  /**
+   * The actor moderates this room (the caller checked its roles): a
+   * `delete` `by: "moderator"` may remove anyone's message.
+   */
+  moderator?: boolean;
 }
 
 /** Result of {@link MessageStore.applyEvent}: the stored event, or why it was refused. */
@@ -231,6 +236,12 @@ export interface CreatedRoom {
   created: boolean;
 }
 
+/** Result of {@link RoomStore.access}. */
+export interface RoomAccess {
+  info: RoomInfo | null;
+  standing: Standing;
+}
+
 /** A page of a room's audit log, newest first. */
 export interface AuditPage {
   entries: AuditEntry[];
@@ -292,6 +303,16 @@ export interface RoomStore {
     address?: string,
     now?: number,
   ): Promise<Standing>;
+  /**
+   * The room's record (null: none) and where `userId` stands, in the same
+   * one read: what posting and joining ask.
+   */
+  access(
+    room: string,
+    userId: string,
+    address?: string,
+    now?: number,
+  ): Promise<RoomAccess>;
   /** Stores a mute or ban of `sanction.user` (replacing one of the same kind). */
   sanction(room: string, sanction: Sanction): Promise<void>;
   /** Lifts the mute or ban of `userId`; false when there was none. */

@@ -249,7 +249,10 @@ function expectationOf(data: string | Uint8Array): Expectation {
     case "edit":
     case "delete":
     case "react":
-      // Answered by their target's state (tests/chat/events_socket_test.ts), not generated here.
+    case "moderate":
+    case "report":
+      // Answered by their target's state (tests/chat/events_socket_test.ts,
+      // tests/chat/moderation_socket_test.ts), not generated here.
       throw new Error(`not modelled: ${parsed.frame.type}`);
   }
 }

@@ -3,6 +3,7 @@
  * the real budgets: who may post, the person's, the address's and the
  * room's budgets, store first, broadcast once per clientId.
  */
+import { KvRoomStore } from "../../lib/store/rooms.ts";
 import assert from "node:assert/strict";
 import { limitsConfig } from "../../lib/config.ts";
 import { createBudgets } from "../../lib/chat/budgets.ts";
@@ -29,6 +30,7 @@ async function setUp(room: string, limits: Record<string, string> = {}) {
   const kv = await Deno.openKv(":memory:");
   const deps: PostDeps = {
     store: new KvMessageStore(kv),
+    rooms: new KvRoomStore(kv),
     layer: new MemoryLayer(),
     metrics: new Metrics(),
     budgets: createBudgets(limitsConfig(limits)),

@@ -628,6 +628,25 @@ Deno.test("parseServerFrame: every frame the server encodes reads back as itself
     resync: { type: "resync" },
     presence: { type: "presence", state: presence, joins: presence },
     typing: { type: "typing", userId: user.id, name: "Ana", ttl: 5_000 },
+    room: {
+      type: "room",
+      info: {
+        room: "r",
+        owner: null,
+        settings: {
+          title: "",
+          topic: "",
+          visibility: "unlisted",
+          postPolicy: "signed_in",
+          slowModeSeconds: 5,
+          guestsAllowed: false,
+        },
+        created: 1,
+        updated: 2,
+      },
+    },
+    standing: { type: "standing", role: null, mute: { until: null } },
+    reports: { type: "reports", count: 2 },
   };
   for (const frame of Object.values(frames)) {
     assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);

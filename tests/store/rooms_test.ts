@@ -102,6 +102,10 @@ contract(
       (await rooms.members("r", 10)).map((m) => [m.user.id, m.role]).sort(),
       [[GUS.id, "member"], [MIA.id, "moderator"]].sort(),
     );
+    const access = await rooms.access("r", MIA.id);
+    assert.deepEqual(access.info?.owner, OWEN);
+    assert.equal(access.standing.role, "moderator");
+    assert.equal((await rooms.access("none", MIA.id)).info, null);
     const info = await rooms.transfer("r", MIA);
     assert.deepEqual(info?.owner, MIA);
     assert.equal((await rooms.standing("r", MIA.id)).role, "owner");

@@ -23,13 +23,21 @@ import {
   DEFAULT_PAGE_SIZE,
   type EventRequest,
   MAX_MESSAGE_CHARS,
+  type ModerationRequest,
   parseServerFrame,
+  type ReportRequest,
   type ServerFrame,
+  type StandingView,
   TYPING_THROTTLE_MS,
   unreachable,
 } from "../protocol.ts";
 import { Timeline } from "../timeline.ts";
-import type { ChatMessage, ChatUser, PresenceState } from "../types.ts";
+import type {
+  ChatMessage,
+  ChatUser,
+  PresenceState,
+  RoomInfo,
+} from "../types.ts";
 import { closeOutcome } from "./close_codes.ts";
 import {
   type RoomClientDeps,
@@ -117,6 +125,12 @@ export interface RoomView {
   readonly loadingOlder: boolean;
   /** A problem to show the user, or `null`. */
   readonly notice: string | null;
+  /** The room's owner and settings (null until the server tells them). */
+  readonly room: RoomInfo | null;
+  /** This person's role and mute in the room. */
+  readonly standing: StandingView;
+  /** Open reports (moderators only; 0 for everyone else). */
+  readonly reports: number;
 }
 
 /** How the timeline changed: new messages at the end, or a page of older ones. */
@@ -230,6 +244,9 @@ export class RoomClient {
   #olderAvailable: boolean;
   #loadingOlder = false;
   #notice: Notice | null = null;
+  #room: RoomInfo | null = null;
+  #standing: StandingView = { role: null, mute: null };
+  #reports = 0;
   /** Pending messages sent on the current socket, awaiting the server's copy. */
   readonly #sent = new Set<string>();
   #failures: Readonly<Record<string, string>> = {};
@@ -352,6 +369,30 @@ export class RoomClient {
       if (!text || text.length > MAX_MESSAGE_CHARS) return false;
       request = { ...request, text };
     }
+    const sent = this.#send({ ...request, clientId: this.#deps.newId() });
+    if (!sent) {
+      this.#notice = { text: NOT_LIVE_NOTICE, rate: false };
+      this.#changed();
+    }
+    return sent;
+  }
+
+  /**
+   * Sends a moderation request (mute, unmute, kick, ban, unban) or a report
+   * of a message; the server checks the role and answers a refusal with an
+   * `error` (shown as the notice). Returns false when not live.
+   *
+   * @example
+   * ```ts
+   * client.moderate({ type: "moderate", action: "mute", user: { id, name }, minutes: 10 });
+   * client.moderate({ type: "report", target: 12, reason: "spam" });
+   * ```
+   */
+  moderate(
+    request:
+      | ({ type: "moderate" } & ModerationRequest)
+      | ({ type: "report" } & ReportRequest),
+  ): boolean {
     const sent = this.#send({ ...request, clientId: this.#deps.newId() });
     if (!sent) {
       this.#notice = { text: NOT_LIVE_NOTICE, rate: false };
@@ -845,6 +886,8 @@ export class RoomClient {
       case "edit":
       case "delete":
       case "react":
+      case "moderate":
+      case "report":
       case "typing":
       case "ping":
       case undefined:
@@ -980,6 +1023,19 @@ export class RoomClient {
         return;
       case "pong":
         return;
+      case "room":
+        this.#room = frame.info;
+        this.#changed();
+        return;
+      case "standing":
+        this.#standing = { role: frame.role, mute: frame.mute };
+        if (!frame.role || frame.role === "member") this.#reports = 0;
+        this.#changed();
+        return;
+      case "reports":
+        this.#reports = frame.count;
+        this.#changed();
+        return;
       default:
         unreachable(frame);
     }
@@ -1039,6 +1095,9 @@ export class RoomClient {
       olderAvailable: this.#olderAvailable,
       loadingOlder: this.#loadingOlder,
       notice: this.#notice?.text ?? null,
+      room: this.#room,
+      standing: this.#standing,
+      reports: this.#reports,
     };
   }
 

@@ -735,6 +735,21 @@ Deno.test("room client: older pages load one at a time, before the oldest messag
   assert.equal(t.client.view.loadingOlder, false);
 });
 
+const ROOM_INFO = {
+  room: "r",
+  owner: { id: "google:1", name: "Owen" },
+  settings: {
+    title: "",
+    topic: "Cats",
+    visibility: "public" as const,
+    postPolicy: "everyone" as const,
+    slowModeSeconds: 0,
+    guestsAllowed: true,
+  },
+  created: 1,
+  updated: 1,
+};
+
 Deno.test("room client: every server frame type has its effect; bad frames are logged and ignored", () => {
   const t = live(range(1, 2));
   const before = t.events.length;
@@ -800,6 +815,23 @@ Deno.test("room client: every server frame type has its effect; bad frames are l
     pong: () => {
       t.socket.receive({ type: "pong" });
       assert.equal(t.client.view.status, "live");
+    },
+    room: () => {
+      t.socket.receive({ type: "room", info: ROOM_INFO });
+      assert.equal(t.client.view.room?.settings.topic, "Cats");
+    },
+    standing: () => {
+      t.socket.receive({
+        type: "standing",
+        role: "moderator",
+        mute: { until: 99, reason: "spam" },
+      });
+      assert.equal(t.client.view.standing.role, "moderator");
+      assert.equal(t.client.view.standing.mute?.until, 99);
+    },
+    reports: () => {
+      t.socket.receive({ type: "reports", count: 3 });
+      assert.equal(t.client.view.reports, 3);
     },
   };
   for (const effect of Object.values(effects)) effect();
