@@ -41,8 +41,6 @@ export interface Services {
   /** Bind a guest's ban to their address too: on when per-address limits are (`GUESTS_PER_IP_PER_HOUR` > 0). */
   bindGuestAddresses: boolean;
   users: UserStore;
-  /** Rooms' records, roles and sanctions. */
-  rooms: RoomStore;
   /** Invite links to rooms. */
   invites: InviteStore;
   /** Direct conversations and read markers. */

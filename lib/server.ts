@@ -116,7 +116,6 @@ export async function createServices(
     rooms: stores.rooms,
     bindGuestAddresses: config.guestsPerIpPerHour > 0,
     users: stores.users,
-    rooms: stores.rooms,
     invites: stores.invites,
     directs: stores.directs,
     directory: stores.directory,

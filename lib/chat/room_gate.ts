@@ -11,7 +11,7 @@ import { canSeeRoom } from "./access.ts";
 import type { ChatUser, RoomInfo, RoomRole } from "./types.ts";
 
 /** What a person who may enter a room learns about it. */
-export interface RoomAccess {
+export interface RoomEntry {
   /** The room's record (null: none, an ownerless public room). */
   info: RoomInfo | null;
   /** Their role in it. */
@@ -20,8 +20,7 @@ export interface RoomAccess {
 
 /**
  * The room's record and `user`'s role when they may see the room; null when
- * they may not (answer as for a page that does not exist: 404). Two reads,
- * at once; a signed-out visitor costs one.
+ * they may not (answer as for a page that does not exist: 404). One read.
  *
  * @example
  * ```ts
@@ -30,14 +29,13 @@ export interface RoomAccess {
  * ```
  */
 export async function enterRoom(
-  rooms: Pick<RoomStore, "get" | "standing">,
+  rooms: Pick<RoomStore, "get" | "access">,
   room: string,
   user: ChatUser | null,
-): Promise<RoomAccess | null> {
-  const [info, standing] = await Promise.all([
-    rooms.get(room),
-    user ? rooms.standing(room, user.id) : null,
-  ]);
+): Promise<RoomEntry | null> {
+  const { info, standing } = user
+    ? await rooms.access(room, user.id)
+    : { info: await rooms.get(room), standing: null };
   const role = standing?.role ?? null;
   return canSeeRoom(room, info, role, user) ? { info, role } : null;
 }

@@ -10,13 +10,13 @@
 import type { Context } from "hono";
 import { mayInvite } from "../chat/access.ts";
 import { normalizeRoomName } from "../chat/names.ts";
-import { enterRoom, type RoomAccess } from "../chat/room_gate.ts";
+import { enterRoom, type RoomEntry } from "../chat/room_gate.ts";
 import type { ChatUser } from "../chat/types.ts";
 import type { AppEnv } from "../context.ts";
 import { routeError } from "./errors.ts";
 
 /** A room whose invites the caller manages. */
-export interface ManagedRoom extends RoomAccess {
+export interface ManagedRoom extends RoomEntry {
   room: string;
   user: ChatUser;
 }
