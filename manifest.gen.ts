@@ -4,24 +4,26 @@ import * as $r0 from "./routes/_app.tsx";
 import * as $r1 from "./routes/_middleware.ts";
 import * as $r2 from "./routes/api/_middleware.ts";
 import * as $r3 from "./routes/api/auth/google.ts";
-import * as $r4 from "./routes/api/rooms/[room]/invites/[token].ts";
-import * as $r5 from "./routes/api/rooms/[room]/invites.ts";
-import * as $r6 from "./routes/api/rooms/[room]/members.ts";
-import * as $r7 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
-import * as $r8 from "./routes/api/rooms/[room]/messages/[seq].ts";
-import * as $r9 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r10 from "./routes/api/rooms/index.ts";
-import * as $r11 from "./routes/api/session/guest.ts";
-import * as $r12 from "./routes/api/session/index.ts";
-import * as $r13 from "./routes/api/session/signout.ts";
-import * as $r14 from "./routes/chat/[room].tsx";
-import * as $r15 from "./routes/chat/index.ts";
-import * as $r16 from "./routes/healthz.ts";
-import * as $r17 from "./routes/index.tsx";
-import * as $r18 from "./routes/invite/[token].tsx";
-import * as $r19 from "./routes/metrics.ts";
-import * as $r20 from "./routes/readyz.ts";
-import * as $r21 from "./routes/ws/chat/[room].ts";
+import * as $r4 from "./routes/api/dms/[room]/read.ts";
+import * as $r5 from "./routes/api/dms/index.ts";
+import * as $r6 from "./routes/api/rooms/[room]/invites/[token].ts";
+import * as $r7 from "./routes/api/rooms/[room]/invites.ts";
+import * as $r8 from "./routes/api/rooms/[room]/members.ts";
+import * as $r9 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r10 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r11 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r12 from "./routes/api/rooms/index.ts";
+import * as $r13 from "./routes/api/session/guest.ts";
+import * as $r14 from "./routes/api/session/index.ts";
+import * as $r15 from "./routes/api/session/signout.ts";
+import * as $r16 from "./routes/chat/[room].tsx";
+import * as $r17 from "./routes/chat/index.ts";
+import * as $r18 from "./routes/healthz.ts";
+import * as $r19 from "./routes/index.tsx";
+import * as $r20 from "./routes/invite/[token].tsx";
+import * as $r21 from "./routes/metrics.ts";
+import * as $r22 from "./routes/readyz.ts";
+import * as $r23 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/NavUser.tsx";
 import * as $i2 from "./islands/RoomList.tsx";
@@ -33,24 +35,26 @@ export const manifest: Manifest = {
     "_middleware": $r1,
     "api/_middleware": $r2,
     "api/auth/google": $r3,
-    "api/rooms/[room]/invites/[token]": $r4,
-    "api/rooms/[room]/invites": $r5,
-    "api/rooms/[room]/members": $r6,
-    "api/rooms/[room]/messages/[seq]/reactions": $r7,
-    "api/rooms/[room]/messages/[seq]": $r8,
-    "api/rooms/[room]/messages": $r9,
-    "api/rooms/index": $r10,
-    "api/session/guest": $r11,
-    "api/session/index": $r12,
-    "api/session/signout": $r13,
-    "chat/[room]": $r14,
-    "chat/index": $r15,
-    "healthz": $r16,
-    "index": $r17,
-    "invite/[token]": $r18,
-    "metrics": $r19,
-    "readyz": $r20,
-    "ws/chat/[room]": $r21,
+    "api/dms/[room]/read": $r4,
+    "api/dms/index": $r5,
+    "api/rooms/[room]/invites/[token]": $r6,
+    "api/rooms/[room]/invites": $r7,
+    "api/rooms/[room]/members": $r8,
+    "api/rooms/[room]/messages/[seq]/reactions": $r9,
+    "api/rooms/[room]/messages/[seq]": $r10,
+    "api/rooms/[room]/messages": $r11,
+    "api/rooms/index": $r12,
+    "api/session/guest": $r13,
+    "api/session/index": $r14,
+    "api/session/signout": $r15,
+    "chat/[room]": $r16,
+    "chat/index": $r17,
+    "healthz": $r18,
+    "index": $r19,
+    "invite/[token]": $r20,
+    "metrics": $r21,
+    "readyz": $r22,
+    "ws/chat/[room]": $r23,
   },
   islands: {
     "ChatRoom": $i0,
