@@ -25,9 +25,11 @@ import * as $r21 from "./routes/metrics.ts";
 import * as $r22 from "./routes/readyz.ts";
 import * as $r23 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
-import * as $i1 from "./islands/NavUser.tsx";
-import * as $i2 from "./islands/RoomList.tsx";
-import * as $i3 from "./islands/SignIn.tsx";
+import * as $i1 from "./islands/Conversations.tsx";
+import * as $i2 from "./islands/NavUser.tsx";
+import * as $i3 from "./islands/RoomInvites.tsx";
+import * as $i4 from "./islands/RoomList.tsx";
+import * as $i5 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -58,8 +60,10 @@ export const manifest: Manifest = {
   },
   islands: {
     "ChatRoom": $i0,
-    "NavUser": $i1,
-    "RoomList": $i2,
-    "SignIn": $i3,
+    "Conversations": $i1,
+    "NavUser": $i2,
+    "RoomInvites": $i3,
+    "RoomList": $i4,
+    "SignIn": $i5,
   },
 };

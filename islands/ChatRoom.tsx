@@ -9,6 +9,7 @@ import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
 import { RoomFooter } from "../components/RoomFooter.tsx";
 import { useRoomScroll } from "../components/room_scroll.ts";
+import { useReadMarker } from "../components/read_marker.ts";
 import { StatusBar } from "../components/StatusBar.tsx";
 import {
   browserDependencies,
@@ -148,6 +149,7 @@ export default function ChatRoom(
   const { messages, pending, status, presence, typing, notice, failures } =
     view.value;
   const me = view.value.user;
+  useReadMarker(room, messages);
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
   const mayPost = me.id === user.id ? canPost : true;
@@ -156,6 +158,7 @@ export default function ChatRoom(
       <StatusBar
         status={status}
         presence={presence}
+        me={me}
         showJoins={activity.showJoins}
         onToggleJoins={activity.toggleJoins}
         activity={activity.latest}

@@ -1,12 +1,16 @@
 import type { AppEnv, AppVariables } from "../lib/context.ts";
 import type { LobbyRoom } from "../lib/chat/types.ts";
 import RoomList from "../islands/RoomList.tsx";
+import Conversations from "../islands/Conversations.tsx";
+import { conversationsOf, type ConversationView } from "../lib/chat/direct.ts";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";
 import { MAX_ROOM_CHARS } from "../lib/chat/names.ts";
 
 interface LobbyData {
   rooms: LobbyRoom[];
+  /** A Google user's direct conversations (null for guests and signed out). */
+  conversations: ConversationView[] | null;
   error: string | null;
 }
 
@@ -14,11 +18,15 @@ export const title = "Lobby";
 
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
-    const rooms = await c.var.services.lobby.rooms();
+    const { services, user } = c.var;
+    const [rooms, conversations] = await Promise.all([
+      services.lobby.rooms(),
+      user?.kind === "google" ? conversationsOf(services, user.id) : null,
+    ]);
     const error = c.req.query("error") === "room"
       ? "Room names are 1–64 letters, digits, '-' or '_'."
       : null;
-    return render({ rooms, error } satisfies LobbyData);
+    return render({ rooms, conversations, error } satisfies LobbyData);
   },
 };
 
@@ -72,6 +80,19 @@ export default function Lobby(
               </form>
             </div>
           </div>
+          {data.conversations && (
+            <>
+              <h2 class="h5">Direct messages</h2>
+              <Conversations conversations={data.conversations} />
+            </>
+          )}
+          {user?.kind === "guest" && (
+            <p class="small text-body-secondary" data-testid="dm-guests">
+              Direct messages need a Google sign-in: a guest's name lasts only
+              as long as this browser's session, so a conversation could not be
+              found again.
+            </p>
+          )}
           <h2 class="h5">Active rooms</h2>
           <RoomList rooms={data.rooms} />
         </div>
