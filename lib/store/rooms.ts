@@ -3,7 +3,7 @@
  * slots, reports and the audit log. Keys:
  *
  * ```
- * ["room_info", room]                RoomInfo (["room", room] is the message store's head)
+ * ["room_info", room]                          RoomInfo
  * ["room_member", room, userId]           Membership
  * ["room_mute", room, userId]             Sanction (expires after `until`)
  * ["room_ban", room, "user", userId]      Sanction

@@ -106,7 +106,12 @@ function refusalStatus(refusal: Refusal): ContentfulStatusCode {
     case "sign_in_required":
     case "forbidden":
     case "edit_window_passed":
+    case "banned":
+    case "muted":
+    case "members_only":
       return 403;
+    case "slow_mode":
+      return 429;
     case "not_found":
       return 404;
     case "message_deleted":
@@ -134,5 +139,6 @@ export function refusalResponse(c: Context, refusal: Refusal): Response {
     c.header("Retry-After", String(Math.ceil(refusal.retryAfter / 1000)));
     body.retryAfter = refusal.retryAfter;
   }
+  if (refusal.until !== undefined) body.until = refusal.until;
   return c.json(body, refusalStatus(refusal));
 }

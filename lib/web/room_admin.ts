@@ -1,0 +1,64 @@
+/**
+ * The HTTP side of running a room: who acts (the request's user, in the
+ * route's room, from its address) and one answer shape for the actions of
+ * `lib/chat/moderation.ts` — the value as JSON, or the refusal with the
+ * status and words a socket gets.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import { normalizeDisplayName, normalizeRoomName } from "../chat/names.ts";
+import type { Actor, Outcome } from "../chat/moderation.ts";
+import type { Reactor } from "../chat/types.ts";
+import type { AppEnv } from "../context.ts";
+import { readBody } from "./body.ts";
+import { refusalResponse, routeError } from "./errors.ts";
+
+/**
+ * The acting user in the route's `:room`, or the error response (400 bad
+ * room, 401 signed out).
+ *
+ * @example
+ * ```ts
+ * const actor = roomActor(c);
+ * if (actor instanceof Response) return actor;
+ * ```
+ */
+export function roomActor(c: Context<AppEnv>): Actor | Response {
+  const room = normalizeRoomName(c.req.param("room") ?? "");
+  if (!room) return routeError(c, "bad_room");
+  const { user } = c.var;
+  if (!user) return routeError(c, "unauthorized");
+  return { room, user, address: c.var.client.address };
+}
+
+/** The request's body as an object, or the error response. */
+export async function bodyOf(
+  c: Context<AppEnv>,
+): Promise<Record<string, unknown> | Response> {
+  const body = await readBody(c);
+  return body.ok ? body.value : routeError(c, body.error);
+}
+
+/** A `{id, name}` person from a body field, or null. */
+export function personOf(value: unknown): Reactor | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { id, name } = value as Record<string, unknown>;
+  const clean = normalizeDisplayName(name);
+  return typeof id === "string" && id.length > 0 && id.length <= 128 && clean
+    ? { id, name: clean }
+    : null;
+}
+
+/** Answers an action's outcome: its value as JSON (`status`), or its refusal. */
+export function outcomeResponse<T>(
+  c: Context<AppEnv>,
+  outcome: Outcome<T>,
+  wrap: (value: T) => Record<string, unknown>,
+  status: 200 | 201 = 200,
+): Response {
+  return outcome.ok
+    ? c.json(wrap(outcome.value), status)
+    : refusalResponse(c, outcome);
+}

@@ -1,0 +1,32 @@
+import { moderate } from "../../../../lib/chat/moderation.ts";
+import { validateModeration } from "../../../../lib/chat/protocol.ts";
+import type { AppEnv } from "../../../../lib/context.ts";
+import { refusalResponse } from "../../../../lib/web/errors.ts";
+import {
+  bodyOf,
+  outcomeResponse,
+  roomActor,
+} from "../../../../lib/web/room_admin.ts";
+import type { Handlers } from "../../../../lib/web/types.ts";
+
+/**
+ * `POST /api/rooms/:room/moderation {action: "mute"|"unmute"|"kick"|"ban"|"unban",
+ * user: {id, name}, minutes?, reason?}`: the socket's `moderate` frame over
+ * HTTP (the same checks); answers the audit entry.
+ */
+export const handler: Handlers<AppEnv> = {
+  async POST(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    const body = await bodyOf(c);
+    if (body instanceof Response) return body;
+    const valid = validateModeration(body);
+    if (!valid.ok) return refusalResponse(c, valid);
+    return outcomeResponse(
+      c,
+      await moderate(c.var.services, actor, valid.value),
+      (entry) => ({ entry }),
+      201,
+    );
+  },
+};

@@ -1,0 +1,41 @@
+import { claimRoom, handOver } from "../../../../lib/chat/moderation.ts";
+import type { AppEnv } from "../../../../lib/context.ts";
+import { routeError } from "../../../../lib/web/errors.ts";
+import {
+  bodyOf,
+  outcomeResponse,
+  personOf,
+  roomActor,
+} from "../../../../lib/web/room_admin.ts";
+import type { Handlers } from "../../../../lib/web/types.ts";
+
+/**
+ * `POST /api/rooms/:room/owner {}`: a signed-in (Google) user claims an
+ * ownerless room. `PUT /api/rooms/:room/owner {user: {id, name}}`: the
+ * owner hands the room over (and stays a moderator).
+ */
+export const handler: Handlers<AppEnv> = {
+  async POST(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    return outcomeResponse(
+      c,
+      await claimRoom(c.var.services, actor),
+      (info) => ({ info }),
+    );
+  },
+
+  async PUT(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    const body = await bodyOf(c);
+    if (body instanceof Response) return body;
+    const to = personOf(body.user);
+    if (!to) return routeError(c, "bad_json");
+    return outcomeResponse(
+      c,
+      await handOver(c.var.services, actor, to),
+      (info) => ({ info }),
+    );
+  },
+};

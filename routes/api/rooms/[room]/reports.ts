@@ -1,0 +1,41 @@
+import { listReports, report } from "../../../../lib/chat/moderation.ts";
+import { validateReport } from "../../../../lib/chat/protocol.ts";
+import type { AppEnv } from "../../../../lib/context.ts";
+import { refusalResponse } from "../../../../lib/web/errors.ts";
+import {
+  bodyOf,
+  outcomeResponse,
+  roomActor,
+} from "../../../../lib/web/room_admin.ts";
+import type { Handlers } from "../../../../lib/web/types.ts";
+
+/**
+ * `GET /api/rooms/:room/reports`: the open reports (moderators).
+ * `POST /api/rooms/:room/reports {target, reason?}`: report a message (anyone signed in).
+ */
+export const handler: Handlers<AppEnv> = {
+  async GET(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    return outcomeResponse(
+      c,
+      await listReports(c.var.services, actor),
+      (reports) => ({ reports }),
+    );
+  },
+
+  async POST(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    const body = await bodyOf(c);
+    if (body instanceof Response) return body;
+    const valid = validateReport(body);
+    if (!valid.ok) return refusalResponse(c, valid);
+    return outcomeResponse(
+      c,
+      await report(c.var.services, actor, valid.value),
+      (open) => ({ ok: true, open }),
+      201,
+    );
+  },
+};

@@ -1,0 +1,36 @@
+import { assignRole } from "../../../../lib/chat/moderation.ts";
+import type { AppEnv } from "../../../../lib/context.ts";
+import { routeError } from "../../../../lib/web/errors.ts";
+import {
+  bodyOf,
+  outcomeResponse,
+  personOf,
+  roomActor,
+} from "../../../../lib/web/room_admin.ts";
+import type { Handlers } from "../../../../lib/web/types.ts";
+
+const ROLES = { moderator: "moderator", member: "member", none: null } as const;
+
+/**
+ * `PUT /api/rooms/:room/roles {user: {id, name}, role: "moderator" | "member" | "none"}`:
+ * the owner promotes, demotes or removes someone.
+ */
+export const handler: Handlers<AppEnv> = {
+  async PUT(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    const body = await bodyOf(c);
+    if (body instanceof Response) return body;
+    const user = personOf(body.user);
+    const role =
+      typeof body.role === "string" && Object.hasOwn(ROLES, body.role)
+        ? ROLES[body.role as keyof typeof ROLES]
+        : undefined;
+    if (!user || role === undefined) return routeError(c, "bad_json");
+    return outcomeResponse(
+      c,
+      await assignRole(c.var.services, actor, user, role),
+      () => ({ ok: true }),
+    );
+  },
+};

@@ -1,0 +1,40 @@
+import { changeSettings, roomAdmin } from "../../../../lib/chat/moderation.ts";
+import { validateRoomSettings } from "../../../../lib/chat/protocol.ts";
+import type { AppEnv } from "../../../../lib/context.ts";
+import { refusalResponse } from "../../../../lib/web/errors.ts";
+import {
+  bodyOf,
+  outcomeResponse,
+  roomActor,
+} from "../../../../lib/web/room_admin.ts";
+import type { Handlers } from "../../../../lib/web/types.ts";
+
+/**
+ * `GET /api/rooms/:room/settings`: the room's record and your standing;
+ * for its moderators also the memberships, mutes and bans.
+ * `PUT /api/rooms/:room/settings {title?, topic?, visibility?, postPolicy?,
+ * slowModeSeconds?, guestsAllowed?}`: owner and moderators change them.
+ */
+export const handler: Handlers<AppEnv> = {
+  async GET(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    return c.json(await roomAdmin(c.var.services, actor));
+  },
+
+  async PUT(c) {
+    const actor = roomActor(c);
+    if (actor instanceof Response) return actor;
+    const body = await bodyOf(c);
+    if (body instanceof Response) return body;
+    const { services } = c.var;
+    const current = (await roomAdmin(services, actor)).info.settings;
+    const valid = validateRoomSettings(body, current);
+    if (!valid.ok) return refusalResponse(c, valid);
+    return outcomeResponse(
+      c,
+      await changeSettings(services, actor, valid.value),
+      (info) => ({ info }),
+    );
+  },
+};
