@@ -6,31 +6,32 @@ import * as $r2 from "./routes/api/_middleware.ts";
 import * as $r3 from "./routes/api/auth/google.ts";
 import * as $r4 from "./routes/api/dms/[room]/read.ts";
 import * as $r5 from "./routes/api/dms/index.ts";
-import * as $r6 from "./routes/api/rooms/[room]/audit.ts";
-import * as $r7 from "./routes/api/rooms/[room]/invites/[token].ts";
-import * as $r8 from "./routes/api/rooms/[room]/invites.ts";
-import * as $r9 from "./routes/api/rooms/[room]/members.ts";
-import * as $r10 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
-import * as $r11 from "./routes/api/rooms/[room]/messages/[seq].ts";
-import * as $r12 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r13 from "./routes/api/rooms/[room]/moderation.ts";
-import * as $r14 from "./routes/api/rooms/[room]/owner.ts";
-import * as $r15 from "./routes/api/rooms/[room]/reports/[seq].ts";
-import * as $r16 from "./routes/api/rooms/[room]/reports.ts";
-import * as $r17 from "./routes/api/rooms/[room]/roles.ts";
-import * as $r18 from "./routes/api/rooms/[room]/settings.ts";
-import * as $r19 from "./routes/api/rooms/index.ts";
-import * as $r20 from "./routes/api/session/guest.ts";
-import * as $r21 from "./routes/api/session/index.ts";
-import * as $r22 from "./routes/api/session/signout.ts";
-import * as $r23 from "./routes/chat/[room].tsx";
-import * as $r24 from "./routes/chat/index.ts";
-import * as $r25 from "./routes/healthz.ts";
-import * as $r26 from "./routes/index.tsx";
-import * as $r27 from "./routes/invite/[token].tsx";
-import * as $r28 from "./routes/metrics.ts";
-import * as $r29 from "./routes/readyz.ts";
-import * as $r30 from "./routes/ws/chat/[room].ts";
+import * as $r6 from "./routes/api/rooms/[room]/_middleware.ts";
+import * as $r7 from "./routes/api/rooms/[room]/audit.ts";
+import * as $r8 from "./routes/api/rooms/[room]/invites/[token].ts";
+import * as $r9 from "./routes/api/rooms/[room]/invites.ts";
+import * as $r10 from "./routes/api/rooms/[room]/members.ts";
+import * as $r11 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r12 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r13 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r14 from "./routes/api/rooms/[room]/moderation.ts";
+import * as $r15 from "./routes/api/rooms/[room]/owner.ts";
+import * as $r16 from "./routes/api/rooms/[room]/reports/[seq].ts";
+import * as $r17 from "./routes/api/rooms/[room]/reports.ts";
+import * as $r18 from "./routes/api/rooms/[room]/roles.ts";
+import * as $r19 from "./routes/api/rooms/[room]/settings.ts";
+import * as $r20 from "./routes/api/rooms/index.ts";
+import * as $r21 from "./routes/api/session/guest.ts";
+import * as $r22 from "./routes/api/session/index.ts";
+import * as $r23 from "./routes/api/session/signout.ts";
+import * as $r24 from "./routes/chat/[room].tsx";
+import * as $r25 from "./routes/chat/index.ts";
+import * as $r26 from "./routes/healthz.ts";
+import * as $r27 from "./routes/index.tsx";
+import * as $r28 from "./routes/invite/[token].tsx";
+import * as $r29 from "./routes/metrics.ts";
+import * as $r30 from "./routes/readyz.ts";
+import * as $r31 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/Conversations.tsx";
 import * as $i2 from "./islands/NavUser.tsx";
@@ -46,31 +47,32 @@ export const manifest: Manifest = {
     "api/auth/google": $r3,
     "api/dms/[room]/read": $r4,
     "api/dms/index": $r5,
-    "api/rooms/[room]/audit": $r6,
-    "api/rooms/[room]/invites/[token]": $r7,
-    "api/rooms/[room]/invites": $r8,
-    "api/rooms/[room]/members": $r9,
-    "api/rooms/[room]/messages/[seq]/reactions": $r10,
-    "api/rooms/[room]/messages/[seq]": $r11,
-    "api/rooms/[room]/messages": $r12,
-    "api/rooms/[room]/moderation": $r13,
-    "api/rooms/[room]/owner": $r14,
-    "api/rooms/[room]/reports/[seq]": $r15,
-    "api/rooms/[room]/reports": $r16,
-    "api/rooms/[room]/roles": $r17,
-    "api/rooms/[room]/settings": $r18,
-    "api/rooms/index": $r19,
-    "api/session/guest": $r20,
-    "api/session/index": $r21,
-    "api/session/signout": $r22,
-    "chat/[room]": $r23,
-    "chat/index": $r24,
-    "healthz": $r25,
-    "index": $r26,
-    "invite/[token]": $r27,
-    "metrics": $r28,
-    "readyz": $r29,
-    "ws/chat/[room]": $r30,
+    "api/rooms/[room]/_middleware": $r6,
+    "api/rooms/[room]/audit": $r7,
+    "api/rooms/[room]/invites/[token]": $r8,
+    "api/rooms/[room]/invites": $r9,
+    "api/rooms/[room]/members": $r10,
+    "api/rooms/[room]/messages/[seq]/reactions": $r11,
+    "api/rooms/[room]/messages/[seq]": $r12,
+    "api/rooms/[room]/messages": $r13,
+    "api/rooms/[room]/moderation": $r14,
+    "api/rooms/[room]/owner": $r15,
+    "api/rooms/[room]/reports/[seq]": $r16,
+    "api/rooms/[room]/reports": $r17,
+    "api/rooms/[room]/roles": $r18,
+    "api/rooms/[room]/settings": $r19,
+    "api/rooms/index": $r20,
+    "api/session/guest": $r21,
+    "api/session/index": $r22,
+    "api/session/signout": $r23,
+    "chat/[room]": $r24,
+    "chat/index": $r25,
+    "healthz": $r26,
+    "index": $r27,
+    "invite/[token]": $r28,
+    "metrics": $r29,
+    "readyz": $r30,
+    "ws/chat/[room]": $r31,
   },
   islands: {
     "ChatRoom": $i0,

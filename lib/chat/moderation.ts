@@ -14,6 +14,7 @@
 import { CloseCode } from "../shared.ts";
 import type { AuditPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
+import { isDirectRoom } from "./names.ts";
 import type {
   ModerationRequest,
   Refusal,
@@ -548,6 +549,14 @@ export async function claimRoom(
       ok: false,
       code: "sign_in_required",
       message: "Sign in with Google to claim a room.",
+    };
+  }
+  // A direct conversation has two members and no owner, for good (`canSeeRoom`).
+  if (isDirectRoom(actor.room)) {
+    return {
+      ok: false,
+      code: "forbidden",
+      message: "A direct conversation has no owner.",
     };
   }
   const info = await deps.rooms.claim(actor.room, reactor(actor.user), {

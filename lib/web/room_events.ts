@@ -4,7 +4,8 @@
  * and the no-JS page's forms, all through `postEvent` (the socket's path:
  * same rules, budgets and broadcast). JSON callers get the event (200/201)
  * or the refusal's status (403 someone else's, 404 no such message, 429 too
- * fast); a form is redirected back to the room.
+ * fast); a form is redirected back to the room. A room the caller may not
+ * see was already answered 404 by the room APIs' middleware (`enterRoom`).
  *
  * @module
  */
@@ -12,7 +13,6 @@
 import type { Context } from "hono";
 import { normalizeRoomName } from "../chat/names.ts";
 import { postEvent } from "../chat/post.ts";
-import { enterRoom } from "../chat/room_gate.ts";
 import { validateEventOp } from "../chat/protocol.ts";
 import type { AppEnv } from "../context.ts";
 import { readBody } from "./body.ts";
@@ -44,9 +44,6 @@ export async function handleEvent(
   const body = await readBody(c);
   if (!body.ok) return routeError(c, body.error);
   if (!user) return routeError(c, "unauthorized");
-  if (!await enterRoom(services.rooms, room, user)) {
-    return routeError(c, "not_found");
-  }
   const fields = body.value;
   const type = kind === "form" ? fields.action : kind;
   const data: Record<string, unknown> = { ...fields, target };

@@ -147,6 +147,51 @@ Deno.test("a private room is a 404 for a non-member everywhere: page, socket, hi
   }
 });
 
+Deno.test("every other room API is a 404 for a non-member too: settings, roles, owner, moderation, reports, audit, invites, members", async () => {
+  const server = await startServer();
+  try {
+    const { people, notFound } = await setUp(server);
+    const json = { "content-type": "application/json" };
+    const calls: [string, string, unknown?][] = [
+      ["GET", "/api/rooms/team/settings"],
+      ["PUT", "/api/rooms/team/settings", { topic: "mine now" }],
+      ["PUT", "/api/rooms/team/roles", {
+        user: { id: CAL.id, name: "Cal" },
+        role: "moderator",
+      }],
+      ["POST", "/api/rooms/team/owner", {}],
+      ["POST", "/api/rooms/team/moderation", {
+        action: "kick",
+        user: { id: BEN.id, name: "Ben" },
+      }],
+      ["GET", "/api/rooms/team/reports"],
+      ["POST", "/api/rooms/team/reports", { target: 1 }],
+      ["DELETE", "/api/rooms/team/reports/1"],
+      ["GET", "/api/rooms/team/audit"],
+      ["GET", "/api/rooms/team/invites"],
+      ["POST", "/api/rooms/team/invites", {}],
+      ["DELETE", "/api/rooms/team/invites/x"],
+      ["POST", "/api/rooms/team/members", { name: "Cal" }],
+    ];
+    for (const cookie of [people.cal.cookie, people.gus.cookie, null]) {
+      for (const [method, path, body] of calls) {
+        const res = await request(server, path, cookie, {
+          method,
+          headers: json,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        assert.equal(res.status, 404, `${method} ${path}`);
+        assert.equal(await res.text(), notFound, `${method} ${path}`);
+      }
+    }
+    const info = await server.services.rooms.get("team");
+    assert.equal(info?.owner?.id, ANA.id);
+    assert.equal(info?.settings.topic, "");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("the owner, a moderator and a member get into a private room everywhere", async () => {
   const server = await startServer();
   try {

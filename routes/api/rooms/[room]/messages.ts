@@ -5,7 +5,6 @@ import {
   validateMessage,
 } from "../../../../lib/chat/protocol.ts";
 import { normalizeRoomName } from "../../../../lib/chat/names.ts";
-import { enterRoom } from "../../../../lib/chat/room_gate.ts";
 import { postMessage } from "../../../../lib/chat/post.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
@@ -36,6 +35,7 @@ function replyToOf(value: unknown): { replyTo?: number } {
  * `GET /api/rooms/:room/messages?before=&after=&limit=`: a page of history.
  * `POST /api/rooms/:room/messages {text, clientId?, replyTo?}`: the socket's posting
  * path (`postMessage`); form posts (the no-JS page) redirect back.
+ * Hidden rooms are answered by `_middleware.ts` (404).
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
@@ -61,9 +61,6 @@ export const handler: Handlers<AppEnv> = {
       services.metrics.drop("rate_limited");
       return refusalResponse(c, rateLimited(wait));
     }
-    if (!await enterRoom(services.rooms, room, user)) {
-      return routeError(c, "not_found");
-    }
     const { store } = services;
     const page = after !== undefined
       ? await store.after(room, after, limit)
@@ -80,9 +77,6 @@ export const handler: Handlers<AppEnv> = {
     const body = await readBody(c);
     if (!body.ok) return routeError(c, body.error);
     if (!user) return routeError(c, "unauthorized");
-    if (!await enterRoom(services.rooms, room, user)) {
-      return routeError(c, "not_found");
-    }
     const valid = validateMessage(
       body.value.text,
       body.value.clientId ?? crypto.randomUUID(),

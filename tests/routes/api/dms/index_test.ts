@@ -133,12 +133,8 @@ Deno.test("a DM between A and B is invisible to C: page, socket, history, postin
       ) {
         const res = await call(server, method, path, cookie, body);
         const text = await res.text();
-        if (cookie || method === "GET") {
-          assert.equal(res.status, 404, `${method} ${path}`);
-          assert.equal(text, notFound, `${method} ${path}`);
-        } else {
-          assert.equal(res.status, 401, `${method} ${path} signed out`);
-        }
+        assert.equal(res.status, 404, `${method} ${path}`);
+        assert.equal(text, notFound, `${method} ${path}`);
         assert.ok(!text.includes("secret"));
       }
     }
@@ -161,6 +157,17 @@ Deno.test("a DM between A and B is invisible to C: page, socket, history, postin
       .json();
     assert.ok(!JSON.stringify(lobby).includes(room));
     assert.equal(await server.services.store.lastSeq(room), 1);
+    // A member cannot claim the conversation (it has no owner, for good).
+    const claim = await call(
+      server,
+      "POST",
+      `/api/rooms/${room}/owner`,
+      p.ben,
+      {},
+    );
+    assert.equal(claim.status, 403);
+    await claim.body?.cancel();
+    assert.equal((await server.services.rooms.get(room))?.owner, null);
     // Both members get in.
     for (const cookie of [p.ana, p.ben]) {
       const page = await call(server, "GET", `/chat/${room}`, cookie);
