@@ -1,25 +1,24 @@
 /**
- * Signed-in people for tests: a session minted with the server's own signer
- * (Google users without a Google), known to the directory as a real sign-in
- * makes them.
+ * People known to a test server's directory, as a real sign-in makes them:
+ * a session minted by `people.ts`, and the directory told (for "add by
+ * name" and direct messages, which resolve people there).
  */
-import { SESSION_COOKIE } from "../../lib/auth/session.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
-import type { GuestSession } from "../../support/guest.ts";
+import { googleUser, type Person } from "./people.ts";
 import type { TestServer } from "./server.ts";
 
-/** A Google user named `name` (id `google:<name lower case>`). */
-export function googleUser(name: string): ChatUser {
+/** The Google user named `name`, id `google:<name lower case>` (test data, no session). */
+export function googleChatUser(name: string): ChatUser {
   return { id: `google:${name.toLowerCase()}`, name, kind: "google" };
 }
 
-/** Signs `user` in on `server`: the cookie, as a sign-in would set it. */
+/** Signs the Google `user` in on `server`: a session cookie, and the directory knows them. */
 export async function signIn(
   server: Pick<TestServer, "services">,
   user: ChatUser,
-): Promise<GuestSession> {
+): Promise<Person> {
+  const person = await googleUser(user.id.replace(/^google:/, ""), user.name);
   const { sessions, directory } = server.services;
-  const token = await sessions.sign(user);
-  await directory.remember(user, sessions.ttlSeconds * 1000);
-  return { cookie: `${SESSION_COOKIE}=${token}`, user, token };
+  await directory.remember(person.user, sessions.ttlSeconds * 1000);
+  return person;
 }

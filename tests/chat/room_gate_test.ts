@@ -10,7 +10,7 @@ import { DIRECT_ROOM_SETTINGS } from "../../lib/chat/access.ts";
 import { enterRoom } from "../../lib/chat/room_gate.ts";
 import type { LobbyRoom, RoomSettings } from "../../lib/chat/types.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
-import { googleUser, signIn } from "../_helpers/users.ts";
+import { googleChatUser, signIn } from "../_helpers/users.ts";
 import { handshakeStatus } from "../_helpers/ws_client.ts";
 
 const PRIVATE: RoomSettings = {
@@ -18,10 +18,10 @@ const PRIVATE: RoomSettings = {
   postPolicy: "everyone",
   guestsAllowed: true,
 };
-const ANA = googleUser("Ana");
-const BEN = googleUser("Ben");
-const MIA = googleUser("Mia");
-const CAL = googleUser("Cal");
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
+const MIA = googleChatUser("Mia");
+const CAL = googleChatUser("Cal");
 
 async function setUp(server: TestServer) {
   const { rooms, store } = server.services;

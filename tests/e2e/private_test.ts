@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { DIRECT_ROOM_SETTINGS } from "../../lib/chat/access.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import type { TestServer } from "../_helpers/server.ts";
-import { googleUser, signIn } from "../_helpers/users.ts";
+import { googleChatUser, signIn } from "../_helpers/users.ts";
 import { axeInto } from "./_axe.ts";
 import {
   confirmed,
@@ -23,9 +23,9 @@ import {
   withSession,
 } from "./_browser.ts";
 
-const ANA = googleUser("Ana");
-const BEN = googleUser("Ben");
-const CAL = googleUser("Cal");
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
+const CAL = googleChatUser("Cal");
 
 /** A tab signed in as `user` (a minted session, as after a Google sign-in). */
 async function tabAs(

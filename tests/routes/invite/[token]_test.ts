@@ -8,11 +8,11 @@ import { DIRECT_ROOM_SETTINGS } from "../../../lib/chat/access.ts";
 import { INVITE_REFUSALS, newInviteToken } from "../../../lib/chat/invites.ts";
 import type { Invite } from "../../../lib/store/access_types.ts";
 import { startServer, type TestServer } from "../../_helpers/server.ts";
-import { googleUser, signIn } from "../../_helpers/users.ts";
+import { googleChatUser, signIn } from "../../_helpers/users.ts";
 
-const ANA = googleUser("Ana");
-const BEN = googleUser("Ben");
-const CAL = googleUser("Cal");
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
+const CAL = googleChatUser("Cal");
 
 async function invite(
   server: TestServer,

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { ROUTE_ERRORS } from "../../../../lib/web/errors.ts";
 import { startServer, type TestServer } from "../../../_helpers/server.ts";
-import { googleUser, signIn } from "../../../_helpers/users.ts";
+import { googleChatUser, signIn } from "../../../_helpers/users.ts";
 import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
 
-const ANA = googleUser("Ana");
-const BEN = googleUser("Ben");
-const CAL = googleUser("Cal");
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
+const CAL = googleChatUser("Cal");
 
 function call(
   server: TestServer,

@@ -10,12 +10,12 @@ import {
   DEFAULT_INVITE_USES,
 } from "../../../../../lib/chat/invites.ts";
 import { startServer, type TestServer } from "../../../../_helpers/server.ts";
-import { googleUser, signIn } from "../../../../_helpers/users.ts";
+import { googleChatUser, signIn } from "../../../../_helpers/users.ts";
 
-const ANA = googleUser("Ana");
-const MIA = googleUser("Mia");
-const BEN = googleUser("Ben");
-const CAL = googleUser("Cal");
+const ANA = googleChatUser("Ana");
+const MIA = googleChatUser("Mia");
+const BEN = googleChatUser("Ben");
+const CAL = googleChatUser("Cal");
 
 async function setUp(server: TestServer) {
   const { rooms } = server.services;

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { DIRECT_ROOM_SETTINGS } from "../../../../../lib/chat/access.ts";
 import { startServer, type TestServer } from "../../../../_helpers/server.ts";
-import { googleUser, signIn } from "../../../../_helpers/users.ts";
+import { googleChatUser, signIn } from "../../../../_helpers/users.ts";
 
-const ANA = googleUser("Ana");
-const BEN = googleUser("Ben");
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
 
 function add(server: TestServer, cookie: string, body: unknown) {
   return fetch(`${server.origin}/api/rooms/team/members`, {
@@ -68,7 +68,7 @@ Deno.test("add by name: unknown names 404, several of one name 409 with candidat
     assert.equal((await unknown.json()).error, "unknown_person");
 
     const sam1 = await server.guest("Sam");
-    const sam2 = { ...googleUser("Sam"), id: "google:sam-2" };
+    const sam2 = { ...googleChatUser("Sam"), id: "google:sam-2" };
     await signIn(server, sam2);
     const two = await add(server, ana, { name: "sam" });
     assert.equal(two.status, 409);
