@@ -26,6 +26,7 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
+import { isBusy } from "./kv.ts";
 import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
 
 /**
@@ -36,6 +37,23 @@ const EXPIRY_SLACK_MS = 60_000;
 
 /** Attempts of a check-and-set before giving up (another writer kept winning). */
 const MAX_ATTEMPTS = 10;
+/**
+ * Attempts of a write that finds the KV file locked by another connection
+ * (workers or processes on one file), a few ms apart: rare, short waits.
+ */
+const BUSY_ATTEMPTS = 20;
+
+/** Runs `write`, again after a short random pause while the KV file is locked. */
+async function unlocked<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isBusy(err) || attempt >= BUSY_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * attempt));
+    }
+  }
+}
 
 function expiry(until: number | null, now: number): { expireIn?: number } {
   return until === null
@@ -63,7 +81,16 @@ export class KvRoomStore implements RoomStore {
     return (await this.kv.get<RoomInfo>(["room_info", room])).value;
   }
 
-  async create(
+  create(
+    room: string,
+    owner: Reactor | null,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<CreatedRoom> {
+    return unlocked(() => this.#createOnce(room, owner, settings, now));
+  }
+
+  async #createOnce(
     room: string,
     owner: Reactor | null,
     settings: RoomSettings,
@@ -87,7 +114,16 @@ export class KvRoomStore implements RoomStore {
     throw new Error("room create: too much contention");
   }
 
-  async claim(
+  claim(
+    room: string,
+    owner: Reactor,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    return unlocked(() => this.#claimOnce(room, owner, settings, now));
+  }
+
+  async #claimOnce(
     room: string,
     owner: Reactor,
     settings: RoomSettings,
@@ -109,7 +145,15 @@ export class KvRoomStore implements RoomStore {
     throw new Error("room claim: too much contention");
   }
 
-  async updateSettings(
+  updateSettings(
+    room: string,
+    settings: RoomSettings,
+    now = Date.now(),
+  ): Promise<RoomInfo> {
+    return unlocked(() => this.#updateSettingsOnce(room, settings, now));
+  }
+
+  async #updateSettingsOnce(
     room: string,
     settings: RoomSettings,
     now = Date.now(),
@@ -126,7 +170,15 @@ export class KvRoomStore implements RoomStore {
     throw new Error("room settings: too much contention");
   }
 
-  async transfer(
+  transfer(
+    room: string,
+    to: Reactor,
+    now = Date.now(),
+  ): Promise<RoomInfo | null> {
+    return unlocked(() => this.#transferOnce(room, to, now));
+  }
+
+  async #transferOnce(
     room: string,
     to: Reactor,
     now = Date.now(),
@@ -152,7 +204,16 @@ export class KvRoomStore implements RoomStore {
     throw new Error("room transfer: too much contention");
   }
 
-  async setRole(
+  setRole(
+    room: string,
+    user: Reactor,
+    role: Membership["role"] | null,
+    now = Date.now(),
+  ): Promise<void> {
+    return unlocked(() => this.#setRoleOnce(room, user, role, now));
+  }
+
+  async #setRoleOnce(
     room: string,
     user: Reactor,
     role: Membership["role"] | null,
@@ -217,7 +278,11 @@ export class KvRoomStore implements RoomStore {
     };
   }
 
-  async sanction(room: string, sanction: Sanction): Promise<void> {
+  sanction(room: string, sanction: Sanction): Promise<void> {
+    return unlocked(() => this.#sanctionOnce(room, sanction));
+  }
+
+  async #sanctionOnce(room: string, sanction: Sanction): Promise<void> {
     const options = expiry(sanction.until, sanction.ts);
     if (sanction.kind === "mute") {
       await this.kv.set(
@@ -238,7 +303,15 @@ export class KvRoomStore implements RoomStore {
     await op.commit();
   }
 
-  async lift(
+  lift(
+    room: string,
+    kind: Sanction["kind"],
+    userId: string,
+  ): Promise<boolean> {
+    return unlocked(() => this.#liftOnce(room, kind, userId));
+  }
+
+  async #liftOnce(
     room: string,
     kind: Sanction["kind"],
     userId: string,
@@ -276,7 +349,16 @@ export class KvRoomStore implements RoomStore {
     return out;
   }
 
-  async takeSlot(
+  takeSlot(
+    room: string,
+    userId: string,
+    seconds: number,
+    now = Date.now(),
+  ): Promise<number> {
+    return unlocked(() => this.#takeSlotOnce(room, userId, seconds, now));
+  }
+
+  async #takeSlotOnce(
     room: string,
     userId: string,
     seconds: number,
@@ -297,7 +379,11 @@ export class KvRoomStore implements RoomStore {
     throw new Error("slow mode: too much contention");
   }
 
-  async report(room: string, report: MessageReport): Promise<void> {
+  report(room: string, report: MessageReport): Promise<void> {
+    return unlocked(() => this.#reportOnce(room, report));
+  }
+
+  async #reportOnce(room: string, report: MessageReport): Promise<void> {
     await this.kv.set(
       ["room_report", room, report.target, report.reporter.id],
       report,
@@ -314,7 +400,11 @@ export class KvRoomStore implements RoomStore {
     return out;
   }
 
-  async dismissReports(room: string, target: number): Promise<number> {
+  dismissReports(room: string, target: number): Promise<number> {
+    return unlocked(() => this.#dismissReportsOnce(room, target));
+  }
+
+  async #dismissReportsOnce(room: string, target: number): Promise<number> {
     const keys: Deno.KvKey[] = [];
     for await (
       const entry of this.kv.list({ prefix: ["room_report", room, target] })
@@ -323,7 +413,14 @@ export class KvRoomStore implements RoomStore {
     return keys.length;
   }
 
-  async audit(
+  audit(
+    room: string,
+    entry: Omit<AuditEntry, "id">,
+  ): Promise<AuditEntry> {
+    return unlocked(() => this.#auditOnce(room, entry));
+  }
+
+  async #auditOnce(
     room: string,
     entry: Omit<AuditEntry, "id">,
   ): Promise<AuditEntry> {
