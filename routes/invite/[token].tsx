@@ -61,11 +61,14 @@ export const handler: Handlers<AppEnv> = {
     if (standing.ban) return refuse("banned");
     const redeemed = await services.invites.redeem(token, now);
     if (!redeemed.ok) return refuse(redeemed.reason);
-    await services.rooms.setRole(
-      room,
-      { id: user.id, name: user.name },
-      "member",
-    );
+    const joiner = { id: user.id, name: user.name };
+    await services.rooms.setRole(room, joiner, "member");
+    await services.rooms.audit(room, {
+      ts: now,
+      actor: joiner,
+      action: "join",
+      detail: `invite by ${invite.by.name}`,
+    });
     services.log.info("invite.redeemed", { room, user: user.id });
     return c.redirect(`/chat/${room}`, 303);
   },

@@ -67,6 +67,15 @@ Deno.test("a valid invite makes a signed-in person a member and redirects to the
       (await server.services.rooms.standing("team", BEN.id)).role,
       "member",
     );
+    const { entries } = await server.services.rooms.auditPage(
+      "team",
+      undefined,
+      5,
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.actor.id, e.detail]),
+      [["join", BEN.id, "invite by Ana"]],
+    );
     const page = await fetch(`${server.origin}/chat/team`, {
       headers: { cookie: ben },
     });

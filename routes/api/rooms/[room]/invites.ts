@@ -51,6 +51,12 @@ export const handler: Handlers<AppEnv> = {
       uses: 0,
     };
     await c.var.services.invites.create(invite);
+    await c.var.services.rooms.audit(managed.room, {
+      ts: now,
+      actor: invite.by,
+      action: "invite",
+      detail: `${asked.uses} people, ${asked.hours} h`,
+    });
     // The room and who made it, never the token: it is a credential.
     c.var.services.log.info("invite.created", {
       room: managed.room,

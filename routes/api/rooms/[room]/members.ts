@@ -50,6 +50,12 @@ export const handler: Handlers<AppEnv> = {
       return c.json({ member, role: standing.role, added: false });
     }
     await rooms.setRole(managed.room, member, "member");
+    await rooms.audit(managed.room, {
+      ts: Date.now(),
+      actor: { id: managed.user.id, name: managed.user.name },
+      action: "add",
+      subject: member,
+    });
     return c.json({ member, role: "member", added: true }, 201);
   },
 };

@@ -14,6 +14,11 @@ export const handler: Handlers<AppEnv> = {
       { id: managed.user.id, name: managed.user.name },
     );
     if (!revoked) return routeError(c, "not_found");
+    await c.var.services.rooms.audit(managed.room, {
+      ts: Date.now(),
+      actor: { id: managed.user.id, name: managed.user.name },
+      action: "revoke_invite",
+    });
     return c.json({ revoked: true });
   },
 };

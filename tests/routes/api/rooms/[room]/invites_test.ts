@@ -109,6 +109,15 @@ Deno.test("the owner and moderators create, list and revoke invite links", async
       (await after.json()).invites.map((i: { token: string }) => i.token),
       [second.token],
     );
+    const { entries } = await server.services.rooms.auditPage(
+      "team",
+      undefined,
+      5,
+    );
+    assert.deepEqual(
+      entries.map((e) => `${e.action} ${e.actor.id}`).sort(),
+      [`invite ${ANA.id}`, `invite ${MIA.id}`, `revoke_invite ${MIA.id}`],
+    );
     const again = await call(
       server,
       "DELETE",

@@ -46,6 +46,15 @@ Deno.test("add by name: one match becomes a member and can enter; a second add c
     });
     assert.equal(page.status, 200);
     await page.body?.cancel();
+    const { entries } = await server.services.rooms.auditPage(
+      "team",
+      undefined,
+      5,
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.actor.id, e.subject?.id]),
+      [["add", ANA.id, BEN.id]],
+    );
     const again = await add(server, ana, { name: "Ben" });
     assert.equal(again.status, 200);
     assert.equal((await again.json()).added, false);
