@@ -2,6 +2,10 @@ import { useSignal } from "@preact/signals";
 import type { JSX, VNode } from "preact";
 import { isOneEmoji, SHOWN_REACTORS } from "../lib/chat/events.ts";
 import type { ChatMessage, Reaction, ReplyQuote } from "../lib/chat/types.ts";
+import {
+  type ModerationHandlers,
+  OthersActions,
+} from "./ModerationActions.tsx";
 
 /** The picker's common emoji; "any" takes one more. */
 export const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
@@ -18,6 +22,10 @@ export interface MessageActionHandlers {
   onDelete(seq: number): void;
   /** Scrolls to message `seq`, loading older pages if needed. */
   onJump(seq: number): void;
+  /** Reports someone else's message to the room's moderators. */
+  onReport?(seq: number, reason?: string): void;
+  /** Present for the room's moderators: their actions on others' messages. */
+  moderation?: ModerationHandlers;
 }
 
 /** Who reacted, as a label: the first few names, then how many more. */
@@ -182,6 +190,13 @@ export function MessageActions(
             <i class="bi bi-trash" aria-hidden="true"></i>
           </button>
         </form>
+      )}
+      {!mine && handlers && (
+        <OthersActions
+          message={message}
+          onReport={handlers.onReport}
+          moderation={handlers.moderation}
+        />
       )}
       {confirming.value && (
         <span role="group" aria-label="Delete this message?">

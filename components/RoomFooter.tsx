@@ -3,7 +3,9 @@ import { useEffect, useRef } from "preact/hooks";
 import SignIn from "../islands/SignIn.tsx";
 import type { RoomStatus } from "../lib/chat/client/room_client.ts";
 import type { ChatUser } from "../lib/chat/types.ts";
+import type { StandingView } from "../lib/chat/protocol.ts";
 import { Composer, type ComposerProps } from "./Composer.tsx";
+import { MutedNotice } from "./MutedNotice.tsx";
 
 interface RoomFooterProps {
   room: string;
@@ -21,6 +23,8 @@ interface RoomFooterProps {
   onRejoin: () => void;
   /** The composer's props, while it is shown. */
   composer: ComposerProps;
+  /** A moderator's mute in force: shown (why, until when) in place of the composer. */
+  muted?: StandingView["mute"];
 }
 
 /**
@@ -40,6 +44,7 @@ export function RoomFooter(
     onSignedIn,
     onRejoin,
     composer,
+    muted = null,
   }: RoomFooterProps,
 ): VNode | null {
   /** What takes the focus when the composer goes away under it (signed out, removed). */
@@ -116,7 +121,7 @@ export function RoomFooter(
     case "reconnecting":
     case "offline":
       return mayPost
-        ? <Composer {...composer} />
+        ? (muted ? <MutedNotice mute={muted} /> : <Composer {...composer} />)
         : (
           <div class="composer border-top p-3">
             <SignIn

@@ -8,6 +8,10 @@ import { useMessageEditing } from "../components/message_editing.ts";
 import { MessageList } from "../components/MessageList.tsx";
 import { useRoomActivity } from "../components/room_activity.ts";
 import { RoomFooter } from "../components/RoomFooter.tsx";
+import { RoomAdminPanel } from "../components/RoomAdminPanel.tsx";
+import { roomApi } from "../components/room_admin_api.ts";
+import { RoomHeader } from "../components/RoomHeader.tsx";
+import { moderates } from "../lib/chat/protocol.ts";
 import { useRoomScroll } from "../components/room_scroll.ts";
 import { useReadMarker } from "../components/read_marker.ts";
 import { StatusBar } from "../components/StatusBar.tsx";
@@ -77,6 +81,20 @@ export default function ChatRoom(
     [],
   );
   const view = useSignal(client.view);
+  const panelOpen = useSignal(false);
+  const manageButton = useRef<HTMLElement | null>(null);
+  /** Moves when a mute's time is up, so the composer comes back by itself. */
+  const muteClock = useSignal(Date.now());
+  const muteUntil = view.value.standing.mute?.until ?? null;
+  useEffect(() => {
+    muteClock.value = Date.now();
+    if (muteUntil === null || muteUntil <= Date.now()) return;
+    const timer = setTimeout(
+      () => (muteClock.value = Date.now()),
+      muteUntil - Date.now() + 50,
+    );
+    return () => clearTimeout(timer);
+  }, [muteUntil]);
   const scroll = useRoomScroll(view, () => client.loadOlder());
   const localTime = useSignal(false);
   const activity = useRoomActivity();
@@ -134,6 +152,25 @@ export default function ChatRoom(
     onEdit: (m) => editing.start(m.seq),
     onDelete: (seq) => client.act({ type: "delete", target: seq }),
     onJump: (seq) => scroll.jumpTo(seq),
+    onReport: (seq, reason) =>
+      client.moderate({
+        type: "report",
+        target: seq,
+        ...(reason ? { reason } : {}),
+      }),
+    moderation: moderates(view.value.standing.role)
+      ? {
+        onDelete: (seq) => client.act({ type: "delete", target: seq }),
+        onModerate: (action, who, minutes, reason) =>
+          client.moderate({
+            type: "moderate",
+            action,
+            user: who,
+            ...(minutes ? { minutes } : {}),
+            ...(reason ? { reason } : {}),
+          }),
+      }
+      : undefined,
   };
 
   const send = (text: string) => {
@@ -152,9 +189,34 @@ export default function ChatRoom(
   useReadMarker(room, messages);
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
-  const mayPost = me.id === user.id ? canPost : true;
+  const settings = view.value.room?.settings;
+  const mayPost = (me.id === user.id ? canPost : true) &&
+    !(me.kind === "guest" && settings &&
+      (!settings.guestsAllowed || settings.postPolicy !== "everyone"));
+  const mute = view.value.standing.mute;
+  const muted = mute && (mute.until === null || mute.until > muteClock.value)
+    ? mute
+    : null;
   return (
     <div class="room-body">
+      <RoomHeader
+        view={view.value}
+        onManage={() => {
+          manageButton.current = document.activeElement as HTMLElement;
+          panelOpen.value = true;
+        }}
+        onClaim={() => roomApi(room, "POST", "owner", {})}
+      />
+      {panelOpen.value && (
+        <RoomAdminPanel
+          room={room}
+          view={view.value}
+          onClose={() => {
+            panelOpen.value = false;
+            manageButton.current?.focus();
+          }}
+        />
+      )}
       <StatusBar
         status={status}
         presence={presence}
@@ -239,6 +301,7 @@ export default function ChatRoom(
         googleClientId={googleClientId}
         onSignedIn={(u) => client.signedIn(u)}
         onRejoin={() => client.rejoin()}
+        muted={muted}
         composer={{
           room,
           onType: (draft) => client.typed(draft),

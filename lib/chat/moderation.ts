@@ -15,11 +15,12 @@ import { CloseCode } from "../shared.ts";
 import type { AuditPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
 import { isDirectRoom } from "./names.ts";
-import type {
-  ModerationRequest,
-  Refusal,
-  ReportRequest,
-  StandingView,
+import {
+  moderates,
+  type ModerationRequest,
+  type Refusal,
+  type ReportRequest,
+  type StandingView,
 } from "./protocol.ts";
 import type {
   AuditEntry,
@@ -63,20 +64,6 @@ export function roomInfoOf(room: string, info: RoomInfo | null): RoomInfo {
       created: 0,
       updated: 0,
     };
-}
-
-/**
- * Whether `role` may moderate (delete anyone's message, mute, kick, ban,
- * see reports and the audit log, change settings).
- *
- * @example
- * ```ts
- * moderates("moderator"); // true
- * moderates("member");    // false
- * ```
- */
-export function moderates(role: RoomRole | null): boolean {
-  return role === "owner" || role === "moderator";
 }
 
 const RANK: Record<RoomRole, number> = { owner: 3, moderator: 2, member: 1 };

@@ -10,7 +10,6 @@ import type { Metrics } from "../metrics.ts";
 import type { MessageStore, RoomAccess, RoomStore } from "../store/types.ts";
 import {
   DEFAULT_ROOM_SETTINGS as DEFAULT_SETTINGS,
-  moderates,
   roomRefusal,
 } from "./moderation.ts";
 import type { Budgets } from "./budgets.ts";
@@ -18,6 +17,7 @@ import type { ChannelLayer } from "./layer.ts";
 import { takeAll } from "./rate_limit.ts";
 import {
   type EventRequest,
+  moderates,
   rateLimited,
   type Refusal,
   type ValidMessage,

@@ -120,6 +120,21 @@ export interface StandingView {
   mute: { until: number | null; reason?: string } | null;
 }
 
+/**
+ * Whether `role` may moderate (delete anyone's message, mute, kick, ban,
+ * see reports and the audit log, change settings). The server decides with
+ * it; the room's UI only chooses what to offer.
+ *
+ * @example
+ * ```ts
+ * moderates("moderator"); // true
+ * moderates("member");    // false
+ * ```
+ */
+export function moderates(role: RoomRole | null): boolean {
+  return role === "owner" || role === "moderator";
+}
+
 /** Frames the server sends. */
 export type ServerFrame =
   | {

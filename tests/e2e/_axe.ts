@@ -1,13 +1,13 @@
 /**
- * axe-core in a page under test: its source goes in with `page.evaluate`
- * (the app's CSP refuses an injected `<script>`; an evaluation through the
- * DevTools protocol is not subject to it), read as text, never run in Deno.
+ * axe-core in a real page: its browser build is evaluated in the page (the
+ * app's CSP allows what DevTools-protocol evaluation does), then run on the
+ * document as it stands.
  */
 import type { AxeResults, RunOptions } from "axe-core";
 import type { Page } from "playwright-core";
 
 /** One rule broken, where, and why (what a failing test prints). */
-export interface Violation {
+interface Violation {
   id: string;
   impact: string | null;
   nodes: string[];

@@ -12,7 +12,6 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { axeInto } from "./_axe.ts";
 import {
   composer,
   confirmed,
@@ -26,6 +25,7 @@ import {
   type Tab,
   withSession,
 } from "./_browser.ts";
+import { axeInto } from "./_axe.ts";
 
 /** Ben's side: more lines than a screen holds, so the message list scrolls. */
 const CONVERSATION = [
