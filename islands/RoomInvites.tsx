@@ -11,6 +11,13 @@ interface InviteItem {
   uses: number;
 }
 
+/** Someone the directory found by the name asked for, when several were. */
+interface Candidate {
+  id: string;
+  name: string;
+  kind: "guest" | "google";
+}
+
 /** Lifetimes offered, in hours, with their labels. */
 const LIFETIMES: [number, string][] = [
   [1, "1 hour"],
@@ -38,6 +45,7 @@ export default function RoomInvites({ room }: { room: string }): VNode {
   const hours = useSignal("168");
   const uses = useSignal("10");
   const name = useSignal("");
+  const candidates = useSignal<Candidate[]>([]);
 
   const load = async () => {
     const res = await fetch(`/api/rooms/${room}/invites`, {
@@ -77,13 +85,20 @@ export default function RoomInvites({ room }: { room: string }): VNode {
     await load();
   };
 
-  const add = async (event: Event) => {
-    event.preventDefault();
+  /** Adds by the name typed, or (several of that name) the one picked. */
+  const add = async (who: { name: string } | { userId: string }) => {
     const res = await fetch(`/api/rooms/${room}/members`, {
       method: "POST",
       headers: JSON_HEADERS,
-      body: JSON.stringify({ name: name.value }),
+      body: JSON.stringify(who),
     });
+    if (res.status === 409) {
+      const body = await res.json();
+      candidates.value = body.candidates;
+      status.value = body.message;
+      return;
+    }
+    candidates.value = [];
     if (!res.ok) {
       status.value = await problem(res);
       return;
@@ -187,7 +202,13 @@ export default function RoomInvites({ room }: { room: string }): VNode {
           </ul>
         )}
         <h2 class="h6 mt-2">Add by name</h2>
-        <form class="input-group input-group-sm" onSubmit={add}>
+        <form
+          class="input-group input-group-sm"
+          onSubmit={(e) => {
+            e.preventDefault();
+            add({ name: name.value });
+          }}
+        >
           <label class="visually-hidden" for="invite-name">
             Name of someone who signed in lately
           </label>
@@ -202,6 +223,25 @@ export default function RoomInvites({ room }: { room: string }): VNode {
           />
           <button type="submit" class="btn btn-outline-primary">Add</button>
         </form>
+        {candidates.value.length > 0 && (
+          <ul
+            class="list-unstyled small mt-2 mb-0"
+            aria-label="People of that name"
+          >
+            {candidates.value.map((p) => (
+              <li key={p.id} class="py-1">
+                <button
+                  type="button"
+                  class="btn btn-sm btn-outline-primary py-0"
+                  onClick={() => add({ userId: p.id })}
+                >
+                  Add {p.name} ({p.kind === "google" ? "Google" : "guest"},{" "}
+                  {p.id.slice(-6)})
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         <p class="small text-body-secondary mt-1 mb-0">
           Finds people who signed in within a session's lifetime.
         </p>
