@@ -10,7 +10,7 @@ import type { GoogleVerifier } from "./auth/google.ts";
 import type { Session, SessionSigner } from "./auth/session.ts";
 import type { ConnectionRegistry, ConsumerLimits } from "./chat/consumer.ts";
 import type { ChannelLayer } from "./chat/layer.ts";
-import type { PostingPolicy } from "./chat/post.ts";
+import type { PostingPolicy, PostOrder } from "./chat/post.ts";
 import type { PresenceTracker } from "./chat/presence_tracker.ts";
 import type { Lobby } from "./chat/lobby.ts";
 import type { ChatUser } from "./chat/types.ts";
@@ -59,6 +59,8 @@ export interface Services {
   lobby: Lobby;
   /** Who may post (the instance's rules). */
   posting: PostingPolicy;
+  /** Keeps each person's posts in order through the room checks. */
+  postOrder: PostOrder;
   /** Budgets per person, address and room, shared by sockets and HTTP routes. */
   budgets: Budgets;
   /** Proxies whose forwarded headers are believed (`TRUST_PROXY`). */

@@ -22,6 +22,7 @@ import type { MessageStore } from "./store/types.ts";
 import { PresenceTracker } from "./chat/presence_tracker.ts";
 import { Lobby } from "./chat/lobby.ts";
 import { createBudgets } from "./chat/budgets.ts";
+import { PostOrder } from "./chat/post.ts";
 import { TrustedProxies } from "./web/client_address.ts";
 import { Metrics } from "./metrics.ts";
 import { GoogleVerifier } from "./auth/google.ts";
@@ -143,6 +144,7 @@ export async function createServices(
       editWindowMs: config.editWindowMinutes * 60_000,
     },
     budgets: createBudgets(config),
+    postOrder: new PostOrder(),
     trustedProxies: new TrustedProxies(config.trustProxy),
     metrics: new Metrics(),
     log,

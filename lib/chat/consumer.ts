@@ -44,9 +44,16 @@ import {
   moderate,
   report,
   roomInfoOf,
+  spendAction,
   standingView,
 } from "./moderation.ts";
-import { canPost, postEvent, type PostingPolicy, postMessage } from "./post.ts";
+import {
+  canPost,
+  postEvent,
+  type PostingPolicy,
+  postMessage,
+  type PostOrder,
+} from "./post.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
 import {
@@ -85,6 +92,8 @@ export interface ConsumerDeps {
   rooms: RoomStore;
   /** Bind a guest's ban to their address too (see `ModerationDeps`). */
   bindGuestAddresses: boolean;
+  /** Keeps each person's posts in order through the room checks. */
+  postOrder: PostOrder;
 }
 
 /** A person's message budget, as `welcome` tells it to the client (which paces itself under it). */
@@ -504,10 +513,19 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       // The head is read before the page, so the page is folded at least up to it.
+      const history = store.lastSeq(room).then(async (asOf) =>
+        [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
+      );
       // Read after joining the group: a ban stored before its kick was sent
-      // is seen here, or the kick reaches this connection.
-      const access = await this.deps.rooms.access(room, user.id, this.scope.ip);
+      // is seen here, or the kick reaches this connection. Read alongside the
+      // history; presence is joined only once it is known there is no ban.
+      const access = await this.deps.rooms.access(room, user.id, this.scope.ip)
+        .catch((err) => {
+          history.catch(() => {});
+          throw err;
+        });
       if (access.standing.ban) {
+        history.catch(() => {});
         const { ban } = access.standing;
         if (
           this.deps.bindGuestAddresses && user.kind === "guest" && !ban.address
@@ -521,9 +539,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       const [[asOf, page], presenceFrame] = await Promise.all([
-        store.lastSeq(room).then(async (asOf) =>
-          [asOf, await store.recent(room, DEFAULT_PAGE_SIZE)] as const
-        ),
+        history,
         presence.join(room, user, this, this.#since),
       ]);
       this.#tracked = true;
@@ -650,6 +666,11 @@ class Connection implements Channel, EventListenerObject {
       case "report": {
         const actor = { room, user, address: this.scope.ip };
         const { clientId, ...request } = frame;
+        const spent = spendAction(this.deps, actor);
+        if (spent) {
+          this.#refuse(spent, { type: frame.type, clientId });
+          return;
+        }
         const done = frame.type === "moderate"
           ? await moderate(this.deps, actor, request as ModerationRequest)
           : await report(this.deps, actor, request as ReportRequest);

@@ -12,12 +12,16 @@
  */
 
 import { CloseCode } from "../shared.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Budgets } from "./budgets.ts";
+import { takeAll } from "./rate_limit.ts";
 import type { AuditPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
 import { isDirectRoom } from "./names.ts";
 import {
   moderates,
   type ModerationRequest,
+  rateLimited,
   type Refusal,
   type ReportRequest,
   type StandingView,
@@ -162,6 +166,31 @@ export interface Actor {
 
 /** An action's outcome: its value, or why it was refused. */
 export type Outcome<T> = { ok: true; value: T } | Refusal;
+
+/**
+ * Takes a token for one action (a moderation, a report, a settings or role
+ * change) from the person's and the address's message budgets, the ones a
+ * message spends: nobody turns reports or mutes into a flood of store
+ * writes. Synchronous, so a socket's refusals keep the frames' order.
+ *
+ * @example
+ * ```ts
+ * const refused = spendAction(services, actor);
+ * if (refused) return refusalResponse(c, refused);
+ * ```
+ */
+export function spendAction(
+  deps: { budgets: Budgets; metrics: Metrics },
+  actor: Actor,
+): Refusal | null {
+  const wait = takeAll([
+    [deps.budgets.messages, actor.user.id],
+    [deps.budgets.messagesPerAddress, actor.address],
+  ]);
+  if (wait === 0) return null;
+  deps.metrics.drop("rate_limited");
+  return rateLimited(wait);
+}
 
 const FORBIDDEN: Refusal = {
   ok: false,

@@ -45,11 +45,48 @@ export function canPost(user: ChatUser, policy: PostingPolicy): boolean {
   return user.kind !== "guest" || policy.allowGuests;
 }
 
+/**
+ * Runs one async step per key at a time, in call order: the room checks of
+ * one person's posts. KV reads may complete out of order (they run on a
+ * thread pool), and a person's messages must reach `append` — which keeps
+ * its callers' order — in the order they were sent. Only the check is
+ * serialized; appends still queue into the same group commit.
+ *
+ * @example
+ * ```ts
+ * const order = new PostOrder();
+ * const a = order.run("r\0ana", () => readA()); // readB starts once readA is done
+ * const b = order.run("r\0ana", () => readB());
+ * ```
+ */
+export class PostOrder {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `step` after the previous step of `key` has settled. */
+  run<T>(key: string, step: () => Promise<T>): Promise<T> {
+    const tail = this.#tails.get(key);
+    const next = tail ? tail.then(step, step) : step();
+    this.#tails.set(key, next);
+    const forget = () => {
+      if (this.#tails.get(key) === next) this.#tails.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /** Keys with a step in flight (for tests: none are kept once settled). */
+  get size(): number {
+    return this.#tails.size;
+  }
+}
+
 /** What posting needs from the app. */
 export interface PostDeps {
   store: MessageStore;
   /** Room settings, roles, mutes, bans and slow mode: read per post, so every instance is current. */
   rooms: RoomStore;
+  /** Keeps each person's posts in order through the room checks. */
+  postOrder: PostOrder;
   layer: ChannelLayer;
   metrics: Metrics;
   budgets: Budgets;
@@ -94,7 +131,10 @@ export async function postMessage(
 ): Promise<PostResult> {
   const refused = admitNow(deps, request, policy);
   if (refused) return refused;
-  const admitted = await admitToRoom(deps, request, "message");
+  const admitted = await deps.postOrder.run(
+    orderKey(request),
+    () => admitToRoom(deps, request, "message"),
+  );
   if (!admitted.ok) return admitted;
   const { room, user, text, clientId, replyTo } = request;
   if (replyTo !== undefined && !(await deps.store.get(room, replyTo))) {
@@ -151,6 +191,11 @@ function admitNow(
     return rateLimited(wait);
   }
   return null;
+}
+
+/** One sender in one room (a room name has no NUL). */
+function orderKey(request: { room: string; user: ChatUser }): string {
+  return `${request.room}\u0000${request.user.id}`;
 }
 
 /** The room's part of {@link admitNow}'s checks: one store read, then slow mode. */
@@ -229,7 +274,10 @@ export async function postEvent(
 ): Promise<EventPostResult> {
   const refused = admitNow(deps, post, policy);
   if (refused) return refused;
-  const admitted = await admitToRoom(deps, post, post.request.type);
+  const admitted = await deps.postOrder.run(
+    orderKey(post),
+    () => admitToRoom(deps, post, post.request.type),
+  );
   if (!admitted.ok) return admitted;
   // A moderator deleting someone else's message deletes it as a moderator.
   const target = post.request.type === "delete" &&

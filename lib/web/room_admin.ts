@@ -9,7 +9,8 @@
 
 import type { Context } from "hono";
 import { normalizeDisplayName, normalizeRoomName } from "../chat/names.ts";
-import type { Actor, Outcome } from "../chat/moderation.ts";
+import { type Actor, type Outcome, spendAction } from "../chat/moderation.ts";
+import { rateLimited } from "../chat/protocol.ts";
 import type { Reactor } from "../chat/types.ts";
 import type { AppEnv } from "../context.ts";
 import { readBody } from "./body.ts";
@@ -17,20 +18,33 @@ import { refusalResponse, routeError } from "./errors.ts";
 
 /**
  * The acting user in the route's `:room`, or the error response (400 bad
- * room, 401 signed out).
+ * room, 401 signed out, 429 over budget). A `read` spends from the person's
+ * read budget (as history pages do), a `write` from their message budget
+ * (`spendAction`, as the socket's frames do).
  *
  * @example
  * ```ts
- * const actor = roomActor(c);
+ * const actor = roomActor(c, "write");
  * if (actor instanceof Response) return actor;
  * ```
  */
-export function roomActor(c: Context<AppEnv>): Actor | Response {
+export function roomActor(
+  c: Context<AppEnv>,
+  spend: "read" | "write",
+): Actor | Response {
   const room = normalizeRoomName(c.req.param("room") ?? "");
   if (!room) return routeError(c, "bad_room");
-  const { user } = c.var;
+  const { user, services } = c.var;
   if (!user) return routeError(c, "unauthorized");
-  return { room, user, address: c.var.client.address };
+  const actor = { room, user, address: c.var.client.address };
+  if (spend === "write") {
+    const refused = spendAction(services, actor);
+    return refused ? refusalResponse(c, refused) : actor;
+  }
+  const wait = services.budgets.reads.take(user.id);
+  if (wait === 0) return actor;
+  services.metrics.drop("rate_limited");
+  return refusalResponse(c, rateLimited(wait));
 }
 
 /** The request's body as an object, or the error response. */

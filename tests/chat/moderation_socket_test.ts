@@ -662,3 +662,55 @@ Deno.test("rooms: a ban and the audit log survive a restart", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rooms: moderation and reports spend the person's message budget, on the socket and over HTTP", async () => {
+  await withServer(async (server) => {
+    const room = "budget";
+    const { gus, owenWs, miaWs, gusWs } = await staffedRoom(server, room);
+    owenWs.send({ type: "message", text: "hello", clientId: "o1" });
+    const { message } = await frameOf(gusWs, "message");
+    // A burst of 2 (refilled at 1/s): two reports over HTTP, then refused over HTTP and on the socket.
+    const url = `/api/rooms/${room}/reports`;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(
+        (await call(server.origin, "POST", url, gus, { target: message.seq }))
+          .status,
+      );
+    }
+    assert.deepEqual(statuses, [201, 201, 429]);
+    gusWs.send({ type: "report", target: message.seq, clientId: "r4" });
+    const refused = await frameOf(gusWs, "error", (e) => e.clientId === "r4");
+    assert.equal(refused.code, "rate_limited");
+    assert.ok(refused.retryAfter! > 0);
+    for (const ws of [owenWs, miaWs, gusWs]) await ws.close();
+  }, { RATE_LIMIT_BURST: "2", RATE_LIMIT_PER_SECOND: "1" });
+});
+
+Deno.test("rooms: a banned person cannot read the room's history over HTTP either", async () => {
+  await withServer(async (server) => {
+    const room = "closed";
+    const { gus, mia, owenWs, miaWs, gusWs } = await staffedRoom(server, room);
+    const before = await call(
+      server.origin,
+      "GET",
+      `/api/rooms/${room}/messages`,
+      gus,
+    );
+    assert.equal(before.status, 200);
+    await call(server.origin, "POST", `/api/rooms/${room}/moderation`, mia, {
+      action: "ban",
+      user: gus.user,
+    });
+    assert.equal((await gusWs.closed).code, CloseCode.banned);
+    const after = await call(
+      server.origin,
+      "GET",
+      `/api/rooms/${room}/messages`,
+      gus,
+    );
+    assert.equal(after.status, 403);
+    assert.equal(after.body.error, "banned");
+    for (const ws of [owenWs, miaWs]) await ws.close();
+  });
+});

@@ -13,6 +13,7 @@ import {
   type PostDeps,
   postEvent,
   postMessage,
+  PostOrder,
   type PostRequest,
 } from "../../lib/chat/post.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
@@ -31,6 +32,7 @@ async function setUp(room: string, limits: Record<string, string> = {}) {
   const deps: PostDeps = {
     store: new KvMessageStore(kv),
     rooms: new KvRoomStore(kv),
+    postOrder: new PostOrder(),
     layer: new MemoryLayer(),
     metrics: new Metrics(),
     budgets: createBudgets(limitsConfig(limits)),
@@ -186,4 +188,37 @@ Deno.test("postEvent goes through the same gate: who may post, the same budgets;
   }, OPEN);
   assert.equal(!notHis.ok && notHis.code, "forbidden");
   assert.equal(env.received.length, 2, "refusals are not broadcast");
+});
+
+Deno.test("PostOrder: one step per key at a time, in call order, whatever finishes first; other keys do not wait", async () => {
+  const order = new PostOrder();
+  const log: string[] = [];
+  let releaseSlow!: () => void;
+  const slow = new Promise<void>((r) => (releaseSlow = r));
+  const a1 = order.run("a", async () => {
+    log.push("a1 start");
+    await slow;
+    log.push("a1 end");
+    return 1;
+  });
+  const a2 = order.run("a", () => {
+    log.push("a2 start");
+    return Promise.resolve(2);
+  });
+  const b1 = order.run("b", () => {
+    log.push("b1 start");
+    return Promise.resolve(3);
+  });
+  assert.equal(await b1, 3);
+  assert.deepEqual(log, ["a1 start", "b1 start"]);
+  releaseSlow();
+  assert.deepEqual(await Promise.all([a1, a2]), [1, 2]);
+  assert.deepEqual(log, ["a1 start", "b1 start", "a1 end", "a2 start"]);
+  // A failed step does not stop the next one; nothing is kept once settled.
+  const failed = order.run("a", () => Promise.reject(new Error("boom")));
+  const after = order.run("a", () => Promise.resolve("ok"));
+  await assert.rejects(failed);
+  assert.equal(await after, "ok");
+  await Promise.resolve();
+  assert.equal(order.size, 0);
 });

@@ -7,7 +7,12 @@ import {
   MAX_CLIENT_ID_CHARS,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
+  MAX_MUTE_MINUTES,
   MAX_PAGE_SIZE,
+  MAX_REASON_CHARS,
+  MAX_SLOW_MODE_SECONDS,
+  MAX_TITLE_CHARS,
+  MAX_TOPIC_CHARS,
   normalizeMessageText,
   parseClientFrame,
   type ParseResult,
@@ -16,6 +21,7 @@ import {
   type ServerFrame,
   unreachable,
   validateMessage,
+  validateRoomSettings,
 } from "../../lib/chat/protocol.ts";
 import {
   MAX_NAME_CHARS,
@@ -673,4 +679,103 @@ Deno.test("parseServerFrame: anything else is null", () => {
     assert.equal(parseServerFrame(raw), null, raw);
   }
   assert.equal(parseServerFrame(new ArrayBuffer(2)), null, "binary");
+});
+
+Deno.test("moderation frames: moderate and report are validated in one place", () => {
+  const user = { id: "guest:1", name: "  Gus  " };
+  const ok = parseClientFrame(JSON.stringify({
+    type: "moderate",
+    action: "mute",
+    user,
+    minutes: 10,
+    reason: " spam\u0000 ",
+    clientId: "c1",
+  }));
+  assert.deepEqual(ok, {
+    ok: true,
+    frame: {
+      type: "moderate",
+      clientId: "c1",
+      action: "mute",
+      user: { id: "guest:1", name: "Gus" },
+      minutes: 10,
+      reason: "spam",
+    },
+  });
+  const bad = [
+    { action: "smite", user },
+    { action: "kick", user: { id: "", name: "x" } },
+    { action: "kick", user: { id: "u" } },
+    { action: "mute", user, minutes: 0 },
+    { action: "mute", user, minutes: MAX_MUTE_MINUTES + 1 },
+    { action: "kick", user, minutes: 5 },
+    { action: "kick", user, reason: "x".repeat(MAX_REASON_CHARS + 1) },
+  ];
+  for (const fields of bad) {
+    const r = parseClientFrame(
+      JSON.stringify({ type: "moderate", clientId: "c1", ...fields }),
+    );
+    assert.equal(r.ok, false, JSON.stringify(fields));
+  }
+  assert.deepEqual(
+    parseClientFrame('{"type":"report","target":3,"clientId":"c2"}'),
+    { ok: true, frame: { type: "report", target: 3, clientId: "c2" } },
+  );
+  assert.equal(
+    parseClientFrame('{"type":"report","target":0,"clientId":"c2"}').ok,
+    false,
+  );
+  assert.equal(parseClientFrame('{"type":"report","target":3}').ok, false);
+});
+
+Deno.test("validateRoomSettings: fields optional, bounded, forms' strings taken", () => {
+  const current = {
+    title: "",
+    topic: "",
+    visibility: "public" as const,
+    postPolicy: "everyone" as const,
+    slowModeSeconds: 0,
+    guestsAllowed: true,
+  };
+  assert.deepEqual(
+    validateRoomSettings({
+      title: "  Cats\n and dogs ",
+      slowModeSeconds: "10",
+      guestsAllowed: "false",
+      visibility: "unlisted",
+    }, current),
+    {
+      ok: true,
+      value: {
+        ...current,
+        title: "Cats and dogs",
+        slowModeSeconds: 10,
+        guestsAllowed: false,
+        visibility: "unlisted",
+      },
+    },
+  );
+  assert.deepEqual(validateRoomSettings({}, current), {
+    ok: true,
+    value: current,
+  });
+  for (
+    const bad of [
+      { title: "x".repeat(MAX_TITLE_CHARS + 1) },
+      { topic: "x".repeat(MAX_TOPIC_CHARS + 1) },
+      { visibility: "secret" },
+      { postPolicy: "nobody" },
+      { slowModeSeconds: -1 },
+      { slowModeSeconds: 1.5 },
+      { slowModeSeconds: MAX_SLOW_MODE_SECONDS + 1 },
+      { guestsAllowed: "maybe" },
+      { title: 5 },
+    ]
+  ) {
+    assert.equal(
+      validateRoomSettings(bad, current).ok,
+      false,
+      JSON.stringify(bad),
+    );
+  }
 });

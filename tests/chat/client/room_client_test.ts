@@ -1392,3 +1392,34 @@ Deno.test("room client: the outbox belongs to the room: one saved under a user i
     "mine",
   ]);
 });
+
+Deno.test("room client: moderation and reports go out as frames; a refusal shows as the notice", () => {
+  const t = live(range(1, 2));
+  const ben = { id: "guest:ben", name: "Ben" };
+  assert.equal(
+    t.client.moderate({ type: "moderate", action: "kick", user: ben }),
+    true,
+  );
+  assert.equal(t.client.moderate({ type: "report", target: 2 }), true);
+  const [kick] = t.socket.sentOf("moderate");
+  const [report] = t.socket.sentOf("report");
+  assert.equal(kick.action, "kick");
+  assert.deepEqual(kick.user, ben);
+  assert.equal(report.target, 2);
+  assert.notEqual(kick.clientId, report.clientId);
+  t.socket.receive({
+    type: "error",
+    code: "forbidden",
+    message: "Only this room's moderators can do that.",
+    refused: "moderate",
+    clientId: kick.clientId,
+  });
+  assert.equal(
+    t.client.view.notice,
+    "Only this room's moderators can do that.",
+  );
+  // Not live: nothing is sent, and the notice says so.
+  t.socket.drop();
+  assert.equal(t.client.moderate({ type: "report", target: 1 }), false);
+  assert.equal(t.socket.sentOf("report").length, 1);
+});

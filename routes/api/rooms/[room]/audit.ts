@@ -13,7 +13,7 @@ const DEFAULT_AUDIT_PAGE = 50;
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "read");
     if (actor instanceof Response) return actor;
     const before = c.req.query("before") || undefined;
     const limit = Number(c.req.query("limit") ?? DEFAULT_AUDIT_PAGE);

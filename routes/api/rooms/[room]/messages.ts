@@ -6,6 +6,10 @@ import {
 } from "../../../../lib/chat/protocol.ts";
 import { normalizeRoomName } from "../../../../lib/chat/names.ts";
 import { postMessage } from "../../../../lib/chat/post.ts";
+import {
+  DEFAULT_ROOM_SETTINGS,
+  roomRefusal,
+} from "../../../../lib/chat/moderation.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
 import { readerKey } from "../../../../lib/chat/budgets.ts";
@@ -60,6 +64,18 @@ export const handler: Handlers<AppEnv> = {
     if (wait > 0) {
       services.metrics.drop("rate_limited");
       return refusalResponse(c, rateLimited(wait));
+    }
+    if (user) {
+      // A ban keeps its person out of the room's history too.
+      const { standing } = await services.rooms.access(
+        room,
+        user.id,
+        c.var.client.address,
+      );
+      const refused = standing.ban
+        ? roomRefusal(user, DEFAULT_ROOM_SETTINGS, standing)
+        : null;
+      if (refused) return refusalResponse(c, refused);
     }
     const { store } = services;
     const page = after !== undefined

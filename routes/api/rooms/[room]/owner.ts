@@ -16,7 +16,7 @@ import type { Handlers } from "../../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "write");
     if (actor instanceof Response) return actor;
     return outcomeResponse(
       c,
@@ -26,7 +26,7 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async PUT(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "write");
     if (actor instanceof Response) return actor;
     const body = await bodyOf(c);
     if (body instanceof Response) return body;

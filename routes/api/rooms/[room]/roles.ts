@@ -17,7 +17,7 @@ const ROLES = { moderator: "moderator", member: "member", none: null } as const;
  */
 export const handler: Handlers<AppEnv> = {
   async PUT(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "write");
     if (actor instanceof Response) return actor;
     const body = await bodyOf(c);
     if (body instanceof Response) return body;

@@ -17,13 +17,13 @@ import type { Handlers } from "../../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "read");
     if (actor instanceof Response) return actor;
     return c.json(await roomAdmin(c.var.services, actor));
   },
 
   async PUT(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "write");
     if (actor instanceof Response) return actor;
     const body = await bodyOf(c);
     if (body instanceof Response) return body;

@@ -14,7 +14,7 @@ import type { Handlers } from "../../../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async DELETE(c) {
-    const actor = roomActor(c);
+    const actor = roomActor(c, "write");
     if (actor instanceof Response) return actor;
     const target = Number(c.req.param("seq"));
     if (!Number.isSafeInteger(target) || target < 1) {
