@@ -45,11 +45,25 @@ async function privateRoom(server: TestServer, room: string): Promise<void> {
   });
 }
 
-/** Opens the Invite panel from the keyboard and makes a link; returns it. */
+/** Tab presses within which a control after its popover's button must be reached. */
+const MAX_TABS = 6;
+
+/** Presses Tab until `name`d button has the focus (it must be in the tab order), then Enter. */
+async function tabToAndPress(page: Page, name: string): Promise<void> {
+  const button = page.getByRole("button", { name, exact: true });
+  const focused = () => button.evaluate((el) => el === document.activeElement);
+  for (let i = 0; i < MAX_TABS && !(await focused()); i++) {
+    await page.keyboard.press("Tab");
+  }
+  assert.ok(await focused(), `${name} is reached with Tab`);
+  await page.keyboard.press("Enter");
+}
+
+/** Opens the Invite panel and makes a link, from the keyboard; returns it. */
 async function makeInvite(page: Page): Promise<string> {
   await page.getByTestId("invite-toggle").focus();
   await page.keyboard.press("Enter");
-  await page.getByRole("button", { name: "Create link" }).click();
+  await tabToAndPress(page, "Create link");
   const link = page.getByTestId("invite-link");
   await link.waitFor();
   return await link.inputValue();
@@ -109,7 +123,7 @@ Deno.test("browser: a DM opened from the people list is listed for the other per
       await statusIs(page, "live");
     }
     await openPeople(ana.page, "Ben");
-    await ana.page.getByRole("button", { name: "Message Ben" }).click();
+    await tabToAndPress(ana.page, "Message Ben");
     await ana.page.waitForURL(/\/chat\/dm-[0-9a-f]{32}$/);
     const dm = new URL(ana.page.url()).pathname;
     await hydrated(ana.page);
