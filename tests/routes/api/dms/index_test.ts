@@ -5,6 +5,12 @@
  * posting, read markers, lists). Guests cannot start one, and are told why.
  */
 import assert from "node:assert/strict";
+import { SignJWT } from "jose";
+import {
+  SESSION_COOKIE,
+  SESSION_ISSUER,
+} from "../../../../lib/auth/session.ts";
+import { TEST_SECRET } from "../../../_helpers/server.ts";
 import { ROUTE_ERRORS } from "../../../../lib/web/errors.ts";
 import { startServer, type TestServer } from "../../../_helpers/server.ts";
 import { googleChatUser, signIn } from "../../../_helpers/users.ts";
@@ -238,6 +244,40 @@ Deno.test("DMs: guests cannot start one (and are told why), nor be messaged; unk
       await server.services.directs.conversations(CAL.id, 5),
       [],
     );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a session renewed past half its life keeps its person known: a DM can still be opened with them", async () => {
+  const ttl = 3600;
+  const server = await startServer({ SESSION_TTL_SECONDS: String(ttl) });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    // Ben signed in long ago (the directory has forgotten him), still signed in.
+    const aged = await new SignJWT({ name: "Ben", kind: "google" })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(BEN.id)
+      .setJti(crypto.randomUUID())
+      .setIssuer(SESSION_ISSUER)
+      .setAudience(SESSION_ISSUER)
+      .setIssuedAt(now - ttl * 0.75)
+      .setExpirationTime(now + ttl / 4)
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const ana = (await signIn(server, ANA)).cookie;
+    const before = await call(server, "POST", "/api/dms", ana, {
+      with: BEN.id,
+    });
+    assert.equal(before.status, 404);
+    await before.body?.cancel();
+    const visit = await fetch(`${server.origin}/`, {
+      headers: { cookie: `${SESSION_COOKIE}=${aged}` },
+    });
+    await visit.body?.cancel();
+    assert.ok(visit.headers.get("set-cookie")?.startsWith(SESSION_COOKIE));
+    const after = await call(server, "POST", "/api/dms", ana, { with: BEN.id });
+    assert.equal(after.status, 200);
+    await after.body?.cancel();
   } finally {
     await server.close();
   }
