@@ -113,6 +113,32 @@ Deno.test("browser: a private room is a 404 until joined by invite link; a revok
   });
 });
 
+Deno.test("browser: signed out, an invite link offers sign-in and then lands in the room (a guest, where the room takes guests)", async () => {
+  await withSession("private invite guest", async (s) => {
+    await s.server.services.rooms.create("guests-ok", ANA, {
+      ...DIRECT_ROOM_SETTINGS,
+      postPolicy: "everyone",
+      guestsAllowed: true,
+    });
+    const ana = await tabAs(s, ANA);
+    await ana.page.goto("/chat/guests-ok");
+    await statusIs(ana.page, "live");
+    const link = await makeInvite(ana.page);
+    const { page } = await s.open();
+    await page.goto(link);
+    await hydrated(page);
+    await page.getByRole("heading", { name: "You are invited to #guests-ok" })
+      .waitFor();
+    await page.getByLabel("Your display name").fill("Gus");
+    await page.getByRole("button", { name: "Join as guest" }).click();
+    await page.waitForURL("**/chat/guests-ok");
+    await hydrated(page);
+    await statusIs(page, "live");
+    await send(page, "a guest, invited");
+    await confirmed(ana.page, "a guest, invited").waitFor();
+  });
+});
+
 Deno.test("browser: a DM opened from the people list is listed for the other person with an unread count, cleared by reading", async () => {
   await withSession("dm", async (s) => {
     const ana = await tabAs(s, ANA);
