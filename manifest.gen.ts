@@ -34,10 +34,11 @@ import * as $r30 from "./routes/readyz.ts";
 import * as $r31 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
 import * as $i1 from "./islands/Conversations.tsx";
-import * as $i2 from "./islands/NavUser.tsx";
-import * as $i3 from "./islands/RoomInvites.tsx";
-import * as $i4 from "./islands/RoomList.tsx";
-import * as $i5 from "./islands/SignIn.tsx";
+import * as $i2 from "./islands/NavMessages.tsx";
+import * as $i3 from "./islands/NavUser.tsx";
+import * as $i4 from "./islands/RoomInvites.tsx";
+import * as $i5 from "./islands/RoomList.tsx";
+import * as $i6 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -77,9 +78,10 @@ export const manifest: Manifest = {
   islands: {
     "ChatRoom": $i0,
     "Conversations": $i1,
-    "NavUser": $i2,
-    "RoomInvites": $i3,
-    "RoomList": $i4,
-    "SignIn": $i5,
+    "NavMessages": $i2,
+    "NavUser": $i3,
+    "RoomInvites": $i4,
+    "RoomList": $i5,
+    "SignIn": $i6,
   },
 };

@@ -82,7 +82,7 @@ export default function Lobby(
           </div>
           {data.conversations && (
             <>
-              <h2 class="h5">Direct messages</h2>
+              <h2 class="h5" id="direct-messages">Direct messages</h2>
               <Conversations conversations={data.conversations} />
             </>
           )}

@@ -163,7 +163,11 @@ Deno.test("browser: a DM opened from the people list is listed for the other per
       0,
     );
 
-    await ben.page.goto("/");
+    // Ben, in the lounge, sees the count in the navbar, then the conversation in the lobby.
+    await ben.page.getByTestId("nav-unread").filter({ hasText: /^1\s*unread$/ })
+      .waitFor({ timeout: 15_000 });
+    await ben.page.getByTestId("nav-messages").click();
+    await ben.page.waitForURL("**/#direct-messages");
     await hydrated(ben.page);
     const item = ben.page.getByTestId("conversations").getByRole("listitem")
       .filter({ hasText: "Ana" });
@@ -181,6 +185,8 @@ Deno.test("browser: a DM opened from the people list is listed for the other per
     await ben.page.getByTestId("conversations").getByRole("listitem")
       .filter({ hasText: "Ana" }).waitFor();
     assert.equal(await ben.page.getByTestId("unread").count(), 0);
+    await ben.page.getByTestId("nav-messages").waitFor();
+    assert.equal(await ben.page.getByTestId("nav-unread").count(), 0);
   });
 });
 
