@@ -5,35 +5,45 @@ import * as $r1 from "./routes/_error.tsx";
 import * as $r2 from "./routes/_middleware.ts";
 import * as $r3 from "./routes/api/_middleware.ts";
 import * as $r4 from "./routes/api/auth/google.ts";
-import * as $r5 from "./routes/api/rooms/[room]/audit.ts";
-import * as $r6 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
-import * as $r7 from "./routes/api/rooms/[room]/messages/[seq].ts";
-import * as $r8 from "./routes/api/rooms/[room]/messages.ts";
-import * as $r9 from "./routes/api/rooms/[room]/moderation.ts";
-import * as $r10 from "./routes/api/rooms/[room]/owner.ts";
-import * as $r11 from "./routes/api/rooms/[room]/reports/[seq].ts";
-import * as $r12 from "./routes/api/rooms/[room]/reports.ts";
-import * as $r13 from "./routes/api/rooms/[room]/roles.ts";
-import * as $r14 from "./routes/api/rooms/[room]/settings.ts";
-import * as $r15 from "./routes/api/rooms/index.ts";
-import * as $r16 from "./routes/api/session/guest.ts";
-import * as $r17 from "./routes/api/session/index.ts";
-import * as $r18 from "./routes/api/session/signout.ts";
-import * as $r19 from "./routes/chat/[room].tsx";
-import * as $r20 from "./routes/chat/index.ts";
-import * as $r21 from "./routes/healthz.ts";
-import * as $r22 from "./routes/index.tsx";
-import * as $r23 from "./routes/metrics.ts";
-import * as $r24 from "./routes/offline.tsx";
-import * as $r25 from "./routes/readyz.ts";
-import * as $r26 from "./routes/sw.js.ts";
-import * as $r27 from "./routes/ws/chat/[room].ts";
+import * as $r5 from "./routes/api/dms/[room]/read.ts";
+import * as $r6 from "./routes/api/dms/index.ts";
+import * as $r7 from "./routes/api/rooms/[room]/_middleware.ts";
+import * as $r8 from "./routes/api/rooms/[room]/audit.ts";
+import * as $r9 from "./routes/api/rooms/[room]/invites/[token].ts";
+import * as $r10 from "./routes/api/rooms/[room]/invites.ts";
+import * as $r11 from "./routes/api/rooms/[room]/members.ts";
+import * as $r12 from "./routes/api/rooms/[room]/messages/[seq]/reactions.ts";
+import * as $r13 from "./routes/api/rooms/[room]/messages/[seq].ts";
+import * as $r14 from "./routes/api/rooms/[room]/messages.ts";
+import * as $r15 from "./routes/api/rooms/[room]/moderation.ts";
+import * as $r16 from "./routes/api/rooms/[room]/owner.ts";
+import * as $r17 from "./routes/api/rooms/[room]/reports/[seq].ts";
+import * as $r18 from "./routes/api/rooms/[room]/reports.ts";
+import * as $r19 from "./routes/api/rooms/[room]/roles.ts";
+import * as $r20 from "./routes/api/rooms/[room]/settings.ts";
+import * as $r21 from "./routes/api/rooms/index.ts";
+import * as $r22 from "./routes/api/session/guest.ts";
+import * as $r23 from "./routes/api/session/index.ts";
+import * as $r24 from "./routes/api/session/signout.ts";
+import * as $r25 from "./routes/chat/[room].tsx";
+import * as $r26 from "./routes/chat/index.ts";
+import * as $r27 from "./routes/healthz.ts";
+import * as $r28 from "./routes/index.tsx";
+import * as $r29 from "./routes/invite/[token].tsx";
+import * as $r30 from "./routes/metrics.ts";
+import * as $r31 from "./routes/offline.tsx";
+import * as $r32 from "./routes/readyz.ts";
+import * as $r33 from "./routes/sw.js.ts";
+import * as $r34 from "./routes/ws/chat/[room].ts";
 import * as $i0 from "./islands/ChatRoom.tsx";
-import * as $i1 from "./islands/JoinRoom.tsx";
-import * as $i2 from "./islands/NavUser.tsx";
-import * as $i3 from "./islands/RoomHistory.tsx";
-import * as $i4 from "./islands/RoomList.tsx";
-import * as $i5 from "./islands/SignIn.tsx";
+import * as $i1 from "./islands/Conversations.tsx";
+import * as $i2 from "./islands/JoinRoom.tsx";
+import * as $i3 from "./islands/NavMessages.tsx";
+import * as $i4 from "./islands/NavUser.tsx";
+import * as $i5 from "./islands/RoomHistory.tsx";
+import * as $i6 from "./islands/RoomInvites.tsx";
+import * as $i7 from "./islands/RoomList.tsx";
+import * as $i8 from "./islands/SignIn.tsx";
 
 export const manifest: Manifest = {
   routes: {
@@ -42,36 +52,46 @@ export const manifest: Manifest = {
     "_middleware": $r2,
     "api/_middleware": $r3,
     "api/auth/google": $r4,
-    "api/rooms/[room]/audit": $r5,
-    "api/rooms/[room]/messages/[seq]/reactions": $r6,
-    "api/rooms/[room]/messages/[seq]": $r7,
-    "api/rooms/[room]/messages": $r8,
-    "api/rooms/[room]/moderation": $r9,
-    "api/rooms/[room]/owner": $r10,
-    "api/rooms/[room]/reports/[seq]": $r11,
-    "api/rooms/[room]/reports": $r12,
-    "api/rooms/[room]/roles": $r13,
-    "api/rooms/[room]/settings": $r14,
-    "api/rooms/index": $r15,
-    "api/session/guest": $r16,
-    "api/session/index": $r17,
-    "api/session/signout": $r18,
-    "chat/[room]": $r19,
-    "chat/index": $r20,
-    "healthz": $r21,
-    "index": $r22,
-    "metrics": $r23,
-    "offline": $r24,
-    "readyz": $r25,
-    "sw.js": $r26,
-    "ws/chat/[room]": $r27,
+    "api/dms/[room]/read": $r5,
+    "api/dms/index": $r6,
+    "api/rooms/[room]/_middleware": $r7,
+    "api/rooms/[room]/audit": $r8,
+    "api/rooms/[room]/invites/[token]": $r9,
+    "api/rooms/[room]/invites": $r10,
+    "api/rooms/[room]/members": $r11,
+    "api/rooms/[room]/messages/[seq]/reactions": $r12,
+    "api/rooms/[room]/messages/[seq]": $r13,
+    "api/rooms/[room]/messages": $r14,
+    "api/rooms/[room]/moderation": $r15,
+    "api/rooms/[room]/owner": $r16,
+    "api/rooms/[room]/reports/[seq]": $r17,
+    "api/rooms/[room]/reports": $r18,
+    "api/rooms/[room]/roles": $r19,
+    "api/rooms/[room]/settings": $r20,
+    "api/rooms/index": $r21,
+    "api/session/guest": $r22,
+    "api/session/index": $r23,
+    "api/session/signout": $r24,
+    "chat/[room]": $r25,
+    "chat/index": $r26,
+    "healthz": $r27,
+    "index": $r28,
+    "invite/[token]": $r29,
+    "metrics": $r30,
+    "offline": $r31,
+    "readyz": $r32,
+    "sw.js": $r33,
+    "ws/chat/[room]": $r34,
   },
   islands: {
     "ChatRoom": $i0,
-    "JoinRoom": $i1,
-    "NavUser": $i2,
-    "RoomHistory": $i3,
-    "RoomList": $i4,
-    "SignIn": $i5,
+    "Conversations": $i1,
+    "JoinRoom": $i2,
+    "NavMessages": $i3,
+    "NavUser": $i4,
+    "RoomHistory": $i5,
+    "RoomInvites": $i6,
+    "RoomList": $i7,
+    "SignIn": $i8,
   },
 };

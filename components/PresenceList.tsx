@@ -1,7 +1,7 @@
 import type { VNode } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { presentUsers } from "../lib/chat/presence.ts";
-import type { PresenceState } from "../lib/chat/types.ts";
+import type { ChatUser, PresenceState } from "../lib/chat/types.ts";
 import { Avatar, Discriminator, VerifiedMark } from "./Identity.tsx";
 
 /**
@@ -30,8 +30,34 @@ function useDismissable(ref: { current: HTMLDetailsElement | null }): void {
   }, []);
 }
 
-/** Who is here, collapsed to a count: one entry per person however many tabs they have open. */
-export function PresenceList({ state }: { state: PresenceState }): VNode {
+/**
+ * "Message": a plain form (works without JS, CSRF-checked by its Origin) that
+ * opens the direct conversation with `user` and lands in it.
+ */
+function MessageButton({ user }: { user: ChatUser }): VNode {
+  return (
+    <form method="post" action="/api/dms" class="ms-auto">
+      <input type="hidden" name="with" value={user.id} />
+      <button
+        type="submit"
+        class="btn btn-sm btn-outline-primary py-0"
+        aria-label={`Message ${user.name}`}
+        data-testid="message-person"
+      >
+        <i class="bi bi-chat-left-text me-1" aria-hidden="true"></i>Message
+      </button>
+    </form>
+  );
+}
+
+/**
+ * Who is here, collapsed to a count: one entry per person however many tabs
+ * they have open. Given `me`, a signed-in (Google) person gets "Message" by
+ * everyone else signed in with Google; a guest is told why they have none.
+ */
+export function PresenceList(
+  { state, me }: { state: PresenceState; me?: ChatUser },
+): VNode {
   const users = presentUsers(state);
   const details = useRef<HTMLDetailsElement>(null);
   useDismissable(details);
@@ -63,8 +89,17 @@ export function PresenceList({ state }: { state: PresenceState }): VNode {
             <span class="text-truncate">{u.name}</span>
             <Discriminator user={u} />
             {u.kind === "google" && <VerifiedMark />}
+            {me?.kind === "google" && u.kind === "google" && u.id !== me.id &&
+              <MessageButton user={u} />}
           </li>
         ))}
+        {me?.kind === "guest" && users.length > 1 && (
+          <li class="small text-body-secondary pt-1" data-testid="dm-guests">
+            Sign in with Google to message people: a guest's name lasts only as
+            long as this browser's session, so a conversation could not be found
+            again.
+          </li>
+        )}
       </ul>
     </details>
   );

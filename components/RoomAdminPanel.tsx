@@ -36,6 +36,10 @@ export function auditLine(e: AuditEntry): string {
     ban: "banned",
     unban: "unbanned",
     dismiss: "dismissed the reports of message",
+    invite: "made an invite link",
+    revoke_invite: "revoked an invite link",
+    join: "joined",
+    add: "added",
   };
   const parts = [e.actor.name, verb[e.action]];
   if (e.subject) parts.push(e.subject.name);

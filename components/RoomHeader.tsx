@@ -1,6 +1,7 @@
 import type { VNode } from "preact";
 import type { RoomView } from "../lib/chat/client/room_client.ts";
 import { moderates } from "../lib/chat/protocol.ts";
+import { isDirectRoom } from "../lib/chat/names.ts";
 
 /**
  * The room's title and topic, slow mode when on, and — for its owner and
@@ -18,7 +19,9 @@ export function RoomHeader(
   if (!info) return null;
   const { title, topic, slowModeSeconds } = info.settings;
   const staff = moderates(view.standing.role);
-  const claimable = info.owner === null && view.user.kind === "google";
+  // A direct conversation has no owner, for good.
+  const claimable = info.owner === null && view.user.kind === "google" &&
+    !isDirectRoom(info.room);
   if (!title && !topic && !slowModeSeconds && !staff && !claimable) return null;
   return (
     <div

@@ -1,6 +1,6 @@
 import type { VNode } from "preact";
 import type { RoomStatus } from "../lib/chat/client/room_client.ts";
-import type { PresenceState } from "../lib/chat/types.ts";
+import type { ChatUser, PresenceState } from "../lib/chat/types.ts";
 import { PresenceList } from "./PresenceList.tsx";
 
 /** The badge's text and colour for each status. */
@@ -17,6 +17,8 @@ const STATUS_LABEL: Record<RoomStatus, [string, string]> = {
 interface StatusBarProps {
   status: RoomStatus;
   presence: PresenceState;
+  /** Who this is: the presence list offers direct messages to signed-in people. */
+  me?: ChatUser;
   /** Whether joins and leaves show in the conversation. */
   showJoins: boolean;
   onToggleJoins: () => void;
@@ -40,7 +42,7 @@ export function StatusBar(props: StatusBarProps): VNode {
       >
         {label}
       </span>
-      <PresenceList state={props.presence} />
+      <PresenceList state={props.presence} me={props.me} />
       <button
         type="button"
         class="btn btn-link btn-sm p-0 text-body-secondary"

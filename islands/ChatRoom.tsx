@@ -17,6 +17,7 @@ import { roomApi } from "../components/room_admin_api.ts";
 import { RoomHeader } from "../components/RoomHeader.tsx";
 import { moderates } from "../lib/chat/protocol.ts";
 import { useRoomScroll } from "../components/room_scroll.ts";
+import { useReadMarker } from "../components/read_marker.ts";
 import { StatusBar } from "../components/StatusBar.tsx";
 import {
   browserDependencies,
@@ -200,6 +201,7 @@ export default function ChatRoom(
   const me = view.value.user;
   const here = useMemo(() => presentUsers(presence), [presence]);
   const hereNames = useMemo(() => here.map((u) => u.name), [here]);
+  useReadMarker(room, messages);
   // Someone who signed in since the page was rendered did so as a guest where
   // guests may post, or with Google: they may post.
   const settings = view.value.room?.settings;
@@ -233,6 +235,7 @@ export default function ChatRoom(
       <StatusBar
         status={status}
         presence={presence}
+        me={me}
         showJoins={activity.showJoins}
         onToggleJoins={activity.toggleJoins}
         activity={activity.latest}

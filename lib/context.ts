@@ -24,6 +24,11 @@ import type {
   RoomStore,
   UserStore,
 } from "./store/types.ts";
+import type {
+  DirectoryStore,
+  DirectStore,
+  InviteStore,
+} from "./store/access_types.ts";
 import type { Assets } from "./web/build.ts";
 
 /** Long-lived parts of one running instance. */
@@ -36,6 +41,12 @@ export interface Services {
   /** Bind a guest's ban to their address too: on when per-address limits are (`GUESTS_PER_IP_PER_HOUR` > 0). */
   bindGuestAddresses: boolean;
   users: UserStore;
+  /** Invite links to rooms. */
+  invites: InviteStore;
+  /** Direct conversations and read markers. */
+  directs: DirectStore;
+  /** People known by name (signed in within a session's lifetime). */
+  directory: DirectoryStore;
   sessions: SessionSigner;
   /** Signed-out sessions, seen by every instance. */
   revocations: RevocationStore;

@@ -117,6 +117,9 @@ export async function createServices(
     rooms: stores.rooms,
     bindGuestAddresses: config.guestsPerIpPerHour > 0,
     users: stores.users,
+    invites: stores.invites,
+    directs: stores.directs,
+    directory: stores.directory,
     sessions: new SessionSigner(config.sessionSecret, {
       previous: config.sessionSecretPrevious,
       ttlSeconds: config.sessionTtlSeconds,
@@ -131,7 +134,7 @@ export async function createServices(
       : null,
     connections,
     presence,
-    lobby: new Lobby(store, presence),
+    lobby: new Lobby(store, presence, stores.rooms),
     limits: {
       burst: config.rateLimitBurst,
       perSecond: config.rateLimitPerSecond,

@@ -73,4 +73,6 @@ export const FramePrefix = {
   control: '{"type":"control"',
   /** Open reports: only moderators' sockets forward it. */
   reports: '{"type":"reports"',
+  /** The room's record changed: each socket checks it may still see the room. */
+  room: '{"type":"room"',
 } as const;

@@ -73,6 +73,11 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
       await sessions.sign(current.user, current.sid),
       sessions.ttlSeconds,
     );
+    // Still known by name and id while the renewed session may live.
+    await c.var.services.directory.remember(
+      current.user,
+      sessions.ttlSeconds * 1000,
+    );
   }
 };
 

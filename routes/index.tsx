@@ -1,6 +1,8 @@
 import type { AppEnv, AppVariables } from "../lib/context.ts";
 import type { LobbyRoom } from "../lib/chat/types.ts";
 import RoomList from "../islands/RoomList.tsx";
+import Conversations from "../islands/Conversations.tsx";
+import { conversationsOf, type ConversationView } from "../lib/chat/direct.ts";
 import type { Handlers, PageProps } from "../lib/web/types.ts";
 import SignIn from "../islands/SignIn.tsx";
 import JoinRoom from "../islands/JoinRoom.tsx";
@@ -10,17 +12,23 @@ interface LobbyData {
   rooms: LobbyRoom[];
   /** The room name `/chat` refused (`?error=room&room=…`), or null. */
   refused: string | null;
+  /** A Google user's direct conversations (null for guests and signed out). */
+  conversations: ConversationView[] | null;
 }
 
 export const title = "Lobby";
 
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
-    const rooms = await c.var.services.lobby.rooms();
+    const { services, user } = c.var;
+    const [rooms, conversations] = await Promise.all([
+      services.lobby.rooms(),
+      user?.kind === "google" ? conversationsOf(services, user.id) : null,
+    ]);
     const refused = c.req.query("error") === "room"
       ? (c.req.query("room") ?? "").slice(0, 256)
       : null;
-    return render({ rooms, refused } satisfies LobbyData);
+    return render({ rooms, refused, conversations } satisfies LobbyData);
   },
 };
 
@@ -58,6 +66,19 @@ export default function Lobby(
               />
             </div>
           </div>
+          {data.conversations && (
+            <>
+              <h2 class="h5" id="direct-messages">Direct messages</h2>
+              <Conversations conversations={data.conversations} />
+            </>
+          )}
+          {user?.kind === "guest" && (
+            <p class="small text-body-secondary" data-testid="dm-guests">
+              Direct messages need a Google sign-in: a guest's name lasts only
+              as long as this browser's session, so a conversation could not be
+              found again.
+            </p>
+          )}
           <h2 class="h5">Active rooms</h2>
           <RoomList rooms={data.rooms} />
         </div>

@@ -36,7 +36,8 @@ import {
   TYPING_TTL_MS,
   unreachable,
 } from "./protocol.ts";
-import type { ChatUser, RoomRole } from "./types.ts";
+import type { ChatUser, RoomInfo, RoomRole } from "./types.ts";
+import { canSeeRoom } from "./access.ts";
 import {
   createOnEntry,
   MAX_REPORTS_LISTED,
@@ -254,6 +255,8 @@ class Connection implements Channel, EventListenerObject {
   #violations = 0;
   /** This person's role in the room, kept current by `standing` control frames. */
   #role: RoomRole | null = null;
+  /** The room's record as last told (null: none, an ownerless public room). */
+  #info: RoomInfo | null = null;
   /** Until when this person is muted (ms; null = until lifted), or undefined when not. */
   #mutedUntil: number | null | undefined = undefined;
   #opened = false;
@@ -290,6 +293,7 @@ class Connection implements Channel, EventListenerObject {
       return;
     }
     if (frame.startsWith(FramePrefix.reports) && !moderates(this.#role)) return;
+    if (frame.startsWith(FramePrefix.room) && !this.#roomChanged(frame)) return;
     if (frame.startsWith(FramePrefix.typing)) {
       this.#ownTyping ??= `${FramePrefix.typing},"userId":${
         JSON.stringify(this.scope.user.id)
@@ -338,6 +342,7 @@ class Connection implements Channel, EventListenerObject {
       case "standing": {
         this.#role = frame.standing.role;
         this.#mutedUntil = frame.standing.mute?.until;
+        if (!this.#mayStay()) return;
         const out = encodeServerFrame({ type: "standing", ...frame.standing });
         if (this.#early) this.#early.push(out);
         else this.#sendRaw(out);
@@ -346,6 +351,35 @@ class Connection implements Channel, EventListenerObject {
       default:
         unreachable(frame);
     }
+  }
+
+  /**
+   * The room's record changed (settings, owner): keeps it, and whether this
+   * socket may still see the room (false: closed, nothing forwarded).
+   */
+  #roomChanged(raw: string): boolean {
+    try {
+      this.#info = (JSON.parse(raw) as { info: RoomInfo }).info;
+    } catch {
+      return true;
+    }
+    return this.#mayStay();
+  }
+
+  /**
+   * Whether this person may still see the room (`canSeeRoom`): a room made
+   * private, or a membership taken away, closes the socket of whoever is no
+   * longer a member — on every instance, as the change reaches each by the
+   * room's group — with "kicked" (they may come back if let in again).
+   */
+  #mayStay(): boolean {
+    const { room, user } = this.scope;
+    if (canSeeRoom(room, this.#info, this.#role, user)) return true;
+    this.deps.log.info("ws.no_longer_member", { room, user: user.id });
+    try {
+      this.socket.close(CloseCode.kicked, "This room is for its members only.");
+    } catch { /* already closing */ }
+    return false;
   }
 
   #sendRaw(frame: string): void {
@@ -545,6 +579,7 @@ class Connection implements Channel, EventListenerObject {
       : access.standing;
     this.#role = standing.role;
     this.#mutedUntil = standing.mute?.until;
+    this.#info = info;
     this.#sendFrame({ type: "room", info: roomInfoOf(room, info) });
     this.#sendFrame({ type: "standing", ...standingView(standing) });
     if (moderates(standing.role)) {

@@ -15,7 +15,9 @@
  * @module
  */
 
-import type { MessageStore } from "../store/types.ts";
+import type { MessageStore, RoomStore } from "../store/types.ts";
+import { listedInLobby } from "./access.ts";
+import { isDirectRoom } from "./names.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { LobbyRoom } from "./types.ts";
 
@@ -67,9 +69,14 @@ export function rankRooms(rooms: LobbyRoom[]): LobbyRoom[] {
 export class Lobby {
   #cached: { at: number; rooms: Promise<LobbyRoom[]> } | null = null;
 
+  /**
+   * With `records`, only the rooms `listedInLobby` allows are listed (public
+   * ones): unlisted, private and direct rooms never show, to anyone.
+   */
   constructor(
     private readonly store: MessageStore,
     private readonly presence: PresenceTracker,
+    private readonly records?: Pick<RoomStore, "get">,
   ) {}
 
   /** The current snapshot. */
@@ -110,6 +117,16 @@ export class Lobby {
       entry.online = count;
       byRoom.set(room, entry);
     }
-    return rankRooms([...byRoom.values()]).slice(0, LOBBY_ROOMS);
+    const ranked = rankRooms([...byRoom.values()]);
+    return (await this.#listed(ranked)).slice(0, LOBBY_ROOMS);
+  }
+
+  /** The rooms of `ranked` the lobby may show, in order (records read at once). */
+  async #listed(ranked: LobbyRoom[]): Promise<LobbyRoom[]> {
+    const candidates = ranked.filter((r) => !isDirectRoom(r.room));
+    const records = this.records;
+    if (!records) return candidates;
+    const infos = await Promise.all(candidates.map((r) => records.get(r.room)));
+    return candidates.filter((r, i) => listedInLobby(r.room, infos[i]));
   }
 }

@@ -17,6 +17,7 @@ import type { Budgets } from "./budgets.ts";
 import { takeAll } from "./rate_limit.ts";
 import type { AuditPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
+import { isDirectRoom } from "./names.ts";
 import {
   moderates,
   type ModerationRequest,
@@ -564,6 +565,14 @@ export async function claimRoom(
       ok: false,
       code: "sign_in_required",
       message: "Sign in with Google to claim a room.",
+    };
+  }
+  // A direct conversation has two members and no owner, for good (`canSeeRoom`).
+  if (isDirectRoom(actor.room)) {
+    return {
+      ok: false,
+      code: "forbidden",
+      message: "A direct conversation has no owner.",
     };
   }
   const info = await deps.rooms.claim(actor.room, reactor(actor.user), {

@@ -105,3 +105,23 @@ export function profileDisplayName(input: unknown): string | null {
   ).trim();
   return normalizeDisplayName(cut);
 }
+
+/**
+ * Room names of direct messages begin with this (`dm-` and a hash of the two
+ * user ids). Only the direct-message path makes such a room; every other
+ * path finds it hidden (see `lib/chat/access.ts`).
+ */
+export const DIRECT_ROOM_PREFIX = "dm-";
+
+/**
+ * Whether `room` is a direct-message room's name.
+ *
+ * @example
+ * ```ts
+ * isDirectRoom("dm-0f3a…"); // true
+ * isDirectRoom("general");  // false
+ * ```
+ */
+export function isDirectRoom(room: string): boolean {
+  return room.startsWith(DIRECT_ROOM_PREFIX);
+}

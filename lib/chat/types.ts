@@ -209,7 +209,13 @@ export type AuditAction =
   | "kick"
   | "ban"
   | "unban"
-  | "dismiss";
+  | "dismiss"
+  /** An invite link made (detail: its limits) or revoked. */
+  | "invite"
+  | "revoke_invite"
+  /** Someone joined by an invite link (the actor), or was added by name (the subject). */
+  | "join"
+  | "add";
 
 /** One line of a room's audit log: who did what to whom, when, and why if given. */
 export interface AuditEntry {

@@ -9,6 +9,9 @@ import { KvMessageStore } from "./messages.ts";
 import { KvPresenceStore } from "./presence.ts";
 import { KvRevocationStore } from "./revocations.ts";
 import { KvRoomStore } from "./rooms.ts";
+import { KvInviteStore } from "./invites.ts";
+import { KvDirectStore } from "./directs.ts";
+import { KvDirectoryStore } from "./directory.ts";
 import { KvSecretStore } from "./secrets.ts";
 import type { StoreOptions, Stores } from "./types.ts";
 import { KvUserStore } from "./users.ts";
@@ -48,6 +51,9 @@ export async function openKvStores(
     revocations: new KvRevocationStore(kv),
     secrets: new KvSecretStore(kv),
     rooms: new KvRoomStore(kv),
+    invites: new KvInviteStore(kv),
+    directs: new KvDirectStore(kv),
+    directory: new KvDirectoryStore(kv),
     close() {
       if (!closed) {
         closed = true;

@@ -10,6 +10,11 @@
 
 import type { Refusal } from "../chat/protocol.ts";
 import type {
+  DirectoryStore,
+  DirectStore,
+  InviteStore,
+} from "./access_types.ts";
+import type {
   AuditEntry,
   ChatMessage,
   ChatUser,
@@ -377,6 +382,12 @@ export interface Stores {
   readonly revocations: RevocationStore;
   readonly secrets: SecretStore;
   readonly rooms: RoomStore;
+  /** Invite links to rooms (`access_types.ts`). */
+  readonly invites: InviteStore;
+  /** Direct conversations and read markers (`access_types.ts`). */
+  readonly directs: DirectStore;
+  /** People known by name, for "add by name" and direct messages (`access_types.ts`). */
+  readonly directory: DirectoryStore;
   /** Releases the database; every part stops working. Idempotent. */
   close(): Promise<void>;
 }

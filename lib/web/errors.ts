@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MAX_PAGE_SIZE, type Refusal } from "../chat/protocol.ts";
+import { MAX_INVITE_HOURS, MAX_INVITE_USES } from "../chat/invites.ts";
 
 /** Route error codes: the HTTP status and the one sentence a client sees. */
 export const ROUTE_ERRORS = {
@@ -40,6 +41,33 @@ export const ROUTE_ERRORS = {
     message: "Google sign-in is not configured.",
   },
   not_found: { status: 404, message: "No such page." },
+  not_moderator: {
+    status: 403,
+    message: "Only the room's owner and moderators may do that.",
+  },
+  bad_invite: {
+    status: 400,
+    message:
+      `An invite lasts 1–${MAX_INVITE_HOURS} hours and lets in 1–${MAX_INVITE_USES} people.`,
+  },
+  unknown_person: {
+    status: 404,
+    message: "Nobody of that name has signed in lately.",
+  },
+  ambiguous_person: {
+    status: 409,
+    message: "Several people have that name: pick one.",
+  },
+  guests_not_allowed: {
+    status: 403,
+    message: "This room does not take guests.",
+  },
+  dm_guest: {
+    status: 403,
+    message:
+      "Direct messages are between people signed in with Google: a guest's identity lasts only as long as its browser session, so the conversation could not be found again.",
+  },
+  dm_self: { status: 400, message: "You cannot message yourself." },
   too_large: { status: 413, message: "The request body is too large." },
   unsupported_type: {
     status: 415,

@@ -4,7 +4,8 @@
  * and the no-JS page's forms, all through `postEvent` (the socket's path:
  * same rules, budgets and broadcast). JSON callers get the event (200/201)
  * or the refusal's status (403 someone else's, 404 no such message, 429 too
- * fast); a form is redirected back to the room.
+ * fast); a form is redirected back to the room. A room the caller may not
+ * see was already answered 404 by the room APIs' middleware (`enterRoom`).
  *
  * @module
  */

@@ -2,8 +2,15 @@ import type { AppEnv, AppVariables } from "../../lib/context.ts";
 import type { Handlers, PageProps } from "../../lib/web/types.ts";
 import { DEFAULT_PAGE_SIZE } from "../../lib/chat/protocol.ts";
 import type { ChatMessage } from "../../lib/chat/types.ts";
-import { normalizeRoomName, suggestRoomName } from "../../lib/chat/names.ts";
+import {
+  isDirectRoom,
+  normalizeRoomName,
+  suggestRoomName,
+} from "../../lib/chat/names.ts";
+import { mayInvite } from "../../lib/chat/access.ts";
+import RoomInvites from "../../islands/RoomInvites.tsx";
 import { canPost } from "../../lib/chat/post.ts";
+import { enterRoom } from "../../lib/chat/room_gate.ts";
 import { routeError } from "../../lib/web/errors.ts";
 import ChatRoom from "../../islands/ChatRoom.tsx";
 import SignIn from "../../islands/SignIn.tsx";
@@ -17,9 +24,14 @@ interface RoomData {
   replyTo: number | null;
   /** Every message shows reply and delete as a link and a form (`?actions=1`, for no JavaScript). */
   staticActions: boolean;
+  /** The owner or a moderator: the page offers invitations. */
+  invites: boolean;
+  /** In a direct conversation: the other person's name (the heading). */
+  directWith: string | null;
 }
 
-export const title = ({ data }: PageProps<RoomData>) => `#${data.room}`;
+export const title = ({ data }: PageProps<RoomData>) =>
+  data.directWith ? `${data.directWith} (direct)` : `#${data.room}`;
 
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
@@ -36,6 +48,13 @@ export const handler: Handlers<AppEnv> = {
       );
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
+    // A private room is a missing page to anyone but its members.
+    const entry = await enterRoom(c.var.services.rooms, room, c.var.user);
+    if (!entry) return routeError(c, "not_found");
+    const directWith = isDirectRoom(room)
+      ? (await c.var.services.rooms.members(room, 3))
+        .find((m) => m.user.id !== c.var.user?.id)?.user.name ?? null
+      : null;
     const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
     const replyTo = Number(c.req.query("replyTo"));
     return render(
@@ -45,6 +64,8 @@ export const handler: Handlers<AppEnv> = {
         hasMore: page.hasMore,
         replyTo: Number.isSafeInteger(replyTo) && replyTo > 0 ? replyTo : null,
         staticActions: c.req.query("actions") === "1",
+        invites: mayInvite(entry.role),
+        directWith,
       } satisfies RoomData,
     );
   },
@@ -65,8 +86,17 @@ export default function RoomPage(
           <i class="bi bi-arrow-left" aria-hidden="true"></i>
         </a>
         <h1 class="h5 mb-0 text-truncate" data-testid="room-title">
-          #{data.room}
+          {data.directWith
+            ? (
+              <>
+                <i class="bi bi-person-fill me-1" aria-hidden="true"></i>
+                {data.directWith}
+                <span class="visually-hidden">(direct conversation)</span>
+              </>
+            )
+            : `#${data.room}`}
         </h1>
+        {user && data.invites && <RoomInvites room={data.room} />}
         {user && (
           <noscript>
             <a

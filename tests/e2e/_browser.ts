@@ -357,20 +357,25 @@ export async function joinWithCookie(
   room: string,
 ): Promise<void> {
   const { cookie } = await server.guest(name);
-  const [cookieName, value] = [
-    cookie.slice(0, cookie.indexOf("=")),
-    cookie.slice(cookie.indexOf("=") + 1),
-  ];
+  await useCookie(tab, server, cookie);
+  await tab.page.goto(`/chat/${room}`);
+  await hydrated(tab.page);
+  await statusIs(tab.page, "live");
+}
+
+/** Puts a session `cookie` (`name=value`, as a sign-in sets it) in the tab's context. */
+export async function useCookie(
+  tab: Tab,
+  server: Origin,
+  cookie: string,
+): Promise<void> {
   await tab.context.addCookies([{
-    name: cookieName,
-    value,
+    name: cookie.slice(0, cookie.indexOf("=")),
+    value: cookie.slice(cookie.indexOf("=") + 1),
     url: server.origin,
     httpOnly: true,
     sameSite: "Lax",
   }]);
-  await tab.page.goto(`/chat/${room}`);
-  await hydrated(tab.page);
-  await statusIs(tab.page, "live");
 }
 
 /** The composer's textarea. */

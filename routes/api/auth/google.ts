@@ -84,6 +84,11 @@ export const handler: Handlers<AppEnv> = {
       await services.sessions.sign(user),
       services.sessions.ttlSeconds,
     );
+    // Known by name and id while the session may live ("add by name", direct messages).
+    await services.directory.remember(
+      user,
+      services.sessions.ttlSeconds * 1000,
+    );
     services.log.info("auth.google", { user: user.id });
     return body.form
       ? c.redirect(localPath(c.req.query("next")), 303)

@@ -39,6 +39,11 @@ export const handler: Handlers<AppEnv> = {
       await services.sessions.sign(user),
       services.sessions.ttlSeconds,
     );
+    // Known by name while the session may live ("add by name").
+    await services.directory.remember(
+      user,
+      services.sessions.ttlSeconds * 1000,
+    );
     services.log.info("session.guest", { user: user.id });
     return body.form ? c.redirect(next, 303) : c.json({ user });
   },

@@ -1,6 +1,7 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
+import { enterRoom } from "../../../lib/chat/room_gate.ts";
 import type { AppEnv, Services } from "../../../lib/context.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
@@ -33,10 +34,11 @@ export const WS_IDLE_TIMEOUT_S = 60;
  * The room's WebSocket. Everything is checked before the upgrade, because a
  * browser cannot read an HTTP error from a refused handshake but a test can:
  * room name (400), session (401), then Origin (403) — the upgrade is a GET, so
- * CSRF middleware does not cover it.
+ * CSRF middleware does not cover it — then whether this person may see the
+ * room (404 for a private room they are not a member of, as for no room).
  */
 export const handler: Handlers<AppEnv> = {
-  GET(c) {
+  async GET(c) {
     const { services, user, session } = c.var;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return routeError(c, "upgrade_required");
@@ -58,6 +60,9 @@ export const handler: Handlers<AppEnv> = {
     ) {
       services.log.warn("ws.origin_refused", { room });
       return routeError(c, "forbidden_origin");
+    }
+    if (!await enterRoom(services.rooms, room, user)) {
+      return routeError(c, "not_found");
     }
     const ip = c.var.client.address;
     const refusal = overCaps(services, user.id, ip);

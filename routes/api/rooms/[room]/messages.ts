@@ -42,6 +42,7 @@ function replyToOf(value: unknown): { replyTo?: number } {
  * ones, so a bot polling by `seq` converges like a socket.
  * `POST /api/rooms/:room/messages {text, clientId?, replyTo?}`: the socket's posting
  * path (`postMessage`); form posts (the no-JS page) redirect back.
+ * Hidden rooms are answered by `_middleware.ts` (404).
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {

@@ -1,0 +1,168 @@
+/**
+ * Visiting an invite link: a signed-in person becomes a member and lands in
+ * the room; an expired, used-up, revoked or unknown link gets a page that
+ * says which; signed out, the page offers sign-in.
+ */
+import assert from "node:assert/strict";
+import { DIRECT_ROOM_SETTINGS } from "../../../lib/chat/access.ts";
+import { INVITE_REFUSALS, newInviteToken } from "../../../lib/chat/invites.ts";
+import type { Invite } from "../../../lib/store/access_types.ts";
+import { startServer, type TestServer } from "../../_helpers/server.ts";
+import { googleChatUser, signIn } from "../../_helpers/users.ts";
+
+const ANA = googleChatUser("Ana");
+const BEN = googleChatUser("Ben");
+const CAL = googleChatUser("Cal");
+
+async function invite(
+  server: TestServer,
+  overrides: Partial<Invite> = {},
+): Promise<Invite> {
+  const now = Date.now();
+  const made: Invite = {
+    token: newInviteToken(),
+    room: "team",
+    by: ANA,
+    created: now,
+    expires: now + 3_600_000,
+    maxUses: 1,
+    uses: 0,
+    ...overrides,
+  };
+  await server.services.invites.create(made);
+  return made;
+}
+
+function visit(server: TestServer, token: string, cookie?: string) {
+  return fetch(`${server.origin}/invite/${token}`, {
+    headers: cookie ? { cookie } : {},
+    redirect: "manual",
+  });
+}
+
+async function withRoom(
+  fn: (server: TestServer) => Promise<void>,
+  guestsAllowed = false,
+) {
+  const server = await startServer();
+  try {
+    await server.services.rooms.create("team", ANA, {
+      ...DIRECT_ROOM_SETTINGS,
+      guestsAllowed,
+    });
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test("a valid invite makes a signed-in person a member and redirects to the room", () =>
+  withRoom(async (server) => {
+    const link = await invite(server);
+    const ben = (await signIn(server, BEN)).cookie;
+    const res = await visit(server, link.token, ben);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get("location"), "/chat/team");
+    assert.equal(
+      (await server.services.rooms.standing("team", BEN.id)).role,
+      "member",
+    );
+    const { entries } = await server.services.rooms.auditPage(
+      "team",
+      undefined,
+      5,
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.actor.id, e.detail]),
+      [["join", BEN.id, "invite by Ana"]],
+    );
+    const page = await fetch(`${server.origin}/chat/team`, {
+      headers: { cookie: ben },
+    });
+    assert.equal(page.status, 200);
+    await page.body?.cancel();
+    // Visiting again as a member takes no use; the link (1 use) is spent for others.
+    const again = await visit(server, link.token, ben);
+    assert.equal(again.status, 303);
+    const cal = (await signIn(server, CAL)).cookie;
+    const late = await visit(server, link.token, cal);
+    assert.equal(late.status, 410);
+    assert.match(await late.text(), /used as many times as it allows/);
+    assert.equal(
+      (await server.services.rooms.standing("team", CAL.id)).role,
+      null,
+    );
+  }));
+
+Deno.test("an expired invite is refused, and nobody joins", () =>
+  withRoom(async (server) => {
+    const link = await invite(server, {
+      created: Date.now() - 7_200_000,
+      expires: Date.now() - 1,
+    });
+    const res = await visit(
+      server,
+      link.token,
+      (await signIn(server, BEN)).cookie,
+    );
+    assert.equal(res.status, 410);
+    const html = await res.text();
+    assert.ok(html.includes(INVITE_REFUSALS.expired.message));
+    assert.ok(html.includes('data-reason="expired"'));
+    assert.equal(
+      (await server.services.rooms.standing("team", BEN.id)).role,
+      null,
+    );
+  }));
+
+Deno.test("a revoked invite is refused, and nobody joins", () =>
+  withRoom(async (server) => {
+    const link = await invite(server, { maxUses: 5 });
+    await server.services.invites.revoke("team", link.token, ANA);
+    const res = await visit(
+      server,
+      link.token,
+      (await signIn(server, BEN)).cookie,
+    );
+    assert.equal(res.status, 410);
+    assert.ok((await res.text()).includes(INVITE_REFUSALS.revoked.message));
+    assert.equal(
+      (await server.services.rooms.standing("team", BEN.id)).role,
+      null,
+    );
+  }));
+
+Deno.test("an unknown or malformed token is a 404 page", () =>
+  withRoom(async (server) => {
+    const cookie = (await signIn(server, BEN)).cookie;
+    for (const token of [newInviteToken(), "x"]) {
+      const res = await visit(server, token, cookie);
+      assert.equal(res.status, 404);
+      assert.ok((await res.text()).includes(INVITE_REFUSALS.not_found.message));
+    }
+  }));
+
+Deno.test("signed out, the invite offers sign-in and takes no use; a guest joins only where guests are allowed", async () => {
+  await withRoom(async (server) => {
+    const link = await invite(server);
+    const res = await visit(server, link.token);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.ok(html.includes("You are invited to #team"));
+    assert.equal((await server.services.invites.get(link.token))?.uses, 0);
+    const gus = await server.guest("Gus");
+    const refused = await visit(server, link.token, gus.cookie);
+    assert.equal(refused.status, 403);
+    assert.ok((await refused.text()).includes(INVITE_REFUSALS.guests.message));
+  });
+  await withRoom(async (server) => {
+    const link = await invite(server);
+    const gus = await server.guest("Gus");
+    const res = await visit(server, link.token, gus.cookie);
+    assert.equal(res.status, 303);
+    assert.equal(
+      (await server.services.rooms.standing("team", gus.user.id)).role,
+      "member",
+    );
+  }, true);
+});
