@@ -71,36 +71,37 @@ export function PresenceList(
         <i class="bi bi-people-fill me-1" aria-hidden="true"></i>
         {users.length} here
       </summary>
-      <ul
-        class="list-unstyled presence-list mb-0"
-        data-testid="presence-list"
-        aria-label="People here"
-      >
-        {users.length === 0 && (
-          <li class="text-body-secondary py-1">Nobody connected</li>
-        )}
-        {users.map((u) => (
-          <li
-            key={u.id}
-            class="d-flex align-items-center gap-2 py-1"
-            data-user={u.id}
-          >
-            <Avatar id={u.id} name={u.name} picture={u.picture} />
-            <span class="text-truncate">{u.name}</span>
-            <Discriminator user={u} />
-            {u.kind === "google" && <VerifiedMark />}
-            {me?.kind === "google" && u.kind === "google" && u.id !== me.id &&
-              <MessageButton user={u} />}
-          </li>
-        ))}
+      <div class="presence-list" data-testid="presence-list">
+        <ul class="list-unstyled mb-0" aria-label="People here">
+          {users.length === 0 && (
+            <li class="text-body-secondary py-1">Nobody connected</li>
+          )}
+          {users.map((u) => (
+            <li
+              key={u.id}
+              class="d-flex align-items-center gap-2 py-1"
+              data-user={u.id}
+            >
+              <Avatar id={u.id} name={u.name} picture={u.picture} />
+              <span class="text-truncate">{u.name}</span>
+              <Discriminator user={u} />
+              {u.kind === "google" && <VerifiedMark />}
+              {me?.kind === "google" && u.kind === "google" && u.id !== me.id &&
+                <MessageButton user={u} />}
+            </li>
+          ))}
+        </ul>
         {me?.kind === "guest" && users.length > 1 && (
-          <li class="small text-body-secondary pt-1" data-testid="dm-guests">
+          <p
+            class="small text-body-secondary pt-1 mb-0"
+            data-testid="dm-guests"
+          >
             Sign in with Google to message people: a guest's name lasts only as
             long as this browser's session, so a conversation could not be found
             again.
-          </li>
+          </p>
         )}
-      </ul>
+      </div>
     </details>
   );
 }
