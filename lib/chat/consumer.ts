@@ -33,6 +33,7 @@ import {
   type RefusedFrame,
   type ReportRequest,
   type ServerFrame,
+  type StandingView,
   TYPING_TTL_MS,
   unreachable,
 } from "./protocol.ts";
@@ -49,6 +50,7 @@ import {
 } from "./moderation.ts";
 import {
   canPost,
+  type KnownAccess,
   postEvent,
   type PostingPolicy,
   postMessage,
@@ -259,6 +261,10 @@ class Connection implements Channel, EventListenerObject {
   #info: RoomInfo | null = null;
   /** Until when this person is muted (ms; null = until lifted), or undefined when not. */
   #mutedUntil: number | null | undefined = undefined;
+  /** This person's mute as last told (with its reason), for refusing their posts. */
+  #mute: StandingView["mute"] = null;
+  /** Whether `#info`, `#role` and `#mute` hold the room's rules (read at join, then kept current). */
+  #rulesKnown = false;
   #opened = false;
   #joined = false;
   #tracked = false;
@@ -342,6 +348,7 @@ class Connection implements Channel, EventListenerObject {
       case "standing": {
         this.#role = frame.standing.role;
         this.#mutedUntil = frame.standing.mute?.until;
+        this.#mute = frame.standing.mute;
         if (!this.#mayStay()) return;
         const out = encodeServerFrame({ type: "standing", ...frame.standing });
         if (this.#early) this.#early.push(out);
@@ -569,6 +576,16 @@ class Connection implements Channel, EventListenerObject {
     }
   }
 
+  /**
+   * The room's rules as this socket knows them (see `KnownAccess`), once
+   * read at join; before that a post reads them from the store.
+   */
+  #known(): KnownAccess | undefined {
+    return this.#rulesKnown
+      ? { info: this.#info, standing: { role: this.#role, mute: this.#mute } }
+      : undefined;
+  }
+
   /** After `welcome`: the room's record, this person's standing and (moderators) the open reports. */
   async #sendRoom(access: RoomAccess, lastSeq: number): Promise<void> {
     const { room, user, ip } = this.scope;
@@ -577,11 +594,14 @@ class Connection implements Channel, EventListenerObject {
     const standing = info && !access.info && info.owner?.id === user.id
       ? { ...access.standing, role: "owner" as const }
       : access.standing;
+    const view = standingView(standing);
     this.#role = standing.role;
     this.#mutedUntil = standing.mute?.until;
+    this.#mute = view.mute;
     this.#info = info;
+    this.#rulesKnown = true;
     this.#sendFrame({ type: "room", info: roomInfoOf(room, info) });
-    this.#sendFrame({ type: "standing", ...standingView(standing) });
+    this.#sendFrame({ type: "standing", ...view });
     if (moderates(standing.role)) {
       const open = await this.deps.rooms.reports(room, MAX_REPORTS_LISTED);
       this.#sendFrame({ type: "reports", count: open.length });
@@ -634,6 +654,7 @@ class Connection implements Channel, EventListenerObject {
             text: frame.text,
             clientId: frame.clientId,
             ...(frame.replyTo === undefined ? {} : { replyTo: frame.replyTo }),
+            known: this.#known(),
           },
           this.deps.posting,
         );
@@ -651,7 +672,14 @@ class Connection implements Channel, EventListenerObject {
         const { clientId, ...request } = frame;
         const posted = await postEvent(
           this.deps,
-          { room, user, address: this.scope.ip, clientId, request },
+          {
+            room,
+            user,
+            address: this.scope.ip,
+            clientId,
+            request,
+            known: this.#known(),
+          },
           this.deps.posting,
         );
         if (!posted.ok) {

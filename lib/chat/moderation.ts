@@ -105,7 +105,9 @@ export function standingView(standing: Standing): StandingView {
 export function roomRefusal(
   user: ChatUser,
   settings: RoomSettings,
-  standing: Standing,
+  standing: Pick<Standing, "role" | "ban"> & {
+    mute: Pick<Sanction, "until" | "reason"> | null;
+  },
 ): Refusal | null {
   if (standing.ban) {
     return {
@@ -223,8 +225,18 @@ async function record(
   });
 }
 
-/** Tells `userId`'s sockets in the room their new standing (on every instance). */
-async function tellStanding(
+/**
+ * Tells `userId`'s sockets in the room their new standing (on every
+ * instance): their posts are checked against it (`KnownAccess` in post.ts),
+ * so every change of role, mute or membership is told.
+ *
+ * @example
+ * ```ts
+ * await rooms.setRole(room, member, "member");
+ * await tellStanding(services, room, member.id);
+ * ```
+ */
+export async function tellStanding(
   deps: ModerationDeps,
   room: string,
   userId: string,

@@ -7,7 +7,7 @@
  */
 
 import type { Metrics } from "../metrics.ts";
-import type { MessageStore, RoomAccess, RoomStore } from "../store/types.ts";
+import type { MessageStore, RoomStore } from "../store/types.ts";
 import {
   DEFAULT_ROOM_SETTINGS as DEFAULT_SETTINGS,
   roomRefusal,
@@ -20,9 +20,31 @@ import {
   moderates,
   rateLimited,
   type Refusal,
+  type StandingView,
   type ValidMessage,
 } from "./protocol.ts";
-import type { ChatMessage, ChatUser, EventOp, RoomEvent } from "./types.ts";
+import type {
+  ChatMessage,
+  ChatUser,
+  EventOp,
+  RoomEvent,
+  RoomInfo,
+  RoomRole,
+} from "./types.ts";
+
+/**
+ * A room's rules for one person as their socket already knows them: the
+ * room's record and their standing, read when the socket joined and kept
+ * current by the room group's `room` and `standing` frames (a ban closes the
+ * socket instead). A post that carries them is checked without reading the
+ * store: reading them per message (one `getMany` of 4–5 keys) took the ramp
+ * from 63,600 to 34,800 deliveries/s on 2 cores (2026-11-29). A change made
+ * on another instance applies here when its frame arrives, as a kick does.
+ */
+export interface KnownAccess {
+  info: RoomInfo | null;
+  standing: StandingView;
+}
 
 /** The instance's posting rules (each room's own settings are read from the store per post). */
 export interface PostingPolicy {
@@ -100,6 +122,8 @@ export interface PostRequest extends ValidMessage {
   address: string;
   /** The `seq` of the message replied to (it must exist). */
   replyTo?: number;
+  /** The room's rules as the sender's socket knows them; absent: read from the store. */
+  known?: KnownAccess;
 }
 
 /** The outcome of {@link postMessage}. */
@@ -131,10 +155,11 @@ export async function postMessage(
 ): Promise<PostResult> {
   const refused = admitNow(deps, request, policy);
   if (refused) return refused;
-  const admitted = await deps.postOrder.run(
-    orderKey(request),
-    () => admitToRoom(deps, request, "message"),
-  );
+  const admitted = admitKnown(deps, request, "message") ??
+    await deps.postOrder.run(
+      orderKey(request),
+      () => admitToRoom(deps, request, "message"),
+    );
   if (!admitted.ok) return admitted;
   const { room, user, text, clientId, replyTo } = request;
   if (replyTo !== undefined && !(await deps.store.get(room, replyTo))) {
@@ -198,29 +223,92 @@ function orderKey(request: { room: string; user: ChatUser }): string {
   return `${request.room}\u0000${request.user.id}`;
 }
 
-/** The room's part of {@link admitNow}'s checks: one store read, then slow mode. */
-async function admitToRoom(
+/** Who is posting, where, and (from a socket) the rules it already knows. */
+interface RoomRequest {
+  room: string;
+  user: ChatUser;
+  address: string;
+  known?: KnownAccess;
+}
+
+/**
+ * The room's checks at once, from the rules the socket knows, when nothing
+ * needs the store (no slow-mode slot to take): posts then reach `append` in
+ * the order they came without {@link PostOrder}. Null: take the store's path.
+ */
+function admitKnown(
   deps: PostDeps,
-  request: { room: string; user: ChatUser; address: string },
+  request: RoomRequest,
   kind: "message" | EventRequest["type"],
-): Promise<{ ok: true; access: RoomAccess } | Refusal> {
-  const access = await deps.rooms.access(
-    request.room,
-    request.user.id,
-    request.address,
-  );
-  const settings = access.info?.settings ?? DEFAULT_SETTINGS;
+): AdmittedPost | Refusal | null {
+  if (!request.known) return null;
+  const rules = knownRules(request.known);
+  const settings = rules.info?.settings ?? DEFAULT_SETTINGS;
+  if (
+    kind === "message" && settings.slowModeSeconds > 0 &&
+    !moderates(rules.standing.role)
+  ) return null;
+  const admitted = admitByRules(deps, request, kind, settings, rules.standing);
+  if (admitted.ok) deps.metrics.messageIn();
+  return admitted;
+}
+
+/** The rules a socket knows, in the store's shape: a mute whose time is up is gone. */
+function knownRules(known: KnownAccess, now: number = Date.now()) {
+  const { role, mute } = known.standing;
+  return {
+    info: known.info,
+    standing: {
+      role,
+      mute: mute && (mute.until === null || mute.until > now) ? mute : null,
+      ban: null,
+    },
+  };
+}
+
+/** A post the room's rules let through, with the poster's role there. */
+interface AdmittedPost {
+  ok: true;
+  role: RoomRole | null;
+}
+
+/** The room's rules (ban, guests, signed-in or members only, mute) for one post. */
+function admitByRules(
+  deps: PostDeps,
+  request: RoomRequest,
+  kind: "message" | EventRequest["type"],
+  settings: RoomInfo["settings"],
+  standing: Parameters<typeof roomRefusal>[2],
+): AdmittedPost | Refusal {
   const refusal = kind !== "delete"
-    ? roomRefusal(request.user, settings, access.standing)
-    : access.standing.ban
-    ? roomRefusal(request.user, DEFAULT_SETTINGS, access.standing)
+    ? roomRefusal(request.user, settings, standing)
+    : standing.ban
+    ? roomRefusal(request.user, DEFAULT_SETTINGS, standing)
     : null;
   if (refusal) {
     deps.metrics.drop(`refused_${refusal.code}`);
     return refusal;
   }
+  return { ok: true, role: standing.role };
+}
+
+/**
+ * The room's part of {@link admitNow}'s checks: the rules (known by the
+ * socket, or one store read), then slow mode (a slot taken in the store).
+ */
+async function admitToRoom(
+  deps: PostDeps,
+  request: RoomRequest,
+  kind: "message" | EventRequest["type"],
+): Promise<AdmittedPost | Refusal> {
+  const rules = request.known
+    ? knownRules(request.known)
+    : await deps.rooms.access(request.room, request.user.id, request.address);
+  const settings = rules.info?.settings ?? DEFAULT_SETTINGS;
+  const admitted = admitByRules(deps, request, kind, settings, rules.standing);
+  if (!admitted.ok) return admitted;
   const slow = settings.slowModeSeconds;
-  if (kind === "message" && slow > 0 && !moderates(access.standing.role)) {
+  if (kind === "message" && slow > 0 && !moderates(admitted.role)) {
     const until = await deps.rooms.takeSlot(
       request.room,
       request.user.id,
@@ -237,7 +325,7 @@ async function admitToRoom(
     }
   }
   deps.metrics.messageIn();
-  return { ok: true, access };
+  return admitted;
 }
 
 /** An edit, delete or reaction to post: where, by whom, from which address, what, and its key. */
@@ -248,6 +336,8 @@ export interface EventPostRequest {
   clientId: string;
   /** Validated by `validateEventOp`. */
   request: EventRequest;
+  /** The room's rules as the sender's socket knows them; absent: read from the store. */
+  known?: KnownAccess;
 }
 
 /** The outcome of {@link postEvent}. */
@@ -274,14 +364,15 @@ export async function postEvent(
 ): Promise<EventPostResult> {
   const refused = admitNow(deps, post, policy);
   if (refused) return refused;
-  const admitted = await deps.postOrder.run(
-    orderKey(post),
-    () => admitToRoom(deps, post, post.request.type),
-  );
+  const admitted = admitKnown(deps, post, post.request.type) ??
+    await deps.postOrder.run(
+      orderKey(post),
+      () => admitToRoom(deps, post, post.request.type),
+    );
   if (!admitted.ok) return admitted;
   // A moderator deleting someone else's message deletes it as a moderator.
   const target = post.request.type === "delete" &&
-      moderates(admitted.access.standing.role)
+      moderates(admitted.role)
     ? await deps.store.get(post.room, post.request.target)
     : null;
   const byModerator = target !== null && target.user.id !== post.user.id;

@@ -1,6 +1,7 @@
 import type { AppEnv, AppVariables } from "../../lib/context.ts";
 import type { Handlers, PageProps } from "../../lib/web/types.ts";
 import { mayJoin } from "../../lib/chat/access.ts";
+import { tellStanding } from "../../lib/chat/moderation.ts";
 import { enterRoom } from "../../lib/chat/room_gate.ts";
 import { INVITE_REFUSALS, isInviteToken } from "../../lib/chat/invites.ts";
 import { inviteRefusal } from "../../lib/store/invites.ts";
@@ -63,6 +64,7 @@ export const handler: Handlers<AppEnv> = {
     if (!redeemed.ok) return refuse(redeemed.reason);
     const joiner = { id: user.id, name: user.name };
     await services.rooms.setRole(room, joiner, "member");
+    await tellStanding(services, room, joiner.id);
     await services.rooms.audit(room, {
       ts: now,
       actor: joiner,

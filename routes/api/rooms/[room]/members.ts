@@ -1,4 +1,5 @@
 import { mayJoin } from "../../../../lib/chat/access.ts";
+import { tellStanding } from "../../../../lib/chat/moderation.ts";
 import { normalizeDisplayName } from "../../../../lib/chat/names.ts";
 import type { ChatUser } from "../../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
@@ -50,6 +51,7 @@ export const handler: Handlers<AppEnv> = {
       return c.json({ member, role: standing.role, added: false });
     }
     await rooms.setRole(managed.room, member, "member");
+    await tellStanding(c.var.services, managed.room, member.id);
     await rooms.audit(managed.room, {
       ts: Date.now(),
       actor: { id: managed.user.id, name: managed.user.name },

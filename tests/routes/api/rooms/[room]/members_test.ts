@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { DIRECT_ROOM_SETTINGS } from "../../../../../lib/chat/access.ts";
+import { DEFAULT_ROOM_SETTINGS } from "../../../../../lib/chat/moderation.ts";
 import { startServer, type TestServer } from "../../../../_helpers/server.ts";
+import { TestClient } from "../../../../_helpers/ws_client.ts";
 import { googleChatUser, signIn } from "../../../../_helpers/users.ts";
 
 const ANA = googleChatUser("Ana");
@@ -97,6 +99,39 @@ Deno.test("add by name: unknown names 404, several of one name 409 with candidat
       (await server.services.rooms.standing("team", sam2.id)).role,
       "member",
     );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("add by name tells the person's open socket: in a members-only room they post at once, without reconnecting", async () => {
+  const server = await startServer();
+  try {
+    await server.services.rooms.create("team", ANA, {
+      ...DEFAULT_ROOM_SETTINGS,
+      postPolicy: "members",
+    });
+    const ana = (await signIn(server, ANA)).cookie;
+    const ben = (await signIn(server, BEN)).cookie;
+    const socket = await TestClient.connect(server.wsUrl("team"), {
+      cookie: ben,
+      origin: server.origin,
+    });
+    await socket.nextOf("standing");
+    socket.send({ type: "message", text: "let me in", clientId: "b1" });
+    const refused = await socket.nextOf("error");
+    assert.equal(refused.clientId, "b1");
+    assert.equal(refused.code, "members_only");
+
+    const res = await add(server, ana, { name: "Ben" });
+    assert.equal(res.status, 201);
+    await res.body?.cancel();
+    await socket.next((f) => f.type === "standing" && f.role === "member");
+    socket.send({ type: "message", text: "thanks", clientId: "b2" });
+    await socket.next((f) =>
+      f.type === "message" && f.message.clientId === "b2"
+    );
+    await socket.close();
   } finally {
     await server.close();
   }
