@@ -71,8 +71,12 @@ export function PresenceList(
         <i class="bi bi-people-fill me-1" aria-hidden="true"></i>
         {users.length} here
       </summary>
-      <div class="presence-list" data-testid="presence-list">
-        <ul class="list-unstyled mb-0" aria-label="People here">
+      <div class="presence-list">
+        <ul
+          class="list-unstyled mb-0"
+          data-testid="presence-list"
+          aria-label="People here"
+        >
           {users.length === 0 && (
             <li class="text-body-secondary py-1">Nobody connected</li>
           )}
