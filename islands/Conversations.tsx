@@ -1,5 +1,6 @@
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { UnreadBadge } from "../components/UnreadBadge.tsx";
+import { useVisiblePolling } from "../components/visible_polling.ts";
 
 /** One direct conversation as `GET /api/dms` lists it. */
 export interface ConversationItem {
@@ -25,25 +26,9 @@ export default function Conversations(
 ) {
   const list = useSignal(initial);
 
-  useEffect(() => {
-    let stopped = false;
-    const refresh = async () => {
-      if (document.hidden) return;
-      try {
-        const res = await fetch("/api/dms", {
-          headers: { accept: "application/json" },
-        });
-        if (res.ok && !stopped) list.value = (await res.json()).conversations;
-      } catch { /* offline: keep the last list */ }
-    };
-    const timer = setInterval(refresh, CONVERSATIONS_REFRESH_MS);
-    document.addEventListener("visibilitychange", refresh);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", refresh);
-    };
-  }, []);
+  useVisiblePolling("/api/dms", CONVERSATIONS_REFRESH_MS, async (res) => {
+    if (res.ok) list.value = (await res.json()).conversations;
+  });
 
   if (list.value.length === 0) {
     return (
@@ -68,15 +53,7 @@ export default function Conversations(
             <i class="bi bi-person-fill me-2" aria-hidden="true"></i>
             {c.with.name}
           </a>
-          {c.unread > 0 && (
-            <span
-              class="badge rounded-pill text-bg-primary"
-              data-testid="unread"
-            >
-              {c.unread}
-              <span class="visually-hidden">&nbsp;unread</span>
-            </span>
-          )}
+          <UnreadBadge count={c.unread} testId="unread" />
         </li>
       ))}
     </ul>

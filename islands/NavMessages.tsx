@@ -1,5 +1,6 @@
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { UnreadBadge } from "../components/UnreadBadge.tsx";
+import { useVisiblePolling } from "../components/visible_polling.ts";
 
 /** How often the count refreshes while the tab is visible. */
 const NAV_UNREAD_REFRESH_MS = 10_000;
@@ -14,35 +15,17 @@ export default function NavMessages() {
   const unread = useSignal(0);
   const signedIn = useSignal(true);
 
-  useEffect(() => {
-    let stopped = false;
-    const refresh = async () => {
-      if (document.hidden) return;
-      try {
-        const res = await fetch("/api/dms", {
-          headers: { accept: "application/json" },
-        });
-        if (stopped) return;
-        if (res.status === 401) {
-          signedIn.value = false;
-          return;
-        }
-        if (!res.ok) return;
-        const { conversations } = await res.json() as {
-          conversations: { unread: number }[];
-        };
-        unread.value = conversations.reduce((n, c) => n + c.unread, 0);
-      } catch { /* offline: keep the last count */ }
+  useVisiblePolling("/api/dms", NAV_UNREAD_REFRESH_MS, async (res) => {
+    if (res.status === 401) {
+      signedIn.value = false;
+      return;
+    }
+    if (!res.ok) return;
+    const { conversations } = await res.json() as {
+      conversations: { unread: number }[];
     };
-    refresh();
-    const timer = setInterval(refresh, NAV_UNREAD_REFRESH_MS);
-    document.addEventListener("visibilitychange", refresh);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", refresh);
-    };
-  }, []);
+    unread.value = conversations.reduce((n, c) => n + c.unread, 0);
+  }, { atOnce: true });
 
   if (!signedIn.value) return null;
   return (
@@ -53,15 +36,7 @@ export default function NavMessages() {
     >
       <i class="bi bi-chat-left-text me-1" aria-hidden="true"></i>
       Messages
-      {unread.value > 0 && (
-        <span
-          class="badge rounded-pill text-bg-primary ms-1"
-          data-testid="nav-unread"
-        >
-          {unread.value}
-          <span class="visually-hidden">&nbsp;unread</span>
-        </span>
-      )}
+      <UnreadBadge count={unread.value} testId="nav-unread" class="ms-1" />
     </a>
   );
 }

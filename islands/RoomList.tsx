@@ -1,5 +1,5 @@
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { useVisiblePolling } from "../components/visible_polling.ts";
 import type { LobbyRoom } from "../lib/chat/types.ts";
 
 export interface RoomListProps {
@@ -23,28 +23,11 @@ export default function RoomList({ rooms: initial }: RoomListProps) {
   const rooms = useSignal(initial);
   const now = useSignal(Date.now());
 
-  useEffect(() => {
-    let stopped = false;
-    const refresh = async () => {
-      if (document.hidden) return;
-      try {
-        const res = await fetch("/api/rooms", {
-          headers: { accept: "application/json" },
-        });
-        if (res.ok && !stopped) {
-          rooms.value = (await res.json()).rooms;
-          now.value = Date.now();
-        }
-      } catch { /* offline: keep the last list */ }
-    };
-    const timer = setInterval(refresh, LOBBY_REFRESH_MS);
-    document.addEventListener("visibilitychange", refresh);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", refresh);
-    };
-  }, []);
+  useVisiblePolling("/api/rooms", LOBBY_REFRESH_MS, async (res) => {
+    if (!res.ok) return;
+    rooms.value = (await res.json()).rooms;
+    now.value = Date.now();
+  });
 
   if (rooms.value.length === 0) {
     return <p class="text-body-secondary">No rooms yet. Start one above.</p>;

@@ -3,28 +3,16 @@
  * are found by id and by name (any case), and a rename moves them.
  */
 import assert from "node:assert/strict";
-import { createStore } from "../../lib/store/stores.ts";
-import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
+import type { Stores } from "../../lib/store/types.ts";
+import { storeContract } from "./_fixtures/contract.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 
 const ANA: ChatUser = { id: "google:ana", name: "Ana Lima", kind: "google" };
 const ANA2: ChatUser = { id: "guest:a2", name: "ana lima", kind: "guest" };
 
+/** This file's contract: {@link storeContract} for this store. */
 function contract(name: string, fn: (stores: Stores) => Promise<void>) {
-  for (const store of STORE_KINDS) {
-    Deno.test(`directory store (${store}): ${name}`, async () => {
-      const stores = await createStore({
-        store,
-        kvPath: ":memory:",
-        historyRetention: 100,
-      });
-      try {
-        await fn(stores);
-      } finally {
-        await stores.close();
-      }
-    });
-  }
+  storeContract("directory store", name, fn);
 }
 
 contract("by id and by name, any case", async ({ directory }) => {

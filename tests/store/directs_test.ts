@@ -4,29 +4,17 @@
  * read markers only move forward.
  */
 import assert from "node:assert/strict";
-import { createStore } from "../../lib/store/stores.ts";
-import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
+import type { Stores } from "../../lib/store/types.ts";
+import { storeContract } from "./_fixtures/contract.ts";
 import type { Reactor } from "../../lib/chat/types.ts";
 
 const ANA: Reactor = { id: "google:ana", name: "Ana" };
 const BEN: Reactor = { id: "google:ben", name: "Ben" };
 const CAL: Reactor = { id: "google:cal", name: "Cal" };
 
+/** This file's contract: {@link storeContract} for this store. */
 function contract(name: string, fn: (stores: Stores) => Promise<void>) {
-  for (const store of STORE_KINDS) {
-    Deno.test(`direct store (${store}): ${name}`, async () => {
-      const stores = await createStore({
-        store,
-        kvPath: ":memory:",
-        historyRetention: 100,
-      });
-      try {
-        await fn(stores);
-      } finally {
-        await stores.close();
-      }
-    });
-  }
+  storeContract("direct store", name, fn);
 }
 
 contract("a conversation is listed for both, once", async ({ directs }) => {

@@ -4,8 +4,8 @@
  * only usable invites of one room.
  */
 import assert from "node:assert/strict";
-import { createStore } from "../../lib/store/stores.ts";
-import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
+import type { Stores } from "../../lib/store/types.ts";
+import { storeContract } from "./_fixtures/contract.ts";
 import type { Invite } from "../../lib/store/access_types.ts";
 import type { Reactor } from "../../lib/chat/types.ts";
 
@@ -24,21 +24,9 @@ function invite(token: string, overrides: Partial<Invite> = {}): Invite {
   };
 }
 
+/** This file's contract: {@link storeContract} for this store. */
 function contract(name: string, fn: (stores: Stores) => Promise<void>) {
-  for (const store of STORE_KINDS) {
-    Deno.test(`invite store (${store}): ${name}`, async () => {
-      const stores = await createStore({
-        store,
-        kvPath: ":memory:",
-        historyRetention: 100,
-      });
-      try {
-        await fn(stores);
-      } finally {
-        await stores.close();
-      }
-    });
-  }
+  storeContract("invite store", name, fn);
 }
 
 contract("an unknown token is not found", async ({ invites }) => {
