@@ -76,7 +76,7 @@ export class Lobby {
   constructor(
     private readonly store: MessageStore,
     private readonly presence: PresenceTracker,
-    private readonly records?: Pick<RoomStore, "get">,
+    private readonly records?: Pick<RoomStore, "getMany">,
   ) {}
 
   /** The current snapshot. */
@@ -126,7 +126,7 @@ export class Lobby {
     const candidates = ranked.filter((r) => !isDirectRoom(r.room));
     const records = this.records;
     if (!records) return candidates;
-    const infos = await Promise.all(candidates.map((r) => records.get(r.room)));
+    const infos = await records.getMany(candidates.map((r) => r.room));
     return candidates.filter((r, i) => listedInLobby(r.room, infos[i]));
   }
 }

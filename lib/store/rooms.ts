@@ -26,7 +26,7 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
-import { isBusy } from "./kv.ts";
+import { getManyChunked, isBusy } from "./kv.ts";
 import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
 
 /**
@@ -79,6 +79,14 @@ export class KvRoomStore implements RoomStore {
 
   async get(room: string): Promise<RoomInfo | null> {
     return (await this.kv.get<RoomInfo>(["room_info", room])).value;
+  }
+
+  async getMany(rooms: readonly string[]): Promise<(RoomInfo | null)[]> {
+    const entries = await getManyChunked(
+      this.kv,
+      rooms.map((room) => ["room_info", room]),
+    );
+    return entries.map((e) => e.value as RoomInfo | null);
   }
 
   create(

@@ -259,6 +259,8 @@ export interface AuditPage {
 export interface RoomStore {
   /** The room's record, or null when it has none (ownerless, defaults). */
   get(room: string): Promise<RoomInfo | null>;
+  /** The records of `rooms`, in their order (null where none): batched reads, for the lobby. */
+  getMany(rooms: readonly string[]): Promise<(RoomInfo | null)[]>;
   /** Makes the room's record with `owner` unless it has one; atomic (one winner). */
   create(
     room: string,

@@ -52,6 +52,23 @@ function contract(
 }
 
 contract(
+  "getMany reads many records at once, in order, null where none",
+  async ({ rooms }) => {
+    const names = Array.from({ length: 25 }, (_, i) => `many-${i}`);
+    for (const name of names.filter((_, i) => i % 3 === 0)) {
+      await rooms.create(name, OWEN, SETTINGS, 1);
+    }
+    const many = await rooms.getMany(names);
+    assert.equal(many.length, names.length);
+    for (const [i, name] of names.entries()) {
+      assert.deepEqual(many[i], await rooms.get(name), name);
+      assert.equal(many[i] !== null, i % 3 === 0, name);
+    }
+    assert.deepEqual(await rooms.getMany([]), []);
+  },
+);
+
+contract(
   "a room has no record until created, and one creator wins",
   async ({ rooms }) => {
     assert.equal(await rooms.get("r"), null);
