@@ -1,9 +1,10 @@
 /**
- * The room log's events on Deno KV: an edit, delete or reaction is checked
- * against its target, folded into it and appended with the room's next `seq`
- * in ONE atomic write (checked on the room head, the target and the
- * idempotency key), and the reads that return the log (`since`) or folded
- * messages with their replies' quotes. Used by `KvMessageStore`.
+ * The room log's events on Deno KV: their keys and stored form, and the
+ * reads that return the log (`since`) or folded messages with their replies'
+ * quotes. `KvMessageStore` writes them: an edit, delete or reaction is
+ * checked against its target, folded into it and appended with the room's
+ * next `seq` in the same group commit as the room's messages (checked on the
+ * room head, the target and the idempotency key).
  *
  * Keys: `["ev", room, seq]` → the event (an edit without its text: the text
  * lives only in the target, so deleting the target erases every version);
@@ -12,117 +13,34 @@
  * @module
  */
 
-import { checkEvent, foldEvent, quoteOf } from "../chat/events.ts";
-import { activityKey, activityMoves, type RoomHead } from "./activity.ts";
+import { quoteOf } from "../chat/events.ts";
 import type { ChatMessage, RoomEvent } from "../chat/types.ts";
-import { getManyChunked, isBusy } from "./kv.ts";
-import type { EventDraft, EventResult, LogPage } from "./types.ts";
+import { getManyChunked } from "./kv.ts";
+import type { EventDraft, LogPage } from "./types.ts";
 
 /** How long an event's `clientId` is remembered for idempotent retries (as a message's). */
 export const EVENT_CLIENT_ID_TTL_MS = 7 * 24 * 3600 * 1000;
-/** Compare-and-set attempts before an event gives up under contention. */
-export const MAX_EVENT_ATTEMPTS = 64;
+/**
+ * What one event adds to a group commit's bytes besides an edit's own text:
+ * its target is written again whole (text ≤ `MAX_MESSAGE_CHARS` = 4,000
+ * characters, 12 KiB of UTF-8, plus its reactions), so 16 events at most fill
+ * the 256 KiB budget, well within Deno KV's 800 KiB per atomic operation.
+ */
+export const EVENT_TARGET_BYTES = 16 * 1024;
 
-/** What {@link applyEventKv} needs besides the draft. */
-export interface ApplyOptions {
-  /**
-   * Log entries (messages and events) kept per room, counted by `seq`, when
-   * retention is by count alone (the entry falling out goes in this write);
-   * null when the retention sweep deletes them.
-   */
-  retention: number | null;
-  /** The clock. */
-  now: () => number;
+/** The key that makes an event idempotent: its actor's `clientId` in the room. */
+export function eventIdKey(draft: EventDraft): Deno.KvKey {
+  return ["ecid", draft.room, draft.user.id, draft.clientId];
 }
 
 /**
- * Applies `draft` to its target and appends it, atomically; a retry of a
- * stored `clientId` returns the stored event. Also returns the room head it
- * wrote, so the caller's cache of heads stays current.
+ * The event as stored: an edit without its text (the text lives in its
+ * target only, so deleting the target erases every version).
  */
-export async function applyEventKv(
-  kv: Deno.Kv,
-  draft: EventDraft,
-  options: ApplyOptions,
-): Promise<{ result: EventResult; head?: Deno.KvEntry<RoomHead> }> {
-  const { room, user, clientId, op } = draft;
-  const cidKey = ["ecid", room, user.id, clientId];
-  for (let attempt = 0; attempt < MAX_EVENT_ATTEMPTS; attempt++) {
-    const [headEntry, targetEntry, cid] = await kv.getMany<
-      [RoomHead, ChatMessage, number]
-    >([["room", room], ["msg", room, op.target], cidKey]);
-    if (cid.value !== null) {
-      const stored = await kv.get<RoomEvent>(["ev", room, cid.value]);
-      if (stored.value) {
-        const [event] = await withEditTexts(kv, room, [stored.value]);
-        return { result: { ok: true, event, duplicate: true } };
-      }
-    }
-    const target = targetEntry.value;
-    const now = options.now();
-    const refused = checkEvent(
-      target,
-      op,
-      user,
-      now,
-      draft.editWindowMs,
-      draft.moderator,
-    );
-    if (refused) return { result: refused };
-    const before = headEntry.value;
-    const head = before ?? { lastSeq: 0, lastTs: 0 };
-    const next = {
-      lastSeq: head.lastSeq + 1,
-      lastTs: Math.max(now, head.lastTs),
-    };
-    const event = {
-      ...op,
-      seq: next.lastSeq,
-      room,
-      user,
-      ts: next.lastTs,
-      clientId,
-    } as RoomEvent;
-    const folded = foldEvent(target!, event);
-    // An edit's text is kept in its target only (see the module doc).
-    const stored = event.kind === "edit"
-      ? (({ text: _t, ...rest }) => rest)(event)
-      : event;
-    const write = kv.atomic()
-      .check(headEntry, targetEntry, cid)
-      .set(["room", room], next)
-      .set(["msg", room, op.target], folded)
-      .set(["ev", room, event.seq], stored)
-      .set(cidKey, event.seq, { expireIn: EVENT_CLIENT_ID_TTL_MS });
-    // The rooms-by-activity index moves with the head, as an append moves it.
-    if (activityMoves(before?.lastTs ?? null, next.lastTs)) {
-      if (before) write.delete(activityKey(before.lastTs, room));
-      write.set(activityKey(next.lastTs, room), true);
-    }
-    if (options.retention !== null && event.seq > options.retention) {
-      for (const key of logKeys(room, event.seq - options.retention)) {
-        write.delete(key);
-      }
-    }
-    const committed = await write.commit().catch((err) => {
-      if (isBusy(err)) return { ok: false as const };
-      throw err;
-    });
-    if (committed.ok) {
-      return {
-        result: { ok: true, event, duplicate: false },
-        head: {
-          key: ["room", room],
-          value: next,
-          versionstamp: committed.versionstamp,
-        },
-      };
-    }
-    await new Promise((r) =>
-      setTimeout(r, Math.random() * Math.min(50, 2 ** attempt))
-    );
-  }
-  throw new Error(`event lost ${MAX_EVENT_ATTEMPTS} races`);
+export function storedEvent(event: RoomEvent): RoomEvent {
+  if (event.kind !== "edit") return event;
+  const { text: _t, ...rest } = event;
+  return rest;
 }
 
 /**
@@ -163,7 +81,7 @@ export async function withQuotes(
 }
 
 /** Gives each edit its target's current text (none once deleted or gone). */
-async function withEditTexts(
+export async function withEditTexts(
   kv: Deno.Kv,
   room: string,
   events: RoomEvent[],

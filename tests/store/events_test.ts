@@ -17,6 +17,9 @@ const ANA: ChatUser = { id: "u-ana", name: "Ana", kind: "guest" };
 const BEN: ChatUser = { id: "u-ben", name: "Ben", kind: "guest" };
 const ROOM = "events";
 
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 let counter = 0;
 const nextId = () => `e-${++counter}`;
 
@@ -461,3 +464,86 @@ Deno.test("kv file log: two writers reacting and editing at once stay consistent
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+t(
+  "a room's writes take their seq in the order they were made, messages and events alike",
+  async (open) => {
+    const { messages: store } = await open();
+    const first = await post(store, "react to me");
+    // Not awaited one by one: they wait for the same group commits.
+    const writes: Promise<number>[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i % 3 === 1) {
+        writes.push(
+          act(store, {
+            kind: "react",
+            target: first.seq,
+            emoji: "👍",
+            on: i % 2 === 1,
+          }).then((r) => ok(r).event.seq),
+        );
+      } else {
+        writes.push(post(store, `m${i}`).then((m) => m.seq));
+      }
+    }
+    assert.deepEqual(await Promise.all(writes), range(2, 31));
+    const log = await store.since(ROOM, 0, 100);
+    assert.equal(log.messages.length + log.events.length, 31);
+  },
+);
+
+t(
+  "events in one group commit fold in order: two reactors, an edit and a refused edit on one message",
+  async (open) => {
+    const { messages: store } = await open();
+    const m = await post(store, "helo");
+    const [ana, ben, edit, refused, once, again] = await Promise.all([
+      act(store, { kind: "react", target: m.seq, emoji: "🎉", on: true }),
+      act(store, { kind: "react", target: m.seq, emoji: "🎉", on: true }, BEN),
+      act(store, { kind: "edit", target: m.seq, text: "hello" }),
+      act(store, { kind: "edit", target: m.seq, text: "mine" }, BEN),
+      act(store, { kind: "edit", target: m.seq, text: "again" }, ANA, "twice"),
+      act(store, { kind: "edit", target: m.seq, text: "later" }, ANA, "twice"),
+    ]);
+    assert.deepEqual(
+      [ok(ana).event.seq, ok(ben).event.seq, ok(edit).event.seq],
+      [2, 3, 4],
+    );
+    assert.equal(refused.ok, false);
+    assert.equal(!refused.ok && refused.code, "forbidden");
+    // A retry with the same clientId in the same commit is the first one again, whatever it asks.
+    assert.equal(ok(once).event.seq, 5);
+    assert.equal(ok(again).duplicate, true);
+    assert.equal(ok(again).event.seq, 5);
+    const retried = ok(again).event;
+    assert.equal(retried.kind === "edit" && retried.text, "again");
+    const got = await store.get(ROOM, m.seq);
+    assert.equal(got?.text, "again");
+    assert.deepEqual(got?.reactions, [{
+      emoji: "🎉",
+      users: [{ id: ANA.id, name: ANA.name }, { id: BEN.id, name: BEN.name }],
+    }]);
+    assert.equal(await store.lastSeq(ROOM), 5);
+  },
+);
+
+t(
+  "retention by count alone: an event that pushes its own target out of the window does not bring it back",
+  async (open) => {
+    const { messages: store } = await open(3, { minAgeDays: 0 });
+    const m = await post(store, "oldest");
+    await post(store, "two");
+    await post(store, "three");
+    // seq 4 leaves a window of 3: its own target, seq 1, goes in the same write.
+    const [reacted, after] = await Promise.all([
+      act(store, { kind: "react", target: m.seq, emoji: "👍", on: true }),
+      act(store, { kind: "react", target: m.seq, emoji: "👀", on: true }, BEN),
+    ]);
+    assert.equal(ok(reacted).event.seq, 4);
+    assert.equal(!after.ok && after.code, "not_found");
+    assert.equal(await store.get(ROOM, m.seq), null);
+    const log = await store.since(ROOM, 0, 10);
+    assert.deepEqual(log.messages.map((x) => x.seq), [2, 3]);
+    assert.deepEqual(log.events.map((e) => e.seq), [4]);
+  },
+);

@@ -764,6 +764,38 @@ Deno.test("groupCommitSize: at most 64 appends, KV's 100 checks (one per append 
   assert.equal(groupCommitSize([]), 1);
 });
 
+Deno.test("groupCommitSize: an event counts two checks (its clientId and its target) and its rewritten target's bytes", () => {
+  const event = (i: number, text?: string) => ({
+    draft: {
+      room: "one",
+      user: ANA,
+      clientId: `e${i}`,
+      op: text === undefined
+        ? { kind: "react" as const, target: 1, emoji: "👍", on: true }
+        : { kind: "edit" as const, target: 1, text },
+    },
+  });
+  // 16 KiB per event: 16 fill 256 KiB.
+  assert.equal(groupCommitSize(range(1, 40).map((i) => event(i))), 16);
+  // An edit of 4,000 characters adds its 12,000 bytes: 9 fit.
+  assert.equal(
+    groupCommitSize(range(1, 40).map((i) => event(i, "x".repeat(4_000)))),
+    9,
+  );
+  // 1 room + 4 events × 2 = 9 checks; a fifth would make 11.
+  assert.equal(
+    groupCommitSize(range(1, 10).map((i) => event(i)), REMOTE_MAX_CHECKS),
+    4,
+  );
+  // Mixed: 1 room + 6 messages + 1 event = 9; the next message makes 10.
+  const mixed = [
+    ...range(1, 6).map((i) => ({ draft: draft("one", i) })),
+    event(7),
+    ...range(8, 12).map((i) => ({ draft: draft("one", i) })),
+  ];
+  assert.equal(groupCommitSize(mixed, REMOTE_MAX_CHECKS), 8);
+});
+
 Deno.test("groupCommitSize: a remote database's 10 checks (KV Connect) bound the group commit", () => {
   const q = (n: number, room: (i: number) => string) =>
     range(1, n).map((i) => ({
