@@ -15,6 +15,9 @@
  *   `--retention` for the second half with the defaults: with
  *   `--min-age-days=0` the count-only deletes are part of the appends);
  * - **100 rooms**: the same spread over 100 rooms;
+ * - **one room, 10 % reactions**: the same writes into one room, every tenth
+ *   a 👍 toggle on the newest message this run has stored (what
+ *   `deno task bench --reactions=10` sends);
  * - **sequential**: 2,000 appends one after another (one commit each: the
  *   latency of a lone message);
  * - **lobby**: `--rooms` rooms made with one message each, then the median
@@ -70,6 +73,43 @@ async function appendAll(
         text: `bench message ${i} with a few words of text in it`,
         clientId: `${prefix}-${i}`,
       });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/**
+ * Like {@link appendAll} into one room, but every `reactEvery`-th write is a
+ * reaction (a 👍 toggle) on the newest message stored so far. A refused
+ * reaction (there is none yet) still counts as a write: it went through the
+ * store all the same.
+ */
+async function writeWithReactions(
+  store: MessageStore,
+  count: number,
+  reactEvery: number,
+): Promise<void> {
+  let next = 0;
+  let newest = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      if (i % reactEvery === reactEvery - 1 && newest > 0) {
+        await store.applyEvent({
+          room: "mixed",
+          user: USER,
+          clientId: `react-${i}`,
+          op: { kind: "react", target: newest, emoji: "👍", on: i % 2 === 0 },
+        });
+        continue;
+      }
+      const { message } = await store.append({
+        room: "mixed",
+        user: USER,
+        text: `bench message ${i} with a few words of text in it`,
+        clientId: `mixed-${i}`,
+      });
+      newest = Math.max(newest, message.seq);
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
@@ -132,6 +172,11 @@ const summary: Record<string, number> = {};
   "one room",
   appends,
   (s) => appendAll(s, appends, () => "bench", "one"),
+);
+[summary.oneRoomReactions, summary.oneRoomReactionsCpuUs] = await rate(
+  "one room, 10 % reactions",
+  appends,
+  (s) => writeWithReactions(s, appends, 10),
 );
 [summary.hundredRooms, summary.hundredRoomsCpuUs] = await rate(
   "100 rooms",
