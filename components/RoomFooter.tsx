@@ -29,8 +29,9 @@ interface RoomFooterProps {
 
 /**
  * The bottom of the room, by connection status: the composer (or sign-in for
- * a guest who may not post), the signed-out panel, Rejoin once removed, or
- * nothing once banned. Whoever had the focus in it when it changed under them
+ * a guest who may not post), the signed-out panel, Rejoin once removed, the
+ * way out once the room is for its members only without them, or nothing
+ * once banned. Whoever had the focus in it when it changed under them
  * gets it back on the new footer, not on `<body>`.
  */
 export function RoomFooter(
@@ -52,7 +53,7 @@ export function RoomFooter(
   // Whoever was typing or signing in when the footer changed under them is
   // not left on <body>: the panel's heading, Rejoin, or the composer again.
   const footerKind = status === "signed-out" || status === "kicked" ||
-      status === "banned"
+      status === "banned" || status === "no-access"
     ? status
     : "composer";
   const lastFooter = useRef(footerKind);
@@ -116,6 +117,27 @@ export function RoomFooter(
       );
     case "banned":
       return null;
+    case "no-access":
+      // Terminal: the page, loaded again, is the room if they were let back in, or a 404.
+      return (
+        <div
+          class="composer border-top p-3 d-flex gap-2"
+          data-testid="no-access"
+        >
+          <a
+            class="btn btn-primary btn-sm"
+            href="/"
+            ref={(el) => {
+              footerFocus.current = el;
+            }}
+          >
+            Choose another room
+          </a>
+          <a class="btn btn-outline-secondary btn-sm" href={`/chat/${room}`}>
+            Try #{room} again
+          </a>
+        </div>
+      );
     case "connecting":
     case "live":
     case "reconnecting":

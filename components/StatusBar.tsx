@@ -12,6 +12,7 @@ const STATUS_LABEL: Record<RoomStatus, [string, string]> = {
   "signed-out": ["Signed out", "text-bg-danger"],
   kicked: ["Removed", "text-bg-danger"],
   banned: ["Banned", "text-bg-danger"],
+  "no-access": ["Members only", "text-bg-danger"],
 };
 
 interface StatusBarProps {

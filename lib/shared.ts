@@ -32,14 +32,21 @@ export const CloseCode = {
   kicked: 4003,
   /** Banned from the room (terminal). */
   banned: 4004,
+  /**
+   * The room is for its members only now (made private, or the membership
+   * taken away) and this person is not one (terminal: loading the page again
+   * tells whether they were let back in).
+   */
+  noAccess: 4005,
   /** Closed for flooding: reconnect after a pause, and send slower. */
   rateLimited: 4029,
 } as const;
 
-/** Close codes after which reconnecting cannot help: only a session that really ended, or a ban. */
+/** Close codes after which reconnecting cannot help: a session that really ended, a ban, or no access to a private room. */
 export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.sessionEnded,
   CloseCode.banned,
+  CloseCode.noAccess,
 ]);
 
 /**

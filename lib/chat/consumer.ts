@@ -377,14 +377,18 @@ class Connection implements Channel, EventListenerObject {
    * Whether this person may still see the room (`canSeeRoom`): a room made
    * private, or a membership taken away, closes the socket of whoever is no
    * longer a member — on every instance, as the change reaches each by the
-   * room's group — with "kicked" (they may come back if let in again).
+   * room's group — with `noAccess` (4005: the client stops and offers the
+   * page again, which says whether they were let back in).
    */
   #mayStay(): boolean {
     const { room, user } = this.scope;
     if (canSeeRoom(room, this.#info, this.#role, user)) return true;
     this.deps.log.info("ws.no_longer_member", { room, user: user.id });
     try {
-      this.socket.close(CloseCode.kicked, "This room is for its members only.");
+      this.socket.close(
+        CloseCode.noAccess,
+        "This room is for its members only.",
+      );
     } catch { /* already closing */ }
     return false;
   }

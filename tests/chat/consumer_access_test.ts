@@ -61,7 +61,7 @@ Deno.test("a room made private closes non-members' sockets on every instance; me
       visibility: "private",
     });
     assert.equal(made.status, 200, JSON.stringify(made.body));
-    assert.equal(await closeCode(calSocket), CloseCode.kicked);
+    assert.equal(await closeCode(calSocket), CloseCode.noAccess);
     // Ben (a member, on the other instance) and Ana still get the room's messages.
     anaSocket.send({
       type: "message",
@@ -84,7 +84,7 @@ Deno.test("a room made private closes non-members' sockets on every instance; me
       role: "none",
     });
     assert.equal(removed.status, 200, JSON.stringify(removed.body));
-    assert.equal(await closeCode(benSocket), CloseCode.kicked);
+    assert.equal(await closeCode(benSocket), CloseCode.noAccess);
     anaSocket.socket.close();
     await anaSocket.closed;
   });

@@ -11,6 +11,8 @@ import { DIRECT_ROOM_SETTINGS } from "../../lib/chat/access.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import type { TestServer } from "../_helpers/server.ts";
 import { googleChatUser, signIn } from "../_helpers/users.ts";
+import { call } from "../_helpers/people.ts";
+import { NO_ACCESS_NOTICE } from "../../lib/chat/client/room_client.ts";
 import { axeInto } from "./_axe.ts";
 import {
   confirmed,
@@ -110,6 +112,47 @@ Deno.test("browser: a private room is a 404 until joined by invite link; a revok
     for (const tab of [ana, ben, cal]) {
       assert.deepEqual(tab.watch.pageErrors, []);
     }
+  });
+});
+
+Deno.test("browser: taken out of a private room, the tab stops with its own notice and the way out (no reconnecting); axe finds nothing, light and dark", async () => {
+  await withSession("private removed", async (s) => {
+    await privateRoom(s.server, "team");
+    await s.server.services.rooms.setRole("team", BEN, "member");
+    const ben = await tabAs(s, BEN);
+    await ben.page.goto("/chat/team");
+    await hydrated(ben.page);
+    await statusIs(ben.page, "live");
+    const removed = await call(
+      s.server.origin,
+      "PUT",
+      "/api/rooms/team/roles",
+      await signIn(s.server, ANA),
+      { user: { id: BEN.id, name: BEN.name }, role: "none" },
+    );
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    await statusIs(ben.page, "no-access");
+    await ben.page.getByText(NO_ACCESS_NOTICE).waitFor();
+    const footer = ben.page.getByTestId("no-access");
+    await footer.getByRole("link", { name: "Choose another room" }).waitFor();
+    assert.equal(
+      await ben.page.getByRole("button", { name: /^Rejoin/ }).count(),
+      0,
+    );
+    const found: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      await ben.page.emulateMedia({ colorScheme });
+      await axeInto(found, ben.page, `members only now (${colorScheme})`);
+    }
+    assert.deepEqual(found, [], `axe found:\n${found.join("\n")}`);
+    // "Try again" loads the page, which is a 404 while he is not a member.
+    const again = footer.getByRole("link", { name: "Try #team again" });
+    const [answer] = await Promise.all([
+      ben.page.waitForResponse((r) => r.url().endsWith("/chat/team")),
+      again.click(),
+    ]);
+    assert.equal(answer.status(), 404);
+    assert.deepEqual(ben.watch.pageErrors, []);
   });
 });
 

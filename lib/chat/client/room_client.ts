@@ -78,7 +78,7 @@ interface Retrying {
  * signing in; `reconnecting` waits out a backoff or tries a socket;
  * `offline` is the same while the browser says it has no network, and may
  * `hold` the socket that was live until a ping proves it dead (or alive).
- * `signed-out`, `kicked` and `banned` wait for the user.
+ * `signed-out`, `kicked`, `banned` and `no-access` wait for the user.
  */
 type Connection =
   | { status: "connecting"; socket: WebSocketLike | null }
@@ -87,7 +87,8 @@ type Connection =
   | ({ status: "offline"; held: boolean } & Retrying)
   | { status: "signed-out"; reason: SignedOutReason }
   | { status: "kicked" }
-  | { status: "banned" };
+  | { status: "banned" }
+  | { status: "no-access" };
 
 /**
  * Recovery with `resume`: none asked, one asked, or one asked and another
@@ -207,6 +208,16 @@ export const KICKED_NOTICE =
 export const NOT_LIVE_NOTICE = "Not connected: try again in a moment.";
 /** Shown after a ban (terminal). */
 export const BANNED_NOTICE = "You are banned from this room.";
+/** Shown when the room became members-only without this person (terminal). */
+export const NO_ACCESS_NOTICE =
+  "This room is for its members only now, and you are not one of them.";
+
+/** The notice of each close that waits for the user. */
+const STOPPED_NOTICES = {
+  banned: BANNED_NOTICE,
+  kicked: KICKED_NOTICE,
+  "no-access": NO_ACCESS_NOTICE,
+} as const;
 
 const SIGNED_OUT_NOTICES: Record<SignedOutReason, string> = {
   "session-ended": SESSION_ENDED_NOTICE,
@@ -528,6 +539,7 @@ export class RoomClient {
       case "signed-out":
       case "kicked":
       case "banned":
+      case "no-access":
         return;
       default:
         unreachable(conn);
@@ -591,12 +603,10 @@ export class RoomClient {
         return;
       case "banned":
       case "kicked":
+      case "no-access":
         this.#conn = { status: outcome };
         this.#presence = emptyPresence();
-        this.#notice = {
-          text: outcome === "banned" ? BANNED_NOTICE : KICKED_NOTICE,
-          rate: false,
-        };
+        this.#notice = { text: STOPPED_NOTICES[outcome], rate: false };
         this.#changed();
         return;
       case "flood":
@@ -726,6 +736,7 @@ export class RoomClient {
         return;
       case "kicked":
       case "banned":
+      case "no-access":
       case "live":
       case "connecting":
         if (other) {

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { closeOutcome } from "../../../lib/chat/client/close_codes.ts";
 import { CloseCode, TERMINAL_CLOSE_CODES } from "../../../lib/shared.ts";
 
-Deno.test("close codes: only a session that ended or a ban is terminal; a flood is never a sign-out", () => {
+Deno.test("close codes: only a session that ended, a ban or losing a private room is terminal; a flood is never a sign-out", () => {
   const table: [number, ReturnType<typeof closeOutcome>][] = [
     [CloseCode.sessionEnded, "signed-out"],
     [CloseCode.banned, "banned"],
     [CloseCode.kicked, "kicked"],
+    [CloseCode.noAccess, "no-access"],
     [CloseCode.rateLimited, "flood"],
     [CloseCode.restart, "reconnect"],
     [CloseCode.tryAgain, "reconnect"],

@@ -11,6 +11,7 @@ import {
   FLOOD_PAUSE_MS,
   HEARTBEAT_INTERVAL_MS,
   KICKED_NOTICE,
+  NO_ACCESS_NOTICE,
   PONG_TIMEOUT_MS,
   type RoomClientOptions,
   type RoomEvent,
@@ -1058,6 +1059,20 @@ Deno.test("room client: what each close code does", async (ctx) => {
     t.clock.advance(60_000);
     assert.equal(t.sockets.length, 1);
   });
+  await ctx.step(
+    "4005 no access: terminal with its own notice (not a moderator's removal), no reconnect",
+    () => {
+      const t = live();
+      t.socket.drop(CloseCode.noAccess);
+      assert.equal(t.client.view.status, "no-access");
+      assert.equal(t.client.view.notice, NO_ACCESS_NOTICE);
+      t.setOnline(true);
+      t.clock.advance(60_000);
+      assert.equal(t.sockets.length, 1, "never by itself");
+      t.client.rejoin();
+      assert.equal(t.sockets.length, 1, "Rejoin is for a kick only");
+    },
+  );
   await ctx.step("4003 kicked: a notice, and the user may rejoin", () => {
     const t = live();
     t.socket.drop(CloseCode.kicked);
