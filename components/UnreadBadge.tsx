@@ -1,8 +1,11 @@
 import type { VNode } from "preact";
 
+/** The largest count the pill shows as a number. */
+const MAX_SHOWN = 99;
+
 /**
- * A count of unread entries as a pill, read out as "N unread"; nothing when
- * there are none.
+ * A count of unread messages as a pill, read out as "N unread"; "99+" past
+ * 99; nothing when there are none.
  *
  * @example
  * ```tsx
@@ -22,7 +25,7 @@ export function UnreadBadge(
       class={`badge rounded-pill text-bg-primary ${extra}`.trim()}
       data-testid={testId}
     >
-      {count}
+      {count > MAX_SHOWN ? `${MAX_SHOWN}+` : count}
       <span class="visually-hidden">&nbsp;unread</span>
     </span>
   );

@@ -19,6 +19,11 @@ import type { ChatUser, Reactor } from "./types.ts";
 
 /** Conversations listed per person (the newest first). */
 export const MAX_CONVERSATIONS = 50;
+/**
+ * Unread messages counted per conversation: past it the pill says "99+",
+ * and counting more would read more of the log for nothing.
+ */
+export const MAX_UNREAD_COUNTED = 100;
 
 /** What opening a conversation needs. */
 export interface DirectDeps {
@@ -83,24 +88,15 @@ export interface ConversationView {
   room: string;
   /** The other person. */
   with: Reactor;
-  /** Log entries after the person's read marker. */
+  /**
+   * Messages after the person's read marker (not edits, reactions or
+   * deletes), at most {@link MAX_UNREAD_COUNTED}.
+   */
   unread: number;
   /** The last message's time (0: none yet), ms since the epoch. */
   lastTs: number;
 }
 
-/**
- * Unread entries: the room's `lastSeq` minus the reader's marker, never
- * below zero.
- *
- * @example
- * ```ts
- * unreadCount(12, 9); // 3
- * ```
- */
-export function unreadCount(lastSeq: number, lastRead: number): number {
-  return Math.max(0, lastSeq - lastRead);
-}
 
 /** Newest activity first, then unread first, then by name. */
 export function sortConversations(
@@ -115,13 +111,15 @@ export function sortConversations(
 /** What listing conversations reads. */
 export interface ConversationDeps {
   directs: Pick<DirectStore, "conversations" | "lastRead">;
-  store: Pick<MessageStore, "summaries">;
+  store: Pick<MessageStore, "summaries" | "countAfter">;
 }
 
 /**
  * `userId`'s conversations with their unread counts, newest first: three
  * reads (the list, the rooms' heads, the person's markers) whatever their
- * number, up to {@link MAX_CONVERSATIONS}.
+ * number, up to {@link MAX_CONVERSATIONS}, and one more for each with
+ * something after its marker (counting its messages: edits and reactions take
+ * a `seq` too, and are not unread messages).
  */
 export async function conversationsOf(
   deps: ConversationDeps,
@@ -134,13 +132,18 @@ export async function conversationsOf(
     deps.directs.lastRead(userId, rooms),
   ]);
   const heads = new Map(summaries.map((s) => [s.room, s]));
-  return sortConversations(list.map((c, i) => {
-    const head = heads.get(c.room);
-    return {
-      room: c.room,
-      with: c.with,
-      unread: unreadCount(head?.lastSeq ?? 0, reads[i]),
-      lastTs: head?.lastTs ?? 0,
-    };
-  }));
+  return sortConversations(
+    await Promise.all(list.map(async (c, i) => {
+      const head = heads.get(c.room);
+      const unread = (head?.lastSeq ?? 0) > reads[i]
+        ? await deps.store.countAfter(c.room, reads[i], MAX_UNREAD_COUNTED)
+        : 0;
+      return {
+        room: c.room,
+        with: c.with,
+        unread,
+        lastTs: head?.lastTs ?? 0,
+      };
+    })),
+  );
 }

@@ -546,6 +546,11 @@ export class KvMessageStore implements MessageStore {
     );
   }
 
+  async countAfter(room: string, after: number, max: number): Promise<number> {
+    const { messages } = await this.after(room, after, max);
+    return messages.filter((m) => !m.deleted).length;
+  }
+
   async lastSeq(room: string): Promise<number> {
     return (await this.#kv.get<RoomHead>(["room", room])).value?.lastSeq ?? 0;
   }

@@ -120,6 +120,12 @@ export interface MessageStore {
   after(room: string, after: number, limit: number): Promise<MessagePage>;
   /** The room's last `seq` (0 when empty). */
   lastSeq(room: string): Promise<number>;
+  /**
+   * How many messages with `seq > after` the room holds, not counting
+   * deleted ones nor events (edits, deletes, reactions), up to `max`: what
+   * an unread count counts.
+   */
+  countAfter(room: string, after: number, max: number): Promise<number>;
   /** The `limit` most recently active rooms, newest first (an index: the cost does not grow with the number of rooms). */
   rooms(limit: number): Promise<RoomSummary[]>;
   /** The summaries of those of `rooms` that have messages, in the order asked. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
   conversationsOf,
+  MAX_UNREAD_COUNTED,
   openDirect,
   sortConversations,
-  unreadCount,
 } from "../../lib/chat/direct.ts";
 import { directRoomName } from "../../lib/chat/access.ts";
 import { createStore } from "../../lib/store/stores.ts";
@@ -13,9 +13,7 @@ const ANA: ChatUser = { id: "google:ana", name: "Ana", kind: "google" };
 const BEN: ChatUser = { id: "google:ben", name: "Ben", kind: "google" };
 const GUS: ChatUser = { id: "guest:gus", name: "Gus", kind: "guest" };
 
-Deno.test("unreadCount and sortConversations", () => {
-  assert.equal(unreadCount(12, 9), 3);
-  assert.equal(unreadCount(3, 9), 0);
+Deno.test("sortConversations: newest first, then unread first, then by name", () => {
   const view = (name: string, lastTs: number, unread: number) => ({
     room: name,
     with: { id: name, name },
@@ -69,7 +67,7 @@ Deno.test("openDirect: one private room per pair, found again from either side; 
       reason: "self",
     });
 
-    // Unread: the room's lastSeq minus the reader's marker.
+    // Unread: the messages after the reader's marker.
     for (const text of ["1", "2", "3"]) {
       await stores.messages.append({ room, user: ANA, text, clientId: text });
     }
@@ -113,6 +111,56 @@ Deno.test("openDirect: a dm- room made another way is never taken over", async (
       reason: "taken",
     });
     assert.deepEqual(await stores.directs.conversations(ANA.id, 10), []);
+  } finally {
+    await stores.close();
+  }
+});
+
+Deno.test("conversationsOf: unread counts messages only: not reactions, edits or deleted messages; capped", async () => {
+  const stores = await createStore({
+    store: "kv",
+    kvPath: ":memory:",
+    historyRetention: 1_000,
+  });
+  try {
+    const deps = { directs: stores.directs, store: stores.messages };
+    const opened = await openDirect(
+      { rooms: stores.rooms, directs: stores.directs },
+      ANA,
+      BEN,
+    );
+    assert.ok(opened.ok);
+    const room = opened.room;
+    const post = async (text: string) =>
+      (await stores.messages.append({ room, user: ANA, text, clientId: text }))
+        .message.seq;
+    const act = (op: Parameters<typeof stores.messages.applyEvent>[0]["op"]) =>
+      stores.messages.applyEvent({
+        room,
+        user: ANA,
+        clientId: crypto.randomUUID(),
+        op,
+      });
+    const first = await post("one");
+    await stores.directs.markRead(BEN.id, room, first);
+    const second = await post("two");
+    const third = await post("three");
+    await act({ kind: "react", target: first, emoji: "👍", on: true });
+    await act({ kind: "edit", target: second, text: "two, edited" });
+    await act({ kind: "delete", target: third, by: "author" });
+    const unread = async () => (await conversationsOf(deps, BEN.id))[0].unread;
+    // seq 2..6 follow the marker: two messages (one since deleted) and three events.
+    assert.equal(await unread(), 1);
+    await stores.directs.markRead(
+      BEN.id,
+      room,
+      await stores.messages.lastSeq(room),
+    );
+    assert.equal(await unread(), 0);
+    await act({ kind: "react", target: second, emoji: "🎉", on: true });
+    assert.equal(await unread(), 0, "a reaction is not an unread message");
+    for (let i = 0; i < MAX_UNREAD_COUNTED + 20; i++) await post(`m${i}`);
+    assert.equal(await unread(), MAX_UNREAD_COUNTED);
   } finally {
     await stores.close();
   }
