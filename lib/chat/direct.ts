@@ -97,7 +97,6 @@ export interface ConversationView {
   lastTs: number;
 }
 
-
 /** Newest activity first, then unread first, then by name. */
 export function sortConversations(
   list: ConversationView[],

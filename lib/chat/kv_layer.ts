@@ -68,6 +68,7 @@
  * @module
  */
 
+import { LruMap } from "../lru.ts";
 import {
   type Channel,
   type ChannelLayer,
@@ -190,7 +191,7 @@ export class KvLayer implements ChannelLayer {
   readonly #local = new LocalGroups();
   readonly #follows = new Map<string, Follow>();
   readonly #watches: KeyWatches;
-  readonly #heads = new Map<string, KnownHead>();
+  readonly #heads = new LruMap<string, KnownHead>(MAX_CACHED_HEADS);
   /** Groups with a write in flight, settled when it is: their reads wait for it. */
   readonly #writing = new Map<string, Promise<void>>();
   /** Groups that lost a send: a resync is written once the queue has room. */
@@ -635,11 +636,7 @@ export class KvLayer implements ChannelLayer {
       known?.versionstamp && head.versionstamp &&
       known.versionstamp > head.versionstamp
     ) return;
-    this.#heads.delete(group);
     this.#heads.set(group, head);
-    if (this.#heads.size > MAX_CACHED_HEADS) {
-      this.#heads.delete(this.#heads.keys().next().value!);
-    }
   }
 
   #owe(group: string): void {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { LruMap } from "../lru.ts";
+
 /** Messages a connection may send in a burst. */
 export const MESSAGE_BURST = 20;
 /** Sustained messages per second (10 per 5 s). */
@@ -92,22 +94,20 @@ export const MAX_BUCKET_KEYS = 100_000;
  * comes back full, the state of a key unused for a while anyway).
  */
 export class KeyedBuckets {
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #buckets: LruMap<string, TokenBucket>;
 
   constructor(
     readonly capacity: number,
     readonly ratePerSecond: number,
     readonly maxKeys: number = MAX_BUCKET_KEYS,
-  ) {}
+  ) {
+    this.#buckets = new LruMap(maxKeys);
+  }
 
   #bucket(key: string, now: number): TokenBucket {
-    let bucket = this.#buckets.get(key);
-    if (bucket) this.#buckets.delete(key);
-    else bucket = new TokenBucket(this.capacity, this.ratePerSecond, now);
+    const bucket = this.#buckets.get(key) ??
+      new TokenBucket(this.capacity, this.ratePerSecond, now);
     this.#buckets.set(key, bucket);
-    if (this.#buckets.size > this.maxKeys) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
     return bucket;
   }
 

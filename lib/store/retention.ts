@@ -16,6 +16,7 @@
  * @module
  */
 
+import { LruMap } from "../lru.ts";
 import type { ChatMessage } from "../chat/types.ts";
 import { deleteEventsBefore } from "./events.ts";
 
@@ -97,7 +98,7 @@ export function prunableCount(
  * coordination.
  */
 export class RetentionSweeper {
-  readonly #due = new Map<string, Due>();
+  readonly #due = new LruMap<string, Due>(MAX_DUE_ROOMS);
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<number> | null = null;
   #closed = false;
@@ -116,9 +117,6 @@ export class RetentionSweeper {
       due.lastSeq = Math.max(due.lastSeq, lastSeq);
     } else {
       this.#due.set(room, { lastSeq, notBefore: 0 });
-      if (this.#due.size > MAX_DUE_ROOMS) {
-        this.#due.delete(this.#due.keys().next().value!);
-      }
     }
     if (this.#timer === undefined && this.#running === null) {
       this.#schedule(PRUNE_DELAY_MS);

@@ -357,6 +357,15 @@ t("the retention sweep deletes a message's events with it", async (open) => {
     [],
     "their events went with them",
   );
+  // A message the sweep removed stays gone, though this store wrote it last:
+  // an event on it is refused and brings nothing back.
+  const late = await act(
+    store,
+    { kind: "react", target: kept.seq, emoji: "👀", on: true },
+    BEN,
+  );
+  assert.equal(!late.ok && late.code, "not_found");
+  assert.equal(await store.get(ROOM, kept.seq), null);
   // An event on a young message stays through a pass.
   const young = await post(store, "young"); // 10
   ok(

@@ -954,3 +954,53 @@ Deno.test("kv file store: a stale index key (an older writer moved the head) is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kv store: a reaction to a message this store just wrote is one KV round trip (no read); a stale one is read again", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let reads = 0;
+  // Counts the reads the store makes.
+  const counted = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === "getMany" || prop === "get") {
+        return (...args: unknown[]) => {
+          reads++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const store = new KvMessageStore(counted, { minAgeDays: 0 });
+  const other = new KvMessageStore(kv, { minAgeDays: 0 });
+  try {
+    const { message } = await store.append(draft("r", 1));
+    await store.append(draft("r", 2));
+    reads = 0;
+    const react = (on: boolean, writer = store) =>
+      writer.applyEvent({
+        room: "r",
+        user: BEN,
+        clientId: crypto.randomUUID(),
+        op: { kind: "react", target: message.seq, emoji: "👍", on },
+      });
+    const first = await react(true);
+    assert.ok(first.ok);
+    assert.equal(reads, 0, "the head and the target are known");
+    // Another writer on the same database folds into it meanwhile: the
+    // commit's check fails and the store reads again; nothing is lost.
+    assert.ok((await react(false, other)).ok);
+    const again = await react(true);
+    assert.ok(again.ok);
+    assert.ok(reads > 0, "a stale target is read again");
+    const stored = await store.get("r", message.seq);
+    assert.deepEqual(stored?.reactions, [
+      { emoji: "👍", users: [{ id: BEN.id, name: BEN.name }] },
+    ]);
+    assert.equal(stored?.rev, 5);
+  } finally {
+    store.close();
+    other.close();
+    kv.close();
+  }
+});
