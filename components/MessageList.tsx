@@ -200,7 +200,6 @@ export function MessageList(
                   picture={m.user.picture}
                 />
                 <strong class="message-author">{m.user.name}</strong>
-                <Discriminator user={m.user} onHover />
                 {m.user.kind === "google"
                   ? <VerifiedMark />
                   : <span class="badge guest-badge">guest</span>}
@@ -211,6 +210,8 @@ export function MessageList(
                 >
                   {formatTime(m.ts, zone)}
                 </time>
+                {/* Last: hidden until hover, its width must not part the name from its badge. */}
+                <Discriminator user={m.user} onHover />
               </div>
             )}
             {m.replyTo !== undefined && !m.deleted && (

@@ -105,6 +105,15 @@ Deno.test("namesakes differ by colour and discriminator (from the id); a Google 
       assert.equal(await opacity(), "0");
       await item.hover();
       assert.equal(await opacity(), "1");
+      // Hidden or not, the tag takes no room between the name and its badge.
+      const gap = await item.locator(".message-meta").evaluate((meta) => {
+        const name = meta.querySelector(".message-author")!
+          .getBoundingClientRect();
+        const badge = meta.querySelector(".guest-badge")!
+          .getBoundingClientRect();
+        return badge.left - name.right;
+      });
+      assert.ok(gap < 16, `${gap} px between the name and its badge`);
       const secondId = await second.page.evaluate(() =>
         fetch("/api/session").then((r) => r.json())
       );
