@@ -18,6 +18,7 @@ import {
   MessageActions,
   QuoteLine,
   Reactions,
+  type StaticActions,
 } from "./MessageParts.tsx";
 
 /** Consecutive messages by one author within this window share one header. */
@@ -53,9 +54,10 @@ interface MessageListProps {
   actions?: MessageActionHandlers;
   /**
    * Every message shows its actions as plain links and forms (the no-JS
-   * page's `?actions=1`): reply is a link that prefills, delete a form.
+   * page's `?actions=1`): reply is a link that prefills, delete a form (on
+   * anyone's message for a moderator); "off" for the live room.
    */
-  staticActions?: boolean;
+  staticActions?: StaticActions;
   /** The message being edited in place, and what saving or cancelling does. */
   editing?: MessageEdit | null;
 }
@@ -112,7 +114,7 @@ export function MessageList(
     onDiscard,
     room,
     actions,
-    staticActions = false,
+    staticActions = "off",
     editing = null,
   }: MessageListProps,
 ): VNode {
@@ -252,12 +254,13 @@ export function MessageList(
               <Reactions message={m} meId={meId} onReact={actions?.onReact} />
             )}
             {room && meId && !m.deleted &&
-              (staticActions || (actions && active === m.seq)) && (
+              (staticActions !== "off" || (actions && active === m.seq)) && (
               <MessageActions
                 room={room}
                 message={m}
                 meId={meId}
                 handlers={actions}
+                plain={staticActions}
               />
             )}
           </li>,

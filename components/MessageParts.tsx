@@ -104,16 +104,25 @@ export function Reactions(
 }
 
 /**
+ * Who the no-JS page's plain actions are for: `author` deletes their own
+ * messages, `moderator` anyone's (the server decides again when the form
+ * posts).
+ */
+export type StaticActions = "off" | "author" | "moderator";
+
+/**
  * The actions on one message: react (a small picker), reply, and for your
- * own edit and delete (with a confirmation). Without JavaScript, reply is a
- * link that prefills the composer and delete is a form.
+ * own edit and delete (with a confirmation). Without JavaScript (`plain`),
+ * reply is a link that prefills the composer and delete is a form, on
+ * anyone's message for a moderator.
  */
 export function MessageActions(
-  { room, message, meId, handlers }: {
+  { room, message, meId, handlers, plain = "off" }: {
     room: string;
     message: ChatMessage;
     meId?: string;
     handlers?: MessageActionHandlers;
+    plain?: StaticActions;
   },
 ): VNode {
   const picking = useSignal(false);
@@ -121,6 +130,9 @@ export function MessageActions(
   const other = useSignal("");
   const seq = message.seq;
   const mine = message.user.id === meId;
+  // On the no-JS page a moderator deletes others' messages with the same form
+  // (the server deletes as a moderator for whoever moderates the room).
+  const mayDelete = mine || plain === "moderator";
   const react = (emoji: string) => {
     // Picking an emoji you already put there takes it back (as its chip does).
     const mineAlready = (message.reactions ?? []).some((r) =>
@@ -176,7 +188,7 @@ export function MessageActions(
           <i class="bi bi-pencil" aria-hidden="true"></i>
         </button>
       )}
-      {mine && !confirming.value && (
+      {mayDelete && !confirming.value && (
         <form
           class="d-inline"
           method="post"
@@ -187,7 +199,7 @@ export function MessageActions(
           <button
             type="submit"
             class="btn btn-link btn-sm p-0 text-danger"
-            aria-label="Delete"
+            aria-label={mine ? "Delete" : "Delete as moderator"}
           >
             <i class="bi bi-trash" aria-hidden="true"></i>
           </button>

@@ -2,7 +2,10 @@ import { useSignal } from "@preact/signals";
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useBackgroundAlerts } from "../components/background_alerts.ts";
 import type { ReplyTarget } from "../components/Composer.tsx";
-import type { MessageActionHandlers } from "../components/MessageParts.tsx";
+import type {
+  MessageActionHandlers,
+  StaticActions,
+} from "../components/MessageParts.tsx";
 import {
   DEFAULT_EDIT_WINDOW_MS,
   mayEdit,
@@ -43,8 +46,8 @@ export interface ChatRoomProps {
   googleClientId: string | null;
   /** A reply started without JavaScript (`?replyTo=`), kept once hydrated. */
   replyTo?: number | null;
-  /** Every message shows reply and delete as a link and a form (the no-JS page's `?actions=1`). */
-  staticActions?: boolean;
+  /** Every message shows reply and delete as a link and a form (the no-JS page's `?actions=1`), and for whom. */
+  staticActions?: StaticActions;
   /** How long after posting an author may edit (`EDIT_WINDOW_MINUTES`; default a day). */
   editWindowMs?: number;
 }
@@ -75,7 +78,7 @@ export default function ChatRoom(
     allowGuests,
     googleClientId,
     replyTo: initialReply = null,
-    staticActions = false,
+    staticActions = "off",
     editWindowMs = DEFAULT_EDIT_WINDOW_MS,
   }: ChatRoomProps,
 ) {

@@ -8,6 +8,8 @@ import {
   suggestRoomName,
 } from "../../lib/chat/names.ts";
 import { mayInvite } from "../../lib/chat/access.ts";
+import { moderates } from "../../lib/chat/protocol.ts";
+import type { StaticActions } from "../../components/MessageParts.tsx";
 import RoomInvites from "../../islands/RoomInvites.tsx";
 import { canPost } from "../../lib/chat/post.ts";
 import { enterRoom } from "../../lib/chat/room_gate.ts";
@@ -22,8 +24,12 @@ interface RoomData {
   hasMore: boolean;
   /** A reply started by the no-JS page's Reply link (`?replyTo=`). */
   replyTo: number | null;
-  /** Every message shows reply and delete as a link and a form (`?actions=1`, for no JavaScript). */
-  staticActions: boolean;
+  /**
+   * Every message shows reply and delete as a link and a form (`?actions=1`,
+   * for no JavaScript): for the author's own messages, or a moderator's on
+   * anyone's.
+   */
+  staticActions: StaticActions;
   /** The owner or a moderator: the page offers invitations. */
   invites: boolean;
   /** In a direct conversation: the other person's name (the heading). */
@@ -63,7 +69,11 @@ export const handler: Handlers<AppEnv> = {
         history: page.messages,
         hasMore: page.hasMore,
         replyTo: Number.isSafeInteger(replyTo) && replyTo > 0 ? replyTo : null,
-        staticActions: c.req.query("actions") === "1",
+        staticActions: c.req.query("actions") !== "1"
+          ? "off"
+          : moderates(entry.role)
+          ? "moderator"
+          : "author",
         invites: mayInvite(entry.role),
         directWith,
       } satisfies RoomData,
@@ -102,10 +112,12 @@ export default function RoomPage(
             <a
               class="small ms-auto"
               href={`/chat/${data.room}?actions=${
-                data.staticActions ? "0" : "1"
+                data.staticActions === "off" ? "1" : "0"
               }`}
             >
-              {data.staticActions ? "Hide message actions" : "Reply or delete"}
+              {data.staticActions === "off"
+                ? "Reply or delete"
+                : "Hide message actions"}
             </a>
           </noscript>
         )}

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../../../../_helpers/server.ts";
 import { TestClient } from "../../../../../_helpers/ws_client.ts";
+import { googleUser } from "../../../../../_helpers/people.ts";
+import { DEFAULT_ROOM_SETTINGS } from "../../../../../../lib/chat/moderation.ts";
 
 Deno.test("PATCH/DELETE /api/rooms/:room/messages/:seq and POST …/reactions: the author's, live to sockets; others 403; the deleted text in no API", async () => {
   const server = await startServer({ RATE_LIMIT_BURST: "100" });
@@ -145,6 +147,63 @@ Deno.test("no-JS forms: delete posts a form and is redirected back; a reply post
     assert.deepEqual((await server.services.store.get("forms", 2))?.quote, {
       state: "deleted",
     });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("no-JS page: a moderator gets a delete form on anyone's message and it deletes as a moderator; a member gets one on their own only", async () => {
+  const server = await startServer();
+  try {
+    const [ana, ben, cal] = await Promise.all([
+      googleUser("ana", "Ana"),
+      googleUser("ben", "Ben"),
+      googleUser("cal", "Cal"),
+    ]);
+    await server.services.rooms.create("modded", ana.user, {
+      ...DEFAULT_ROOM_SETTINGS,
+    });
+    await server.services.rooms.setRole("modded", ben.user, "moderator");
+    const { message } = await server.services.store.append({
+      room: "modded",
+      user: cal.user,
+      text: "spam",
+      clientId: "c1",
+    });
+    const pageAs = async (cookie: string) =>
+      await (await fetch(`${server.origin}/chat/modded?actions=1`, {
+        headers: { cookie },
+      })).text();
+    const deleteForm = `action="/api/rooms/modded/messages/${message.seq}"`;
+    const forBen = await pageAs(ben.cookie);
+    assert.ok(forBen.includes(deleteForm), "the moderator's delete form");
+    assert.ok(forBen.includes('aria-label="Delete as moderator"'));
+    assert.ok((await pageAs(cal.cookie)).includes(deleteForm), "the author's");
+    const forDee = await pageAs((await googleUser("dee", "Dee")).cookie);
+    assert.ok(!forDee.includes(deleteForm), "no form on someone else's");
+
+    const posted = await fetch(
+      `${server.origin}/api/rooms/modded/messages/${message.seq}`,
+      {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          cookie: ben.cookie,
+          origin: server.origin,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ action: "delete" }),
+      },
+    );
+    assert.equal(posted.status, 303);
+    assert.equal(
+      posted.headers.get("location"),
+      `/chat/modded#m${message.seq}`,
+    );
+    await posted.body?.cancel();
+    const stored = await server.services.store.get("modded", message.seq);
+    assert.equal(stored?.deleted?.by, "moderator");
+    assert.equal(stored?.text, "");
   } finally {
     await server.close();
   }
