@@ -358,6 +358,9 @@ export class KvMessageStore implements MessageStore {
         const head = next.get(draft.room)!;
         const now = this.#now();
         if (item.kind === "event") {
+          // A refusal rests on the clientId being new too: a retry of a
+          // stored event gets it again, even once its target refuses more.
+          op.check(seen[i]);
           const { op: change, editWindowMs, moderator } = item.draft;
           const target = targets.get(`${draft.room}\u0000${change.target}`)!;
           const refusal = checkEvent(
@@ -381,8 +384,7 @@ export class KvMessageStore implements MessageStore {
           } as RoomEvent;
           target.value = foldEvent(target.value!, event);
           target.changed = true;
-          op.check(seen[i])
-            .set(["ev", draft.room, event.seq], storedEvent(event))
+          op.set(["ev", draft.room, event.seq], storedEvent(event))
             .set(idKeys[i], event.seq, { expireIn: EVENT_CLIENT_ID_TTL_MS });
           dropOut(draft.room, event.seq);
           return outcome.push({ kind: "event", event });

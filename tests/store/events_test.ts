@@ -556,3 +556,18 @@ t(
     assert.deepEqual(log.events.map((e) => e.seq), [4]);
   },
 );
+
+t(
+  "a retried delete (same clientId) gets its stored event again, not a refusal from the message it deleted",
+  async (open) => {
+    const { messages: store } = await open();
+    const m = await post(store, "oops");
+    const op: EventOp = { kind: "delete", target: m.seq, by: "author" };
+    const first = ok(await act(store, op, ANA, "del-once"));
+    // The client never saw the answer and sends the same frame again.
+    const again = ok(await act(store, op, ANA, "del-once"));
+    assert.equal(again.duplicate, true);
+    assert.equal(again.event.seq, first.event.seq);
+    assert.equal(await store.lastSeq(ROOM), first.event.seq);
+  },
+);
