@@ -62,9 +62,9 @@ export const MAX_CACHED_HEADS = 10_000;
  * Messages this store wrote last, remembered as reaction, edit and delete
  * targets so that a batch with events needs no read in the common case
  * (people react to what just arrived); the commit checks their
- * versionstamps, so a stale one costs a retry, never a wrong fold. 1,000
- * messages of typical size are well under 1 MiB (at most 16 MiB: 4,000
- * characters each). Measured with `bench/store.ts` (one room, 10 %
+ * versionstamps, so a stale one costs a retry, never a wrong fold or
+ * refusal. 1,000 messages of typical size are well under 1 MiB (at most
+ * 16 MiB: 4,000 characters each). Measured with `bench/store.ts` (one room, 10 %
  * reactions): see the commit that added it.
  */
 export const MAX_CACHED_TARGETS = 1_000;
@@ -103,7 +103,7 @@ interface Target {
   entry: Deno.KvEntryMaybe<ChatMessage>;
   /** Null when there is none, or retention removes it in this batch. */
   value: ChatMessage | null;
-  /** An event of the batch changed it: it is written back, checked against `entry`. */
+  /** An event of the batch changed it: it is written back (every target is checked against `entry`). */
   changed: boolean;
 }
 
@@ -409,10 +409,11 @@ export class KvMessageStore implements MessageStore {
         dropOut(draft.room, message.seq);
         outcome.push({ kind: "message", message });
       });
+      // Every target is checked, not only those written back: a refusal read
+      // from a stale one (its cached reactions, say) would be wrong too.
       for (const target of targets.values()) {
-        if (target.changed) {
-          op.check(target.entry).set(target.entry.key, target.value);
-        }
+        op.check(target.entry);
+        if (target.changed) op.set(target.entry.key, target.value);
       }
       for (const [room, head] of next) {
         const before = heads.get(room)!.value;

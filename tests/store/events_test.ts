@@ -571,3 +571,35 @@ t(
     assert.equal(await store.lastSeq(ROOM), first.event.seq);
   },
 );
+
+Deno.test("kv file log: a refusal is not decided on a target another writer changed since this store cached it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-log-" });
+  const path = `${dir}/log.kv`;
+  const open = () =>
+    createStore({ store: "kv", kvPath: path, historyRetention: 10_000 });
+  const [one, two] = await Promise.all([open(), open()]);
+  try {
+    const m = await post(one.messages, "react to me");
+    const emoji = [..."😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙🥲😚🙂🤗"];
+    const react = (store: MessageStore, e: string, on: boolean) =>
+      act(store, { kind: "react", target: m.seq, emoji: e, on }, BEN);
+    // The first store folds the message up to its limit of distinct emoji and remembers it so.
+    for (const e of emoji.slice(0, MAX_DISTINCT_REACTIONS)) {
+      ok(await react(one.messages, e, true));
+    }
+    // The other writer takes one off; then the first writes the room again,
+    // so its head is current while the message it remembers is not.
+    ok(await react(two.messages, emoji[0], false));
+    await post(one.messages, "chatter");
+    // The message has room for one more emoji.
+    ok(await react(one.messages, emoji[MAX_DISTINCT_REACTIONS], true));
+    assert.equal(
+      (await two.messages.get(ROOM, m.seq))?.reactions?.length,
+      MAX_DISTINCT_REACTIONS,
+    );
+  } finally {
+    await one.close();
+    await two.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
