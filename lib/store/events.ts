@@ -24,7 +24,9 @@ export const EVENT_CLIENT_ID_TTL_MS = 7 * 24 * 3600 * 1000;
  * What one event adds to a group commit's bytes besides an edit's own text:
  * its target is written again whole (text ≤ `MAX_MESSAGE_CHARS` = 4,000
  * characters, 12 KiB of UTF-8, plus its reactions), so 16 events at most fill
- * the 256 KiB budget, well within Deno KV's 800 KiB per atomic operation.
+ * the 256 KiB budget. An estimate: a popular message's reactors can take it
+ * up to KV's 64 KiB per value, and a group commit KV refuses as too large is
+ * committed in halves (`KvMessageStore`).
  */
 export const EVENT_TARGET_BYTES = 16 * 1024;
 

@@ -84,3 +84,12 @@ export function isBusy(err: unknown): boolean {
   return err instanceof Error &&
     /database is locked|SQLITE_BUSY/i.test(err.message);
 }
+
+/**
+ * Whether `err` is Deno KV refusing an atomic write for its size (a value
+ * past 64 KiB, the write past 800 KiB, too many checks or mutations): the
+ * same write never goes through, a smaller one may.
+ */
+export function isTooLarge(err: unknown): boolean {
+  return err instanceof Error && /too large|too many/i.test(err.message);
+}

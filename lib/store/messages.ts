@@ -28,7 +28,7 @@ import {
   withEditTexts,
   withQuotes,
 } from "./events.ts";
-import { getManyChunked, isBusy, LOCAL_MAX_CHECKS } from "./kv.ts";
+import { getManyChunked, isBusy, isTooLarge, LOCAL_MAX_CHECKS } from "./kv.ts";
 import { RetentionSweeper } from "./retention.ts";
 import type {
   AppendResult,
@@ -255,14 +255,31 @@ export class KvMessageStore implements MessageStore {
           0,
           groupCommitSize(this.#queue, this.#maxChecks),
         );
-        try {
-          await this.#commit(batch);
-        } catch (err) {
-          for (const item of batch) item.reject(err);
-        }
+        await this.#commitApart(batch);
       }
     } finally {
       this.#writing = false;
+    }
+  }
+
+  /**
+   * Commits `batch`; when KV refuses the write for its size (a target grown
+   * past 64 KiB by its reactions, or events' targets together past 800 KiB:
+   * `groupCommitSize` only estimates targets), commits its halves in turn,
+   * so a write too large on its own fails alone, not the writes batched
+   * with it.
+   */
+  async #commitApart(batch: Queued[]): Promise<void> {
+    try {
+      await this.#commit(batch);
+    } catch (err) {
+      if (batch.length === 1 || !isTooLarge(err)) {
+        for (const item of batch) item.reject(err);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.#commitApart(batch.slice(0, half));
+      await this.#commitApart(batch.slice(half));
     }
   }
 

@@ -1004,3 +1004,105 @@ Deno.test("kv store: a reaction to a message this store just wrote is one KV rou
     kv.close();
   }
 });
+
+/** `n` people with names as long as a display name gets (`MAX_NAME_CHARS`). */
+const crowd = (n: number): ChatUser[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `g-${crypto.randomUUID()}`,
+    name: `Reactor ${i}`.padEnd(32, "."),
+    kind: "guest",
+  }));
+
+/** `user` reacts 👍 to message `target` of room "r". */
+const thumbsUp = (store: MessageStore, target: number, user: ChatUser) =>
+  store.applyEvent({
+    room: "r",
+    user,
+    clientId: crypto.randomUUID(),
+    op: { kind: "react", target, emoji: "👍", on: true },
+  });
+
+Deno.test("kv store: a reaction its target cannot take (past KV's 64 KiB per value) fails alone, not the writes committed with it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvMessageStore(kv, { minAgeDays: 0 });
+  try {
+    const { message } = await store.append(draft("r", 1));
+    // People react one by one until the message, with its reactors, no longer fits a KV value.
+    const people = crowd(2_000);
+    let taken = 0;
+    for (const user of people) {
+      const reacted = await thumbsUp(store, message.seq, user).catch((
+        err: Error,
+      ) => err);
+      if (reacted instanceof Error) {
+        assert.match(reacted.message, /Value too large/);
+        break;
+      }
+      assert.ok(reacted.ok);
+      taken++;
+    }
+    assert.ok(taken > 500 && taken < people.length, String(taken));
+    // One write in flight, so the next three share the following group commit.
+    const busy = store.append(draft("elsewhere", "busy"));
+    const [before, tooMany, after] = await Promise.allSettled([
+      store.append(draft("elsewhere", "before")),
+      thumbsUp(store, message.seq, people[taken]),
+      store.append(draft("r", "after")),
+    ]);
+    await busy;
+    assert.match(
+      String(tooMany.status === "rejected" && tooMany.reason),
+      /Value too large/,
+    );
+    assert.equal(
+      before.status,
+      "fulfilled",
+      String(before.status === "rejected" && before.reason),
+    );
+    assert.equal(
+      after.status,
+      "fulfilled",
+      String(after.status === "rejected" && after.reason),
+    );
+    assert.equal(await store.lastSeq("r"), 1 + taken + 1);
+  } finally {
+    store.close();
+    kv.close();
+  }
+});
+
+Deno.test("kv store: events on large targets that together pass KV's 800 KiB per atomic write are all stored", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvMessageStore(kv, { minAgeDays: 0, retention: 100_000 });
+  try {
+    // 16 popular messages (as many events as one group commit takes by its
+    // byte budget), each with about 57 KiB of reactors: each fits a value.
+    const targets: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const { message } = await store.append(draft("r", `popular ${i}`));
+      const reacted = await Promise.all(
+        crowd(680).map((user) => thumbsUp(store, message.seq, user)),
+      );
+      assert.ok(reacted.every((r) => r.ok));
+      targets.push(message.seq);
+    }
+    const last = await store.lastSeq("r");
+    // One reaction on each, at once.
+    const busy = store.append(draft("elsewhere", "busy"));
+    const [fan] = crowd(1);
+    const results = await Promise.allSettled(
+      targets.map((seq) => thumbsUp(store, seq, fan)),
+    );
+    await busy;
+    assert.deepEqual(
+      results.map((r) =>
+        r.status === "fulfilled" ? r.value.ok : String(r.reason)
+      ),
+      targets.map(() => true),
+    );
+    assert.equal(await store.lastSeq("r"), last + targets.length);
+  } finally {
+    store.close();
+    kv.close();
+  }
+});
