@@ -45,10 +45,13 @@ import type {
  * Most appends written by one atomic operation (group commit). Deno KV's
  * other limits per atomic operation (checked on Deno 2.9: 100 checks, 1,000
  * mutations, 800 KiB of keys and values, 80 KiB of keys written) then hold:
- * an append is 2 sets (message, clientId) and at most 1 delete (count-only
- * retention), a room at most 3 (head, index key set and delete), so at most
- * 64 × 3 + 50 × 3 = 342 mutations; keys are under 300 bytes (room ≤ 64,
- * clientId ≤ 64 ASCII characters), so under 35 KiB.
+ * an append is 2 sets (message, clientId) and at most 2 deletes (count-only
+ * retention: the log entry falling out, its message or event key), an event
+ * 1 set more (its target), a room at most 3 (head, index key set and
+ * delete), so at most 64 × 5 + 36 × 3 = 428 mutations; keys are under 300
+ * bytes (room ≤ 64, clientId ≤ 64 ASCII characters). What a batch's targets
+ * weigh is only estimated: a write KV refuses for its size is split (see
+ * `#commitApart`).
  */
 export const MAX_GROUP_COMMIT = 64;
 /**
