@@ -82,7 +82,9 @@ import {
   rampTable,
   runRamp,
 } from "./scenarios/ramp.ts";
+import { runIdleSpread, spreadsLoad } from "./scenarios/idle_spread.ts";
 import { signInGuests } from "./server.ts";
+import { LOAD_PROCESS_MAX_SOCKETS } from "./spread.ts";
 import {
   runStorm,
   stormRatio,
@@ -185,7 +187,10 @@ async function main(): Promise<number> {
   }
   const o = options;
 
-  // Every client socket is a file descriptor of this process.
+  // Every client socket is a file descriptor of this process, unless the
+  // idle scenario spreads them over load processes (each holds at most
+  // LOAD_PROCESS_MAX_SOCKETS, under the same limit).
+  const spread = o.scenarios.includes("idle") && spreadsLoad(o);
   const sockets = Math.max(
     o.scenarios.includes("idle") || o.scenarios.includes("storm")
       ? o.sockets
@@ -194,8 +199,17 @@ async function main(): Promise<number> {
       ? o.rooms * o.clients
       : 0,
   );
+  const perProcess = Math.max(
+    o.scenarios.includes("idle")
+      ? (spread ? Math.min(o.sockets, LOAD_PROCESS_MAX_SOCKETS) : o.sockets)
+      : 0,
+    o.scenarios.includes("storm") ? o.sockets : 0,
+    o.scenarios.some((s) => s === "fanout" || s === "ramp")
+      ? o.rooms * o.clients
+      : 0,
+  );
   const limit = await openFileLimit();
-  const shortfall = limit === null ? null : fdShortfall(sockets, limit);
+  const shortfall = limit === null ? null : fdShortfall(perProcess, limit);
   if (shortfall) {
     console.error(`bench: ${shortfall}`);
     return 2;
@@ -283,7 +297,7 @@ async function main(): Promise<number> {
       };
       let table = "";
       if (scenario === "idle") {
-        const results = await run(runIdle);
+        const results = await run(spread ? runIdleSpread : runIdle);
         report.idle = { results, ratioKiBPerSocket: idleRatio(results) };
         if (results.length) table = idleTable(results);
       } else if (scenario === "fanout") {
