@@ -19,8 +19,10 @@
  * 3. RSS summed until it settles: memory per socket = (after − before) /
  *    sockets opened; redis-server's RSS is shown, not counted (as in idle);
  * 4. the hold, then the open sockets are counted;
- * 5. liveness: one message in each room, sent by one load process, must
- *    reach every open socket of that room in every load process.
+ * 5. liveness: one message per broadcast group (a room; on the bare server,
+ *    which has no layer between processes, a room within one process, as its
+ *    welcome names), sent by the first load process with a socket in it,
+ *    must reach every open socket of the group in every load process.
  *
  * @module
  */
