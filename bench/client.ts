@@ -388,10 +388,19 @@ export class BenchClient {
     return client;
   }
 
-  /** Sends one benchmark message; false if the socket is not open. */
-  sendBench(phase: Phase, step: number, k: number, size: number): boolean {
+  /**
+   * Sends one benchmark message stamped `sentAt` (this process' clock unless
+   * told otherwise); false if the socket is not open.
+   */
+  sendBench(
+    phase: Phase,
+    step: number,
+    k: number,
+    size: number,
+    sentAt: number = performance.now(),
+  ): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
-    const text = benchText(phase, step, performance.now(), this.id, size);
+    const text = benchText(phase, step, sentAt, this.id, size);
     this.lastPhase = phase;
     // The text and the id need no JSON escaping.
     this.socket.send(

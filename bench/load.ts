@@ -25,8 +25,7 @@ export type LoadRequest =
 
 /** What a load process answers (and `ready` once, unasked). */
 export type LoadReply =
-  /** `performance.timeOrigin` of the process, to put its latencies on a shared clock. */
-  | { cmd: "ready"; timeOrigin: number }
+  | { cmd: "ready" }
   | {
     cmd: "connect";
     opened: number;
@@ -48,7 +47,7 @@ export type LoadReply =
   | {
     cmd: "tally";
     delivered: number;
-    /** Receive time − send time, each on its own process' clock. */
+    /** Receive time − send time, on the wall clock all load processes share. */
     latenciesMs: number[];
     unexpectedCloses: Record<string, number>;
     otherErrors: Record<string, number>;
@@ -83,8 +82,6 @@ export class LoadProcess {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #lines: AsyncIterator<string>;
   #exited = false;
-  /** Its `performance.timeOrigin`, known once started. */
-  timeOrigin = 0;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -117,7 +114,6 @@ export class LoadProcess {
       if (ready.cmd !== "ready") {
         throw new Error(`expected ready, got ${ready.cmd}`);
       }
-      load.timeOrigin = ready.timeOrigin;
     } catch (err) {
       await load.stop();
       throw err;

@@ -12,6 +12,7 @@
 
 import {
   type BenchClient,
+  type BenchTag,
   connectAll,
   connectErrorKey,
   Tally,
@@ -26,6 +27,20 @@ import { broadcastGroup } from "./spread.ts";
 
 function countsOf(map: Map<string | number, number>): Record<string, number> {
   return Object.fromEntries(map);
+}
+
+/**
+ * Wall-clock milliseconds with sub-millisecond precision: the clock every
+ * load process shares, so a message sent by one and received by another has
+ * a latency (`performance.now()` counts from each process' own start).
+ */
+const sharedNow = () => performance.timeOrigin + performance.now();
+
+/** A tally whose latencies are on {@link sharedNow}'s clock, as the liveness messages' stamps. */
+class SharedClockTally extends Tally {
+  override deliver(tag: BenchTag, room: number, now: number): void {
+    super.deliver(tag, room, performance.timeOrigin + now);
+  }
 }
 
 async function main(): Promise<void> {
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
       }
       case "arm":
         // Deliveries from now on count for the liveness check.
-        sink.tally = new Tally(1, spec.rooms);
+        sink.tally = new SharedClockTally(1, spec.rooms);
         return { cmd: "arm" };
       case "send": {
         const sent: Record<string, number> = {};
@@ -101,7 +116,7 @@ async function main(): Promise<void> {
           const g = broadcastGroup(c.room, c.process);
           if (!c.open || !wanted.has(g)) continue;
           wanted.delete(g);
-          if (c.sendBench("m", 1, 0, spec.size)) sent[g] = 1;
+          if (c.sendBench("m", 1, 0, spec.size, sharedNow())) sent[g] = 1;
         }
         return { cmd: "send", sent };
       }
@@ -135,7 +150,7 @@ async function main(): Promise<void> {
     }
   };
 
-  reply({ cmd: "ready", timeOrigin: performance.timeOrigin });
+  reply({ cmd: "ready" });
   for await (const line of lines(Deno.stdin.readable)) {
     reply(await handle(JSON.parse(line)));
   }

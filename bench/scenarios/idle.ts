@@ -72,6 +72,16 @@ const RSS_STABLE_MAX_MS = 5_000;
 export const LIVENESS_TIMEOUT_MS = 15_000;
 /** Issue target for roomcast/bare KiB per socket. */
 export const IDLE_RATIO_TARGET = 1.25;
+/** Issue 18's target for it with the servers spread over processes (50,000 sockets on one machine). */
+export const SPREAD_IDLE_RATIO_TARGET = 1.1;
+
+/** Server CPU µs per socket opened while connecting, or null. */
+export function cpuPerConnectUs(r: IdleResult): number | null {
+  const pct = r.connectCpu.serverCpuPct;
+  return pct === null || r.socketsOpened === 0
+    ? null
+    : (pct / 100) * r.connectMs * 1000 / r.socketsOpened;
+}
 
 /** The idle scenario against one target. */
 export interface IdleResult {
@@ -359,6 +369,10 @@ export function idleTable(results: IdleResult[]): string {
       ...results.map((r) => fmt(r.connectCpu.otherCpuPct, 0)),
     ],
     [
+      "server CPU µs per connect",
+      ...results.map((r) => fmt(cpuPerConnectUs(r), 0)),
+    ],
+    [
       "client loop lag max ms",
       ...results.map((r) => fmt(r.connectLoopLagMs.max, 0)),
     ],
@@ -407,13 +421,14 @@ export function idleTable(results: IdleResult[]): string {
   const out = [textTable(rows)];
   const rr = idleRatio(results);
   if (rr !== null) {
+    const target = results.some((r) => r.serverProcesses > 1)
+      ? SPREAD_IDLE_RATIO_TARGET
+      : IDLE_RATIO_TARGET;
     out.push(
       "",
       `idle roomcast/bare KiB per socket ×${
         fmt(rr, 2)
-      } (issue target ≤ ${IDLE_RATIO_TARGET}×: ${
-        rr <= IDLE_RATIO_TARGET ? "met" : "NOT met"
-      })`,
+      } (issue target ≤ ${target}×: ${rr <= target ? "met" : "NOT met"})`,
     );
   }
   const notes: string[] = [];

@@ -213,17 +213,11 @@ export async function runIdleSpread(
     }
     const livenessMs = performance.now() - lt;
     const delivered = sum(tallies.map((x) => x.delivered));
-    // A latency is receive − send on two processes' clocks: when one process
-    // sent every message, each receiver's samples are shifted by the
-    // difference of the two time origins; otherwise they are not comparable.
-    const senders = loads.filter((_, i) => sends[i].length > 0);
+    // Sender and receiver may be different load processes: their latencies
+    // are on the wall clock they share.
     const latencies = new Samples();
-    if (senders.length === 1) {
-      const origin = senders[0].timeOrigin;
-      for (const [i, x] of tallies.entries()) {
-        const shift = loads[i].timeOrigin - origin;
-        for (const ms of x.latenciesMs) latencies.push(ms + shift);
-      }
+    for (const x of tallies) {
+      for (const ms of x.latenciesMs) latencies.push(ms);
     }
     log(
       `after ${o.hold} s: ${openAfterHold}/${opened} still open; ` +
