@@ -9,6 +9,11 @@
  *   then after every socket opened and RSS settled: KiB per socket. The
  *   sockets are held 10 s and must all still be open; then one message per
  *   room must reach every socket. Issue target: roomcast/bare ≤ 1.25×.
+ *   Past one process' `nofile` limit (`--sockets=50000 --processes=3
+ *   --layer=redis`), `bench/scenarios/idle_spread.ts`: several server
+ *   processes on one port and load processes from several 127.0.0.x source
+ *   addresses, the same measurement summed over the server processes; issue
+ *   target there ≤ 1.1×.
  * - **fanout** (`bench/scenarios/fanout.ts`): R rooms × C clients (20 × 25),
  *   S senders per room within Roomcast's 2 msgs/s per connection, a fixed
  *   total rate (200 msgs/s): delivered msgs/s (one message reaching one
