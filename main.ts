@@ -1,6 +1,7 @@
 /**
  * Entry point: read the configuration, serve (on `WORKERS` workers sharing
- * the port when more than one), and stop gracefully on SIGINT/SIGTERM:
+ * the port when more than one; with `REUSE_PORT=1` other processes may serve
+ * the same port too), and stop gracefully on SIGINT/SIGTERM:
  * clients are told to reconnect (1012) and the process exits within 5 s.
  *
  * @module
@@ -29,7 +30,8 @@ try {
 let main: Instance;
 try {
   main = await startInstance(config, manifest, {
-    reusePort: config.workers > 1,
+    // Workers of this process, or other processes (REUSE_PORT), share the port.
+    reusePort: config.workers > 1 || config.reusePort,
   });
 } catch (err) {
   if (err instanceof ListenerSettingsError) {

@@ -5,22 +5,30 @@
  * received on `/ws/chat/<room>` is sent, as is, to every socket of that room
  * (the sender included), which is the least work any chat server can do.
  *
- * To mirror Roomcast's `welcome`, a socket gets `{"type":"welcome"}` once it
- * has joined its room, so the benchmark client waits the same way for both.
+ * To mirror Roomcast's `welcome`, a socket gets `{"type":"welcome"}` (with
+ * this process' pid) once it has joined its room, so the benchmark client
+ * waits the same way for both.
  * To mirror Roomcast's graceful restart (the storm scenario), SIGTERM closes
  * every socket with 1012 and exits once their close handshakes finished (at
  * most {@link SHUTDOWN_GRACE_MS}), as `lib/instance.ts` does.
  *
  * Run: `PORT=0 HOSTNAME=127.0.0.1 deno run -A bench/bare_server.ts` (prints
- * `Listening on http://127.0.0.1:PORT/` like `main.ts`); normally started by
- * `deno task bench -- --target=bare`.
+ * `Listening on http://127.0.0.1:PORT/` like `main.ts`; with `REUSE_PORT=1`
+ * several of them share one port, as Roomcast's processes do); normally
+ * started by `deno task bench -- --target=bare`.
  *
  * @module
  */
 
 /** Same idle timeout as the Roomcast WebSocket route, for a fair comparison. */
 const IDLE_TIMEOUT_S = 60;
-const WELCOME = '{"type":"welcome"}';
+/**
+ * Names this process: the bare server has no layer between processes, so a
+ * room's message reaches only the sockets of the process it was sent to, and
+ * a load generator spread over several bare processes must know which
+ * sockets share a broadcast (`bench/scenarios/idle_spread.ts`).
+ */
+const WELCOME = `{"type":"welcome","process":${Deno.pid}}`;
 const PREFIX = "/ws/chat/";
 /** Longest wait for the 1012 close handshakes on SIGTERM (Roomcast waits half of its 5 s). */
 const SHUTDOWN_GRACE_MS = 2_500;
@@ -89,6 +97,8 @@ if (import.meta.main) {
   Deno.serve({
     port,
     hostname,
+    // Several bare processes on one port, as Roomcast's REUSE_PORT=1.
+    reusePort: Deno.env.get("REUSE_PORT") === "1",
     onListen: ({ hostname, port }) => {
       console.log(`Listening on http://${hostname}:${port}/`);
     },

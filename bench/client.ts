@@ -115,7 +115,8 @@ export type FrameKind =
   /** A measured delivery: a message, or a reaction's event. */
   | { kind: "message"; tag: BenchTag | null }
   | { kind: "presence" }
-  | { kind: "welcome" }
+  /** `process`: the bare server's pid, which a room's broadcast does not leave. */
+  | { kind: "welcome"; process?: number }
   | { kind: "error"; code: string }
   | { kind: "resync" }
   | { kind: "other" }
@@ -162,7 +163,9 @@ export function classifyFrame(data: string): FrameKind {
     case "presence":
       return { kind: "presence" };
     case "welcome":
-      return { kind: "welcome" };
+      return typeof frame.process === "number"
+        ? { kind: "welcome", process: frame.process }
+        : { kind: "welcome" };
     case "error":
       return { kind: "error", code: String(frame.code) };
     case "resync":
@@ -281,6 +284,8 @@ export class BenchClient {
   lastPhase: Phase = "w";
   /** The newest message this client has seen (1 on the bare server, which has no `seq`); 0: none yet. */
   lastSeq = 0;
+  /** The bare server process this client's welcome named; null for Roomcast (whose layer spans processes). */
+  process: number | null = null;
   /** Whether this client's next reaction puts 👍 on (else takes it back). */
   private reactOn = true;
   closing = false;
@@ -329,6 +334,7 @@ export class BenchClient {
           if (tally.measuring) tally.presenceFrames++;
           return;
         case "welcome":
+          this.process = frame.process ?? null;
           welcomed();
           return;
         case "error":
@@ -350,7 +356,10 @@ export class BenchClient {
     return this.socket.readyState === WebSocket.OPEN;
   }
 
-  /** Connects and waits for `welcome` (at most `timeoutMs`). */
+  /**
+   * Connects and waits for `welcome` (at most `timeoutMs`); through
+   * `httpClient` (e.g. `Deno.createHttpClient({ localAddress })`) when given.
+   */
   static async connect(
     url: string,
     headers: Record<string, string>,
@@ -358,9 +367,13 @@ export class BenchClient {
     id: string,
     sink: Sink,
     timeoutMs: number = WELCOME_TIMEOUT_MS,
+    httpClient?: Deno.HttpClient,
   ): Promise<BenchClient> {
-    // Deno's constructor takes `{ headers }`; the DOM lib only knows protocols.
-    const socket = new WebSocket(url, { headers } as unknown as string[]);
+    // Deno's constructor takes `{ headers, client }`; the DOM lib only knows protocols.
+    const socket = new WebSocket(
+      url,
+      { headers, client: httpClient } as unknown as string[],
+    );
     const client = new BenchClient(socket, room, id, sink);
     try {
       await withTimeout(
@@ -375,10 +388,19 @@ export class BenchClient {
     return client;
   }
 
-  /** Sends one benchmark message; false if the socket is not open. */
-  sendBench(phase: Phase, step: number, k: number, size: number): boolean {
+  /**
+   * Sends one benchmark message stamped `sentAt` (this process' clock unless
+   * told otherwise); false if the socket is not open.
+   */
+  sendBench(
+    phase: Phase,
+    step: number,
+    k: number,
+    size: number,
+    sentAt: number = performance.now(),
+  ): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
-    const text = benchText(phase, step, performance.now(), this.id, size);
+    const text = benchText(phase, step, sentAt, this.id, size);
     this.lastPhase = phase;
     // The text and the id need no JSON escaping.
     this.socket.send(
@@ -477,13 +499,22 @@ export async function pace(
   return made;
 }
 
+/** Where a run of clients sits among all of a scenario's, and how it connects. */
+export interface ConnectFrom {
+  /** Number of the first client: client `k` of this run is number `first + k` (default 0). */
+  first?: number;
+  /** Connect through this client (e.g. one bound to a source address). */
+  client?: Deno.HttpClient;
+}
+
 /**
  * Opens `headers.length` clients, `concurrency` at a time, each waiting for
- * its `welcome`: client `i` joins room `i % rooms` (so rooms fill evenly) with
- * id `r<room>c<slot>`. Every client opened is also pushed onto `opened`, so
- * the caller can close them even when a later connect fails. A failed connect
- * throws, unless `onError` is given: then it is reported there and its slot
- * in the result stays empty.
+ * its `welcome`: client number `i` joins room `i % rooms` (so rooms fill
+ * evenly) with id `r<room>c<slot>`; numbers start at `from.first` (0). Every
+ * client opened is also pushed onto `opened`, so the caller can close them
+ * even when a later connect fails. A failed connect throws, unless `onError`
+ * is given: then it is reported there (with its index in `headers`) and its
+ * slot in the result stays empty.
  */
 export async function connectAll(
   wsUrl: (room: string) => string,
@@ -494,22 +525,25 @@ export async function connectAll(
   opened: BenchClient[],
   onError?: (index: number, err: Error) => void,
   timeoutMs: number = WELCOME_TIMEOUT_MS,
+  from: ConnectFrom = {},
 ): Promise<BenchClient[]> {
   const out: BenchClient[] = new Array(headers.length);
+  const first = from.first ?? 0;
   let next = 0;
   let failed = false;
   const worker = async () => {
     while (!failed && next < headers.length) {
       const i = next++;
-      const room = i % rooms;
+      const room = (first + i) % rooms;
       try {
         const client = await BenchClient.connect(
           wsUrl(`bench-${room}`),
           headers[i],
           room,
-          `r${room}c${Math.floor(i / rooms)}`,
+          `r${room}c${Math.floor((first + i) / rooms)}`,
           sink,
           timeoutMs,
+          from.client,
         );
         opened.push(client);
         out[i] = client;
@@ -527,6 +561,11 @@ export async function connectAll(
   );
   return out;
 }
+
+/** A short, stable key for a connect error's message (ports and paths vary), for counting. */
+export const connectErrorKey = (err: Error): string =>
+  err.message.replace(/ws:\/\/\S+/g, "<url>").replace(/\d{3,}/g, "N")
+    .slice(0, 80);
 
 /** Closes every client, as expected, in parallel. */
 export async function closeAll(clients: BenchClient[]): Promise<void> {

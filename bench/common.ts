@@ -104,25 +104,31 @@ export interface CpuFigures {
 
 /**
  * Starts a CPU meter over `pids` (the server under test and its helpers, e.g.
- * redis-server); calling the returned function gives the figures since.
+ * redis-server) and `clientPids` (the load generator: this process unless
+ * told otherwise); calling the returned function gives the figures since.
  */
-export function cpuMeter(pids: () => number[]): () => CpuFigures {
-  const server = () => {
-    let total = 0;
-    for (const pid of pids()) {
+export function cpuMeter(
+  pids: () => number[],
+  clientPids: () => number[] = () => [Deno.pid],
+): () => CpuFigures {
+  const total = (of: () => number[]) => () => {
+    let seconds = 0;
+    for (const pid of of()) {
       const s = cpuSeconds(pid);
       if (s === null) return null;
-      total += s;
+      seconds += s;
     }
-    return total;
+    return seconds;
   };
+  const server = total(pids);
+  const client = total(clientPids);
   const s0 = server();
-  const c0 = cpuSeconds(Deno.pid);
+  const c0 = client();
   const h0 = hostBusySeconds();
   const t0 = performance.now();
   return () => {
     const s1 = server();
-    const c1 = cpuSeconds(Deno.pid);
+    const c1 = client();
     const h1 = hostBusySeconds();
     const seconds = (performance.now() - t0) / 1000;
     const pct = (a: number | null, b: number | null) =>

@@ -5,6 +5,10 @@
  */
 
 import { LAYER_KINDS, type LayerKind } from "../lib/chat/layer.ts";
+import { LOAD_PROCESS_MAX_SOCKETS } from "./spread.ts";
+
+/** Most server or load processes: the 2-core machine runs out long before. */
+export const MAX_PROCESSES = 16;
 
 /** Roomcast's sustained per-connection rate (lib/chat/rate_limit.ts). */
 export const DEFAULT_SENDER_RATE = 2;
@@ -31,6 +35,14 @@ export interface Options {
   bareV8: "default" | "same";
   /** Roomcast's `WORKERS`: serving workers in its one process (1: none extra). */
   workers: number;
+  /**
+   * Server processes per target on one port (`SO_REUSEPORT`; Roomcast with
+   * `REUSE_PORT=1`), each with its own `nofile` limit (idle only; Roomcast
+   * needs `--layer=redis` for more than one).
+   */
+  processes: number;
+  /** Load-generator processes for idle (`auto`: as few as hold the sockets; see `bench/spread.ts`). */
+  loadProcesses: number | "auto";
   /** Roomcast's listener (`LISTENER`): the guarded one (default) or plain `Deno.serve`, for comparing. */
   listener: "guarded" | "deno";
   /** Rooms (every scenario). */
@@ -130,6 +142,10 @@ Common:
                                --v8-flags of \`deno task start\`, which Roomcast always gets)
   --workers=1                  Roomcast WORKERS (serving workers sharing the port; > 1
                                needs --layer=broadcast, kv or redis; the bare server has one)
+  --processes=1                server processes per target on one port (SO_REUSEPORT;
+                               Roomcast gets REUSE_PORT=1 and needs --layer=redis for
+                               more than one; idle only): one machine past one
+                               process' nofile limit
   --rooms=20                   rooms
   --clients=25                 WebSocket clients per room (fanout, ramp)
   --size=80                    message text length, characters
@@ -160,6 +176,12 @@ ramp:
 idle:
   --sockets=10000              sockets to open (needs ulimit -n ≥ sockets + 200)
   --hold=10                    seconds to hold them before the liveness check
+  --load-processes=auto        client processes (auto: as few as hold ≤ 15,000 sockets
+                               each); with more than one process on either side, the
+                               sockets come from load processes, ≤ 14,000 per source
+                               address on 127.0.0.0/8 (127.0.0.2, .3, …). E.g. 50,000:
+                               --scenario=idle --sockets=50000 --rooms=100
+                               --processes=3 --layer=redis
 
 storm (only when named: --scenario=storm; ≈ ${EXPECTED_SECONDS.storm} s):
   a graceful restart (1012) under --sockets clients, every one reconnecting
@@ -241,6 +263,19 @@ export function parseArgs(args: string[]): Parsed {
   if (listener !== "guarded" && listener !== "deno") {
     throw new UsageError("--listener must be guarded or deno");
   }
+  const loadProcessesRaw = take("load-processes") ?? "auto";
+  const loadProcesses = loadProcessesRaw === "auto"
+    ? "auto"
+    : Number(loadProcessesRaw);
+  if (
+    loadProcesses !== "auto" &&
+    (!Number.isInteger(loadProcesses) || loadProcesses < 1 ||
+      loadProcesses > MAX_PROCESSES)
+  ) {
+    throw new UsageError(
+      `--load-processes must be auto or an integer from 1 to ${MAX_PROCESSES}`,
+    );
+  }
   const sendersRaw = take("senders");
   const options: Options = {
     scenarios: SCENARIOS.filter((s) => wanted.has(s)),
@@ -250,6 +285,8 @@ export function parseArgs(args: string[]): Parsed {
     profile: undefined,
     bareV8,
     workers: int("workers", 1, 1, 64),
+    processes: int("processes", 1, 1, MAX_PROCESSES),
+    loadProcesses,
     listener,
     rooms: int("rooms", 20, 1, 10_000),
     clients: int("clients", 25, 1, 10_000),
@@ -279,6 +316,29 @@ export function parseArgs(args: string[]): Parsed {
   if (options.workers > 1 && options.layer === "memory") {
     throw new UsageError(
       "--workers > 1 needs --layer=broadcast, kv or redis (memory spans one worker)",
+    );
+  }
+  if (options.processes > 1 || options.loadProcesses !== "auto") {
+    if (options.scenarios.some((s) => s !== "idle")) {
+      throw new UsageError(
+        "--processes and --load-processes apply to --scenario=idle only",
+      );
+    }
+    if (
+      options.processes > 1 && options.targets.includes("roomcast") &&
+      options.layer !== "redis"
+    ) {
+      throw new UsageError(
+        "--processes > 1 needs --layer=redis (the layer that spans processes on one KV file)",
+      );
+    }
+  }
+  if (
+    options.loadProcesses !== "auto" &&
+    options.sockets > options.loadProcesses * LOAD_PROCESS_MAX_SOCKETS
+  ) {
+    throw new UsageError(
+      `--load-processes=${options.loadProcesses} cannot hold --sockets=${options.sockets} (at most ${LOAD_PROCESS_MAX_SOCKETS} each)`,
     );
   }
   if (options.maxRate < options.startRate) {

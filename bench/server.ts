@@ -100,7 +100,10 @@ export class ServerProcess extends Child {
     return this.#stderrTail.join("\n");
   }
 
-  /** Starts `script` with `env` and waits for its `Listening on` line. */
+  /**
+   * Starts `script` with `env` and waits for its `Listening on` line; on a
+   * free port unless `env` names a `PORT`.
+   */
   static async start(
     script: string,
     env: Record<string, string>,
@@ -109,7 +112,7 @@ export class ServerProcess extends Child {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", ...denoFlags, script],
       cwd: ROOT,
-      env: { ...env, PORT: "0", HOSTNAME: HOST, NO_COLOR: "1" },
+      env: { PORT: "0", ...env, HOSTNAME: HOST, NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -174,8 +177,17 @@ export interface Deployment {
   target: Target;
   /** Roomcast's layer; null for bare. */
   layer: string | null;
-  /** The current server process (a new one after {@link restart}). */
+  /** The current server process (a new one after {@link restart}); the first of {@link servers}. */
   readonly server: ServerProcess;
+  /**
+   * Every server process of the target, all on one port (`--processes`;
+   * `SO_REUSEPORT`: the kernel spreads new connections over them).
+   */
+  readonly servers: readonly ServerProcess[];
+  /** Sum of the server processes' VmRSS, KiB; null once one has exited. */
+  rssKiB(): number | null;
+  /** True once any server process has exited. */
+  readonly exited: boolean;
   redis: TestRedis | null;
   /** `target` or `target/layer`, for tables. */
   label: string;
@@ -183,11 +195,11 @@ export interface Deployment {
   pids(): number[];
   wsUrl(room: string): string;
   /**
-   * Stops the server gracefully (SIGTERM: its sockets are closed with 1012)
-   * and starts it again on the same data, on a new port.
+   * Stops the servers gracefully (SIGTERM: their sockets are closed with 1012)
+   * and starts them again on the same data, on a new port.
    */
   restart(): Promise<void>;
-  /** Stops the server, its redis-server and removes its KV directory. */
+  /** Stops the servers, their redis-server and removes their KV directory. */
   stop(): Promise<void>;
 }
 
@@ -228,7 +240,12 @@ export async function startTarget(
     (layer
       ? `${target}/${layer}${o.workers > 1 ? `×${o.workers}` : ""}`
       : target) +
-    (target === "roomcast" && o.listener === "deno" ? "/Deno.serve" : "");
+    (target === "roomcast" && o.listener === "deno" ? "/Deno.serve" : "") +
+    (o.processes > 1 ? ` ${o.processes} processes` : "");
+  // Several processes share one port: the first picks it, the others join.
+  const reusePort: Record<string, string> = o.processes > 1
+    ? { REUSE_PORT: "1" }
+    : {};
   if (o.profile) await Deno.mkdir(o.profile, { recursive: true });
   const profile = o.profile
     ? [
@@ -250,13 +267,22 @@ export async function startTarget(
   );
   if (target === "bare") {
     // The reference runs on Deno's defaults unless asked to share Roomcast's flags.
-    const launch = () =>
+    const launch = (port: number) =>
       ServerProcess.start(
         "bench/bare_server.ts",
-        {},
+        { ...reusePort, PORT: String(port) },
         v8FlagArgs([...(o.bareV8 === "same" ? startFlags : []), ...profile]),
       );
-    return deployment(target, null, label, await launch(), launch, null, null);
+    const launchAll = () => startProcesses(o.processes, launch);
+    return deployment(
+      target,
+      null,
+      label,
+      await launchAll(),
+      launchAll,
+      null,
+      null,
+    );
   }
   const tmp = await makeTempDir("roomcast-bench-");
   let redis: TestRedis | null = null;
@@ -275,17 +301,19 @@ export async function startTarget(
       ...CROWD_FROM_ONE_ADDRESS,
       LISTENER: o.listener,
       ...(redis ? { REDIS_URL: redis.url } : {}),
+      ...reusePort,
       ...start.env,
     };
     // A restart (the storm scenario) starts the same command on the same KV file.
-    const launch = () =>
+    const launch = (port: number) =>
       ServerProcess.start(
         "main.ts",
-        env,
+        { ...env, PORT: String(port) },
         v8FlagArgs([...startFlags, ...profile]),
       );
-    const server = await launch();
-    return deployment(target, layer, label, server, launch, redis, tmp);
+    const launchAll = () => startProcesses(o.processes, launch);
+    const servers = await launchAll();
+    return deployment(target, layer, label, servers, launchAll, redis, tmp);
   } catch (err) {
     await redis?.stop();
     await removeTempDir(tmp);
@@ -293,34 +321,76 @@ export async function startTarget(
   }
 }
 
+/**
+ * Starts `n` processes with `launch`: the first on a free port (0), the
+ * others on the port it got; if one fails, stops those already started.
+ */
+async function startProcesses(
+  n: number,
+  launch: (port: number) => Promise<ServerProcess>,
+): Promise<ServerProcess[]> {
+  const servers = [await launch(0)];
+  try {
+    for (let i = 1; i < n; i++) servers.push(await launch(servers[0].port));
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
+  return servers;
+}
+
+const pidsOf = (servers: readonly ServerProcess[]) =>
+  servers.map((s) => s.pid).join(", ");
+
 function deployment(
   target: Target,
   layer: string | null,
   label: string,
-  first: ServerProcess,
-  launch: () => Promise<ServerProcess>,
+  first: ServerProcess[],
+  launchAll: () => Promise<ServerProcess[]>,
   redis: TestRedis | null,
   tmp: string | null,
 ): Deployment {
-  log(`${label}: server pid ${first.pid} on ${first.origin}`);
-  let server = first;
+  let servers = first;
+  log(`${label}: server pid ${pidsOf(servers)} on ${servers[0].origin}`);
+  const stopAll = () => Promise.all(servers.map((s) => s.stop()));
   return {
     target,
     layer,
     get server() {
-      return server;
+      return servers[0];
+    },
+    get servers() {
+      return servers;
+    },
+    rssKiB() {
+      let total = 0;
+      for (const s of servers) {
+        const rss = s.rssKiB();
+        if (rss === null) return null;
+        total += rss;
+      }
+      return total;
+    },
+    get exited() {
+      return servers.some((s) => s.exited);
     },
     redis,
     label,
-    pids: () => redis ? [server.pid, redis.process.pid] : [server.pid],
-    wsUrl: (room) => `ws://${HOST}:${server.port}/ws/chat/${room}`,
+    pids: () => [
+      ...servers.map((s) => s.pid),
+      ...(redis ? [redis.process.pid] : []),
+    ],
+    wsUrl: (room) => `ws://${HOST}:${servers[0].port}/ws/chat/${room}`,
     async restart() {
-      await server.stop();
-      server = await launch();
-      log(`${label}: restarted, pid ${server.pid} on ${server.origin}`);
+      await stopAll();
+      servers = await launchAll();
+      log(
+        `${label}: restarted, pid ${pidsOf(servers)} on ${servers[0].origin}`,
+      );
     },
     async stop() {
-      await server.stop();
+      await stopAll();
       await redis?.stop();
       if (tmp) await removeTempDir(tmp);
     },
@@ -381,11 +451,14 @@ export async function clientHeaders(
   return guestCookies.slice(0, n).map((cookie) => ({ cookie, origin }));
 }
 
-/** Roomcast's `GET /metrics` counters (closes by code, drops by reason…), or null. */
+/**
+ * Roomcast's `GET /metrics` counters (closes by code, drops by reason…), or
+ * null (also with several processes: one request reaches one of them).
+ */
 export async function serverMetrics(
   d: Deployment,
 ): Promise<Record<string, unknown> | null> {
-  if (d.target !== "roomcast" || d.server.exited) return null;
+  if (d.target !== "roomcast" || d.exited || d.servers.length > 1) return null;
   try {
     const res = await fetch(`${d.server.origin}/metrics`, {
       signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),

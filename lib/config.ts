@@ -13,6 +13,7 @@
 
 import { LAYER_KINDS, type LayerKind } from "./chat/layer.ts";
 import { MESSAGE_BURST, MESSAGE_RATE_PER_S } from "./chat/rate_limit.ts";
+import { isKvConnect } from "./store/kv.ts";
 import { STORE_KINDS, type StoreOptions } from "./store/types.ts";
 import { parseCidr } from "./web/client_address.ts";
 
@@ -27,6 +28,15 @@ export interface ServerConfig {
    * "auto" = one per core). Not on Deno Deploy, which adds instances itself.
    */
   workers: number;
+  /**
+   * Listen with `SO_REUSEPORT` even with one worker (`REUSE_PORT`, default
+   * off), so several processes on one machine serve one port and the kernel
+   * spreads new connections over them. Each process has its own `nofile`
+   * limit, so this is how one machine holds more sockets than one process may
+   * open. Needs a layer that spans processes (`redis`, or `kv` over KV
+   * Connect) and a shared store. Not on Deno Deploy.
+   */
+  reusePort: boolean;
   /** `production` refuses to start without a session secret (`ROOMCAST_ENV`). */
   production: boolean;
   /**
@@ -318,10 +328,18 @@ export function serverConfig(env: Env): ServerConfig {
       "does not apply on Deno Deploy (it adds instances itself): unset it",
     );
   }
+  const reusePort = bool(env, "REUSE_PORT", false);
+  if (onDeploy && reusePort) {
+    throw new ConfigError(
+      "REUSE_PORT",
+      "does not apply on Deno Deploy (it adds instances itself): unset it",
+    );
+  }
   return {
     port: int(env, "PORT", 8000, 0, 65535),
     hostname: env.HOSTNAME || "0.0.0.0",
     workers,
+    reusePort,
     production,
     onDeploy,
     metricsToken: env.METRICS_TOKEN || undefined,
@@ -385,6 +403,21 @@ export function layerConfig(
       "memory cannot span several WORKERS: use broadcast, kv or redis",
     );
   }
+  if (server.reusePort) {
+    // REUSE_PORT is for several processes: the layer must reach the others.
+    if (channelLayer === "memory" || channelLayer === "broadcast") {
+      throw new ConfigError(
+        "CHANNEL_LAYER",
+        `${channelLayer} cannot span the processes REUSE_PORT is for: use redis (or kv with KV Connect)`,
+      );
+    }
+    if (channelLayer === "kv" && !isKvConnect(env.KV_PATH)) {
+      throw new ConfigError(
+        "CHANNEL_LAYER",
+        "kv on a local file does not wake other processes' watches (denoland/deno#21640), which REUSE_PORT is for: use redis, or kv with KV Connect",
+      );
+    }
+  }
   return { channelLayer, redisUrl };
 }
 
@@ -397,6 +430,12 @@ export function storageConfig(env: Env, server: ServerConfig): StorageConfig {
     throw new ConfigError(
       "KV_PATH",
       ":memory: cannot be shared by several WORKERS: use a file",
+    );
+  }
+  if (server.reusePort && kvPath === ":memory:") {
+    throw new ConfigError(
+      "KV_PATH",
+      ":memory: cannot be shared by the processes REUSE_PORT is for: use a file or KV Connect",
     );
   }
   return {

@@ -274,3 +274,36 @@ Deno.test("loadConfig: HISTORY_MIN_AGE_DAYS is 7 by default, 0 turns it off, and
     refuses({ HISTORY_MIN_AGE_DAYS: value }, "HISTORY_MIN_AGE_DAYS");
   }
 });
+
+Deno.test("loadConfig: REUSE_PORT lets several processes share the port, only with a layer and a store that span them", () => {
+  assert.equal(loadConfig({}).reusePort, false);
+  assert.equal(loadConfig({ REUSE_PORT: "0" }).reusePort, false);
+  const redis = { REUSE_PORT: "1", CHANNEL_LAYER: "redis" };
+  assert.equal(loadConfig(redis).reusePort, true);
+  assert.equal(loadConfig({ ...redis, WORKERS: "2" }).workers, 2);
+  refuses({ REUSE_PORT: "maybe" }, "REUSE_PORT");
+  // The default layer (memory) and broadcast stop at the process.
+  refuses({ REUSE_PORT: "1" }, "CHANNEL_LAYER");
+  refuses({ REUSE_PORT: "1", CHANNEL_LAYER: "memory" }, "CHANNEL_LAYER");
+  refuses(
+    { REUSE_PORT: "1", CHANNEL_LAYER: "broadcast", WORKERS: "2" },
+    "CHANNEL_LAYER",
+  );
+  // kv spans processes only over KV Connect, not on one local file.
+  refuses({ REUSE_PORT: "1", CHANNEL_LAYER: "kv" }, "CHANNEL_LAYER");
+  refuses(
+    { REUSE_PORT: "1", CHANNEL_LAYER: "kv", KV_PATH: "/tmp/shared.kv" },
+    "CHANNEL_LAYER",
+  );
+  assert.equal(
+    loadConfig({
+      REUSE_PORT: "1",
+      CHANNEL_LAYER: "kv",
+      KV_PATH: "https://kv.example.com",
+    }).channelLayer,
+    "kv",
+  );
+  // Each process would have its own empty store.
+  refuses({ ...redis, KV_PATH: ":memory:" }, "KV_PATH");
+  refuses({ ...DEPLOY, ...redis }, "REUSE_PORT");
+});

@@ -8,6 +8,21 @@
  */
 
 /**
+ * Whether `path` (as {@link openKv} takes it) is a remote database over KV
+ * Connect, which processes on several machines can share, rather than a
+ * local file or `:memory:`.
+ *
+ * @example
+ * ```ts
+ * isKvConnect("https://kv.example.com"); // true
+ * isKvConnect("./data/roomcast.kv"); // false
+ * ```
+ */
+export function isKvConnect(path: string | undefined): boolean {
+  return path !== undefined && /^https?:\/\//.test(path);
+}
+
+/**
  * Opens the KV database at `path`.
  *
  * @example
@@ -17,7 +32,7 @@
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   // A URL is a remote database over KV Connect (needs DENO_KV_ACCESS_TOKEN).
-  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
+  if (path && path !== ":memory:" && !isKvConnect(path)) {
     const dir = path.replace(/[^/]+$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
@@ -47,7 +62,7 @@ export const REMOTE_MAX_CHECKS = 10;
  * ```
  */
 export function maxChecksFor(path: string | undefined): number {
-  return path === undefined || /^https?:\/\//.test(path)
+  return path === undefined || isKvConnect(path)
     ? REMOTE_MAX_CHECKS
     : LOCAL_MAX_CHECKS;
 }

@@ -19,6 +19,10 @@ import {
 } from "../../bench/decide.ts";
 import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
 import { checkRoom } from "../../bench/storm_client.ts";
+import {
+  cpuPerConnectUs,
+  type IdleResult,
+} from "../../bench/scenarios/idle.ts";
 
 const config: RampConfig = {
   startRate: 200,
@@ -367,6 +371,43 @@ Deno.test("parseArgs: storm runs only when named, with its flags", () => {
   assert.throws(() => parseArgs(["--resume=never"]), UsageError);
 });
 
+Deno.test("parseArgs: --processes and --load-processes spread idle over processes; Roomcast needs redis for it", () => {
+  const byDefault = parseArgs([]);
+  assert.ok(!byDefault.help);
+  if (byDefault.help) return;
+  assert.equal(byDefault.options.processes, 1);
+  assert.equal(byDefault.options.loadProcesses, "auto");
+  const fifty = parseArgs([
+    "--scenario=idle",
+    "--sockets=50000",
+    "--processes=3",
+    "--layer=redis",
+    "--load-processes=4",
+  ]);
+  assert.ok(!fifty.help);
+  if (fifty.help) return;
+  assert.equal(fifty.options.processes, 3);
+  assert.equal(fifty.options.loadProcesses, 4);
+  // The bare server alone needs no layer.
+  assert.ok(
+    !parseArgs(["--scenario=idle", "--target=bare", "--processes=2"]).help,
+  );
+  for (
+    const bad of [
+      ["--scenario=idle", "--processes=3"], // memory layer
+      ["--scenario=idle", "--processes=3", "--layer=kv"], // kv does not wake other processes
+      ["--processes=2", "--layer=redis"], // every scenario
+      ["--scenario=storm", "--processes=2", "--layer=redis"],
+      ["--scenario=idle", "--processes=0"],
+      ["--scenario=idle", "--load-processes=0"],
+      ["--scenario=idle", "--load-processes=some"],
+      ["--scenario=idle", "--sockets=50000", "--load-processes=3"], // over 15,000 each
+    ]
+  ) {
+    assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
+  }
+});
+
 Deno.test("checkRoom: each client must hold each message once, at seq 1…n", () => {
   const held = (ids: string[]) =>
     ids.map((clientId, i) => ({ seq: i + 1, clientId }));
@@ -444,10 +485,79 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "deno task bench --scenario=idle --processes=2, small: two server processes on one port, two load processes from two source addresses, every socket live, on Roomcast (redis) and bare",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "bench/run.ts",
+        "--scenario=idle",
+        "--sockets=120",
+        "--rooms=3",
+        "--processes=2",
+        "--load-processes=2",
+        "--layer=redis",
+        "--hold=0",
+      ],
+      cwd: new URL("../..", import.meta.url).pathname,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(180_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `bench failed:\n${stdout}\n${stderr}`);
+    const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const results = report.scenarios.idle.results;
+    assert.deepEqual(results.map((r: { target: string }) => r.target), [
+      "roomcast",
+      "bare",
+    ]);
+    for (const r of results) {
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.serverProcesses, 2);
+      assert.equal(r.loadProcesses, 2);
+      assert.equal(r.sourceAddresses, 2);
+      assert.equal(r.socketsOpened, 120);
+      assert.equal(r.liveness.delivered, 120);
+      assert.ok(r.rssKiB.perSocket > 0, JSON.stringify(r.rssKiB));
+    }
+    const [rc, bare] = results;
+    // Roomcast: one message per room reached the sockets of both processes (redis).
+    assert.equal(rc.liveness.messages, 3);
+    // bare: no layer, so one message per room per process: the kernel used both.
+    assert.equal(bare.liveness.messages, 6);
+    assert.ok(report.summary.ratio.idleKiBPerSocket > 0);
+  },
+});
+
 Deno.test("parseArgs: --listener picks Roomcast's listener for an A/B run (guarded by default)", () => {
   const byDefault = parseArgs([]);
   assert.ok(!byDefault.help && byDefault.options.listener === "guarded");
   const deno = parseArgs(["--listener=deno"]);
   assert.ok(!deno.help && deno.options.listener === "deno");
   assert.throws(() => parseArgs(["--listener=node"]), UsageError);
+});
+
+Deno.test("cpuPerConnectUs: the servers' CPU over the connect, per socket opened", () => {
+  const result = (
+    serverCpuPct: number | null,
+    connectMs: number,
+    socketsOpened: number,
+  ) =>
+    ({
+      connectCpu: { serverCpuPct, clientCpuPct: null, otherCpuPct: null },
+      connectMs,
+      socketsOpened,
+    }) as unknown as IdleResult;
+  // 85 % of a core for 222 s over 50,000 sockets: 3,774 µs each.
+  assert.equal(Math.round(cpuPerConnectUs(result(85, 222_000, 50_000))!), 3774);
+  assert.equal(cpuPerConnectUs(result(null, 1_000, 10)), null);
+  assert.equal(cpuPerConnectUs(result(50, 1_000, 0)), null);
 });
