@@ -22,6 +22,15 @@ import type {
 export const DEFAULT_EDIT_WINDOW_MS = 24 * 3600 * 1000;
 /** Distinct emoji per message: enough for any real conversation, bounded so a message stays small. */
 export const MAX_DISTINCT_REACTIONS = 20;
+/**
+ * Reactions one message holds in all (a person on an emoji is one): the
+ * message is stored whole with who reacted, in one Deno KV value of at most
+ * 64 KiB. A reactor is at most ~130 bytes serialized (an id of ≤ 42 and a
+ * name of ≤ 32 characters), so 400 of them (52 KiB) and a message of 4,000
+ * characters (≤ 8 KiB) still fit; past it a reaction is refused, where it
+ * would fail the write.
+ */
+export const MAX_REACTIONS_PER_MESSAGE = 400;
 /** Reactors a message shows by name per emoji (the rest are a count). */
 export const SHOWN_REACTORS = 3;
 /** Longest quoted first line of a reply's parent, in UTF-16 units. */
@@ -129,13 +138,19 @@ export function checkEvent(
       return null;
     case "react": {
       const reactions = target.reactions ?? [];
-      if (
-        op.on && reactions.length >= MAX_DISTINCT_REACTIONS &&
-        !reactions.some((r) => r.emoji === op.emoji)
-      ) {
+      const same = reactions.find((r) => r.emoji === op.emoji);
+      if (!op.on || same?.users.some((u) => u.id === user.id)) return null;
+      if (!same && reactions.length >= MAX_DISTINCT_REACTIONS) {
         return refusal(
           "too_many_reactions",
           `A message takes at most ${MAX_DISTINCT_REACTIONS} different reactions.`,
+        );
+      }
+      const total = reactions.reduce((n, r) => n + r.users.length, 0);
+      if (total >= MAX_REACTIONS_PER_MESSAGE) {
+        return refusal(
+          "too_many_reactions",
+          `A message takes at most ${MAX_REACTIONS_PER_MESSAGE} reactions in all.`,
         );
       }
       return null;

@@ -4,6 +4,7 @@ import {
   foldEvent,
   isOneEmoji,
   MAX_DISTINCT_REACTIONS,
+  MAX_REACTIONS_PER_MESSAGE,
   MAX_SNIPPET_CHARS,
   mayEdit,
   quoteOf,
@@ -128,6 +129,28 @@ Deno.test("checkEvent: authors edit within the window and delete; reactions are 
     ),
     null,
   );
+  // 400 reactions in all: one more is refused, taking one back or repeating one is not.
+  const crowded: ChatMessage = {
+    ...message,
+    reactions: [{
+      emoji: "👍",
+      users: Array.from(
+        { length: MAX_REACTIONS_PER_MESSAGE },
+        (_, i) => ({ id: `u${i}`, name: `User ${i}` }),
+      ),
+    }],
+  };
+  const react = (emoji: string, on: boolean, id: string) =>
+    checkEvent(
+      crowded,
+      { kind: "react", target: 1, emoji, on },
+      { id, name: id, kind: "guest" },
+      now,
+    );
+  assert.equal(react("👍", true, "new")?.code, "too_many_reactions");
+  assert.equal(react("🎉", true, "new")?.code, "too_many_reactions");
+  assert.equal(react("👍", false, "u1"), null);
+  assert.equal(react("👍", true, "u1"), null);
   assert.equal(
     checkEvent(
       full,

@@ -23,6 +23,7 @@ import type {
   Stores,
 } from "../../lib/store/types.ts";
 import type { ChatMessage, ChatUser } from "../../lib/chat/types.ts";
+import { MAX_REACTIONS_PER_MESSAGE } from "../../lib/chat/events.ts";
 
 const ANA: ChatUser = { id: "u-ana", name: "Ana", kind: "guest" };
 const BEN: ChatUser = {
@@ -1006,10 +1007,10 @@ Deno.test("kv store: a reaction to a message this store just wrote is one KV rou
 });
 
 /** `n` people with names as long as a display name gets (`MAX_NAME_CHARS`). */
-const crowd = (n: number): ChatUser[] =>
+const crowd = (n: number, pad = "."): ChatUser[] =>
   Array.from({ length: n }, (_, i) => ({
     id: `g-${crypto.randomUUID()}`,
-    name: `Reactor ${i}`.padEnd(32, "."),
+    name: `Reactor ${i}`.padEnd(32, pad),
     kind: "guest",
   }));
 
@@ -1022,49 +1023,32 @@ const thumbsUp = (store: MessageStore, target: number, user: ChatUser) =>
     op: { kind: "react", target, emoji: "👍", on: true },
   });
 
-Deno.test("kv store: a reaction its target cannot take (past KV's 64 KiB per value) fails alone, not the writes committed with it", async () => {
+Deno.test("kv store: a reaction past what a message holds is refused with a reason, and the writes committed with it are stored", async () => {
   const kv = await Deno.openKv(":memory:");
   const store = new KvMessageStore(kv, { minAgeDays: 0 });
   try {
     const { message } = await store.append(draft("r", 1));
-    // People react one by one until the message, with its reactors, no longer fits a KV value.
-    const people = crowd(2_000);
-    let taken = 0;
-    for (const user of people) {
-      const reacted = await thumbsUp(store, message.seq, user).catch((
-        err: Error,
-      ) => err);
-      if (reacted instanceof Error) {
-        assert.match(reacted.message, /Value too large/);
-        break;
-      }
-      assert.ok(reacted.ok);
-      taken++;
-    }
-    assert.ok(taken > 500 && taken < people.length, String(taken));
+    const people = crowd(MAX_REACTIONS_PER_MESSAGE + 1);
+    const reacted = await Promise.all(
+      people.slice(0, -1).map((user) => thumbsUp(store, message.seq, user)),
+    );
+    assert.ok(reacted.every((r) => r.ok));
     // One write in flight, so the next three share the following group commit.
     const busy = store.append(draft("elsewhere", "busy"));
-    const [before, tooMany, after] = await Promise.allSettled([
+    const [before, tooMany, after] = await Promise.all([
       store.append(draft("elsewhere", "before")),
-      thumbsUp(store, message.seq, people[taken]),
+      thumbsUp(store, message.seq, people.at(-1)!),
       store.append(draft("r", "after")),
     ]);
     await busy;
-    assert.match(
-      String(tooMany.status === "rejected" && tooMany.reason),
-      /Value too large/,
-    );
+    assert.equal(!tooMany.ok && tooMany.code, "too_many_reactions");
+    assert.equal(before.duplicate, false);
+    assert.equal(after.message.seq, 1 + MAX_REACTIONS_PER_MESSAGE + 1);
+    const stored = await store.get("r", message.seq);
     assert.equal(
-      before.status,
-      "fulfilled",
-      String(before.status === "rejected" && before.reason),
+      stored?.reactions?.[0].users.length,
+      MAX_REACTIONS_PER_MESSAGE,
     );
-    assert.equal(
-      after.status,
-      "fulfilled",
-      String(after.status === "rejected" && after.reason),
-    );
-    assert.equal(await store.lastSeq("r"), 1 + taken + 1);
   } finally {
     store.close();
     kv.close();
@@ -1076,12 +1060,19 @@ Deno.test("kv store: events on large targets that together pass KV's 800 KiB per
   const store = new KvMessageStore(kv, { minAgeDays: 0, retention: 100_000 });
   try {
     // 16 popular messages (as many events as one group commit takes by its
-    // byte budget), each with about 57 KiB of reactors: each fits a value.
+    // byte budget), each as large as a message gets: 4,000 characters and
+    // every reaction it holds, by people with long names (about 57 KiB, so
+    // each fits a value, and 16 together pass 800 KiB).
     const targets: number[] = [];
     for (let i = 0; i < 16; i++) {
-      const { message } = await store.append(draft("r", `popular ${i}`));
+      const { message } = await store.append({
+        ...draft("r", `popular ${i}`),
+        text: "ж".repeat(4_000),
+      });
       const reacted = await Promise.all(
-        crowd(680).map((user) => thumbsUp(store, message.seq, user)),
+        crowd(MAX_REACTIONS_PER_MESSAGE - 1, "ж").map((user) =>
+          thumbsUp(store, message.seq, user)
+        ),
       );
       assert.ok(reacted.every((r) => r.ok));
       targets.push(message.seq);
