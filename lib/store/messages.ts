@@ -78,17 +78,27 @@ export const MAX_CACHED_TARGETS = 1_000;
  * take the room's next `seq`, so both go through the one writer.
  */
 type Queued =
-  | {
-    kind: "message";
-    draft: MessageDraft;
-    resolve: (result: AppendResult) => void;
-    reject: (err: unknown) => void;
-  }
-  | {
-    kind: "event";
-    draft: EventDraft;
-    resolve: (result: EventResult) => void;
-    reject: (err: unknown) => void;
+  & (
+    | {
+      kind: "message";
+      draft: MessageDraft;
+      resolve: (result: AppendResult) => void;
+      reject: (err: unknown) => void;
+    }
+    | {
+      kind: "event";
+      draft: EventDraft;
+      resolve: (result: EventResult) => void;
+      reject: (err: unknown) => void;
+    }
+  )
+  & {
+    /**
+     * A retry whose `clientId` names this `seq`, found gone (retention took
+     * the original): written again, in a commit that checks the `clientId`
+     * key still names it, so two processes retrying at once write it once.
+     */
+    missing?: number;
   };
 
 /** What a committed batch did with each of its writes, in batch order. */
@@ -368,7 +378,8 @@ export class KvMessageStore implements MessageStore {
         const { draft } = item;
         const key =
           `${item.kind}\u0000${draft.room}\u0000${draft.user.id}\u0000${draft.clientId}`;
-        if (seen[i].value !== null) {
+        // A write found gone is written again over its clientId key (checked as read).
+        if (seen[i].value !== null && seen[i].value !== item.missing) {
           return outcome.push({ kind: "stored", seq: seen[i].value! });
         }
         if (fresh.has(key)) {
@@ -531,7 +542,9 @@ export class KvMessageStore implements MessageStore {
       if (first.kind === "stored") {
         const value = stored[s++].value;
         if (value === null) {
-          this.#requeueWithoutIndex(item);
+          // The original fell out of retention: store it again rather than lose it.
+          this.#queue.push({ ...item, missing: first.seq });
+          this.#pump();
           continue;
         }
         if (item.kind === "message") {
@@ -566,13 +579,6 @@ export class KvMessageStore implements MessageStore {
         }
       }
     }
-  }
-
-  #requeueWithoutIndex(item: Queued): void {
-    this.#kv.delete(idKeyOf(item)).then(() => {
-      this.#queue.push(item);
-      this.#pump();
-    }, item.reject);
   }
 
   async #list(

@@ -1097,3 +1097,40 @@ Deno.test("kv store: events on large targets that together pass KV's 800 KiB per
     kv.close();
   }
 });
+
+Deno.test("kv file store: a retry whose original left retention is stored again once, though two processes' stores retry it at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-requeue-" });
+  const path = `${dir}/log.kv`;
+  const [a, b] = await Promise.all([
+    openStores(path, { retention: 2, minAgeDays: 0 }),
+    openStores(path, { retention: 2, minAgeDays: 0 }),
+  ]);
+  try {
+    const original = await a.messages.append(draft("r", "lost"));
+    await a.messages.append(draft("r", "two"));
+    await a.messages.append(draft("r", "three"));
+    assert.equal(await a.messages.get("r", original.message.seq), null);
+    // Both see the clientId naming a message that is gone, and store it again.
+    const [fromA, fromB] = await Promise.all([
+      a.messages.append(draft("r", "lost")),
+      b.messages.append(draft("r", "lost")),
+    ]);
+    assert.equal(fromA.message.seq, 4);
+    assert.equal(fromB.message.seq, 4);
+    assert.equal(fromA.message.id, fromB.message.id);
+    assert.deepEqual(
+      [fromA.duplicate, fromB.duplicate].sort(),
+      [false, true],
+      "one wrote it, the other got the stored copy",
+    );
+    assert.equal(await a.messages.lastSeq("r"), 4);
+    // And a later retry is the stored copy.
+    const again = await b.messages.append(draft("r", "lost"));
+    assert.equal(again.duplicate, true);
+    assert.equal(again.message.seq, 4);
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
