@@ -21,8 +21,8 @@
  * for big rooms) go out as one diff, so a burst of joins (a restart moving
  * everyone) costs a few frames per room, not one per join per member; while
  * changes keep coming window after window the window doubles, up to
- * {@link PRESENCE_STORM_MAX_MS} ({@link presenceWindowMs}), so a storm spread
- * over seconds costs each member a handful of diffs. Lost diffs (BroadcastChannel
+ * {@link PRESENCE_STORM_MAX_MS} ({@link presenceWindowMs}), so a burst of
+ * changes lasting seconds costs each member a handful of diffs. Lost diffs (BroadcastChannel
  * promises no delivery; a Redis outage) are repaired by a reconcile against
  * the store every {@link PRESENCE_RECONCILE_BEATS} heartbeats and after a
  * layer resync.
