@@ -20,8 +20,9 @@ const PRESENCE_PREFIX = '{"type":"presence"';
 
 /** Counters shared by every storm client. */
 export class StormTally {
-  /** Presence frames received while {@link measuring}. */
+  /** Presence frames received while {@link measuring}, and their size (UTF-16 units). */
   presenceFrames = 0;
+  presenceChars = 0;
   /** Welcome frames received while measuring, and their bytes (UTF-16 units). */
   welcomes = 0;
   welcomeChars = 0;
@@ -115,7 +116,10 @@ export class StormClient {
           return;
         }
         if (e.data.startsWith(PRESENCE_PREFIX)) {
-          if (this.tally.measuring) this.tally.presenceFrames++;
+          if (this.tally.measuring) {
+            this.tally.presenceFrames++;
+            this.tally.presenceChars += e.data.length;
+          }
           return;
         }
         let frame;

@@ -99,6 +99,7 @@ export interface StormResult {
   otherCpuPct: number | null;
   serverCpuUsPerReconnect: number | null;
   presenceFrames: number;
+  presenceKiB: number;
   welcomes: number;
   welcomeKiB: number;
   resumes: number;
@@ -315,6 +316,7 @@ export async function runStorm(
       ...cpuFigures,
       serverCpuUsPerReconnect,
       presenceFrames: tally.presenceFrames,
+      presenceKiB: tally.presenceChars / 1024,
       welcomes: tally.welcomes,
       welcomeKiB: tally.welcomeChars / 1024,
       resumes: tally.resumes,
@@ -402,6 +404,7 @@ export function stormTable(results: StormResult[]): string {
       ),
     ],
     ["presence frames", ...results.map((r) => count(r.presenceFrames))],
+    ["presence KiB (total)", ...results.map((r) => count(r.presenceKiB))],
     ["welcome KiB (total)", ...results.map((r) => count(r.welcomeKiB))],
     [
       `resumes (${results[0]?.resume ?? ""})`,

@@ -19,7 +19,10 @@
  *
  * Joins and leaves of a room within {@link presenceBatchMs} (50 ms, longer
  * for big rooms) go out as one diff, so a burst of joins (a restart moving
- * everyone) costs a few frames per room, not one per join per member. Lost diffs (BroadcastChannel
+ * everyone) costs a few frames per room, not one per join per member; while
+ * changes keep coming window after window the window doubles, up to
+ * {@link PRESENCE_STORM_MAX_MS} ({@link presenceWindowMs}), so a burst of
+ * changes lasting seconds costs each member a handful of diffs. Lost diffs (BroadcastChannel
  * promises no delivery; a Redis outage) are repaired by a reconcile against
  * the store every {@link PRESENCE_RECONCILE_BEATS} heartbeats and after a
  * layer resync.
@@ -73,6 +76,36 @@ export function presenceBatchMs(members: number): number {
     Math.max(PRESENCE_BATCH_MS, members * PRESENCE_BATCH_MS_PER_MEMBER),
   );
 }
+/**
+ * Longest a room's joins and leaves wait during a storm (see
+ * {@link presenceWindowMs}): a restart brings everyone back within seconds,
+ * and a diff per 100 ms window to each of 50 members was most of the frames
+ * it cost (10,000 sockets: 15 presence frames each).
+ */
+export const PRESENCE_STORM_MAX_MS = 2_000;
+
+/**
+ * The batch window of a room's next diff: {@link presenceBatchMs}, doubled
+ * for each window in a row that ended with changes already waiting for the
+ * next (`streak`), up to {@link PRESENCE_STORM_MAX_MS}. A quiet room (a
+ * change after a window without any) starts again from the base, so one
+ * person coming or going is shown as soon as before.
+ *
+ * @example
+ * ```ts
+ * presenceWindowMs(50, 0); // 100
+ * presenceWindowMs(50, 3); // 800
+ * presenceWindowMs(50, 9); // 2000
+ * ```
+ */
+export function presenceWindowMs(members: number, streak: number): number {
+  const base = presenceBatchMs(members);
+  return Math.max(
+    base,
+    Math.min(PRESENCE_STORM_MAX_MS, base * 2 ** Math.min(streak, 16)),
+  );
+}
+
 /** Every this many heartbeats each served room is checked against the store. */
 export const PRESENCE_RECONCILE_BEATS = 6;
 
@@ -172,6 +205,10 @@ interface RoomView {
   readonly joins: Map<string, PresenceRecord>;
   readonly leaves: Map<string, PresenceRecord>;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last diff was sent (ms), the window it waited, and windows in a row that were busy. */
+  lastFlushAt: number;
+  window: number;
+  streak: number;
 }
 
 /** Tracks this instance's connections; see the module doc. */
@@ -346,6 +383,9 @@ export class PresenceTracker {
       joins: new Map(),
       leaves: new Map(),
       timer: undefined,
+      lastFlushAt: 0,
+      window: 0,
+      streak: 0,
     };
     this.#views.set(room, view);
     view.loaded = (async () => {
@@ -368,6 +408,12 @@ export class PresenceTracker {
 
   #schedule(view: RoomView): void {
     if (view.timer !== undefined) return;
+    // A change within one window of the last diff: the room is in a storm,
+    // and the next window is twice as long (presenceWindowMs).
+    view.streak = Date.now() - view.lastFlushAt <= view.window
+      ? view.streak + 1
+      : 0;
+    view.window = presenceWindowMs(view.records.size, view.streak);
     view.timer = setTimeout(() => {
       this.#flush(view).catch((err) =>
         this.log.warn("presence.flush_failed", {
@@ -375,13 +421,14 @@ export class PresenceTracker {
           error: String(err),
         })
       );
-    }, presenceBatchMs(view.records.size));
+    }, view.window);
   }
 
   async #flush(view: RoomView): Promise<void> {
     clearTimeout(view.timer);
     view.timer = undefined;
     if (view.joins.size === 0 && view.leaves.size === 0) return;
+    view.lastFlushAt = Date.now();
     const joins = [...view.joins.values()];
     const leaves = [...view.leaves.values()];
     view.joins.clear();

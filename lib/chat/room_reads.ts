@@ -16,8 +16,8 @@
  * @module
  */
 
-import type { LogPage, MessageStore } from "../store/types.ts";
-import type { ChatMessage } from "./types.ts";
+import type { LogPage, MessageStore, RoomStore } from "../store/types.ts";
+import type { ChatMessage, RoomInfo } from "./types.ts";
 import { NextBatch } from "../batch.ts";
 
 /** What a welcome needs from the store, read once for every newcomer waiting. */
@@ -40,14 +40,13 @@ export interface WelcomePage {
  * ```
  */
 export class RoomReads {
-  /** One batch per kind of read in one room, while any wait (by key). */
-  readonly #queues = new Map<string, NextBatch<void, unknown>>();
+  readonly #reads = new KeyedReads();
 
   constructor(private readonly store: MessageStore) {}
 
   /** The room's head and its newest `limit` messages, from a read begun after this call. */
   welcome(room: string, limit: number): Promise<WelcomePage> {
-    return this.#queue(`w\u0000${room}\u0000${limit}`, async () => {
+    return this.#reads.read(`w\u0000${room}\u0000${limit}`, async () => {
       const lastSeq = await this.store.lastSeq(room);
       const page = await this.store.recent(room, limit);
       return {
@@ -61,13 +60,22 @@ export class RoomReads {
 
   /** The log after `after` (what `resume` answers), from a read begun after this call. */
   since(room: string, after: number, limit: number): Promise<LogPage> {
-    return this.#queue(
+    return this.#reads.read(
       `s\u0000${room}\u0000${after}\u0000${limit}`,
       () => this.store.since(room, after, limit),
     );
   }
+}
 
-  #queue<T>(key: string, read: () => Promise<T>): Promise<T> {
+/**
+ * At most one read per key in flight; whoever asks meanwhile waits for the
+ * next read of that key, which answers all of them (see the module doc).
+ */
+class KeyedReads {
+  /** One batch per key, while any wait. */
+  readonly #queues = new Map<string, NextBatch<void, unknown>>();
+
+  read<T>(key: string, read: () => Promise<T>): Promise<T> {
     let queue = this.#queues.get(key) as NextBatch<void, T> | undefined;
     if (!queue) {
       const made = new NextBatch<void, T>(
@@ -85,6 +93,36 @@ export class RoomReads {
     }
     return queue.run();
   }
+}
+
+/**
+ * A room's record (`RoomStore.get`), read once for every socket of the room
+ * asking at the same time, from a read begun after each asked: the socket
+ * route's check before the upgrade (a public room needs nothing else).
+ *
+ * @example
+ * ```ts
+ * const info = await sharedRoomInfo(rooms).get("general");
+ * ```
+ */
+export class RoomInfoReads {
+  readonly #reads = new KeyedReads();
+
+  constructor(private readonly rooms: Pick<RoomStore, "get">) {}
+
+  /** The room's record (null: none), from a read begun after this call. */
+  get(room: string): Promise<RoomInfo | null> {
+    return this.#reads.read(room, () => this.rooms.get(room));
+  }
+}
+
+const byRoomStore = new WeakMap<object, RoomInfoReads>();
+
+/** The {@link RoomInfoReads} of `rooms`, made on first use (one per process). */
+export function sharedRoomInfo(rooms: Pick<RoomStore, "get">): RoomInfoReads {
+  let reads = byRoomStore.get(rooms);
+  if (!reads) byRoomStore.set(rooms, reads = new RoomInfoReads(rooms));
+  return reads;
 }
 
 const byStore = new WeakMap<MessageStore, RoomReads>();

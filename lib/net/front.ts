@@ -349,7 +349,8 @@ class GuardedListener implements Front {
       if (!head.target.startsWith("/")) throw new Error("bad target");
       request = new Request(new URL(head.target, `http://${host}`), {
         method: head.method,
-        headers: head.headers,
+        // Pairs, not the Headers object: a quarter of the cost (http_head.ts).
+        headers: head.fields,
       });
     } catch {
       await writeAll(conn, plainResponse(400, "Bad Request")).catch(() => {});

@@ -12,6 +12,13 @@ export interface RequestHead {
   /** The request target as sent (origin form: path and query). */
   target: string;
   headers: Headers;
+  /**
+   * The same fields as name/value pairs, in order (each already accepted by
+   * `headers`). A `Request` made with these instead of `headers` costs a
+   * quarter as much (Deno converts a `Headers` init field by field through
+   * WebIDL: 60 against 15 µs for a WebSocket handshake's dozen fields).
+   */
+  fields: [string, string][];
   /** Bytes of the head, the blank line included. */
   length: number;
 }
@@ -66,16 +73,22 @@ export function scanRequestHead(bytes: Uint8Array, maxBytes: number): HeadScan {
     !/^HTTP\/1\.[01]$/.test(version ?? "")
   ) return { kind: "malformed" };
   const headers = new Headers();
+  const fields: [string, string][] = [];
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
     if (colon <= 0) return { kind: "malformed" };
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return { kind: "malformed" };
+    const value = line.slice(colon + 1).trim();
     try {
-      headers.append(name, line.slice(colon + 1).trim());
+      headers.append(name, value);
     } catch {
       return { kind: "malformed" };
     }
+    fields.push([name, value]);
   }
-  return { kind: "complete", head: { method, target, headers, length: end } };
+  return {
+    kind: "complete",
+    head: { method, target, headers, fields, length: end },
+  };
 }

@@ -16,8 +16,10 @@ import type { PresenceState } from "../../lib/chat/types.ts";
 import {
   PRESENCE_BATCH_MS,
   PRESENCE_RECONCILE_BEATS,
+  PRESENCE_STORM_MAX_MS,
   presenceBatchMs,
   PresenceTracker,
+  presenceWindowMs,
   trackerGroup,
 } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
@@ -154,6 +156,38 @@ Deno.test("joins within the batch window reach members as one diff", async () =>
       watcher.diffs() <= 3,
       `${watcher.diffs()} diffs for 30 joins within ${PRESENCE_BATCH_MS} ms`,
     );
+  });
+});
+
+Deno.test("a storm of joins spread over many windows reaches each member in a few diffs, and the final presence is exact", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const watcher = new Socket(tracker.instance, user("Watcher"));
+    await join(tracker, "r", watcher);
+    await watcher.until(() => watcher.diffs() === 1, "own join");
+    const before = watcher.diffs();
+    // 100 people, one every 15 ms: 1.5 s, 30 base windows of 50 ms.
+    const crowd: Socket[] = [];
+    for (let i = 0; i < 100; i++) {
+      const s = new Socket(tracker.instance, user(`P${i}`));
+      crowd.push(s);
+      await join(tracker, "r", s);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    const everyone = ["Watcher", ...crowd.map((s) => s.user.name)].sort();
+    await watcher.until(
+      () => watcher.names().length === 101,
+      "101 people for the watcher",
+    );
+    // Windows of 50, 100, 200, 400, 800 ms… instead of 30 of 50 ms.
+    const diffs = watcher.diffs() - before;
+    assert.ok(diffs <= 8, `${diffs} diffs for 100 joins over 1.5 s`);
+    assert.deepEqual(watcher.names(), everyone);
+    // Each newcomer's state plus its diffs is exact too.
+    const last = crowd.at(-1)!;
+    await last.until(() => last.names().length === 101, "the last one");
+    assert.deepEqual(last.names(), everyone);
+    assert.deepEqual(crowd[0].names(), everyone);
   });
 });
 
@@ -302,6 +336,17 @@ Deno.test("the batch window grows with the room, bounding presence frames per se
   for (const members of [100, 200, 500]) {
     assert.ok(members / (presenceBatchMs(members) / 1000) <= 500);
   }
+});
+
+Deno.test("a room's window doubles for each busy window in a row, up to the storm cap; a quiet room starts from the base", () => {
+  assert.equal(presenceWindowMs(50, 0), presenceBatchMs(50));
+  assert.equal(presenceWindowMs(50, 1), 2 * presenceBatchMs(50));
+  assert.equal(presenceWindowMs(50, 3), 8 * presenceBatchMs(50));
+  assert.equal(presenceWindowMs(50, 40), PRESENCE_STORM_MAX_MS);
+  assert.equal(presenceWindowMs(5, 0), PRESENCE_BATCH_MS);
+  // A room bigger than the cap's base keeps its own (bounded) window.
+  assert.equal(presenceWindowMs(500, 0), presenceBatchMs(500));
+  assert.ok(presenceWindowMs(500, 5) <= PRESENCE_STORM_MAX_MS);
 });
 
 Deno.test("a newcomer does not wait for its presence write, and no other instance hears of the join before the store has it", async () => {

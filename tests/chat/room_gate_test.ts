@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DIRECT_ROOM_SETTINGS } from "../../lib/chat/access.ts";
-import { enterRoom } from "../../lib/chat/room_gate.ts";
+import { enterRoom, maySeeRoom } from "../../lib/chat/room_gate.ts";
 import type { LobbyRoom, RoomSettings } from "../../lib/chat/types.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { googleChatUser, signIn } from "../_helpers/users.ts";
@@ -71,6 +71,46 @@ Deno.test("enterRoom reads the record and role, then applies canSeeRoom", async 
       info: null,
       role: null,
     });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("maySeeRoom answers as enterRoom, reading the role only where the record makes it matter", async () => {
+  const server = await startServer();
+  try {
+    await setUp(server);
+    const { rooms } = server.services;
+    await rooms.create("dm-x", null, DIRECT_ROOM_SETTINGS);
+    const readsOf: string[] = [];
+    const counted = {
+      get: rooms.get.bind(rooms),
+      access: (room: string, userId: string) => {
+        readsOf.push(room);
+        return rooms.access(room, userId);
+      },
+    };
+    const info = (room: string) => rooms.get(room);
+    for (const room of ["team", "quiet", "open", "dm-x"]) {
+      for (const user of [ANA, BEN, MIA, CAL]) {
+        assert.equal(
+          await maySeeRoom(counted, room, user, info),
+          (await enterRoom(rooms, room, user)) !== null,
+          `${room} ${user.name}`,
+        );
+      }
+    }
+    // The role was read for the private room's non-owners and the direct
+    // room only: an unlisted or public room, or the owner, needs the record.
+    assert.deepEqual(readsOf, [
+      "team",
+      "team",
+      "team",
+      "dm-x",
+      "dm-x",
+      "dm-x",
+      "dm-x",
+    ]);
   } finally {
     await server.close();
   }

@@ -3,7 +3,13 @@
  * from a read that began after it was asked (a real KV store underneath).
  */
 import assert from "node:assert/strict";
-import { RoomReads, sharedReads } from "../../lib/chat/room_reads.ts";
+import {
+  RoomInfoReads,
+  RoomReads,
+  sharedReads,
+  sharedRoomInfo,
+} from "../../lib/chat/room_reads.ts";
+import { DEFAULT_ROOM_SETTINGS } from "../../lib/chat/moderation.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import type { MessageStore, Stores } from "../../lib/store/types.ts";
 
@@ -119,5 +125,38 @@ Deno.test("sharedReads: one per store", async () => {
   await withStore(({ messages }) => {
     assert.equal(sharedReads(messages), sharedReads(messages));
     return Promise.resolve();
+  });
+});
+
+Deno.test("RoomInfoReads: a room's newcomers asking together share a read; one asking later sees a later write", async () => {
+  await withStore(async ({ rooms }) => {
+    await rooms.create("r", { id: user.id, name: user.name }, {
+      ...DEFAULT_ROOM_SETTINGS,
+    });
+    let reads = 0;
+    const counting = {
+      get: (room: string) => {
+        reads++;
+        return rooms.get(room);
+      },
+    };
+    const shared = new RoomInfoReads(counting);
+    const infos = await Promise.all(
+      Array.from({ length: 50 }, () => shared.get("r")),
+    );
+    // The first asked alone, the 49 others share the next read.
+    assert.equal(reads, 2);
+    for (const info of infos) assert.equal(info?.owner?.id, user.id);
+    assert.equal(await shared.get("none"), null);
+    assert.equal(reads, 3);
+    // Changed after a read began, then asked: the answer has the change.
+    const first = shared.get("r");
+    await rooms.updateSettings("r", {
+      ...DEFAULT_ROOM_SETTINGS,
+      visibility: "private",
+    });
+    assert.equal((await shared.get("r"))?.settings.visibility, "private");
+    await first;
+    assert.equal(sharedRoomInfo(counting), sharedRoomInfo(counting));
   });
 });

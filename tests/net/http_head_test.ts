@@ -16,6 +16,24 @@ Deno.test("scanRequestHead: a whole head is parsed; what follows is not part of 
   assert.equal(scan.head.length, raw.length - "EXTRA".length);
 });
 
+Deno.test("scanRequestHead: the fields also come as pairs in order, duplicates kept, values trimmed; a Request made from them has the same headers", () => {
+  const raw = "GET /ws HTTP/1.1\r\nHost: a:8000\r\nCookie: a=1\r\n" +
+    "Upgrade:  websocket \r\nCookie: b=2\r\n\r\n";
+  const scan = scanRequestHead(bytes(raw), 1024);
+  assert.equal(scan.kind, "complete");
+  if (scan.kind !== "complete") return;
+  assert.deepEqual(scan.head.fields, [
+    ["Host", "a:8000"],
+    ["Cookie", "a=1"],
+    ["Upgrade", "websocket"],
+    ["Cookie", "b=2"],
+  ]);
+  const request = new Request("http://a:8000/ws", {
+    headers: scan.head.fields,
+  });
+  assert.deepEqual([...request.headers], [...scan.head.headers]);
+});
+
 Deno.test("scanRequestHead: incomplete until the blank line; too large past the limit", () => {
   const partial = bytes("GET / HTTP/1.1\r\nHost: a\r\n");
   assert.deepEqual(scanRequestHead(partial, 1024), { kind: "incomplete" });

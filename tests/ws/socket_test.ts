@@ -226,3 +226,26 @@ Deno.test("GuardedWebSocket: bufferedAmount counts what is not yet written; abor
   assert.equal((await neverClosed).code, 1006);
   assert.equal(never.readyState, ReadyState.closed);
 });
+
+Deno.test("GuardedWebSocket: more sockets flushed at once than the batch pool holds each get their frames, whole and in order", async () => {
+  // 40 > the 32 pooled batch buffers: the rest are made to size.
+  const pairs = await Promise.all(Array.from({ length: 40 }, () => pair()));
+  for (const p of pairs) p.attach();
+  pairs.forEach((p, i) => {
+    for (let k = 0; k < 3; k++) p.socket.send(`socket ${i} frame ${k}`);
+  });
+  for (const [i, p] of pairs.entries()) {
+    for (let k = 0; k < 3; k++) {
+      const frame = await p.next((f) => f.opcode === Opcode.text);
+      assert.equal(
+        new TextDecoder().decode(frame.payload),
+        `socket ${i} frame ${k}`,
+      );
+    }
+    p.socket.close(1000, "done");
+    const close = await p.next((f) => f.opcode === Opcode.close);
+    await p.peer.write(clientFrame(Opcode.close, close.payload));
+    await p.closed;
+    p.peer.close();
+  }
+});

@@ -1,7 +1,8 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
-import { enterRoom } from "../../../lib/chat/room_gate.ts";
+import { maySeeRoom } from "../../../lib/chat/room_gate.ts";
+import { sharedRoomInfo } from "../../../lib/chat/room_reads.ts";
 import type { AppEnv, Services } from "../../../lib/context.ts";
 import { routeError } from "../../../lib/web/errors.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
@@ -61,7 +62,12 @@ export const handler: Handlers<AppEnv> = {
       services.log.warn("ws.origin_refused", { room });
       return routeError(c, "forbidden_origin");
     }
-    if (!await enterRoom(services.rooms, room, user)) {
+    // A public room's record is read once for all its newcomers asking
+    // together (a restart brings the whole room back at once).
+    const infoReads = sharedRoomInfo(services.rooms);
+    if (
+      !await maySeeRoom(services.rooms, room, user, (r) => infoReads.get(r))
+    ) {
       return routeError(c, "not_found");
     }
     const ip = c.var.client.address;
