@@ -116,16 +116,25 @@ Deno.test("the owner makes a moderator; the moderator deletes a message and mute
     assert.match(text, /A moderator muted you in this room/);
     assert.match(text, /Reason: spam/);
     const until = await gus.page.getByTestId("muted-until").textContent();
-    // In Gus's time (the context is en-US, UTC): an hour from the mute, to the minute.
-    const inAnHour = (minutesLater: number) =>
-      `until ${
-        new Date(Date.now() + (60 - minutesLater) * 60_000)
-          .toLocaleTimeString("en-US", {
+    // In Gus's time (the context is en-US, UTC): an hour from the mute, to
+    // the minute, with the date when that is tomorrow.
+    const inAnHour = (minutesLater: number) => {
+      const at = new Date(Date.now() + (60 - minutesLater) * 60_000);
+      const today = new Date().toISOString().slice(0, 10);
+      return `until ${
+        at.toISOString().slice(0, 10) === today
+          ? at.toLocaleTimeString("en-US", {
             hour: "2-digit",
             minute: "2-digit",
             timeZone: "UTC",
           })
+          : at.toLocaleString("en-US", {
+            dateStyle: "medium",
+            timeStyle: "short",
+            timeZone: "UTC",
+          })
       }`;
+    };
     assert.ok(
       [inAnHour(0), inAnHour(1)].includes(until ?? ""),
       `${until} is not an hour from now`,

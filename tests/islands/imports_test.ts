@@ -14,7 +14,7 @@ const BROWSER_SAFE = [
   /^lib\/chat\/client\/[^/]+\.ts$/,
   /^lib\/chat\/(protocol|types|names|presence|timeline|backoff|mentions|rate_limit|events)\.ts$/,
   /^lib\/web\/(markdown|identity|times|mention_completion|composer_limit)\.ts$/,
-  /^lib\/shared\.ts$/,
+  /^lib\/(shared|lru)\.ts$/,
 ];
 /** npm packages an island may reach. */
 const BROWSER_PACKAGES = ["preact", "@preact/signals"];
