@@ -299,3 +299,20 @@ export function lagMonitor(): () => LoopLag {
     return { max, mean: n ? total / n : 0 };
   };
 }
+
+/**
+ * After an idle scenario's sockets opened: logs the connect errors by kind
+ * (if any), then holds the sockets open for `holdSeconds`.
+ */
+export async function reportAndHold(
+  connectErrors: ReadonlyMap<string, number>,
+  holdSeconds: number,
+): Promise<void> {
+  if (connectErrors.size) {
+    log(`connect errors: ${JSON.stringify(Object.fromEntries(connectErrors))}`);
+  }
+  if (holdSeconds > 0) {
+    log(`holding ${holdSeconds} s`);
+    await sleep(holdSeconds * 1000);
+  }
+}

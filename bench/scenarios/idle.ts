@@ -43,6 +43,7 @@ import {
   log,
   type LoopLag,
   ratio,
+  reportAndHold,
   rssKiB,
   sleep,
   sum,
@@ -198,16 +199,7 @@ export async function runIdle(target: Target, o: Options): Promise<IdleResult> {
         settleMs.toFixed(0)
       } ms)`,
     );
-    if (connectErrors.size) {
-      log(
-        `connect errors: ${JSON.stringify(Object.fromEntries(connectErrors))}`,
-      );
-    }
-
-    if (o.hold > 0) {
-      log(`holding ${o.hold} s`);
-      await sleep(o.hold * 1000);
-    }
+    await reportAndHold(connectErrors, o.hold);
     const openAfterHold = clients.filter((c) => c.open).length;
     const rssAfterHold = d.rssKiB();
 

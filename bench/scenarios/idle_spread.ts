@@ -33,6 +33,7 @@ import {
   log,
   makeTempDir,
   removeTempDir,
+  reportAndHold,
   rssKiB,
   Samples,
   sleep,
@@ -168,16 +169,7 @@ export async function runIdleSpread(
         settleMs.toFixed(0)
       } ms)`,
     );
-    if (connectErrors.size) {
-      log(
-        `connect errors: ${JSON.stringify(Object.fromEntries(connectErrors))}`,
-      );
-    }
-
-    if (o.hold > 0) {
-      log(`holding ${o.hold} s`);
-      await sleep(o.hold * 1000);
-    }
+    await reportAndHold(connectErrors, o.hold);
     const statuses = await Promise.all(
       loads.map((l) => l.request({ cmd: "status" })),
     );

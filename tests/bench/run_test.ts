@@ -45,6 +45,26 @@ function plan(capacity: number, c: RampConfig = config): StepOutcome[] {
   }
 }
 
+/** Runs `deno run -A bench/run.ts` with `args`; its JSON report (the last line), after asserting it succeeded. */
+async function benchReport(
+  args: string[],
+  timeoutMs: number,
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bench/run.ts", ...args],
+    cwd: new URL("../..", import.meta.url).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `bench failed:\n${stdout}\n${stderr}`);
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
 Deno.test("nextStep: ramps ×factor from the start rate while steps pass", () => {
   const rates = plan(1_000).filter((s) => s.kind === "ramp").map((s) => s.rate);
   assert.deepEqual(rates, [200, 300, 450, 675, 1013]);
@@ -444,27 +464,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "bench/run.ts",
-        "--scenario=storm",
-        "--sockets=100",
-        "--room-size=10",
-        "--history=3",
-        "--storm-posts=2",
-      ],
-      cwd: new URL("../..", import.meta.url).pathname,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(240_000),
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `bench failed:\n${stdout}\n${stderr}`);
-    const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const report = await benchReport([
+      "--scenario=storm",
+      "--sockets=100",
+      "--room-size=10",
+      "--history=3",
+      "--storm-posts=2",
+    ], 240_000);
     const results = report.scenarios.storm.results;
     assert.deepEqual(results.map((r: { target: string }) => r.target), [
       "roomcast",
@@ -491,29 +497,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "bench/run.ts",
-        "--scenario=idle",
-        "--sockets=120",
-        "--rooms=3",
-        "--processes=2",
-        "--load-processes=2",
-        "--layer=redis",
-        "--hold=0",
-      ],
-      cwd: new URL("../..", import.meta.url).pathname,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(180_000),
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `bench failed:\n${stdout}\n${stderr}`);
-    const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const report = await benchReport([
+      "--scenario=idle",
+      "--sockets=120",
+      "--rooms=3",
+      "--processes=2",
+      "--load-processes=2",
+      "--layer=redis",
+      "--hold=0",
+    ], 180_000);
     const results = report.scenarios.idle.results;
     assert.deepEqual(results.map((r: { target: string }) => r.target), [
       "roomcast",

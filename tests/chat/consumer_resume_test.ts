@@ -33,19 +33,28 @@ function countSince(server: TestServer): () => number {
 
 const user = { id: "guest:seed", name: "Seed", kind: "guest" } as const;
 
+/** Stores messages 1..`count` in `room`, before anyone connects. */
+async function seed(
+  server: TestServer,
+  room: string,
+  count: number,
+): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await server.services.store.append({
+      room,
+      user,
+      text: `m${i}`,
+      clientId: `seed-${i}`,
+    });
+  }
+}
+
 Deno.test("resume from the welcome's head with nothing relayed since costs no read; after a relayed message it reads the store and fills the gap", async () => {
   const server = await startServer();
   const open: TestClient[] = [];
   try {
     const room = "resume-welcome";
-    for (let i = 1; i <= 3; i++) {
-      await server.services.store.append({
-        room,
-        user,
-        text: `m${i}`,
-        clientId: `seed-${i}`,
-      });
-    }
+    await seed(server, room, 3);
     const reads = countSince(server);
     const ana = await connect(server, room, (await server.guest("Ana")).cookie);
     open.push(ana);
@@ -83,14 +92,7 @@ Deno.test("resume from before the welcome's head (a gap the welcome page does no
   const open: TestClient[] = [];
   try {
     const room = "resume-gap";
-    for (let i = 1; i <= 3; i++) {
-      await server.services.store.append({
-        room,
-        user,
-        text: `m${i}`,
-        clientId: `seed-${i}`,
-      });
-    }
+    await seed(server, room, 3);
     const reads = countSince(server);
     const ana = await connect(server, room, (await server.guest("Ana")).cookie);
     open.push(ana);

@@ -48,6 +48,21 @@ function ok(result: EventResult) {
   return result;
 }
 
+/** Two stores on one KV file (as two processes would have), in a fresh folder. */
+async function twoWriters(): Promise<
+  { dir: string; one: Stores; two: Stores }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-log-" });
+  const open = () =>
+    createStore({
+      store: "kv",
+      kvPath: `${dir}/log.kv`,
+      historyRetention: 10_000,
+    });
+  const [one, two] = await Promise.all([open(), open()]);
+  return { dir, one, two };
+}
+
 /** A test on a fresh database: KV in memory and KV in a file. */
 /** Retention by count alone (`HISTORY_MIN_AGE_DAYS=0`), or by count and age with `now` as the clock. */
 interface OpenOptions {
@@ -407,11 +422,7 @@ t("since pages the log by seq, messages and events merged", async (open) => {
 });
 
 Deno.test("kv file log: two writers reacting and editing at once stay consistent", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "roomcast-log-" });
-  const path = `${dir}/log.kv`;
-  const open = () =>
-    createStore({ store: "kv", kvPath: path, historyRetention: 10_000 });
-  const [one, two] = await Promise.all([open(), open()]);
+  const { dir, one, two } = await twoWriters();
   try {
     const m = await post(one.messages, "popular");
     const people = Array.from({ length: 12 }, (_, i): ChatUser => ({
@@ -573,11 +584,7 @@ t(
 );
 
 Deno.test("kv file log: a refusal is not decided on a target another writer changed since this store cached it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "roomcast-log-" });
-  const path = `${dir}/log.kv`;
-  const open = () =>
-    createStore({ store: "kv", kvPath: path, historyRetention: 10_000 });
-  const [one, two] = await Promise.all([open(), open()]);
+  const { dir, one, two } = await twoWriters();
   try {
     const m = await post(one.messages, "react to me");
     const emoji = [..."😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙🥲😚🙂🤗"];
