@@ -581,7 +581,8 @@ export class KvMessageStore implements MessageStore {
     }
   }
 
-  async #list(
+  /** Messages with `start <= seq < end` as stored (no quotes folded), up to `limit`, ascending. */
+  async #listRaw(
     room: string,
     start: number,
     end: number,
@@ -597,7 +598,21 @@ export class KvMessageStore implements MessageStore {
     const hasMore = messages.length > limit;
     if (hasMore) messages.pop();
     if (reverse) messages.reverse();
-    return { messages: await withQuotes(this.#kv, room, messages), hasMore };
+    return { messages, hasMore };
+  }
+
+  async #list(
+    room: string,
+    start: number,
+    end: number,
+    limit: number,
+    reverse: boolean,
+  ): Promise<MessagePage> {
+    const page = await this.#listRaw(room, start, end, limit, reverse);
+    return {
+      ...page,
+      messages: await withQuotes(this.#kv, room, page.messages),
+    };
   }
 
   recent(room: string, limit: number): Promise<MessagePage> {
@@ -610,23 +625,37 @@ export class KvMessageStore implements MessageStore {
     return this.#list(room, 0, before + 0, limit, true);
   }
 
-  after(room: string, after: number, limit: number): Promise<MessagePage> {
+  async after(
+    room: string,
+    after: number,
+    limit: number,
+  ): Promise<MessagePage> {
+    const page = await this.#afterRaw(room, after, limit);
+    return {
+      ...page,
+      messages: await withQuotes(this.#kv, room, page.messages),
+    };
+  }
+
+  async countAfter(room: string, after: number, max: number): Promise<number> {
+    // Counting needs no replies' quotes: the range read alone.
+    const { messages } = await this.#afterRaw(room, after, max);
+    return messages.filter((m) => !m.deleted).length;
+  }
+
+  /** Up to `limit` messages with `seq > after`, as stored, ascending. */
+  #afterRaw(room: string, after: number, limit: number): Promise<MessagePage> {
     // Nothing follows the largest seq, and the range below would be empty.
     if (after >= Number.MAX_SAFE_INTEGER - 1) {
       return Promise.resolve({ messages: [], hasMore: false });
     }
-    return this.#list(
+    return this.#listRaw(
       room,
       Math.max(0, after) + 1,
       Number.MAX_SAFE_INTEGER,
       limit,
       false,
     );
-  }
-
-  async countAfter(room: string, after: number, max: number): Promise<number> {
-    const { messages } = await this.after(room, after, max);
-    return messages.filter((m) => !m.deleted).length;
   }
 
   async lastSeq(room: string): Promise<number> {

@@ -47,12 +47,24 @@ export function roomActor(
   return refusalResponse(c, rateLimited(wait));
 }
 
-/** The request's body as an object, or the error response. */
-export async function bodyOf(
+/**
+ * A write to the route's `:room`: the acting user (as {@link roomActor}
+ * with `write`) and the request's body as an object, or the error response.
+ *
+ * @example
+ * ```ts
+ * const request = await roomWrite(c);
+ * if (request instanceof Response) return request;
+ * const { actor, body } = request;
+ * ```
+ */
+export async function roomWrite(
   c: Context<AppEnv>,
-): Promise<Record<string, unknown> | Response> {
+): Promise<{ actor: Actor; body: Record<string, unknown> } | Response> {
+  const actor = roomActor(c, "write");
+  if (actor instanceof Response) return actor;
   const body = await readBody(c);
-  return body.ok ? body.value : routeError(c, body.error);
+  return body.ok ? { actor, body: body.value } : routeError(c, body.error);
 }
 
 /** A `{id, name}` person from a body field, or null. */

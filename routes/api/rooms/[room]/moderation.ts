@@ -2,11 +2,7 @@ import { moderate } from "../../../../lib/chat/moderation.ts";
 import { validateModeration } from "../../../../lib/chat/protocol.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { refusalResponse } from "../../../../lib/web/errors.ts";
-import {
-  bodyOf,
-  outcomeResponse,
-  roomActor,
-} from "../../../../lib/web/room_admin.ts";
+import { outcomeResponse, roomWrite } from "../../../../lib/web/room_admin.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 
 /**
@@ -16,10 +12,9 @@ import type { Handlers } from "../../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const actor = roomActor(c, "write");
-    if (actor instanceof Response) return actor;
-    const body = await bodyOf(c);
-    if (body instanceof Response) return body;
+    const request = await roomWrite(c);
+    if (request instanceof Response) return request;
+    const { actor, body } = request;
     const valid = validateModeration(body);
     if (!valid.ok) return refusalResponse(c, valid);
     return outcomeResponse(

@@ -2,10 +2,10 @@ import { claimRoom, handOver } from "../../../../lib/chat/moderation.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { routeError } from "../../../../lib/web/errors.ts";
 import {
-  bodyOf,
   outcomeResponse,
   personOf,
   roomActor,
+  roomWrite,
 } from "../../../../lib/web/room_admin.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 
@@ -26,10 +26,9 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async PUT(c) {
-    const actor = roomActor(c, "write");
-    if (actor instanceof Response) return actor;
-    const body = await bodyOf(c);
-    if (body instanceof Response) return body;
+    const request = await roomWrite(c);
+    if (request instanceof Response) return request;
+    const { actor, body } = request;
     const to = personOf(body.user);
     if (!to) return routeError(c, "bad_json");
     return outcomeResponse(

@@ -3,9 +3,9 @@ import { validateReport } from "../../../../lib/chat/protocol.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { refusalResponse } from "../../../../lib/web/errors.ts";
 import {
-  bodyOf,
   outcomeResponse,
   roomActor,
+  roomWrite,
 } from "../../../../lib/web/room_admin.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 
@@ -25,10 +25,9 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async POST(c) {
-    const actor = roomActor(c, "write");
-    if (actor instanceof Response) return actor;
-    const body = await bodyOf(c);
-    if (body instanceof Response) return body;
+    const request = await roomWrite(c);
+    if (request instanceof Response) return request;
+    const { actor, body } = request;
     const valid = validateReport(body);
     if (!valid.ok) return refusalResponse(c, valid);
     return outcomeResponse(

@@ -2,10 +2,9 @@ import { assignRole } from "../../../../lib/chat/moderation.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { routeError } from "../../../../lib/web/errors.ts";
 import {
-  bodyOf,
   outcomeResponse,
   personOf,
-  roomActor,
+  roomWrite,
 } from "../../../../lib/web/room_admin.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 
@@ -17,10 +16,9 @@ const ROLES = { moderator: "moderator", member: "member", none: null } as const;
  */
 export const handler: Handlers<AppEnv> = {
   async PUT(c) {
-    const actor = roomActor(c, "write");
-    if (actor instanceof Response) return actor;
-    const body = await bodyOf(c);
-    if (body instanceof Response) return body;
+    const request = await roomWrite(c);
+    if (request instanceof Response) return request;
+    const { actor, body } = request;
     const user = personOf(body.user);
     const role =
       typeof body.role === "string" && Object.hasOwn(ROLES, body.role)

@@ -3,9 +3,9 @@ import { validateRoomSettings } from "../../../../lib/chat/protocol.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { refusalResponse } from "../../../../lib/web/errors.ts";
 import {
-  bodyOf,
   outcomeResponse,
   roomActor,
+  roomWrite,
 } from "../../../../lib/web/room_admin.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 
@@ -23,10 +23,9 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async PUT(c) {
-    const actor = roomActor(c, "write");
-    if (actor instanceof Response) return actor;
-    const body = await bodyOf(c);
-    if (body instanceof Response) return body;
+    const request = await roomWrite(c);
+    if (request instanceof Response) return request;
+    const { actor, body } = request;
     const { services } = c.var;
     const current = (await roomAdmin(services, actor)).info.settings;
     const valid = validateRoomSettings(body, current);
