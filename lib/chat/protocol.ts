@@ -559,23 +559,20 @@ export function validateRoomSettings(
     }
     next[field] = line;
   }
-  if (data.visibility !== undefined) {
-    if (!VISIBILITIES.includes(data.visibility as RoomVisibility)) {
-      return fail(
-        "bad_frame",
-        "`visibility` must be public, unlisted or private.",
-      );
+  for (
+    const [field, allowed] of [
+      ["visibility", VISIBILITIES],
+      ["postPolicy", POST_POLICIES],
+    ] as const
+  ) {
+    const value = data[field];
+    if (value === undefined) continue;
+    if (!(allowed as readonly unknown[]).includes(value)) {
+      const choices = `${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`;
+      return fail("bad_frame", `\`${field}\` must be ${choices}.`);
     }
-    next.visibility = data.visibility as RoomVisibility;
-  }
-  if (data.postPolicy !== undefined) {
-    if (!POST_POLICIES.includes(data.postPolicy as PostPolicy)) {
-      return fail(
-        "bad_frame",
-        "`postPolicy` must be everyone, signed_in or members.",
-      );
-    }
-    next.postPolicy = data.postPolicy as PostPolicy;
+    // One of `allowed`: the field's own type.
+    Object.assign(next, { [field]: value });
   }
   if (data.slowModeSeconds !== undefined) {
     const n = data.slowModeSeconds === "" ? 0 : Number(data.slowModeSeconds);
