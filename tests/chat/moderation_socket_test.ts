@@ -84,6 +84,36 @@ async function staffedRoom(server: TestServer, room: string) {
   return { owen, mia, gus, owenWs, miaWs, gusWs };
 }
 
+/** `person` posts `text` to `room` over HTTP; the status and the body. */
+function postOverHttp(
+  server: TestServer,
+  room: string,
+  person: Person,
+  text: string,
+) {
+  return call(server.origin, "POST", `/api/rooms/${room}/messages`, person, {
+    text,
+  });
+}
+
+/** `by` sets the room's post policy; resolves once `watcher`'s socket is told. */
+async function setPostPolicy(
+  server: TestServer,
+  room: string,
+  by: Person,
+  postPolicy: string,
+  watcher: TestClient,
+): Promise<void> {
+  await call(server.origin, "PUT", `/api/rooms/${room}/settings`, by, {
+    postPolicy,
+  });
+  await frameOf(
+    watcher,
+    "room",
+    (f) => f.info.settings.postPolicy === postPolicy,
+  );
+}
+
 Deno.test("rooms: the first signed-in user in an empty room owns it; a guest owns nothing; a room with history stays ownerless until claimed", async () => {
   await withServer(async (server) => {
     const gus = await guest(server, "Gus");
@@ -250,15 +280,7 @@ Deno.test("rooms: a muted person's message is refused with a clear error and unt
     assert.equal(refused.until, until);
     assert.match(refused.message, /muted/);
     assert.match(refused.message, /shouting/);
-    const http = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      gus,
-      {
-        text: "over http then",
-      },
-    );
+    const http = await postOverHttp(server, room, gus, "over http then");
     assert.equal(http.status, 403);
     assert.equal(http.body.error, "muted");
     assert.equal(http.body.until, until);
@@ -432,13 +454,7 @@ Deno.test("rooms: slow mode, measured: a second message within N s is refused, a
     assert.equal(refused.code, "slow_mode");
     assert.ok(refused.retryAfter! > 0 && refused.retryAfter! <= N * 1000);
     // HTTP shares the slot.
-    const http = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      gus,
-      { text: "three" },
-    );
+    const http = await postOverHttp(server, room, gus, "three");
     assert.equal(http.status, 429);
     assert.equal(http.body.error, "slow_mode");
     // Moderators are exempt.
@@ -465,50 +481,24 @@ Deno.test("rooms: signed-in only and members only hold on the socket and over HT
     );
     const ivy = await googleUser("ivy", "Ivy");
     const ivyWs = await join(server.origin, room, ivy);
-    await call(server.origin, "PUT", `/api/rooms/${room}/settings`, owen, {
-      postPolicy: "signed_in",
-    });
-    await frameOf(
-      gusWs,
-      "room",
-      (f) => f.info.settings.postPolicy === "signed_in",
-    );
+    await setPostPolicy(server, room, owen, "signed_in", gusWs);
     gusWs.send({ type: "message", text: "guest here", clientId: "g1" });
     assert.equal(
       (await frameOf(gusWs, "error", (e) => e.clientId === "g1")).code,
       "sign_in_required",
     );
-    const http = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      gus,
-      { text: "x" },
-    );
+    const http = await postOverHttp(server, room, gus, "x");
     assert.equal(http.body.error, "sign_in_required");
     ivyWs.send({ type: "message", text: "signed in", clientId: "i1" });
     await frameOf(ivyWs, "message", (f) => f.message.clientId === "i1");
 
-    await call(server.origin, "PUT", `/api/rooms/${room}/settings`, mia, {
-      postPolicy: "members",
-    });
-    await frameOf(
-      ivyWs,
-      "room",
-      (f) => f.info.settings.postPolicy === "members",
-    );
+    await setPostPolicy(server, room, mia, "members", ivyWs);
     ivyWs.send({ type: "message", text: "not a member", clientId: "i2" });
     assert.equal(
       (await frameOf(ivyWs, "error", (e) => e.clientId === "i2")).code,
       "members_only",
     );
-    const ivyHttp = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      ivy,
-      { text: "x" },
-    );
+    const ivyHttp = await postOverHttp(server, room, ivy, "x");
     assert.equal(ivyHttp.status, 403);
     assert.equal(ivyHttp.body.error, "members_only");
     await call(server.origin, "PUT", `/api/rooms/${room}/roles`, owen, {
@@ -560,13 +550,7 @@ Deno.test("rooms: a kick closes all the person's sockets with 4003 and they may 
       await closedWith(server.origin, room, gus),
       CloseCode.banned,
     );
-    const http = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      gus,
-      { text: "x" },
-    );
+    const http = await postOverHttp(server, room, gus, "x");
     assert.equal(http.body.error, "banned");
     // Per-address limits are on (GUESTS_PER_IP_PER_HOUR): a new guest from that address is refused too.
     const newGuest = await guest(server, "Gus2");
@@ -574,13 +558,7 @@ Deno.test("rooms: a kick closes all the person's sockets with 4003 and they may 
       await closedWith(server.origin, room, newGuest),
       CloseCode.banned,
     );
-    const httpNew = await call(
-      server.origin,
-      "POST",
-      `/api/rooms/${room}/messages`,
-      newGuest,
-      { text: "x" },
-    );
+    const httpNew = await postOverHttp(server, room, newGuest, "x");
     assert.equal(httpNew.body.error, "banned");
     // Unbanned, they return.
     await call(server.origin, "POST", `/api/rooms/${room}/moderation`, mia, {
