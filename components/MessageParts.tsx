@@ -1,6 +1,10 @@
 import { useSignal } from "@preact/signals";
 import type { JSX, VNode } from "preact";
-import { isOneEmoji, SHOWN_REACTORS } from "../lib/chat/events.ts";
+import {
+  isOneEmoji,
+  MAX_EMOJI_CHARS,
+  SHOWN_REACTORS,
+} from "../lib/chat/events.ts";
 import type { ChatMessage, Reaction, ReplyQuote } from "../lib/chat/types.ts";
 import {
   type ModerationHandlers,
@@ -255,7 +259,7 @@ export function MessageActions(
               class="form-control form-control-sm emoji-any"
               aria-label="Any emoji"
               placeholder="any"
-              maxLength={32}
+              maxLength={MAX_EMOJI_CHARS}
               value={other.value}
               onInput={(e) => (other.value = e.currentTarget.value)}
             />

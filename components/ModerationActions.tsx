@@ -1,5 +1,6 @@
 import { useSignal } from "@preact/signals";
 import type { JSX, VNode } from "preact";
+import { MAX_REASON_CHARS } from "../lib/chat/protocol.ts";
 import type { ChatMessage, Reactor } from "../lib/chat/types.ts";
 
 /** What a moderator's actions on someone else's message do. */
@@ -137,7 +138,7 @@ export function OthersActions(
               class="form-control form-control-sm w-auto"
               aria-label="Reason (optional)"
               placeholder="Reason (optional)"
-              maxLength={300}
+              maxLength={MAX_REASON_CHARS}
               value={reason.value}
               ref={(el) => el?.focus()}
               onInput={(e) => (reason.value = e.currentTarget.value)}

@@ -11,7 +11,45 @@ import type {
   RoomSettings,
   Sanction,
 } from "../lib/chat/types.ts";
+import { MAX_TITLE_CHARS, MAX_TOPIC_CHARS } from "../lib/chat/protocol.ts";
 import { roomApi, untilLabel } from "./room_admin_api.ts";
+
+/** The settings panel's choices: each value with what it means. */
+const VISIBILITY_CHOICES: readonly [RoomSettings["visibility"], string][] = [
+  ["public", "Public: listed in the lobby"],
+  ["unlisted", "Unlisted: anyone with the name"],
+  ["private", "Private: members only"],
+];
+const POST_POLICY_CHOICES: readonly [RoomSettings["postPolicy"], string][] = [
+  ["everyone", "Everyone"],
+  ["signed_in", "Signed-in users only"],
+  ["members", "Members only"],
+];
+
+/** A labelled select of `options` (value, text). */
+function Choice<T extends string>(
+  { id, label, value, options, onChange }: {
+    id: string;
+    label: string;
+    value: T;
+    options: readonly [T, string][];
+    onChange: (value: T) => void;
+  },
+): VNode {
+  return (
+    <>
+      <label class="form-label mb-0" for={id}>{label}</label>
+      <select
+        id={id}
+        class="form-select form-select-sm mb-2"
+        value={value}
+        onChange={(e) => onChange(e.currentTarget.value as T)}
+      >
+        {options.map(([v, text]) => <option key={v} value={v}>{text}</option>)}
+      </select>
+    </>
+  );
+}
 
 /** What `GET /api/rooms/:room/settings` answers a moderator. */
 interface AdminState {
@@ -308,7 +346,7 @@ function SettingsForm(
         <input
           id="room-title"
           class="form-control form-control-sm mb-2"
-          maxLength={80}
+          maxLength={MAX_TITLE_CHARS}
           value={d.title}
           onInput={(e) => set("title", e.currentTarget.value)}
         />
@@ -316,44 +354,24 @@ function SettingsForm(
         <input
           id="room-topic"
           class="form-control form-control-sm mb-2"
-          maxLength={300}
+          maxLength={MAX_TOPIC_CHARS}
           value={d.topic}
           onInput={(e) => set("topic", e.currentTarget.value)}
         />
-        <label class="form-label mb-0" for="room-visibility">
-          Who can find it
-        </label>
-        <select
+        <Choice
           id="room-visibility"
-          class="form-select form-select-sm mb-2"
+          label="Who can find it"
           value={d.visibility}
-          onChange={(e) =>
-            set(
-              "visibility",
-              e.currentTarget.value as RoomSettings["visibility"],
-            )}
-        >
-          <option value="public">Public: listed in the lobby</option>
-          <option value="unlisted">Unlisted: anyone with the name</option>
-          <option value="private">Private: members only</option>
-        </select>
-        <label class="form-label mb-0" for="room-post-policy">
-          Who can post
-        </label>
-        <select
+          options={VISIBILITY_CHOICES}
+          onChange={(v) => set("visibility", v)}
+        />
+        <Choice
           id="room-post-policy"
-          class="form-select form-select-sm mb-2"
+          label="Who can post"
           value={d.postPolicy}
-          onChange={(e) =>
-            set(
-              "postPolicy",
-              e.currentTarget.value as RoomSettings["postPolicy"],
-            )}
-        >
-          <option value="everyone">Everyone</option>
-          <option value="signed_in">Signed-in users only</option>
-          <option value="members">Members only</option>
-        </select>
+          options={POST_POLICY_CHOICES}
+          onChange={(v) => set("postPolicy", v)}
+        />
         <label class="form-label mb-0" for="room-slow">
           Slow mode (seconds between messages, 0 = off)
         </label>

@@ -1,5 +1,6 @@
 import { useSignal } from "@preact/signals";
 import type { VNode } from "preact";
+import { MAX_NAME_CHARS } from "../lib/chat/names.ts";
 import { CSRF_HEADER } from "../lib/shared.ts";
 
 /** An invite as `GET /api/rooms/:room/invites` lists it. */
@@ -216,7 +217,7 @@ export default function RoomInvites({ room }: { room: string }): VNode {
             id="invite-name"
             class="form-control"
             required
-            maxLength={32}
+            maxLength={MAX_NAME_CHARS}
             placeholder="Name"
             value={name.value}
             onInput={(e) => (name.value = e.currentTarget.value)}
