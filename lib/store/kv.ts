@@ -23,20 +23,42 @@ export function isKvConnect(path: string | undefined): boolean {
 }
 
 /**
- * Opens the KV database at `path`.
+ * Attempts to open a file another process is opening at the same moment:
+ * SQLite may answer "database is locked" while the other sets the file up
+ * (seen once in CI, with two servers of a cluster test starting together);
+ * the wait between attempts grows to 100 ms, so about 5 s in all.
+ */
+export const OPEN_BUSY_ATTEMPTS = 50;
+
+/**
+ * Opens the KV database at `path`, retrying while another process holds the
+ * file's lock ({@link OPEN_BUSY_ATTEMPTS}). `open` is `Deno.openKv` (tests
+ * stand in for a race they cannot time).
  *
  * @example
  * ```ts
  * const kv = await openKv("./data/roomcast.kv");
  * ```
  */
-export async function openKv(path: string | undefined): Promise<Deno.Kv> {
+export async function openKv(
+  path: string | undefined,
+  open: (path?: string) => Promise<Deno.Kv> = Deno.openKv,
+): Promise<Deno.Kv> {
   // A URL is a remote database over KV Connect (needs DENO_KV_ACCESS_TOKEN).
-  if (path && path !== ":memory:" && !isKvConnect(path)) {
+  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
     const dir = path.replace(/[^/]+$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
-  return await Deno.openKv(path);
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await open(path);
+    } catch (err) {
+      if (!isBusy(err) || attempt >= OPEN_BUSY_ATTEMPTS) throw err;
+      await new Promise((r) =>
+        setTimeout(r, Math.min(100, 2 ** attempt) * (0.5 + Math.random() / 2))
+      );
+    }
+  }
 }
 
 /** Checks one atomic write may carry on a local KV file or `:memory:` (the CLI's limit, Deno 2.9). */

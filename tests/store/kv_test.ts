@@ -1,10 +1,12 @@
-/** Which limit on checks per atomic write each kind of KV database gets, and which errors are its size limits. */
+/** Which limit on checks per atomic write each kind of KV database gets, which errors are its size limits, and opening a file another process holds. */
 import assert from "node:assert/strict";
 import {
   isBusy,
   isTooLarge,
   LOCAL_MAX_CHECKS,
   maxChecksFor,
+  OPEN_BUSY_ATTEMPTS,
+  openKv,
   REMOTE_MAX_CHECKS,
 } from "../../lib/store/kv.ts";
 
@@ -32,6 +34,37 @@ Deno.test("isTooLarge: KV's refusals of a write for its size, not a busy databas
     assert.ok(isTooLarge(write), String(write));
     assert.equal(isTooLarge(new Error("database is locked")), false);
     assert.equal(isBusy(value), false);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("openKv: a file another process is setting up ('database is locked') is opened once it is free; any other error at once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let calls = 0;
+    const busyTwice = (): Promise<Deno.Kv> =>
+      ++calls <= 2
+        ? Promise.reject(new Error("database is locked"))
+        : Promise.resolve(kv);
+    assert.equal(await openKv(":memory:", busyTwice), kv);
+    assert.equal(calls, 3);
+
+    let refused = 0;
+    const broken = (): Promise<Deno.Kv> => {
+      refused++;
+      return Promise.reject(new Error("unable to open database file"));
+    };
+    await assert.rejects(openKv(":memory:", broken), /unable to open/);
+    assert.equal(refused, 1, "not a lock: no retry");
+
+    let locked = 0;
+    const alwaysLocked = (): Promise<Deno.Kv> => {
+      locked++;
+      return Promise.reject(new Error("database is locked"));
+    };
+    await assert.rejects(openKv(":memory:", alwaysLocked), /locked/);
+    assert.equal(locked, OPEN_BUSY_ATTEMPTS, "bounded");
   } finally {
     kv.close();
   }
