@@ -127,10 +127,19 @@ export class ConnectionRegistry {
   readonly #perUser = new Map<string, number>();
   readonly #perIp = new Map<string, number>();
   #emptyWaiters: (() => void)[] = [];
+  /** The revocation generation every socket but {@link #unswept} was last checked at. */
+  #sweptGeneration: string | null | undefined = undefined;
+  /**
+   * Sockets added since the last re-check read the generation: their connect
+   * check may have read before a revocation that the last re-check's
+   * generation already covered, so the next re-check asks about them anyway.
+   */
+  #unswept = new Set<ChatSocket>();
 
   add(socket: ChatSocket, scope: ConsumerScope): void {
     if (this.#sockets.has(socket)) return;
     this.#sockets.set(socket, scope);
+    this.#unswept.add(socket);
     bump(this.#perUser, scope.user.id, 1);
     bump(this.#perIp, scope.ip, 1);
   }
@@ -139,6 +148,7 @@ export class ConnectionRegistry {
     const scope = this.#sockets.get(socket);
     if (!scope) return;
     this.#sockets.delete(socket);
+    this.#unswept.delete(socket);
     bump(this.#perUser, scope.user.id, -1);
     bump(this.#perIp, scope.ip, -1);
     if (this.#sockets.size === 0) {
@@ -175,18 +185,39 @@ export class ConnectionRegistry {
 
   /**
    * Closes (`CloseCode.sessionEnded`) every socket whose session has expired or was revoked on
-   * any instance. Returns how many.
+   * any instance. Returns how many. Asks the store about every socket only
+   * when a revocation happened since the last time (its generation moved);
+   * otherwise only about the sockets added since.
    */
   async enforceSessions(
     revocations: RevocationStore,
     now: number = Date.now(),
   ): Promise<number> {
-    const sids = [
-      ...new Set([...this.#sockets.values()].map((s) => s.sessionId)),
-    ];
-    const revoked = sids.length
-      ? await revocations.revokedAmong(sids)
-      : new Set<string>();
+    const fresh = this.#unswept;
+    this.#unswept = new Set();
+    let revoked: Set<string>;
+    try {
+      const generation = await revocations.generation();
+      const sockets = generation === this.#sweptGeneration
+        ? fresh
+        : this.#sockets.keys();
+      const sids = new Set<string>();
+      for (const socket of sockets) {
+        const scope = this.#sockets.get(socket);
+        if (scope) sids.add(scope.sessionId);
+      }
+      revoked = sids.size
+        ? await revocations.revokedAmong([...sids])
+        : new Set<string>();
+      this.#sweptGeneration = generation;
+    } catch (err) {
+      // Not checked: asked about again next time.
+      for (const socket of fresh) {
+        if (this.#sockets.has(socket)) this.#unswept.add(socket);
+      }
+      this.#sweptGeneration = undefined;
+      throw err;
+    }
     return this.closeWhere(
       (s) => s.expiresAt <= now || revoked.has(s.sessionId),
       CloseCode.sessionEnded,

@@ -8,6 +8,12 @@
  * begun after each was asked, so a sign-out that finished before a lookup was
  * asked is always seen.
  *
+ * Live sockets are re-checked every few seconds. Asking about all of them
+ * each time cost 1,000 `getMany`s of 10 keys per 5 s for 10,000 sockets, at
+ * rest; a revocation also rewrites one key, so a re-check first reads that
+ * key's versionstamp ({@link KvRevocationStore.generation}) and asks about
+ * every session only when it moved.
+ *
  * @module
  */
 
@@ -17,6 +23,8 @@ import type { RevocationStore } from "./types.ts";
 
 /** Shortest life of a revocation entry, so a token at its last second is still covered. */
 const MIN_REVOCATION_TTL_MS = 1_000;
+/** Rewritten with every revocation: its versionstamp is {@link KvRevocationStore.generation}. */
+const GENERATION_KEY: Deno.KvKey = ["revoked_generation"];
 
 /** {@link RevocationStore} on Deno KV: `["revoked", sid]` with `expireIn`. */
 export class KvRevocationStore implements RevocationStore {
@@ -29,7 +37,16 @@ export class KvRevocationStore implements RevocationStore {
 
   async revoke(sid: string, expiresAt: number): Promise<void> {
     const ttl = Math.max(MIN_REVOCATION_TTL_MS, expiresAt - Date.now());
-    await this.kv.set(["revoked", sid], true, { expireIn: ttl });
+    // One write: whoever sees the new generation also sees the entry.
+    const result = await this.kv.atomic()
+      .set(["revoked", sid], true, { expireIn: ttl })
+      .set(GENERATION_KEY, Date.now())
+      .commit();
+    if (!result.ok) throw new Error("revocation not stored");
+  }
+
+  async generation(): Promise<string | null> {
+    return (await this.kv.get(GENERATION_KEY)).versionstamp;
   }
 
   revokedAmong(sids: readonly string[]): Promise<Set<string>> {

@@ -212,6 +212,12 @@ export interface RevocationStore {
   revoke(sid: string, expiresAt: number): Promise<void>;
   /** Which of `sids` are revoked. */
   revokedAmong(sids: readonly string[]): Promise<Set<string>>;
+  /**
+   * A value that changes with every revocation on any instance (null before
+   * the first): whoever holds many sessions asks {@link revokedAmong} about
+   * all of them only when it changed (`ConnectionRegistry.enforceSessions`).
+   */
+  generation(): Promise<string | null>;
 }
 
 /** Result of {@link SecretStore.keep}. */

@@ -63,3 +63,23 @@ Deno.test("revocation store: lookups asked together share a read, and a sign-out
     raw.close();
   }
 });
+
+Deno.test("revocation store: the generation moves with every revocation, so a holder of many sessions can skip asking when nothing was revoked", async () => {
+  const stores = await createStore({
+    store: "kv",
+    kvPath: ":memory:",
+    historyRetention: 100,
+  });
+  try {
+    const { revocations } = stores;
+    assert.equal(await revocations.generation(), null);
+    await revocations.revoke("sid-1", Date.now() + 60_000);
+    const first = await revocations.generation();
+    assert.notEqual(first, null);
+    assert.equal(await revocations.generation(), first);
+    await revocations.revoke("sid-2", Date.now() + 60_000);
+    assert.notEqual(await revocations.generation(), first);
+  } finally {
+    await stores.close();
+  }
+});

@@ -1,0 +1,150 @@
+/**
+ * `ConnectionRegistry.enforceSessions`: the periodic re-check of live
+ * sockets' sessions, on a real KV revocation store.
+ */
+import assert from "node:assert/strict";
+import {
+  ConnectionRegistry,
+  type ConsumerScope,
+} from "../../lib/chat/consumer.ts";
+import { CloseCode } from "../../lib/shared.ts";
+import { KvRevocationStore } from "../../lib/store/revocations.ts";
+import type { ChatSocket } from "../../lib/ws/upgrade.ts";
+
+/** A socket that records how it was closed. */
+function socket(): ChatSocket & { closedWith: number | null } {
+  return {
+    readyState: 1,
+    bufferedAmount: 0,
+    closedWith: null,
+    send() {},
+    close(code?: number) {
+      this.closedWith = code ?? 1000;
+    },
+    addEventListener() {},
+    removeEventListener() {},
+  };
+}
+
+function scope(sessionId: string, expiresAt = Date.now() + 60_000) {
+  return {
+    room: "general",
+    ip: "127.0.0.1",
+    user: { id: `guest:${sessionId}`, name: sessionId, kind: "guest" },
+    sessionId,
+    expiresAt,
+  } satisfies ConsumerScope;
+}
+
+/** A revocation store on a real in-memory KV that counts its `getMany` reads. */
+async function countingStore() {
+  const raw = await Deno.openKv(":memory:");
+  const counts = { getMany: 0, keys: 0 };
+  const kv = new Proxy(raw, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === "getMany") {
+        return (keys: Deno.KvKey[]) => {
+          counts.getMany++;
+          counts.keys += keys.length;
+          return target.getMany(keys);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { store: new KvRevocationStore(kv), counts, close: () => raw.close() };
+}
+
+Deno.test("session re-check: with no revocation since the last one it asks about no session, and a sign-out still closes its socket", async () => {
+  const { store, counts, close } = await countingStore();
+  try {
+    const registry = new ConnectionRegistry();
+    const sockets = Array.from({ length: 50 }, () => socket());
+    sockets.forEach((s, i) => registry.add(s, scope(`sid-${i}`)));
+    assert.equal(await registry.enforceSessions(store), 0);
+    assert.equal(
+      counts.keys,
+      50,
+      "the first re-check asks about every session",
+    );
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await registry.enforceSessions(store), 0);
+    }
+    assert.equal(counts.keys, 50, "nothing revoked since: nothing asked");
+    await store.revoke("sid-7", Date.now() + 60_000);
+    assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(sockets[7].closedWith, CloseCode.sessionEnded);
+    assert.equal(sockets.filter((s) => s.closedWith !== null).length, 1);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("session re-check: a socket added after a re-check is asked about next time, even when nothing was revoked since", async () => {
+  const { store, counts, close } = await countingStore();
+  try {
+    const registry = new ConnectionRegistry();
+    registry.add(socket(), scope("early"));
+    // Revoked before the re-check read the generation, while this session's
+    // socket was still being connected (its own check had passed).
+    await store.revoke("late", Date.now() + 60_000);
+    assert.equal(await registry.enforceSessions(store), 0);
+    const late = socket();
+    registry.add(late, scope("late"));
+    const before = counts.keys;
+    assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(late.closedWith, CloseCode.sessionEnded);
+    assert.equal(counts.keys - before, 1, "only the new socket's session");
+  } finally {
+    close();
+  }
+});
+
+Deno.test("session re-check: expired sessions close without any read", async () => {
+  const { store, counts, close } = await countingStore();
+  try {
+    const registry = new ConnectionRegistry();
+    const expired = socket();
+    registry.add(socket(), scope("live"));
+    registry.add(expired, scope("old", Date.now() + 1_000));
+    await registry.enforceSessions(store);
+    const reads = counts.getMany;
+    assert.equal(
+      await registry.enforceSessions(store, Date.now() + 2_000),
+      1,
+    );
+    assert.equal(expired.closedWith, CloseCode.sessionEnded);
+    assert.equal(counts.getMany, reads);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("session re-check: a failed read leaves the sockets to be asked about next time", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    let fail = false;
+    const kv = new Proxy(raw, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop === "getMany" && fail) {
+          return () => Promise.reject(new Error("kv down"));
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const store = new KvRevocationStore(kv);
+    const registry = new ConnectionRegistry();
+    const s = socket();
+    registry.add(s, scope("a"));
+    await store.revoke("a", Date.now() + 60_000);
+    fail = true;
+    await assert.rejects(registry.enforceSessions(store), /kv down/);
+    fail = false;
+    assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(s.closedWith, CloseCode.sessionEnded);
+  } finally {
+    raw.close();
+  }
+});
