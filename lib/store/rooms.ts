@@ -8,6 +8,7 @@
  * ["room_mute", room, userId]             Sanction (expires after `until`)
  * ["room_ban", room, "user", userId]      Sanction
  * ["room_ban", room, "addr", address]     the same Sanction, for a guest's address
+ * ["room_rules", room]                   true, rewritten with every write of the four above
  * ["room_slow", room, userId]             {until} (slow mode)
  * ["room_report", room, target, userId]   MessageReport
  * ["room_audit", room, id]                AuditEntry
@@ -65,6 +66,24 @@ function inForce(s: Sanction | null, now: number): Sanction | null {
   return s && (s.until === null || s.until > now) ? s : null;
 }
 
+/**
+ * The key whose versionstamp is the version of a room's rules: set in the
+ * same atomic operation as every write of the room's `room_info`,
+ * `room_member`, `room_mute` or `room_ban` keys (its value means nothing). A
+ * room whose rules were never written since it came has none: version null.
+ */
+function rulesKey(room: string): Deno.KvKey {
+  return ["room_rules", room];
+}
+
+/** `op` with the room's rules version moved on (see {@link rulesKey}). */
+function withNewRules(
+  op: Deno.AtomicOperation,
+  room: string,
+): Deno.AtomicOperation {
+  return op.set(rulesKey(room), true);
+}
+
 /** A sortable audit id: the time, zero-padded, then randomness for ties. */
 function auditId(ts: number): string {
   const rand = crypto.getRandomValues(new Uint8Array(4));
@@ -113,8 +132,10 @@ export class KvRoomStore implements RoomStore {
       updated: now,
     };
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const done = await this.kv.atomic().check({ key, versionstamp: null })
-        .set(key, info).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check({ key, versionstamp: null }).set(key, info),
+        room,
+      ).commit();
       if (done.ok) return { info, created: true };
       const existing = await this.get(room);
       if (existing) return { info: existing, created: false };
@@ -146,8 +167,11 @@ export class KvRoomStore implements RoomStore {
       const info: RoomInfo = entry.value
         ? { ...entry.value, owner, updated: now }
         : { room, owner, settings, created: now, updated: now };
-      const done = await this.kv.atomic().check(entry).set(key, info)
-        .delete(["room_member", room, owner.id]).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check(entry).set(key, info)
+          .delete(["room_member", room, owner.id]),
+        room,
+      ).commit();
       if (done.ok) return info;
     }
     throw new Error("room claim: too much contention");
@@ -172,7 +196,10 @@ export class KvRoomStore implements RoomStore {
       const info: RoomInfo = entry.value
         ? { ...entry.value, settings, updated: now }
         : { room, owner: null, settings, created: now, updated: now };
-      const done = await this.kv.atomic().check(entry).set(key, info).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check(entry).set(key, info),
+        room,
+      ).commit();
       if (done.ok) return info;
     }
     throw new Error("room settings: too much contention");
@@ -197,8 +224,11 @@ export class KvRoomStore implements RoomStore {
       if (!entry.value) return null;
       const previous = entry.value.owner;
       const info: RoomInfo = { ...entry.value, owner: to, updated: now };
-      const op = this.kv.atomic().check(entry).set(key, info)
-        .delete(["room_member", room, to.id]);
+      const op = withNewRules(
+        this.kv.atomic().check(entry).set(key, info)
+          .delete(["room_member", room, to.id]),
+        room,
+      );
       if (previous && previous.id !== to.id) {
         const membership: Membership = {
           user: previous,
@@ -228,12 +258,13 @@ export class KvRoomStore implements RoomStore {
     now = Date.now(),
   ): Promise<void> {
     const key = ["room_member", room, user.id];
-    if (role === null) {
-      await this.kv.delete(key);
-      return;
+    const op = this.kv.atomic();
+    if (role === null) op.delete(key);
+    else {
+      const membership: Membership = { user, role, since: now };
+      op.set(key, membership);
     }
-    const membership: Membership = { user, role, since: now };
-    await this.kv.set(key, membership);
+    await withNewRules(op, room).commit();
   }
 
   async members(room: string, limit: number): Promise<Membership[]> {
@@ -293,11 +324,14 @@ export class KvRoomStore implements RoomStore {
   async #sanctionOnce(room: string, sanction: Sanction): Promise<void> {
     const options = expiry(sanction.until, sanction.ts);
     if (sanction.kind === "mute") {
-      await this.kv.set(
-        ["room_mute", room, sanction.user.id],
-        sanction,
-        options,
-      );
+      await withNewRules(
+        this.kv.atomic().set(
+          ["room_mute", room, sanction.user.id],
+          sanction,
+          options,
+        ),
+        room,
+      ).commit();
       return;
     }
     const op = this.kv.atomic().set(
@@ -308,7 +342,7 @@ export class KvRoomStore implements RoomStore {
     if (sanction.address) {
       op.set(["room_ban", room, "addr", sanction.address], sanction, options);
     }
-    await op.commit();
+    await withNewRules(op, room).commit();
   }
 
   lift(
@@ -336,7 +370,7 @@ export class KvRoomStore implements RoomStore {
       // Only the address's ban that came with this one (a later ban of another guest keeps it).
       if (held.value?.user.id === userId) op.delete(addressKey);
     }
-    await op.commit();
+    await withNewRules(op, room).commit();
     return true;
   }
 
