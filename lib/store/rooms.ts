@@ -14,6 +14,15 @@
  * ["room_audit", room, id]                AuditEntry
  * ```
  *
+ * Who may do what in a room — `access`, asked by every socket joining and
+ * every post — is answered from the room's rules held in memory
+ * (`room_rules.ts`): one small read of the room's record and rules version,
+ * shared by every caller asking about the room at the same time and begun
+ * after each asked, checks that the view held is still the room's. A view
+ * is (re)loaded by listing the room's rows when the version moved on (one
+ * load per room at a time); a room with too many rows, or written to during
+ * every attempt at a load, is answered by reading the person's rows instead.
+ *
  * @module
  */
 
@@ -27,7 +36,17 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
+import { KeyedReads } from "../batch.ts";
+import { LruMap } from "../lru.ts";
 import { getManyChunked, isBusy } from "./kv.ts";
+import {
+  addRow,
+  emptyRules,
+  inForce,
+  personIn,
+  type RulesView,
+  standingOf,
+} from "./room_rules.ts";
 import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
 
 /**
@@ -62,9 +81,25 @@ function expiry(until: number | null, now: number): { expireIn?: number } {
     : { expireIn: Math.max(1, until - now) + EXPIRY_SLACK_MS };
 }
 
-function inForce(s: Sanction | null, now: number): Sanction | null {
-  return s && (s.until === null || s.until > now) ? s : null;
-}
+/**
+ * Rows (memberships, mutes, bans) a room may have for its rules to be held
+ * in memory. A view costs up to a few hundred bytes a row; past this the
+ * room is answered by reading the person's rows (as before views), and a
+ * load lists at most this many rows plus one to find that out.
+ */
+export const MAX_RULES_VIEW_ENTRIES = 500;
+/**
+ * Rooms whose rules are held at once, the least recently asked forgotten
+ * first: far more than a process's busy rooms, and a bound on memory
+ * (worst case this × {@link MAX_RULES_VIEW_ENTRIES} rows; rooms usually
+ * have a handful).
+ */
+export const MAX_RULES_VIEWS = 1_000;
+/**
+ * Loads of a room's rules tried while writes to the room keep moving its
+ * version during the listing; then that access reads the person's rows.
+ */
+const MAX_LOAD_ATTEMPTS = 3;
 
 /**
  * The key whose versionstamp is the version of a room's rules: set in the
@@ -92,8 +127,31 @@ function auditId(ts: number): string {
   }`;
 }
 
+/**
+ * A room's rules as held: the view of every row at `version` (exactly the
+ * room's rows while its version stays), or that the room had more rows than
+ * {@link MAX_RULES_VIEW_ENTRIES} at `version` (not held).
+ */
+type HeldRules =
+  | { kind: "view"; version: string | null; view: RulesView }
+  | { kind: "large"; version: string | null };
+
+/** What a load found: the room's record and rules read together, or no settled version. */
+type RulesLoad =
+  | { kind: "held"; info: RoomInfo | null; rules: HeldRules }
+  | { kind: "unsettled" };
+
 /** {@link RoomStore} on Deno KV (keys in the module's documentation). */
 export class KvRoomStore implements RoomStore {
+  /** Rules of the rooms asked about lately (`access`). */
+  readonly #rules = new LruMap<string, HeldRules>(MAX_RULES_VIEWS);
+  /** Reads of a room's record and rules version, shared by callers asking together. */
+  readonly #heads = new KeyedReads();
+  /** Loads of a room's rules: one per room at a time. */
+  readonly #loads = new KeyedReads();
+  /** The load of each room in flight, for callers whose version it may match. */
+  readonly #loading = new Map<string, Promise<RulesLoad>>();
+
   constructor(private readonly kv: Deno.Kv) {}
 
   async get(room: string): Promise<RoomInfo | null> {
@@ -292,29 +350,149 @@ export class KvRoomStore implements RoomStore {
     address?: string,
     now = Date.now(),
   ): Promise<RoomAccess> {
+    const held = this.#rules.get(room);
+    if (held?.kind === "large") {
+      return await this.#accessAlone(room, userId, address, now, held);
+    }
+    const [info, version] = await this.#heads.read(room, async () => {
+      const [info, rules] = await this.kv.getMany<[RoomInfo, unknown]>([
+        ["room_info", room],
+        rulesKey(room),
+      ]);
+      return [info.value, rules.versionstamp] as const;
+    });
+    // The rules as of this read: held (or being loaded) at its version, or
+    // loaded afresh, after this call.
+    let rules = this.#rules.get(room);
+    if (rules?.version !== version) {
+      const pending = await this.#loading.get(room)?.catch(() => null);
+      if (pending?.kind === "held" && pending.rules.version === version) {
+        rules = pending.rules;
+      } else {
+        const loaded = await this.#loads.read(room, () => this.#load(room));
+        if (loaded.kind === "unsettled") {
+          return await this.#accessAlone(room, userId, address, now);
+        }
+        if (loaded.rules.kind === "view") {
+          return {
+            info: loaded.info,
+            standing: standingOf(
+              loaded.info,
+              userId,
+              personIn(loaded.rules.view, userId, address),
+              now,
+            ),
+          };
+        }
+        rules = loaded.rules;
+      }
+    } else this.#rules.set(room, rules); // the most recently asked
+    if (rules.kind === "large") {
+      return await this.#accessAlone(room, userId, address, now);
+    }
+    return {
+      info,
+      standing: standingOf(
+        info,
+        userId,
+        personIn(rules.view, userId, address),
+        now,
+      ),
+    };
+  }
+
+  /**
+   * `access` from one read of the person's rows (and the room's record and
+   * rules version). When `held` says the room is too large to hold and the
+   * version moved on since, that is forgotten: the next access loads again.
+   */
+  async #accessAlone(
+    room: string,
+    userId: string,
+    address: string | undefined,
+    now: number,
+    held?: HeldRules,
+  ): Promise<RoomAccess> {
     const keys: Deno.KvKey[] = [
       ["room_info", room],
+      rulesKey(room),
       ["room_member", room, userId],
       ["room_mute", room, userId],
       ["room_ban", room, "user", userId],
     ];
     if (address) keys.push(["room_ban", room, "addr", address]);
-    const [info, member, mute, ban, addressBan] = await this.kv.getMany<
+    const [info, rules, member, mute, ban, addressBan] = await this.kv.getMany<
       unknown[]
     >(keys);
+    if (held) {
+      if (this.#rules.get(room) === held) {
+        if (rules.versionstamp === held.version) this.#rules.set(room, held);
+        else this.#rules.delete(room);
+      }
+    }
     const record = info.value as RoomInfo | null;
-    const role = record?.owner?.id === userId
-      ? "owner"
-      : (member.value as Membership | null)?.role ?? null;
     return {
       info: record,
-      standing: {
-        role,
-        mute: inForce(mute.value as Sanction | null, now),
-        ban: inForce(ban.value as Sanction | null, now) ??
-          inForce((addressBan?.value ?? null) as Sanction | null, now),
-      },
+      standing: standingOf(record, userId, {
+        role: (member.value as Membership | null)?.role ?? null,
+        mute: mute.value as Sanction | null,
+        ban: ban.value as Sanction | null,
+        addressBan: (addressBan?.value ?? null) as Sanction | null,
+      }, now),
     };
+  }
+
+  /** Loads the room's rules (held for the next callers), seen by callers meanwhile. */
+  #load(room: string): Promise<RulesLoad> {
+    const loading = this.#loadOnce(room);
+    this.#loading.set(room, loading);
+    const done = () => {
+      if (this.#loading.get(room) === loading) this.#loading.delete(room);
+    };
+    loading.then(done, done);
+    return loading;
+  }
+
+  /**
+   * Reads the room's record and rules version, lists its rows, and reads
+   * the version again: unchanged, no rule was written meanwhile, so the view
+   * is exactly the room's at that version (tried again if it moved).
+   */
+  async #loadOnce(room: string): Promise<RulesLoad> {
+    for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+      const [info, before] = await this.kv.getMany<[RoomInfo, unknown]>([
+        ["room_info", room],
+        rulesKey(room),
+      ]);
+      const version = before.versionstamp;
+      const view = emptyRules();
+      let rows = 0;
+      for (
+        const prefix of [["room_member", room], ["room_mute", room], [
+          "room_ban",
+          room,
+        ]]
+      ) {
+        const limit = MAX_RULES_VIEW_ENTRIES + 1 - rows;
+        for await (const entry of this.kv.list({ prefix }, { limit })) {
+          addRow(view, entry.key, entry.value);
+          rows++;
+        }
+        if (rows > MAX_RULES_VIEW_ENTRIES) break;
+      }
+      if (rows > MAX_RULES_VIEW_ENTRIES) {
+        // Answered from each person's rows until the version moves on.
+        const rules: HeldRules = { kind: "large", version };
+        this.#rules.set(room, rules);
+        return { kind: "held", info: info.value, rules };
+      }
+      const after = await this.kv.get(rulesKey(room));
+      if (after.versionstamp !== version) continue;
+      const rules: HeldRules = { kind: "view", version, view };
+      this.#rules.set(room, rules);
+      return { kind: "held", info: info.value, rules };
+    }
+    return { kind: "unsettled" };
   }
 
   sanction(room: string, sanction: Sanction): Promise<void> {
