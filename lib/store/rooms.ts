@@ -354,6 +354,7 @@ export class KvRoomStore implements RoomStore {
     if (held?.kind === "large") {
       return await this.#accessAlone(room, userId, address, now, held);
     }
+    // Begun after this call, shared with every caller asking meanwhile.
     const [info, version] = await this.#heads.read(room, async () => {
       const [info, rules] = await this.kv.getMany<[RoomInfo, unknown]>([
         ["room_info", room],
@@ -361,44 +362,58 @@ export class KvRoomStore implements RoomStore {
       ]);
       return [info.value, rules.versionstamp] as const;
     });
-    // The rules as of this read: held (or being loaded) at its version, or
-    // loaded afresh, after this call.
-    let rules = this.#rules.get(room);
-    if (rules?.version !== version) {
-      const pending = await this.#loading.get(room)?.catch(() => null);
-      if (pending?.kind === "held" && pending.rules.version === version) {
-        rules = pending.rules;
-      } else {
-        const loaded = await this.#loads.read(room, () => this.#load(room));
-        if (loaded.kind === "unsettled") {
-          return await this.#accessAlone(room, userId, address, now);
-        }
-        if (loaded.rules.kind === "view") {
-          return {
-            info: loaded.info,
-            standing: standingOf(
-              loaded.info,
-              userId,
-              personIn(loaded.rules.view, userId, address),
-              now,
-            ),
-          };
-        }
-        rules = loaded.rules;
-      }
-    } else this.#rules.set(room, rules); // the most recently asked
+    const known = await this.#rulesAt(room, version);
+    if (known) {
+      return await this.#answer(room, info, known, userId, address, now);
+    }
+    // Begun after this call too: its record and rules are read together.
+    const loaded = await this.#loads.read(room, () => this.#load(room));
+    return loaded.kind === "held"
+      ? await this.#answer(
+        room,
+        loaded.info,
+        loaded.rules,
+        userId,
+        address,
+        now,
+      )
+      : await this.#accessAlone(room, userId, address, now);
+  }
+
+  /**
+   * The room's rules exactly as at `version`, if held or being loaded at it
+   * (the view of a version is the room's rows while the version stays: any
+   * rule written since moved it), else null.
+   */
+  async #rulesAt(
+    room: string,
+    version: string | null,
+  ): Promise<HeldRules | null> {
+    const held = this.#rules.get(room);
+    if (held?.version === version) {
+      this.#rules.set(room, held); // the most recently asked
+      return held;
+    }
+    const pending = await this.#loading.get(room)?.catch(() => null);
+    return pending?.kind === "held" && pending.rules.version === version
+      ? pending.rules
+      : null;
+  }
+
+  /** `access` by `rules` read with `info` (a room too large to hold reads the person's rows). */
+  async #answer(
+    room: string,
+    info: RoomInfo | null,
+    rules: HeldRules,
+    userId: string,
+    address: string | undefined,
+    now: number,
+  ): Promise<RoomAccess> {
     if (rules.kind === "large") {
       return await this.#accessAlone(room, userId, address, now);
     }
-    return {
-      info,
-      standing: standingOf(
-        info,
-        userId,
-        personIn(rules.view, userId, address),
-        now,
-      ),
-    };
+    const person = personIn(rules.view, userId, address);
+    return { info, standing: standingOf(info, userId, person, now) };
   }
 
   /**
@@ -424,11 +439,9 @@ export class KvRoomStore implements RoomStore {
     const [info, rules, member, mute, ban, addressBan] = await this.kv.getMany<
       unknown[]
     >(keys);
-    if (held) {
-      if (this.#rules.get(room) === held) {
-        if (rules.versionstamp === held.version) this.#rules.set(room, held);
-        else this.#rules.delete(room);
-      }
+    if (held && this.#rules.get(room) === held) {
+      if (rules.versionstamp === held.version) this.#rules.set(room, held);
+      else this.#rules.delete(room);
     }
     const record = info.value as RoomInfo | null;
     return {
