@@ -457,7 +457,7 @@ export class KvRoomStore implements RoomStore {
 
   /** Loads the room's rules (held for the next callers), seen by callers meanwhile. */
   #load(room: string): Promise<RulesLoad> {
-    const loading = this.#loadOnce(room);
+    const loading = this.#readRules(room);
     this.#loading.set(room, loading);
     const done = () => {
       if (this.#loading.get(room) === loading) this.#loading.delete(room);
@@ -471,7 +471,12 @@ export class KvRoomStore implements RoomStore {
    * the version again: unchanged, no rule was written meanwhile, so the view
    * is exactly the room's at that version (tried again if it moved).
    */
-  async #loadOnce(room: string): Promise<RulesLoad> {
+  async #readRules(room: string): Promise<RulesLoad> {
+    const prefixes: Deno.KvKey[] = [
+      ["room_member", room],
+      ["room_mute", room],
+      ["room_ban", room],
+    ];
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
       const [info, before] = await this.kv.getMany<[RoomInfo, unknown]>([
         ["room_info", room],
@@ -480,12 +485,7 @@ export class KvRoomStore implements RoomStore {
       const version = before.versionstamp;
       const view = emptyRules();
       let rows = 0;
-      for (
-        const prefix of [["room_member", room], ["room_mute", room], [
-          "room_ban",
-          room,
-        ]]
-      ) {
+      for (const prefix of prefixes) {
         const limit = MAX_RULES_VIEW_ENTRIES + 1 - rows;
         for await (const entry of this.kv.list({ prefix }, { limit })) {
           addRow(view, entry.key, entry.value);
