@@ -1,6 +1,7 @@
 /**
  * One job in flight at a time; whoever asks meanwhile waits for the next
- * job, which serves all of them at once.
+ * job, which serves all of them at once ({@link NextBatch}), and the same
+ * for reads, one queue per key ({@link KeyedReads}).
  *
  * @module
  */
@@ -68,5 +69,46 @@ export class NextBatch<I, O> {
     }
     this.#running = false;
     this.onIdle?.();
+  }
+}
+
+/**
+ * At most one read per key in flight; whoever asks meanwhile waits for the
+ * next read of that key, which answers all of them. So every answer comes
+ * from a read begun after its caller asked (a {@link NextBatch} per key,
+ * dropped once idle). The first caller's `read` is the one run for a batch:
+ * every caller of one key must ask for the same thing.
+ *
+ * @example
+ * ```ts
+ * const reads = new KeyedReads();
+ * const [a, b] = await Promise.all([
+ *   reads.read("general", () => kv.get(["room_info", "general"])),
+ *   reads.read("general", () => kv.get(["room_info", "general"])), // waits for the next read
+ * ]);
+ * ```
+ */
+export class KeyedReads {
+  /** One batch per key, while any wait. */
+  readonly #queues = new Map<string, NextBatch<void, unknown>>();
+
+  /** `read`'s answer for `key`, from a read begun after this call. */
+  read<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let queue = this.#queues.get(key) as NextBatch<void, T> | undefined;
+    if (!queue) {
+      const made = new NextBatch<void, T>(
+        // One read answers every caller of the batch.
+        async (callers) => {
+          const value = await read();
+          return callers.map(() => value);
+        },
+        () => {
+          if (this.#queues.get(key) === made) this.#queues.delete(key);
+        },
+      );
+      this.#queues.set(key, made as NextBatch<void, unknown>);
+      queue = made;
+    }
+    return queue.run();
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NextBatch } from "../lib/batch.ts";
+import { KeyedReads, NextBatch } from "../lib/batch.ts";
 
 /** A `work` whose jobs the test finishes by hand, recording each job's inputs. */
 function manualWork<I, O>() {
@@ -101,4 +101,35 @@ Deno.test("NextBatch: onIdle fires after a failed job too", async () => {
   );
   await assert.rejects(batch.run(1), /^Error: down$/);
   assert.equal(idle, 1);
+});
+
+Deno.test("KeyedReads: one read per key in flight; who asks meanwhile gets the NEXT read; keys are independent", async () => {
+  const reads = new KeyedReads();
+  let state = "old";
+  const started: string[] = [];
+  const pending: (() => void)[] = [];
+  /** A read of `key` that captures the state when it begins and ends when the test says. */
+  const read = (key: string) => () => {
+    const seen = `${key}:${state}`;
+    started.push(seen);
+    return new Promise<string>((done) => pending.push(() => done(seen)));
+  };
+  const first = reads.read("a", read("a"));
+  const other = reads.read("b", read("b"));
+  assert.deepEqual(started, ["a:old", "b:old"]);
+  state = "new";
+  const later = [reads.read("a", read("a")), reads.read("a", read("a"))];
+  assert.equal(
+    started.length,
+    2,
+    "no second read of a key while one is in flight",
+  );
+  pending.shift()!();
+  assert.equal(await first, "a:old");
+  assert.deepEqual(started, ["a:old", "b:old", "a:new"]);
+  pending.shift()!();
+  assert.equal(await other, "b:old");
+  pending.shift()!();
+  assert.deepEqual(await Promise.all(later), ["a:new", "a:new"]);
+  assert.equal(started.length, 3, "one read answered both later callers");
 });

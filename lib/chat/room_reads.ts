@@ -18,7 +18,7 @@
 
 import type { LogPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChatMessage, RoomInfo } from "./types.ts";
-import { NextBatch } from "../batch.ts";
+import { KeyedReads } from "../batch.ts";
 
 /** What a welcome needs from the store, read once for every newcomer waiting. */
 export interface WelcomePage {
@@ -64,34 +64,6 @@ export class RoomReads {
       `s\u0000${room}\u0000${after}\u0000${limit}`,
       () => this.store.since(room, after, limit),
     );
-  }
-}
-
-/**
- * At most one read per key in flight; whoever asks meanwhile waits for the
- * next read of that key, which answers all of them (see the module doc).
- */
-class KeyedReads {
-  /** One batch per key, while any wait. */
-  readonly #queues = new Map<string, NextBatch<void, unknown>>();
-
-  read<T>(key: string, read: () => Promise<T>): Promise<T> {
-    let queue = this.#queues.get(key) as NextBatch<void, T> | undefined;
-    if (!queue) {
-      const made = new NextBatch<void, T>(
-        // One read answers every caller of the batch.
-        async (callers) => {
-          const value = await read();
-          return callers.map(() => value);
-        },
-        () => {
-          if (this.#queues.get(key) === made) this.#queues.delete(key);
-        },
-      );
-      this.#queues.set(key, made as NextBatch<void, unknown>);
-      queue = made;
-    }
-    return queue.run();
   }
 }
 

@@ -8,10 +8,20 @@
  * ["room_mute", room, userId]             Sanction (expires after `until`)
  * ["room_ban", room, "user", userId]      Sanction
  * ["room_ban", room, "addr", address]     the same Sanction, for a guest's address
+ * ["room_rules", room]                   true, rewritten with every write of the four above
  * ["room_slow", room, userId]             {until} (slow mode)
  * ["room_report", room, target, userId]   MessageReport
  * ["room_audit", room, id]                AuditEntry
  * ```
+ *
+ * Who may do what in a room — `access`, asked by every socket joining and
+ * every post — is answered from the room's rules held in memory
+ * (`room_rules.ts`): one small read of the room's record and rules version,
+ * shared by every caller asking about the room at the same time and begun
+ * after each asked, checks that the view held is still the room's. A view
+ * is (re)loaded by listing the room's rows when the version moved on (one
+ * load per room at a time); a room with too many rows, or written to during
+ * every attempt at a load, is answered by reading the person's rows instead.
  *
  * @module
  */
@@ -26,7 +36,17 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
+import { KeyedReads } from "../batch.ts";
+import { LruMap } from "../lru.ts";
 import { getManyChunked, isBusy } from "./kv.ts";
+import {
+  addRow,
+  emptyRules,
+  inForce,
+  personIn,
+  type RulesView,
+  standingOf,
+} from "./room_rules.ts";
 import type { AuditPage, CreatedRoom, RoomAccess, RoomStore } from "./types.ts";
 
 /**
@@ -61,8 +81,42 @@ function expiry(until: number | null, now: number): { expireIn?: number } {
     : { expireIn: Math.max(1, until - now) + EXPIRY_SLACK_MS };
 }
 
-function inForce(s: Sanction | null, now: number): Sanction | null {
-  return s && (s.until === null || s.until > now) ? s : null;
+/**
+ * Rows (memberships, mutes, bans) a room may have for its rules to be held
+ * in memory. A view costs up to a few hundred bytes a row; past this the
+ * room is answered by reading the person's rows (as before views), and a
+ * load lists at most this many rows plus one to find that out.
+ */
+export const MAX_RULES_VIEW_ENTRIES = 500;
+/**
+ * Rooms whose rules are held at once, the least recently asked forgotten
+ * first: far more than a process's busy rooms, and a bound on memory
+ * (worst case this × {@link MAX_RULES_VIEW_ENTRIES} rows; rooms usually
+ * have a handful).
+ */
+export const MAX_RULES_VIEWS = 1_000;
+/**
+ * Loads of a room's rules tried while writes to the room keep moving its
+ * version during the listing; then that access reads the person's rows.
+ */
+const MAX_LOAD_ATTEMPTS = 3;
+
+/**
+ * The key whose versionstamp is the version of a room's rules: set in the
+ * same atomic operation as every write of the room's `room_info`,
+ * `room_member`, `room_mute` or `room_ban` keys (its value means nothing). A
+ * room whose rules were never written since it came has none: version null.
+ */
+function rulesKey(room: string): Deno.KvKey {
+  return ["room_rules", room];
+}
+
+/** `op` with the room's rules version moved on (see {@link rulesKey}). */
+function withNewRules(
+  op: Deno.AtomicOperation,
+  room: string,
+): Deno.AtomicOperation {
+  return op.set(rulesKey(room), true);
 }
 
 /** A sortable audit id: the time, zero-padded, then randomness for ties. */
@@ -73,8 +127,31 @@ function auditId(ts: number): string {
   }`;
 }
 
+/**
+ * A room's rules as held: the view of every row at `version` (exactly the
+ * room's rows while its version stays), or that the room had more rows than
+ * {@link MAX_RULES_VIEW_ENTRIES} at `version` (not held).
+ */
+type HeldRules =
+  | { kind: "view"; version: string | null; view: RulesView }
+  | { kind: "large"; version: string | null };
+
+/** What a load found: the room's record and rules read together, or no settled version. */
+type RulesLoad =
+  | { kind: "held"; info: RoomInfo | null; rules: HeldRules }
+  | { kind: "unsettled" };
+
 /** {@link RoomStore} on Deno KV (keys in the module's documentation). */
 export class KvRoomStore implements RoomStore {
+  /** Rules of the rooms asked about lately (`access`). */
+  readonly #rules = new LruMap<string, HeldRules>(MAX_RULES_VIEWS);
+  /** Reads of a room's record and rules version, shared by callers asking together. */
+  readonly #heads = new KeyedReads();
+  /** Loads of a room's rules: one per room at a time. */
+  readonly #loads = new KeyedReads();
+  /** The load of each room in flight, for callers whose version it may match. */
+  readonly #loading = new Map<string, Promise<RulesLoad>>();
+
   constructor(private readonly kv: Deno.Kv) {}
 
   async get(room: string): Promise<RoomInfo | null> {
@@ -113,8 +190,10 @@ export class KvRoomStore implements RoomStore {
       updated: now,
     };
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const done = await this.kv.atomic().check({ key, versionstamp: null })
-        .set(key, info).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check({ key, versionstamp: null }).set(key, info),
+        room,
+      ).commit();
       if (done.ok) return { info, created: true };
       const existing = await this.get(room);
       if (existing) return { info: existing, created: false };
@@ -146,8 +225,11 @@ export class KvRoomStore implements RoomStore {
       const info: RoomInfo = entry.value
         ? { ...entry.value, owner, updated: now }
         : { room, owner, settings, created: now, updated: now };
-      const done = await this.kv.atomic().check(entry).set(key, info)
-        .delete(["room_member", room, owner.id]).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check(entry).set(key, info)
+          .delete(["room_member", room, owner.id]),
+        room,
+      ).commit();
       if (done.ok) return info;
     }
     throw new Error("room claim: too much contention");
@@ -172,7 +254,10 @@ export class KvRoomStore implements RoomStore {
       const info: RoomInfo = entry.value
         ? { ...entry.value, settings, updated: now }
         : { room, owner: null, settings, created: now, updated: now };
-      const done = await this.kv.atomic().check(entry).set(key, info).commit();
+      const done = await withNewRules(
+        this.kv.atomic().check(entry).set(key, info),
+        room,
+      ).commit();
       if (done.ok) return info;
     }
     throw new Error("room settings: too much contention");
@@ -197,8 +282,11 @@ export class KvRoomStore implements RoomStore {
       if (!entry.value) return null;
       const previous = entry.value.owner;
       const info: RoomInfo = { ...entry.value, owner: to, updated: now };
-      const op = this.kv.atomic().check(entry).set(key, info)
-        .delete(["room_member", room, to.id]);
+      const op = withNewRules(
+        this.kv.atomic().check(entry).set(key, info)
+          .delete(["room_member", room, to.id]),
+        room,
+      );
       if (previous && previous.id !== to.id) {
         const membership: Membership = {
           user: previous,
@@ -228,12 +316,13 @@ export class KvRoomStore implements RoomStore {
     now = Date.now(),
   ): Promise<void> {
     const key = ["room_member", room, user.id];
-    if (role === null) {
-      await this.kv.delete(key);
-      return;
+    const op = this.kv.atomic();
+    if (role === null) op.delete(key);
+    else {
+      const membership: Membership = { user, role, since: now };
+      op.set(key, membership);
     }
-    const membership: Membership = { user, role, since: now };
-    await this.kv.set(key, membership);
+    await withNewRules(op, room).commit();
   }
 
   async members(room: string, limit: number): Promise<Membership[]> {
@@ -261,29 +350,162 @@ export class KvRoomStore implements RoomStore {
     address?: string,
     now = Date.now(),
   ): Promise<RoomAccess> {
+    const held = this.#rules.get(room);
+    if (held?.kind === "large") {
+      return await this.#accessAlone(room, userId, address, now, held);
+    }
+    // Begun after this call, shared with every caller asking meanwhile.
+    const [info, version] = await this.#heads.read(room, async () => {
+      const [info, rules] = await this.kv.getMany<[RoomInfo, unknown]>([
+        ["room_info", room],
+        rulesKey(room),
+      ]);
+      return [info.value, rules.versionstamp] as const;
+    });
+    const known = await this.#rulesAt(room, version);
+    if (known) {
+      return await this.#answer(room, info, known, userId, address, now);
+    }
+    // Begun after this call too: its record and rules are read together.
+    const loaded = await this.#loads.read(room, () => this.#load(room));
+    return loaded.kind === "held"
+      ? await this.#answer(
+        room,
+        loaded.info,
+        loaded.rules,
+        userId,
+        address,
+        now,
+      )
+      : await this.#accessAlone(room, userId, address, now);
+  }
+
+  /**
+   * The room's rules exactly as at `version`, if held or being loaded at it
+   * (the view of a version is the room's rows while the version stays: any
+   * rule written since moved it), else null.
+   */
+  async #rulesAt(
+    room: string,
+    version: string | null,
+  ): Promise<HeldRules | null> {
+    const held = this.#rules.get(room);
+    if (held?.version === version) {
+      this.#rules.set(room, held); // the most recently asked
+      return held;
+    }
+    const pending = await this.#loading.get(room)?.catch(() => null);
+    return pending?.kind === "held" && pending.rules.version === version
+      ? pending.rules
+      : null;
+  }
+
+  /** `access` by `rules` read with `info` (a room too large to hold reads the person's rows). */
+  async #answer(
+    room: string,
+    info: RoomInfo | null,
+    rules: HeldRules,
+    userId: string,
+    address: string | undefined,
+    now: number,
+  ): Promise<RoomAccess> {
+    if (rules.kind === "large") {
+      return await this.#accessAlone(room, userId, address, now);
+    }
+    const person = personIn(rules.view, userId, address);
+    return { info, standing: standingOf(info, userId, person, now) };
+  }
+
+  /**
+   * `access` from one read of the person's rows (and the room's record and
+   * rules version). When `held` says the room is too large to hold and the
+   * version moved on since, that is forgotten: the next access loads again.
+   */
+  async #accessAlone(
+    room: string,
+    userId: string,
+    address: string | undefined,
+    now: number,
+    held?: HeldRules,
+  ): Promise<RoomAccess> {
     const keys: Deno.KvKey[] = [
       ["room_info", room],
+      rulesKey(room),
       ["room_member", room, userId],
       ["room_mute", room, userId],
       ["room_ban", room, "user", userId],
     ];
     if (address) keys.push(["room_ban", room, "addr", address]);
-    const [info, member, mute, ban, addressBan] = await this.kv.getMany<
+    const [info, rules, member, mute, ban, addressBan] = await this.kv.getMany<
       unknown[]
     >(keys);
+    if (held && this.#rules.get(room) === held) {
+      if (rules.versionstamp === held.version) this.#rules.set(room, held);
+      else this.#rules.delete(room);
+    }
     const record = info.value as RoomInfo | null;
-    const role = record?.owner?.id === userId
-      ? "owner"
-      : (member.value as Membership | null)?.role ?? null;
     return {
       info: record,
-      standing: {
-        role,
-        mute: inForce(mute.value as Sanction | null, now),
-        ban: inForce(ban.value as Sanction | null, now) ??
-          inForce((addressBan?.value ?? null) as Sanction | null, now),
-      },
+      standing: standingOf(record, userId, {
+        role: (member.value as Membership | null)?.role ?? null,
+        mute: mute.value as Sanction | null,
+        ban: ban.value as Sanction | null,
+        addressBan: (addressBan?.value ?? null) as Sanction | null,
+      }, now),
     };
+  }
+
+  /** Loads the room's rules (held for the next callers), seen by callers meanwhile. */
+  #load(room: string): Promise<RulesLoad> {
+    const loading = this.#readRules(room);
+    this.#loading.set(room, loading);
+    const done = () => {
+      if (this.#loading.get(room) === loading) this.#loading.delete(room);
+    };
+    loading.then(done, done);
+    return loading;
+  }
+
+  /**
+   * Reads the room's record and rules version, lists its rows, and reads
+   * the version again: unchanged, no rule was written meanwhile, so the view
+   * is exactly the room's at that version (tried again if it moved).
+   */
+  async #readRules(room: string): Promise<RulesLoad> {
+    const prefixes: Deno.KvKey[] = [
+      ["room_member", room],
+      ["room_mute", room],
+      ["room_ban", room],
+    ];
+    for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+      const [info, before] = await this.kv.getMany<[RoomInfo, unknown]>([
+        ["room_info", room],
+        rulesKey(room),
+      ]);
+      const version = before.versionstamp;
+      const view = emptyRules();
+      let rows = 0;
+      for (const prefix of prefixes) {
+        const limit = MAX_RULES_VIEW_ENTRIES + 1 - rows;
+        for await (const entry of this.kv.list({ prefix }, { limit })) {
+          addRow(view, entry.key, entry.value);
+          rows++;
+        }
+        if (rows > MAX_RULES_VIEW_ENTRIES) break;
+      }
+      if (rows > MAX_RULES_VIEW_ENTRIES) {
+        // Answered from each person's rows until the version moves on.
+        const rules: HeldRules = { kind: "large", version };
+        this.#rules.set(room, rules);
+        return { kind: "held", info: info.value, rules };
+      }
+      const after = await this.kv.get(rulesKey(room));
+      if (after.versionstamp !== version) continue;
+      const rules: HeldRules = { kind: "view", version, view };
+      this.#rules.set(room, rules);
+      return { kind: "held", info: info.value, rules };
+    }
+    return { kind: "unsettled" };
   }
 
   sanction(room: string, sanction: Sanction): Promise<void> {
@@ -293,11 +515,14 @@ export class KvRoomStore implements RoomStore {
   async #sanctionOnce(room: string, sanction: Sanction): Promise<void> {
     const options = expiry(sanction.until, sanction.ts);
     if (sanction.kind === "mute") {
-      await this.kv.set(
-        ["room_mute", room, sanction.user.id],
-        sanction,
-        options,
-      );
+      await withNewRules(
+        this.kv.atomic().set(
+          ["room_mute", room, sanction.user.id],
+          sanction,
+          options,
+        ),
+        room,
+      ).commit();
       return;
     }
     const op = this.kv.atomic().set(
@@ -308,7 +533,7 @@ export class KvRoomStore implements RoomStore {
     if (sanction.address) {
       op.set(["room_ban", room, "addr", sanction.address], sanction, options);
     }
-    await op.commit();
+    await withNewRules(op, room).commit();
   }
 
   lift(
@@ -336,7 +561,7 @@ export class KvRoomStore implements RoomStore {
       // Only the address's ban that came with this one (a later ban of another guest keeps it).
       if (held.value?.user.id === userId) op.delete(addressKey);
     }
-    await op.commit();
+    await withNewRules(op, room).commit();
     return true;
   }
 

@@ -265,8 +265,8 @@ export interface AuditPage {
  * Rooms people run: each room's record (owner, settings), roles, mutes and
  * bans, slow-mode slots, reports and the audit log. A room with no record
  * is an ownerless public room with the default settings. Every write is
- * visible to every instance at once (the store is the truth; nothing here
- * is cached).
+ * visible to every instance at once (the store is the truth: what an
+ * implementation holds in memory is checked against it at each ask).
  */
 export interface RoomStore {
   /** The room's record, or null when it has none (ownerless, defaults). */
@@ -309,7 +309,8 @@ export interface RoomStore {
   members(room: string, limit: number): Promise<Membership[]>;
   /**
    * Where `userId` (coming from `address`, if known) stands: their role and
-   * the mute and ban in force at `now` (a ban of the address counts). One read.
+   * the mute and ban in force at `now` (a ban of the address counts), as
+   * {@link RoomStore.access} reads them.
    */
   standing(
     room: string,
@@ -318,8 +319,9 @@ export interface RoomStore {
     now?: number,
   ): Promise<Standing>;
   /**
-   * The room's record (null: none) and where `userId` stands, in the same
-   * one read: what posting and joining ask.
+   * The room's record (null: none) and where `userId` stands, as of one
+   * read begun after this call (callers asking about a room at the same
+   * time may share it): what posting and joining ask.
    */
   access(
     room: string,

@@ -1,9 +1,13 @@
 /**
  * The RoomStore contract, on every backend `createStore` offers: records and
  * owners, roles, mutes and bans (timed, by address, surviving a reopen),
- * slow-mode slots, reports and the paged audit log.
+ * slow-mode slots, reports and the paged audit log. Then the KV store's
+ * rules views: another connection's writes seen at the next access, rules
+ * judged at the time asked, rooms too large to hold, shared reads.
  */
 import assert from "node:assert/strict";
+import { openKv } from "../../lib/store/kv.ts";
+import { KvRoomStore, MAX_RULES_VIEW_ENTRIES } from "../../lib/store/rooms.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
 import type { Reactor, RoomSettings, Sanction } from "../../lib/chat/types.ts";
@@ -271,5 +275,287 @@ contract(
     const last = await again.auditPage("r", second.next, 2);
     assert.deepEqual(last.entries.map((e) => e.reason), ["r0"]);
     assert.equal(last.next, undefined);
+  },
+);
+
+/** Reads of a `Deno.Kv` counted by kind, spied on the real connection. */
+interface ReadSpy {
+  counts: { getMany: number; list: number; get: number };
+  /** Holds the answers of the getManys issued from now (each reads at once) until the returned release. */
+  hold(): () => void;
+  /** Runs before each `get` (the version read that ends a load) reads. */
+  beforeGet?: () => Promise<void>;
+}
+
+function spyReads(kv: Deno.Kv): ReadSpy {
+  const spy: ReadSpy = {
+    counts: { getMany: 0, list: 0, get: 0 },
+    hold() {
+      let release!: () => void;
+      gate = new Promise<void>((r) => release = r);
+      return () => {
+        gate = null;
+        release();
+      };
+    },
+  };
+  let gate: Promise<void> | null = null;
+  const getMany = kv.getMany.bind(kv);
+  kv.getMany = ((...args: Parameters<Deno.Kv["getMany"]>) => {
+    spy.counts.getMany++;
+    const read = getMany(...args);
+    const held = gate;
+    return held ? read.then(async (entries) => (await held, entries)) : read;
+  }) as Deno.Kv["getMany"];
+  const list = kv.list.bind(kv);
+  kv.list = ((...args: Parameters<Deno.Kv["list"]>) => {
+    spy.counts.list++;
+    return list(...args);
+  }) as Deno.Kv["list"];
+  const get = kv.get.bind(kv);
+  kv.get = (async (...args: Parameters<Deno.Kv["get"]>) => {
+    spy.counts.get++;
+    await spy.beforeGet?.();
+    return await get(...args);
+  }) as Deno.Kv["get"];
+  return spy;
+}
+
+/**
+ * Runs `fn` with two KvRoomStores on one KV file through two connections
+ * (as two processes): `held` answers from its rules views (its reads
+ * spied on), `other` writes.
+ */
+function twoStores(
+  name: string,
+  fn: (held: KvRoomStore, other: KvRoomStore, spy: ReadSpy) => Promise<void>,
+) {
+  Deno.test(`KvRoomStore: ${name}`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "roomcast-rules-" });
+    const kvs: Deno.Kv[] = [];
+    try {
+      kvs.push(await openKv(`${dir}/rooms.kv`));
+      kvs.push(await openKv(`${dir}/rooms.kv`));
+      await fn(
+        new KvRoomStore(kvs[0]),
+        new KvRoomStore(kvs[1]),
+        spyReads(kvs[0]),
+      );
+    } finally {
+      for (const kv of kvs) kv.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+twoStores(
+  "another connection's roles, transfers, settings, claims, mutes, bans and lifts are seen at the next access",
+  async (held, other) => {
+    await other.create("r", OWEN, SETTINGS, 1);
+    assert.equal((await held.standing("r", MIA.id)).role, null);
+    await other.setRole("r", MIA, "moderator");
+    assert.equal((await held.standing("r", MIA.id)).role, "moderator");
+    await other.setRole("r", GUS, "member");
+    assert.equal((await held.standing("r", GUS.id)).role, "member");
+    await other.setRole("r", GUS, null);
+    assert.equal((await held.standing("r", GUS.id)).role, null);
+
+    await other.transfer("r", MIA, 2);
+    const moved = await held.access("r", MIA.id);
+    assert.deepEqual(moved.info?.owner, MIA);
+    assert.equal(moved.standing.role, "owner");
+    assert.equal((await held.standing("r", OWEN.id)).role, "moderator");
+
+    await other.updateSettings("r", { ...SETTINGS, topic: "new" }, 3);
+    assert.equal((await held.access("r", GUS.id)).info?.settings.topic, "new");
+
+    await other.updateSettings("c", SETTINGS, 4);
+    assert.equal((await held.standing("c", OWEN.id)).role, null);
+    await other.claim("c", OWEN, SETTINGS, 5);
+    assert.equal((await held.standing("c", OWEN.id)).role, "owner");
+
+    const mute: Sanction = {
+      kind: "mute",
+      user: GUS,
+      until: null,
+      by: MIA,
+      ts: 6,
+    };
+    await other.sanction("r", mute);
+    assert.deepEqual((await held.standing("r", GUS.id)).mute, mute);
+    await other.lift("r", "mute", GUS.id);
+    assert.equal((await held.standing("r", GUS.id)).mute, null);
+
+    const ban: Sanction = { ...mute, kind: "ban" };
+    await other.sanction("r", ban);
+    assert.deepEqual((await held.standing("r", GUS.id)).ban, ban);
+    await other.lift("r", "ban", GUS.id);
+    assert.equal((await held.standing("r", GUS.id)).ban, null);
+  },
+);
+
+twoStores(
+  "a sanction whose time ends is seen lifted at a later now, with no write and no new load",
+  async (held, other, spy) => {
+    const t = Date.now();
+    const mute: Sanction = {
+      kind: "mute",
+      user: GUS,
+      until: t + 1_000,
+      by: OWEN,
+      ts: t,
+    };
+    await other.sanction("r", mute);
+    await other.sanction("r", { ...mute, kind: "ban", user: MIA });
+    assert.deepEqual(
+      (await held.standing("r", GUS.id, undefined, t)).mute,
+      mute,
+    );
+    assert.equal(
+      (await held.standing("r", MIA.id, undefined, t)).ban?.kind,
+      "ban",
+    );
+    const lists = spy.counts.list;
+    assert.equal(
+      (await held.standing("r", GUS.id, undefined, t + 1_000)).mute,
+      null,
+    );
+    assert.equal(
+      (await held.standing("r", MIA.id, undefined, t + 1_000)).ban,
+      null,
+    );
+    assert.equal(spy.counts.list, lists, "answered from the view held");
+  },
+);
+
+twoStores(
+  "a guest's address ban refuses another guest id from that address until the ban is lifted",
+  async (held, other) => {
+    assert.equal((await held.standing("r", "guest:new", "10.0.0.9")).ban, null);
+    const ban: Sanction = {
+      kind: "ban",
+      user: GUS,
+      until: null,
+      by: OWEN,
+      ts: 1,
+      address: "10.0.0.9",
+    };
+    await other.sanction("r", ban);
+    assert.deepEqual(
+      (await held.standing("r", "guest:new", "10.0.0.9")).ban,
+      ban,
+    );
+    assert.equal((await held.standing("r", "guest:new", "10.0.0.8")).ban, null);
+    assert.equal((await held.standing("r", "guest:new")).ban, null);
+    assert.equal(
+      (await held.standing("other", "guest:new", "10.0.0.9")).ban,
+      null,
+    );
+    await other.lift("r", "ban", GUS.id);
+    assert.equal((await held.standing("r", "guest:new", "10.0.0.9")).ban, null);
+  },
+);
+
+twoStores(
+  "a room with more rows than a view holds is answered right, and held again once it is small enough",
+  async (held, other, spy) => {
+    const people = Array.from(
+      { length: MAX_RULES_VIEW_ENTRIES + 1 },
+      (_, i) => ({
+        id: `google:p${String(i).padStart(4, "0")}`,
+        name: `P${i}`,
+      }),
+    );
+    for (const person of people) await other.setRole("r", person, "member");
+    // Sorted after every membership: a view cut at the bound would miss it.
+    await other.sanction("r", {
+      kind: "ban",
+      user: GUS,
+      until: null,
+      by: OWEN,
+      ts: 1,
+    });
+    const last = people.at(-1)!;
+    assert.equal((await held.standing("r", last.id)).role, "member");
+    assert.equal((await held.standing("r", GUS.id)).ban?.user.id, GUS.id);
+    assert.equal((await held.standing("r", MIA.id)).role, null);
+    await other.setRole("r", last, "moderator");
+    assert.equal((await held.standing("r", last.id)).role, "moderator");
+    await other.lift("r", "ban", GUS.id);
+    assert.equal((await held.standing("r", GUS.id)).ban, null);
+    // Two rows fewer: the room fits, its rules are held from the next load.
+    await other.setRole("r", last, null);
+    await other.setRole("r", people[0], null);
+    assert.equal((await held.standing("r", last.id)).role, null);
+    assert.equal((await held.standing("r", people[1].id)).role, "member");
+    const lists = spy.counts.list;
+    assert.equal((await held.standing("r", people[2].id)).role, "member");
+    assert.equal((await held.standing("r", people[0].id)).role, null);
+    assert.equal(spy.counts.list, lists, "answered from the view held");
+  },
+);
+
+twoStores(
+  "callers asking about a room together share its reads: one version read per round, one load",
+  async (held, other, spy) => {
+    await other.create("r", OWEN, SETTINGS, 1);
+    await other.setRole("r", MIA, "moderator");
+    const ids = [
+      OWEN.id,
+      MIA.id,
+      ...Array.from({ length: 48 }, (_, i) => `guest:${i}`),
+    ];
+    const ask = () => Promise.all(ids.map((id) => held.standing("r", id)));
+    const expected = ["owner", "moderator", ...ids.slice(2).map(() => null)];
+    // Cold: the first caller's read, then one for all the others; one load.
+    assert.deepEqual((await ask()).map((s) => s.role), expected);
+    assert.deepEqual(spy.counts, { getMany: 3, list: 3, get: 1 });
+    // Held: two version reads, nothing listed.
+    assert.deepEqual((await ask()).map((s) => s.role), expected);
+    assert.deepEqual(spy.counts, { getMany: 5, list: 3, get: 1 });
+  },
+);
+
+twoStores(
+  "a caller asking while a read is in flight is answered by the next read, which sees a ban stored meanwhile",
+  async (held, other, spy) => {
+    assert.equal((await held.standing("r", GUS.id)).ban, null);
+    const release = spy.hold();
+    const before = held.standing("r", GUS.id);
+    const reads = spy.counts.getMany;
+    await other.sanction("r", {
+      kind: "ban",
+      user: GUS,
+      until: null,
+      by: OWEN,
+      ts: 1,
+    });
+    const after = held.standing("r", GUS.id);
+    assert.equal(spy.counts.getMany, reads, "waits for the read in flight");
+    release();
+    assert.equal((await before).ban, null);
+    assert.equal((await after).ban?.user.id, GUS.id);
+  },
+);
+
+twoStores(
+  "a room written to during every load is answered from the person's rows, and held once the writes stop",
+  async (held, other, spy) => {
+    let writes = 0;
+    spy.beforeGet = async () => {
+      await other.setRole(
+        "r",
+        { id: `google:w${writes}`, name: "W" },
+        "member",
+      );
+      writes++;
+    };
+    assert.equal((await held.standing("r", "google:w2")).role, "member");
+    assert.equal(writes, 3, "each load attempt raced a write");
+    spy.beforeGet = undefined;
+    assert.equal((await held.standing("r", "google:w1")).role, "member");
+    const lists = spy.counts.list;
+    assert.equal((await held.standing("r", "google:w0")).role, "member");
+    assert.equal(spy.counts.list, lists, "answered from the view held");
   },
 );
