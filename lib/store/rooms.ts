@@ -83,16 +83,18 @@ function expiry(until: number | null, now: number): { expireIn?: number } {
 
 /**
  * Rows (memberships, mutes, bans) a room may have for its rules to be held
- * in memory. A view costs up to a few hundred bytes a row; past this the
- * room is answered by reading the person's rows (as before views), and a
- * load lists at most this many rows plus one to find that out.
+ * in memory; past this the room is answered by reading the person's rows
+ * (as before views), and a load lists at most this many rows plus one to
+ * find that out. A sanction row holds up to a few hundred bytes (its reason
+ * is up to `MAX_REASON_CHARS`), so the worst case of every held room full of
+ * long-reasoned bans is about 200,000 rows, 150 MB — each row put there by a
+ * moderator's write; rooms usually have a handful.
  */
-export const MAX_RULES_VIEW_ENTRIES = 500;
+export const MAX_RULES_VIEW_ENTRIES = 200;
 /**
  * Rooms whose rules are held at once, the least recently asked forgotten
- * first: far more than a process's busy rooms, and a bound on memory
- * (worst case this × {@link MAX_RULES_VIEW_ENTRIES} rows; rooms usually
- * have a handful).
+ * first: more than one process' busy rooms (every post and every join asks,
+ * and a forgotten room costs a load at its next ask).
  */
 export const MAX_RULES_VIEWS = 1_000;
 /**
