@@ -106,6 +106,11 @@ export interface IdleResult {
   connectMs: number;
   /** CPU while the sockets opened, % of one core. */
   connectCpu: CpuFigures;
+  /**
+   * Server CPU while the sockets were held and silent: what the server spends
+   * at rest (session re-checks, heartbeats, presence) for this many sockets.
+   */
+  restCpuPct: number | null;
   /** This client's event-loop lag while the sockets opened (a busy client reads late). */
   connectLoopLagMs: LoopLag;
   /** Seconds after the first connect of the first and last unexpected close, or null. */
@@ -199,7 +204,9 @@ export async function runIdle(target: Target, o: Options): Promise<IdleResult> {
         settleMs.toFixed(0)
       } ms)`,
     );
+    const restCpu = cpuMeter(d.pids);
     await reportAndHold(connectErrors, o.hold);
+    const restCpuPct = restCpu().serverCpuPct;
     const openAfterHold = clients.filter((c) => c.open).length;
     const rssAfterHold = d.rssKiB();
 
@@ -264,6 +271,7 @@ export async function runIdle(target: Target, o: Options): Promise<IdleResult> {
       holdS: o.hold,
       connectMs,
       connectCpu,
+      restCpuPct,
       connectLoopLagMs: connectLoopLag,
       unexpectedClosesAtS:
         tally.firstUnexpectedCloseAt || live.firstUnexpectedCloseAt
@@ -363,6 +371,10 @@ export function idleTable(results: IdleResult[]): string {
     [
       "server CPU µs per connect",
       ...results.map((r) => fmt(cpuPerConnectUs(r), 0)),
+    ],
+    [
+      "server CPU % at rest (the hold)",
+      ...results.map((r) => fmt(r.restCpuPct, 1)),
     ],
     [
       "client loop lag max ms",

@@ -169,7 +169,9 @@ export async function runIdleSpread(
         settleMs.toFixed(0)
       } ms)`,
     );
+    const restCpu = cpuMeter(d.pids);
     await reportAndHold(connectErrors, o.hold);
+    const restCpuPct = restCpu().serverCpuPct;
     const statuses = await Promise.all(
       loads.map((l) => l.request({ cmd: "status" })),
     );
@@ -248,6 +250,7 @@ export async function runIdleSpread(
       holdS: o.hold,
       connectMs,
       connectCpu,
+      restCpuPct,
       // Each load process has its own loop; their lag is not sampled (n/a).
       connectLoopLagMs: { max: NaN, mean: NaN },
       unexpectedClosesAtS: null,
