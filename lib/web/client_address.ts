@@ -145,8 +145,12 @@ export function resolveClient(c: Context, trusted: TrustedProxies): ClientInfo {
   try {
     peer = getConnInfo(c).remote.address ?? "unknown";
   } catch { /* not served by Deno.serve (app.request in tests) */ }
-  const direct = new URL(c.req.url).protocol === "https:";
-  if (!trusted.has(peer)) return { address: peer, https: direct };
+  // A request's URL is absolute: its scheme is its start (no URL parse per request).
+  const direct = c.req.url.startsWith("https:");
+  // With no proxy trusted (the default) the peer is the client: no address parse.
+  if (!trusted.any || !trusted.has(peer)) {
+    return { address: peer, https: direct };
+  }
   let address = peer;
   const hops = (c.req.header("x-forwarded-for") ?? "").split(",")
     .map((s) => s.trim()).filter(Boolean);
