@@ -98,6 +98,14 @@ export const MAX_RULES_VIEW_ENTRIES = 200;
  */
 export const MAX_RULES_VIEWS = 1_000;
 /**
+ * Longest a room's rules view answers without being listed again, ms, even
+ * while its version stays: a write that did not move the version (a process
+ * of an older release during a rolling deploy, an edit of the database by
+ * hand) is seen within this. One load (three short lists) per busy room a
+ * minute.
+ */
+export const MAX_RULES_VIEW_AGE_MS = 60_000;
+/**
  * Loads of a room's rules tried while writes to the room keep moving its
  * version during the listing; then that access reads the person's rows.
  */
@@ -135,7 +143,13 @@ function auditId(ts: number): string {
  * {@link MAX_RULES_VIEW_ENTRIES} at `version` (not held).
  */
 type HeldRules =
-  | { kind: "view"; version: string | null; view: RulesView }
+  | {
+    kind: "view";
+    version: string | null;
+    view: RulesView;
+    /** When its load began (the store's clock), for {@link MAX_RULES_VIEW_AGE_MS}. */
+    loadedAt: number;
+  }
   | { kind: "large"; version: string | null };
 
 /** What a load found: the room's record and rules read together, or no settled version. */
@@ -154,7 +168,14 @@ export class KvRoomStore implements RoomStore {
   /** The load of each room in flight, for callers whose version it may match. */
   readonly #loading = new Map<string, Promise<RulesLoad>>();
 
-  constructor(private readonly kv: Deno.Kv) {}
+  /**
+   * `clock` tells the age of the rules views (tests move it); sanctions are
+   * judged at each call's own `now`.
+   */
+  constructor(
+    private readonly kv: Deno.Kv,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   async get(room: string): Promise<RoomInfo | null> {
     return (await this.kv.get<RoomInfo>(["room_info", room])).value;
@@ -392,7 +413,7 @@ export class KvRoomStore implements RoomStore {
     version: string | null,
   ): Promise<HeldRules | null> {
     const held = this.#rules.get(room);
-    if (held?.version === version) {
+    if (held?.version === version && !this.#stale(held)) {
       this.#rules.set(room, held); // the most recently asked
       return held;
     }
@@ -400,6 +421,12 @@ export class KvRoomStore implements RoomStore {
     return pending?.kind === "held" && pending.rules.version === version
       ? pending.rules
       : null;
+  }
+
+  /** Whether `held` is a view loaded longer ago than {@link MAX_RULES_VIEW_AGE_MS}. */
+  #stale(held: HeldRules): boolean {
+    return held.kind === "view" &&
+      this.clock() - held.loadedAt >= MAX_RULES_VIEW_AGE_MS;
   }
 
   /** `access` by `rules` read with `info` (a room too large to hold reads the person's rows). */
@@ -480,6 +507,7 @@ export class KvRoomStore implements RoomStore {
       ["room_ban", room],
     ];
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+      const loadedAt = this.clock();
       const [info, before] = await this.kv.getMany<[RoomInfo, unknown]>([
         ["room_info", room],
         rulesKey(room),
@@ -503,7 +531,7 @@ export class KvRoomStore implements RoomStore {
       }
       const after = await this.kv.get(rulesKey(room));
       if (after.versionstamp !== version) continue;
-      const rules: HeldRules = { kind: "view", version, view };
+      const rules: HeldRules = { kind: "view", version, view, loadedAt };
       this.#rules.set(room, rules);
       return { kind: "held", info: info.value, rules };
     }

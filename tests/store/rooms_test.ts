@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { openKv } from "../../lib/store/kv.ts";
-import { KvRoomStore, MAX_RULES_VIEW_ENTRIES } from "../../lib/store/rooms.ts";
+import {
+  KvRoomStore,
+  MAX_RULES_VIEW_AGE_MS,
+  MAX_RULES_VIEW_ENTRIES,
+} from "../../lib/store/rooms.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
 import type { Reactor, RoomSettings, Sanction } from "../../lib/chat/types.ts";
@@ -559,3 +563,32 @@ twoStores(
     assert.equal(spy.counts.list, lists, "answered from the view held");
   },
 );
+
+Deno.test("KvRoomStore: a ban written without moving the rules version (an older release's process) is seen once the view is a minute old", async () => {
+  const kv = await openKv(":memory:");
+  try {
+    let clock = 1_000_000;
+    const rooms = new KvRoomStore(kv, () => clock);
+    await rooms.create("r", OWEN, SETTINGS, 1);
+    assert.equal((await rooms.access("r", MIA.id)).standing.ban, null);
+    const ban: Sanction = {
+      kind: "ban",
+      user: MIA,
+      until: null,
+      by: OWEN,
+      ts: 2,
+    };
+    // What a process without the version key writes: the ban alone.
+    await kv.set(["room_ban", "r", "user", MIA.id], ban);
+    clock += MAX_RULES_VIEW_AGE_MS - 1;
+    assert.equal(
+      (await rooms.access("r", MIA.id)).standing.ban,
+      null,
+      "the view held (its version did not move)",
+    );
+    clock += 1;
+    assert.deepEqual((await rooms.access("r", MIA.id)).standing.ban, ban);
+  } finally {
+    kv.close();
+  }
+});
