@@ -98,6 +98,8 @@ export interface StormResult {
   clientCpuPct: number | null;
   otherCpuPct: number | null;
   serverCpuUsPerReconnect: number | null;
+  /** The same for the server's main threads alone (where JavaScript runs: the limit when CPU-bound). */
+  serverMainCpuUsPerReconnect: number | null;
   presenceFrames: number;
   presenceKiB: number;
   welcomes: number;
@@ -288,10 +290,14 @@ export async function runStorm(
         check.wrongOrder += found.wrongOrder;
       }
     }
-    const serverCpuUsPerReconnect = cpuFigures.serverCpuPct === null
-      ? null
-      : (cpuFigures.serverCpuPct / 100) * ((tEnd - t0) / 1000) * 1e6 /
-        clients.length;
+    const perReconnect = (pct: number | null) =>
+      pct === null
+        ? null
+        : (pct / 100) * ((tEnd - t0) / 1000) * 1e6 / clients.length;
+    const serverCpuUsPerReconnect = perReconnect(cpuFigures.serverCpuPct);
+    const serverMainCpuUsPerReconnect = perReconnect(
+      cpuFigures.serverMainCpuPct,
+    );
     const serverDied = d.server.exited;
     const restartCloses = Object.fromEntries(tally.closes);
     return {
@@ -315,6 +321,7 @@ export async function runStorm(
       liveMs: liveSamples.summary(),
       ...cpuFigures,
       serverCpuUsPerReconnect,
+      serverMainCpuUsPerReconnect,
       presenceFrames: tally.presenceFrames,
       presenceKiB: tally.presenceChars / 1024,
       welcomes: tally.welcomes,
@@ -394,6 +401,10 @@ export function stormTable(results: StormResult[]): string {
     [
       "server CPU µs per reconnect",
       ...results.map((r) => fmt(r.serverCpuUsPerReconnect, 0)),
+    ],
+    [
+      "  of which the main thread",
+      ...results.map((r) => fmt(r.serverMainCpuUsPerReconnect, 0)),
     ],
     [
       "CPU %: server / client / other",
