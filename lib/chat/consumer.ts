@@ -120,6 +120,14 @@ export interface ConsumerScope {
   expiresAt: number;
 }
 
+/**
+ * Longest time between two re-checks that ask about every live session,
+ * whatever the revocation generation says, ms: a revocation that did not move
+ * it (a process of an older release during a rolling deploy) still closes its
+ * sockets within this.
+ */
+export const FULL_SESSION_SWEEP_MS = 60_000;
+
 /** Live connections of this instance, for shutdown, sign-out and the connection caps. */
 export class ConnectionRegistry {
   readonly #sockets = new Map<ChatSocket, ConsumerScope>();
@@ -129,6 +137,8 @@ export class ConnectionRegistry {
   #emptyWaiters: (() => void)[] = [];
   /** The revocation generation every socket but {@link #unswept} was last checked at. */
   #sweptGeneration: string | null | undefined = undefined;
+  /** When every socket was last asked about (see {@link FULL_SESSION_SWEEP_MS}). */
+  #sweptAllAt = -Infinity;
   /**
    * Sockets added since the last re-check read the generation: their connect
    * check may have read before a revocation that the last re-check's
@@ -186,8 +196,9 @@ export class ConnectionRegistry {
   /**
    * Closes (`CloseCode.sessionEnded`) every socket whose session has expired or was revoked on
    * any instance. Returns how many. Asks the store about every socket only
-   * when a revocation happened since the last time (its generation moved);
-   * otherwise only about the sockets added since.
+   * when a revocation happened since the last time (its generation moved) or
+   * {@link FULL_SESSION_SWEEP_MS} passed; otherwise only about the sockets
+   * added since.
    */
   async enforceSessions(
     revocations: RevocationStore,
@@ -198,9 +209,9 @@ export class ConnectionRegistry {
     let revoked: Set<string>;
     try {
       const generation = await revocations.generation();
-      const sockets = generation === this.#sweptGeneration
-        ? fresh
-        : this.#sockets.keys();
+      const all = generation !== this.#sweptGeneration ||
+        now - this.#sweptAllAt >= FULL_SESSION_SWEEP_MS;
+      const sockets = all ? this.#sockets.keys() : fresh;
       const sids = new Set<string>();
       for (const socket of sockets) {
         const scope = this.#sockets.get(socket);
@@ -210,6 +221,7 @@ export class ConnectionRegistry {
         ? await revocations.revokedAmong([...sids])
         : new Set<string>();
       this.#sweptGeneration = generation;
+      if (all) this.#sweptAllAt = now;
     } catch (err) {
       // Not checked: asked about again next time.
       for (const socket of fresh) {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   ConnectionRegistry,
   type ConsumerScope,
+  FULL_SESSION_SWEEP_MS,
 } from "../../lib/chat/consumer.ts";
 import { CloseCode } from "../../lib/shared.ts";
 import { KvRevocationStore } from "../../lib/store/revocations.ts";
@@ -143,6 +144,31 @@ Deno.test("session re-check: a failed read leaves the sockets to be asked about 
     await assert.rejects(registry.enforceSessions(store), /kv down/);
     fail = false;
     assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(s.closedWith, CloseCode.sessionEnded);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("session re-check: every session is asked about at least once a minute, so a revocation that did not move the generation (an older release) still closes its socket", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const store = new KvRevocationStore(raw);
+    const registry = new ConnectionRegistry();
+    const s = socket();
+    registry.add(s, scope("a"));
+    const t = Date.now();
+    assert.equal(await registry.enforceSessions(store, t), 0);
+    // What a process without the generation key writes: the entry alone.
+    await raw.set(["revoked", "a"], true, { expireIn: 60_000 });
+    assert.equal(
+      await registry.enforceSessions(store, t + FULL_SESSION_SWEEP_MS - 1),
+      0,
+    );
+    assert.equal(
+      await registry.enforceSessions(store, t + FULL_SESSION_SWEEP_MS),
+      1,
+    );
     assert.equal(s.closedWith, CloseCode.sessionEnded);
   } finally {
     raw.close();
