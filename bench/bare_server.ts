@@ -20,6 +20,8 @@
  * @module
  */
 
+import { LISTEN_BACKLOG } from "../lib/net/settings.ts";
+
 /** Same idle timeout as the Roomcast WebSocket route, for a fair comparison. */
 const IDLE_TIMEOUT_S = 60;
 /**
@@ -99,6 +101,9 @@ if (import.meta.main) {
     hostname,
     // Several bare processes on one port, as Roomcast's REUSE_PORT=1.
     reusePort: Deno.env.get("REUSE_PORT") === "1",
+    // Roomcast's listen queue, so a storm's burst waits in the kernel for
+    // both alike rather than being dropped by this one's smaller default.
+    tcpBacklog: LISTEN_BACKLOG,
     onListen: ({ hostname, port }) => {
       console.log(`Listening on http://${hostname}:${port}/`);
     },

@@ -83,6 +83,8 @@ export interface FrontOptions {
   hostname: string;
   port: number;
   reusePort?: boolean;
+  /** The listen queue's length (Deno's default, 511, when absent). */
+  tcpBacklog?: number;
   /** The app (`app.fetch`). */
   handler: (req: Request, env: FrontEnv) => Response | Promise<Response>;
   limits: FrontLimits;
@@ -179,6 +181,7 @@ class GuardedListener implements Front {
       hostname: options.hostname,
       port: options.port,
       reusePort: options.reusePort,
+      tcpBacklog: options.tcpBacklog,
     } as Deno.TcpListenOptions);
     this.addr = this.#listener.addr;
     this.#startInternal();

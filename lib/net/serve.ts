@@ -8,7 +8,7 @@
 
 import type { Logger } from "../log.ts";
 import { type FrontDrop, type FrontStats, startFront } from "./front.ts";
-import type { ListenerSettings } from "./settings.ts";
+import { LISTEN_BACKLOG, type ListenerSettings } from "./settings.ts";
 
 /** A listening server. */
 export interface AppServer {
@@ -48,6 +48,7 @@ export function serveApp(
       hostname,
       port,
       reusePort,
+      tcpBacklog: LISTEN_BACKLOG,
       handler: fetch,
       limits: settings.limits,
       log,
@@ -60,7 +61,13 @@ export function serveApp(
     };
   }
   const server = Deno.serve(
-    { hostname, port, reusePort, onListen: () => {} },
+    {
+      hostname,
+      port,
+      reusePort,
+      tcpBacklog: LISTEN_BACKLOG,
+      onListen: () => {},
+    },
     fetch,
   );
   return {

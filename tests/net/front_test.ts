@@ -405,3 +405,51 @@ Deno.test("front: an upgrade the app refuses gets the app's answer; one it accep
     await front.shutdown();
   }
 });
+
+/** Connections opened at once while the server is stopped: more than Deno's default queue (511). */
+const BURST = 800;
+/**
+ * How long each may take to be queued by the kernel: well under the client's
+ * 1 s SYN retry, so one dropped for a full queue is not counted.
+ */
+const QUEUED_WITHIN_MS = 700;
+
+Deno.test("a burst of connections larger than Deno's default listen queue waits in the kernel while the server cannot accept, and is served once it can", async () => {
+  const server = await spawnServer({});
+  let connecting: Promise<Deno.TcpConn>[] = [];
+  try {
+    // A server that cannot accept (as one busy with a storm): only the
+    // kernel's listen queue holds the newcomers.
+    Deno.kill(server.pid, "SIGSTOP");
+    try {
+      connecting = Array.from(
+        { length: BURST },
+        () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),
+      );
+      const queued = await Promise.all(connecting.map((c) =>
+        Promise.race([
+          c.then(() => true, () => false),
+          new Promise<false>((resolve) =>
+            setTimeout(() => resolve(false), QUEUED_WITHIN_MS)
+          ),
+        ])
+      ));
+      assert.equal(
+        queued.filter(Boolean).length,
+        BURST,
+        "every connection queued, none dropped",
+      );
+    } finally {
+      Deno.kill(server.pid, "SIGCONT");
+    }
+    // Running again, it takes them and answers the next request.
+    const res = await fetch(`${server.origin}/healthz`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    for (const settled of await Promise.allSettled(connecting)) {
+      if (settled.status === "fulfilled") settled.value.close();
+    }
+    await server.kill();
+  }
+});
