@@ -81,6 +81,12 @@ export interface Services {
 export interface AppVariables {
   services: Services;
   session: Session | null;
+  /**
+   * When this request's session was asked about revocations
+   * (`performance.now()`): a socket opened with it needs no re-check read
+   * for revocations older than that (`ConnectionRegistry.enforceSessions`).
+   */
+  sessionCheckedAt: number;
   user: ChatUser | null;
   /** The client's address and scheme, through trusted proxies (set first, on every request). */
   client: ClientInfo;

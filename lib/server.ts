@@ -104,6 +104,11 @@ export async function createServices(
   const store = overrides.store ?? stores.messages;
   const connections = new ConnectionRegistry();
   const { revocations } = stores;
+  // Reads the revocation generation before any socket's session is checked:
+  // sockets then opened need no re-check read until a revocation moves it.
+  await connections.enforceSessions(revocations).catch((err) =>
+    log.warn("session.recheck_failed", { error: String(err) })
+  );
   const recheck = setInterval(() => {
     connections.enforceSessions(revocations).catch((err) =>
       log.warn("session.recheck_failed", { error: String(err) })

@@ -55,6 +55,7 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const { sessions } = c.var.services;
   const verified = await sessions.verify(readSessionToken(c));
+  c.set("sessionCheckedAt", performance.now());
   const revoked = verified !== null &&
     (await c.var.services.revocations.revokedAmong([verified.sid])).size > 0;
   const current = revoked ? null : verified;

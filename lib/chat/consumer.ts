@@ -116,6 +116,8 @@ export interface ConsumerScope {
   user: ChatUser;
   /** The session the socket was opened with. */
   sessionId: string;
+  /** When that session was asked about revocations before the upgrade (`performance.now()`). */
+  sessionCheckedAt: number;
   /** When that session expires, ms since the epoch. */
   expiresAt: number;
 }
@@ -139,10 +141,14 @@ export class ConnectionRegistry {
   #sweptGeneration: string | null | undefined = undefined;
   /** When every socket was last asked about (see {@link FULL_SESSION_SWEEP_MS}). */
   #sweptAllAt = -Infinity;
+  /** When the last re-check's generation read finished (`performance.now()`). */
+  #generationReadAt = -Infinity;
   /**
-   * Sockets added since the last re-check read the generation: their connect
-   * check may have read before a revocation that the last re-check's
-   * generation already covered, so the next re-check asks about them anyway.
+   * Sockets added since the last re-check read the generation. One whose
+   * session was asked about before that read finished may have missed a
+   * revocation the read already covered, so the next re-check asks about it
+   * anyway; one asked about after it saw every revocation that read covered,
+   * and a later one moves the generation.
    */
   #unswept = new Set<ChatSocket>();
 
@@ -206,21 +212,25 @@ export class ConnectionRegistry {
   ): Promise<number> {
     const fresh = this.#unswept;
     this.#unswept = new Set();
+    const lastRead = this.#generationReadAt;
     let revoked: Set<string>;
     try {
       const generation = await revocations.generation();
+      const readAt = performance.now();
       const all = generation !== this.#sweptGeneration ||
         now - this.#sweptAllAt >= FULL_SESSION_SWEEP_MS;
-      const sockets = all ? this.#sockets.keys() : fresh;
       const sids = new Set<string>();
-      for (const socket of sockets) {
+      for (const socket of all ? this.#sockets.keys() : fresh) {
         const scope = this.#sockets.get(socket);
-        if (scope) sids.add(scope.sessionId);
+        if (scope && (all || scope.sessionCheckedAt <= lastRead)) {
+          sids.add(scope.sessionId);
+        }
       }
       revoked = sids.size
         ? await revocations.revokedAmong([...sids])
         : new Set<string>();
       this.#sweptGeneration = generation;
+      this.#generationReadAt = readAt;
       if (all) this.#sweptAllAt = now;
     } catch (err) {
       // Not checked: asked about again next time.

@@ -27,12 +27,14 @@ function socket(): ChatSocket & { closedWith: number | null } {
   };
 }
 
+/** A socket's scope; its session was checked now (before the upgrade). */
 function scope(sessionId: string, expiresAt = Date.now() + 60_000) {
   return {
     room: "general",
     ip: "127.0.0.1",
     user: { id: `guest:${sessionId}`, name: sessionId, kind: "guest" },
     sessionId,
+    sessionCheckedAt: performance.now(),
     expiresAt,
   } satisfies ConsumerScope;
 }
@@ -87,12 +89,13 @@ Deno.test("session re-check: a socket added after a re-check is asked about next
   try {
     const registry = new ConnectionRegistry();
     registry.add(socket(), scope("early"));
-    // Revoked before the re-check read the generation, while this session's
-    // socket was still being connected (its own check had passed).
+    // Its session checked, its socket not yet added...
+    const lateScope = scope("late");
+    // ...when it is revoked, before the re-check reads the generation.
     await store.revoke("late", Date.now() + 60_000);
     assert.equal(await registry.enforceSessions(store), 0);
     const late = socket();
-    registry.add(late, scope("late"));
+    registry.add(late, lateScope);
     const before = counts.keys;
     assert.equal(await registry.enforceSessions(store), 1);
     assert.equal(late.closedWith, CloseCode.sessionEnded);
@@ -172,5 +175,25 @@ Deno.test("session re-check: every session is asked about at least once a minute
     assert.equal(s.closedWith, CloseCode.sessionEnded);
   } finally {
     raw.close();
+  }
+});
+
+Deno.test("session re-check: sockets whose sessions were checked after the last re-check read the generation cost no read while nothing is revoked (a reconnect storm)", async () => {
+  const { store, counts, close } = await countingStore();
+  try {
+    const registry = new ConnectionRegistry();
+    // At start-up, before any socket (as createServices does).
+    await registry.enforceSessions(store);
+    const sockets = Array.from({ length: 1_000 }, () => socket());
+    sockets.forEach((s, i) => registry.add(s, scope(`sid-${i}`)));
+    assert.equal(await registry.enforceSessions(store), 0);
+    assert.equal(counts.getMany, 0, "no session asked about");
+    // A revocation moves the generation: everyone is asked about.
+    await store.revoke("sid-500", Date.now() + 60_000);
+    assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(sockets[500].closedWith, CloseCode.sessionEnded);
+    assert.equal(counts.keys, 1_000);
+  } finally {
+    close();
   }
 });

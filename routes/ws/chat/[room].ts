@@ -89,6 +89,7 @@ export const handler: Handlers<AppEnv> = {
       ip,
       user,
       sessionId: session.sid,
+      sessionCheckedAt: c.var.sessionCheckedAt,
       expiresAt: session.exp * 1000,
     };
     handleConnection(socket, scope, services, services.connections);
