@@ -4,15 +4,26 @@
 import assert from "node:assert/strict";
 import { KvRevocationStore } from "../../lib/store/revocations.ts";
 import { createStore } from "../../lib/store/stores.ts";
+import type { RevocationStore } from "../../lib/store/types.ts";
 
-Deno.test("revocation store: revoked session ids are found among any number of ids", async () => {
+/** The revocation store of a fresh in-memory `createStore`, closed after `fn`. */
+async function withRevocations(
+  fn: (revocations: RevocationStore) => Promise<void>,
+): Promise<void> {
   const stores = await createStore({
     store: "kv",
     kvPath: ":memory:",
     historyRetention: 100,
   });
   try {
-    const { revocations } = stores;
+    await fn(stores.revocations);
+  } finally {
+    await stores.close();
+  }
+}
+
+Deno.test("revocation store: revoked session ids are found among any number of ids", () =>
+  withRevocations(async (revocations) => {
     const sids = Array.from({ length: 25 }, (_, i) => `sid-${i}`);
     assert.deepEqual(await revocations.revokedAmong(sids), new Set());
     const expiresAt = Date.now() + 60_000;
@@ -26,10 +37,7 @@ Deno.test("revocation store: revoked session ids are found among any number of i
       new Set(["sid-0", "sid-11", "sid-12", "sid-24"]),
     );
     assert.deepEqual(await revocations.revokedAmong([]), new Set());
-  } finally {
-    await stores.close();
-  }
-});
+  }));
 
 Deno.test("revocation store: lookups asked together share a read, and a sign-out done before a lookup is always seen", async () => {
   const raw = await Deno.openKv(":memory:");
@@ -64,14 +72,8 @@ Deno.test("revocation store: lookups asked together share a read, and a sign-out
   }
 });
 
-Deno.test("revocation store: the generation moves with every revocation, so a holder of many sessions can skip asking when nothing was revoked", async () => {
-  const stores = await createStore({
-    store: "kv",
-    kvPath: ":memory:",
-    historyRetention: 100,
-  });
-  try {
-    const { revocations } = stores;
+Deno.test("revocation store: the generation moves with every revocation, so a holder of many sessions can skip asking when nothing was revoked", () =>
+  withRevocations(async (revocations) => {
     assert.equal(await revocations.generation(), null);
     await revocations.revoke("sid-1", Date.now() + 60_000);
     const first = await revocations.generation();
@@ -79,7 +81,4 @@ Deno.test("revocation store: the generation moves with every revocation, so a ho
     assert.equal(await revocations.generation(), first);
     await revocations.revoke("sid-2", Date.now() + 60_000);
     assert.notEqual(await revocations.generation(), first);
-  } finally {
-    await stores.close();
-  }
-});
+  }));

@@ -6,24 +6,9 @@ import {
   personIn,
   standingOf,
 } from "../../lib/store/room_rules.ts";
-import type {
-  Reactor,
-  RoomInfo,
-  RoomSettings,
-  Sanction,
-} from "../../lib/chat/types.ts";
+import type { Reactor, RoomInfo, Sanction } from "../../lib/chat/types.ts";
+import { GUS, MIA, OWEN, SETTINGS } from "./_fixtures/room_people.ts";
 
-const OWEN: Reactor = { id: "google:owen", name: "Owen" };
-const MIA: Reactor = { id: "google:mia", name: "Mia" };
-const GUS: Reactor = { id: "guest:gus", name: "Gus" };
-const SETTINGS: RoomSettings = {
-  title: "",
-  topic: "",
-  visibility: "public",
-  postPolicy: "everyone",
-  slowModeSeconds: 0,
-  guestsAllowed: true,
-};
 const INFO: RoomInfo = {
   room: "r",
   owner: OWEN,

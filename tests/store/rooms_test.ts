@@ -14,19 +14,9 @@ import {
 } from "../../lib/store/rooms.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import { STORE_KINDS, type Stores } from "../../lib/store/types.ts";
-import type { Reactor, RoomSettings, Sanction } from "../../lib/chat/types.ts";
+import type { Sanction } from "../../lib/chat/types.ts";
 
-const SETTINGS: RoomSettings = {
-  title: "",
-  topic: "",
-  visibility: "public",
-  postPolicy: "everyone",
-  slowModeSeconds: 0,
-  guestsAllowed: true,
-};
-const OWEN: Reactor = { id: "google:owen", name: "Owen" };
-const MIA: Reactor = { id: "google:mia", name: "Mia" };
-const GUS: Reactor = { id: "guest:gus", name: "Gus" };
+import { banOf, GUS, MIA, OWEN, SETTINGS } from "./_fixtures/room_people.ts";
 
 /** Runs `fn` on a fresh bundle of every backend, on a file (so it can be reopened). */
 function contract(
@@ -472,13 +462,7 @@ twoStores(
     );
     for (const person of people) await other.setRole("r", person, "member");
     // Sorted after every membership: a view cut at the bound would miss it.
-    await other.sanction("r", {
-      kind: "ban",
-      user: GUS,
-      until: null,
-      by: OWEN,
-      ts: 1,
-    });
+    await other.sanction("r", banOf(GUS));
     const last = people.at(-1)!;
     assert.equal((await held.standing("r", last.id)).role, "member");
     assert.equal((await held.standing("r", GUS.id)).ban?.user.id, GUS.id);
@@ -527,13 +511,7 @@ twoStores(
     const release = spy.hold();
     const before = held.standing("r", GUS.id);
     const reads = spy.counts.getMany;
-    await other.sanction("r", {
-      kind: "ban",
-      user: GUS,
-      until: null,
-      by: OWEN,
-      ts: 1,
-    });
+    await other.sanction("r", banOf(GUS));
     const after = held.standing("r", GUS.id);
     assert.equal(spy.counts.getMany, reads, "waits for the read in flight");
     release();
