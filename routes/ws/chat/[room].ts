@@ -89,7 +89,8 @@ export const handler: Handlers<AppEnv> = {
       ip,
       user,
       sessionId: session.sid,
-      sessionCheckedAt: c.var.sessionCheckedAt,
+      // Unknown (never, behind the session middleware): asked about at the next re-check.
+      sessionCheckedAt: c.var.sessionCheckedAt ?? -Infinity,
       expiresAt: session.exp * 1000,
     };
     handleConnection(socket, scope, services, services.connections);
