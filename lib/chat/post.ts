@@ -7,6 +7,7 @@
  */
 
 import type { Metrics } from "../metrics.ts";
+import { inForce } from "../store/room_rules.ts";
 import type { MessageStore, RoomStore } from "../store/types.ts";
 import {
   DEFAULT_ROOM_SETTINGS as DEFAULT_SETTINGS,
@@ -260,7 +261,7 @@ function knownRules(known: KnownAccess, now: number = Date.now()) {
     info: known.info,
     standing: {
       role,
-      mute: mute && (mute.until === null || mute.until > now) ? mute : null,
+      mute: inForce(mute ?? null, now),
       ban: null,
     },
   };

@@ -81,8 +81,20 @@ export function personIn(
   };
 }
 
-/** `s` if it is in force at `now` (no end, or ending after `now`), else null. */
-export function inForce(s: Sanction | null, now: number): Sanction | null {
+/**
+ * `s` if it is in force at `now` (no end, or ending after `now`), else null:
+ * a stored sanction, or the mute a socket was told.
+ *
+ * @example
+ * ```ts
+ * inForce({ until: 2_000 }, 1_000); // { until: 2000 }
+ * inForce({ until: 2_000 }, 2_000); // null
+ * ```
+ */
+export function inForce<S extends { until: number | null }>(
+  s: S | null,
+  now: number,
+): S | null {
   return s && (s.until === null || s.until > now) ? s : null;
 }
 
