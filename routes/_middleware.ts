@@ -53,11 +53,11 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.set("user", null);
     return await next();
   }
-  const { sessions } = c.var.services;
+  const { sessions } = c.get("services");
   const verified = await sessions.verify(readSessionToken(c));
   c.set("sessionCheckedAt", performance.now());
   const revoked = verified !== null &&
-    (await c.var.services.revocations.revokedAmong([verified.sid])).size > 0;
+    (await c.get("services").revocations.revokedAmong([verified.sid])).size > 0;
   const current = revoked ? null : verified;
   c.set("session", current);
   c.set("user", current?.user ?? null);
@@ -74,7 +74,7 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
       sessions.ttlSeconds,
     );
     // Still known by name and id while the renewed session may live.
-    await c.var.services.directory.remember(
+    await c.get("services").directory.remember(
       current.user,
       sessions.ttlSeconds * 1000,
     );
@@ -89,7 +89,7 @@ const headers: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
     return await next();
   }
-  const security = c.var.services.google ? withGoogle : withoutGoogle;
+  const security = c.get("services").google ? withGoogle : withoutGoogle;
   await security(c, next);
   if (isHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
 };
@@ -115,7 +115,7 @@ const ids: MiddlewareHandler<AppEnv> = async (c, next) => {
  * first: same-origin checks compare against it.
  */
 const client: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const { allowedHosts } = c.var.services.config;
+  const { allowedHosts } = c.get("services").config;
   if (allowedHosts.length > 0) {
     const host = (c.req.header("host") ?? "").toLowerCase();
     const name = host.replace(/:\d+$/, "");
@@ -123,7 +123,7 @@ const client: MiddlewareHandler<AppEnv> = async (c, next) => {
       return routeError(c, "bad_host");
     }
   }
-  c.set("client", resolveClient(c, c.var.services.trustedProxies));
+  c.set("client", resolveClient(c, c.get("services").trustedProxies));
   await next();
 };
 const access: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -133,7 +133,7 @@ const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   const method = c.req.method;
   await next();
   if (isAsset(path)) return;
-  c.var.services.log.info("http.request", {
+  c.get("services").log.info("http.request", {
     id: c.get("requestId"),
     method,
     path,

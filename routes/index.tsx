@@ -20,7 +20,8 @@ export const title = "Lobby";
 
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     const [rooms, conversations] = await Promise.all([
       services.lobby.rooms(),
       user?.kind === "google" ? conversationsOf(services, user.id) : null,

@@ -20,12 +20,12 @@ function sameSecret(a: string, b: string): boolean {
 
 /** Whether this request may read the counters (they tell an attacker how loaded the instance is). */
 function mayRead(c: Context<AppEnv>): boolean {
-  const token = c.var.services.config.metricsToken;
+  const token = c.get("services").config.metricsToken;
   if (token) {
     const auth = c.req.header("authorization") ?? "";
     return auth.startsWith("Bearer ") && sameSecret(auth.slice(7), token);
   }
-  return LOOPBACK.has(c.var.client.address);
+  return LOOPBACK.has(c.get("client").address);
 }
 
 /**
@@ -37,7 +37,7 @@ function mayRead(c: Context<AppEnv>): boolean {
 export const handler: Handlers<AppEnv> = {
   GET(c) {
     if (!mayRead(c)) return routeError(c, "not_found");
-    const { metrics, connections, presence } = c.var.services;
+    const { metrics, connections, presence } = c.get("services");
     c.header("Cache-Control", "no-store");
     return c.json({
       ...metrics.totals,

@@ -34,7 +34,7 @@ let cached: { version: string; source: string } | null = null;
 /** `/sw.js`: the service worker (lib/web/service_worker.ts) with this build's shell. */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
-    const { assets, root } = c.var.services;
+    const { assets, root } = c.get("services");
     if (cached?.version !== assets.inputHash) {
       const built = await filesUnder(`${root}/${BUILD_DIR}`);
       cached = {

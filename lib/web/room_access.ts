@@ -37,7 +37,8 @@ export async function managedRoom(
 ): Promise<ManagedRoom | Response> {
   const room = normalizeRoomName(c.req.param("room") ?? "");
   if (!room) return routeError(c, "bad_room");
-  const { user, services } = c.var;
+  const user = c.get("user");
+  const services = c.get("services");
   if (!user) return routeError(c, "unauthorized");
   const access = await enterRoom(services.rooms, room, user);
   if (!access) return routeError(c, "not_found");

@@ -34,9 +34,10 @@ export function roomActor(
 ): Actor | Response {
   const room = normalizeRoomName(c.req.param("room") ?? "");
   if (!room) return routeError(c, "bad_room");
-  const { user, services } = c.var;
+  const user = c.get("user");
+  const services = c.get("services");
   if (!user) return routeError(c, "unauthorized");
-  const actor = { room, user, address: c.var.client.address };
+  const actor = { room, user, address: c.get("client").address };
   if (spend === "write") {
     const refused = spendAction(services, actor);
     return refused ? refusalResponse(c, refused) : actor;

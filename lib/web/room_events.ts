@@ -34,7 +34,8 @@ export async function handleEvent(
   c: Context<AppEnv>,
   kind: EventKind | "form",
 ): Promise<Response> {
-  const { services, user } = c.var;
+  const services = c.get("services");
+  const user = c.get("user");
   const room = normalizeRoomName(c.req.param("room") ?? "");
   if (!room) return routeError(c, "bad_room");
   const target = Number(c.req.param("seq"));
@@ -57,7 +58,7 @@ export async function handleEvent(
     ? await postEvent(services, {
       room,
       user,
-      address: c.var.client.address,
+      address: c.get("client").address,
       clientId,
       request: valid.value,
     }, services.posting)

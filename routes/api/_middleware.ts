@@ -15,7 +15,7 @@ export const handler: MiddlewareHandler<AppEnv> = csrf({
     isAllowedOrigin(
       origin,
       new URL(c.req.url),
-      c.var.services.config.allowedOrigins,
+      c.get("services").config.allowedOrigins,
     ) ||
     (origin === GOOGLE_REDIRECT.origin && c.req.path === GOOGLE_REDIRECT.path),
 });

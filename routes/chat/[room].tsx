@@ -55,13 +55,13 @@ export const handler: Handlers<AppEnv> = {
     }
     if (room !== raw) return c.redirect(`/chat/${room}`, 301);
     // A private room is a missing page to anyone but its members.
-    const entry = await enterRoom(c.var.services.rooms, room, c.var.user);
+    const entry = await enterRoom(c.get("services").rooms, room, c.get("user"));
     if (!entry) return routeError(c, "not_found");
     const directWith = isDirectRoom(room)
-      ? (await c.var.services.rooms.members(room, 3))
-        .find((m) => m.user.id !== c.var.user?.id)?.user.name ?? null
+      ? (await c.get("services").rooms.members(room, 3))
+        .find((m) => m.user.id !== c.get("user")?.id)?.user.name ?? null
       : null;
-    const page = await c.var.services.store.recent(room, DEFAULT_PAGE_SIZE);
+    const page = await c.get("services").store.recent(room, DEFAULT_PAGE_SIZE);
     const replyTo = Number(c.req.query("replyTo"));
     return render(
       {

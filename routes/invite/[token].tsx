@@ -24,7 +24,8 @@ export const title = ({ data }: PageProps<InviteData>) =>
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c, render) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     const token = c.req.param("token") ?? "";
     const refuse = (reason: keyof typeof INVITE_REFUSALS) =>
       render({ state: "refused", reason } satisfies InviteData, {
@@ -56,7 +57,7 @@ export const handler: Handlers<AppEnv> = {
     const standing = await services.rooms.standing(
       room,
       user.id,
-      c.var.client.address,
+      c.get("client").address,
       now,
     );
     if (standing.ban) return refuse("banned");

@@ -32,7 +32,7 @@ const MESSAGES: Record<string, string> = {
  */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const { services } = c.var;
+    const services = c.get("services");
     if (!services.google) {
       return routeError(c, "google_disabled");
     }

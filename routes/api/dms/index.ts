@@ -14,7 +14,8 @@ import type { Handlers } from "../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     if (!user) return routeError(c, "unauthorized");
     c.header("Cache-Control", "no-store");
     if (user.kind === "guest") return c.json({ conversations: [] });
@@ -22,7 +23,8 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async POST(c) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     const body = await readBody(c);
     if (!body.ok) return routeError(c, body.error);
     if (!user) return routeError(c, "unauthorized");

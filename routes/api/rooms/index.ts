@@ -5,6 +5,6 @@ import type { Handlers } from "../../../lib/web/types.ts";
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
     c.header("Cache-Control", "no-store");
-    return c.json({ rooms: await c.var.services.lobby.rooms() });
+    return c.json({ rooms: await c.get("services").lobby.rooms() });
   },
 };

@@ -12,7 +12,7 @@ import type { Handlers } from "../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const { services } = c.var;
+    const services = c.get("services");
     const body = await readBody(c);
     if (!body.ok) {
       return routeError(c, body.error);
@@ -28,7 +28,7 @@ export const handler: Handlers<AppEnv> = {
     }
     // Guest sessions are free to make, so they are limited per address:
     // otherwise per-person budgets would be per throwaway identity.
-    const wait = services.budgets.guests?.take(c.var.client.address) ?? 0;
+    const wait = services.budgets.guests?.take(c.get("client").address) ?? 0;
     if (wait > 0) {
       services.metrics.drop("refused_guest_rate");
       if (body.form) return c.redirect(`${next}?error=rate_limited`, 303);

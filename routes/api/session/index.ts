@@ -9,7 +9,7 @@ import type { Handlers } from "../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   GET(c) {
-    const { user } = c.var;
+    const user = c.get("user");
     c.header("Cache-Control", "no-store");
     return user ? c.json({ user }) : routeError(c, "unauthorized");
   },

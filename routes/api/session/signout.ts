@@ -7,7 +7,9 @@ import type { Handlers } from "../../../lib/web/types.ts";
 /** `POST /api/session/signout`: revokes the session, clears the cookie, closes its sockets (session ended). */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const { services, user, session } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
+    const session = c.get("session");
     const body = await readBody(c);
     clearSessionCookie(c);
     if (user && session) {

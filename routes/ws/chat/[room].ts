@@ -40,7 +40,9 @@ export const WS_IDLE_TIMEOUT_S = 60;
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
-    const { services, user, session } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
+    const session = c.get("session");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return routeError(c, "upgrade_required");
     }
@@ -70,7 +72,7 @@ export const handler: Handlers<AppEnv> = {
     ) {
       return routeError(c, "not_found");
     }
-    const ip = c.var.client.address;
+    const ip = c.get("client").address;
     const refusal = overCaps(services, user.id, ip);
     if (refusal) {
       services.metrics.drop(`refused_${refusal}`);
@@ -90,7 +92,7 @@ export const handler: Handlers<AppEnv> = {
       user,
       sessionId: session.sid,
       // Unknown (never, behind the session middleware): asked about at the next re-check.
-      sessionCheckedAt: c.var.sessionCheckedAt ?? -Infinity,
+      sessionCheckedAt: c.get("sessionCheckedAt") ?? -Infinity,
       expiresAt: session.exp * 1000,
     };
     handleConnection(socket, scope, services, services.connections);

@@ -12,7 +12,8 @@ import type { Handlers } from "../../../../lib/web/types.ts";
  */
 export const handler: Handlers<AppEnv> = {
   async POST(c) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     const body = await readBody(c);
     if (!body.ok) return routeError(c, body.error);
     if (!user) return routeError(c, "unauthorized");

@@ -13,7 +13,7 @@ import { routeError } from "../../../../lib/web/errors.ts";
  */
 export const handler: MiddlewareHandler<AppEnv> = async (c, next) => {
   const room = normalizeRoomName(c.req.param("room") ?? "");
-  if (room && !await enterRoom(c.var.services.rooms, room, c.var.user)) {
+  if (room && !await enterRoom(c.get("services").rooms, room, c.get("user"))) {
     return routeError(c, "not_found");
   }
   await next();

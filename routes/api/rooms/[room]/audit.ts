@@ -25,7 +25,7 @@ export const handler: Handlers<AppEnv> = {
     }
     return outcomeResponse(
       c,
-      await auditLog(c.var.services, actor, before, limit),
+      await auditLog(c.get("services"), actor, before, limit),
       (page) => ({ ...page }),
     );
   },

@@ -25,7 +25,7 @@ export const handler: Handlers<AppEnv> = {
     const managed = await managedRoom(c);
     if (managed instanceof Response) return managed;
     const origin = new URL(c.req.url).origin;
-    const invites = await c.var.services.invites.list(
+    const invites = await c.get("services").invites.list(
       managed.room,
       MAX_LISTED_INVITES,
     );
@@ -50,15 +50,15 @@ export const handler: Handlers<AppEnv> = {
       maxUses: asked.uses,
       uses: 0,
     };
-    await c.var.services.invites.create(invite);
-    await c.var.services.rooms.audit(managed.room, {
+    await c.get("services").invites.create(invite);
+    await c.get("services").rooms.audit(managed.room, {
       ts: now,
       actor: invite.by,
       action: "invite",
       detail: `${asked.uses} people, ${asked.hours} h`,
     });
     // The room and who made it, never the token: it is a credential.
-    c.var.services.log.info("invite.created", {
+    c.get("services").log.info("invite.created", {
       room: managed.room,
       by: managed.user.id,
     });

@@ -24,7 +24,7 @@ export const handler: Handlers<AppEnv> = {
     if (!body.ok) return routeError(c, body.error);
     const managed = await managedRoom(c);
     if (managed instanceof Response) return managed;
-    const { directory, rooms } = c.var.services;
+    const { directory, rooms } = c.get("services");
     let person: ChatUser | null = null;
     if (typeof body.value.userId === "string") {
       person = await directory.byId(body.value.userId);
@@ -51,7 +51,7 @@ export const handler: Handlers<AppEnv> = {
       return c.json({ member, role: standing.role, added: false });
     }
     await rooms.setRole(managed.room, member, "member");
-    await tellStanding(c.var.services, managed.room, member.id);
+    await tellStanding(c.get("services"), managed.room, member.id);
     await rooms.audit(managed.room, {
       ts: Date.now(),
       actor: { id: managed.user.id, name: managed.user.name },

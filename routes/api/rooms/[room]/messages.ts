@@ -59,10 +59,11 @@ export const handler: Handlers<AppEnv> = {
     ) {
       return routeError(c, "bad_query");
     }
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     // The socket's read budget, per person: by user, or by address when signed out.
     const wait = services.budgets.reads.take(
-      readerKey(user?.id, c.var.client.address),
+      readerKey(user?.id, c.get("client").address),
     );
     if (wait > 0) {
       services.metrics.drop("rate_limited");
@@ -73,7 +74,7 @@ export const handler: Handlers<AppEnv> = {
       const { standing } = await services.rooms.access(
         room,
         user.id,
-        c.var.client.address,
+        c.get("client").address,
       );
       const refused = standing.ban
         ? roomRefusal(user, DEFAULT_ROOM_SETTINGS, standing)
@@ -90,7 +91,8 @@ export const handler: Handlers<AppEnv> = {
   },
 
   async POST(c) {
-    const { services, user } = c.var;
+    const services = c.get("services");
+    const user = c.get("user");
     const room = roomOf(c);
     if (!room) return routeError(c, "bad_room");
     const body = await readBody(c);
@@ -106,7 +108,7 @@ export const handler: Handlers<AppEnv> = {
         {
           room,
           user,
-          address: c.var.client.address,
+          address: c.get("client").address,
           ...valid.value,
           ...replyToOf(body.value.replyTo),
         },

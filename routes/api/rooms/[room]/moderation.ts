@@ -19,7 +19,7 @@ export const handler: Handlers<AppEnv> = {
     if (!valid.ok) return refusalResponse(c, valid);
     return outcomeResponse(
       c,
-      await moderate(c.var.services, actor, valid.value),
+      await moderate(c.get("services"), actor, valid.value),
       (entry) => ({ entry }),
       201,
     );

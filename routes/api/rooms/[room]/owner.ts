@@ -20,7 +20,7 @@ export const handler: Handlers<AppEnv> = {
     if (actor instanceof Response) return actor;
     return outcomeResponse(
       c,
-      await claimRoom(c.var.services, actor),
+      await claimRoom(c.get("services"), actor),
       (info) => ({ info }),
     );
   },
@@ -33,7 +33,7 @@ export const handler: Handlers<AppEnv> = {
     if (!to) return routeError(c, "bad_json");
     return outcomeResponse(
       c,
-      await handOver(c.var.services, actor, to),
+      await handOver(c.get("services"), actor, to),
       (info) => ({ info }),
     );
   },

@@ -19,7 +19,7 @@ export const handler: Handlers<AppEnv> = {
     if (actor instanceof Response) return actor;
     return outcomeResponse(
       c,
-      await listReports(c.var.services, actor),
+      await listReports(c.get("services"), actor),
       (reports) => ({ reports }),
     );
   },
@@ -32,7 +32,7 @@ export const handler: Handlers<AppEnv> = {
     if (!valid.ok) return refusalResponse(c, valid);
     return outcomeResponse(
       c,
-      await report(c.var.services, actor, valid.value),
+      await report(c.get("services"), actor, valid.value),
       (open) => ({ ok: true, open }),
       201,
     );

@@ -27,7 +27,7 @@ export const handler: Handlers<AppEnv> = {
     if (!user || role === undefined) return routeError(c, "bad_json");
     return outcomeResponse(
       c,
-      await assignRole(c.var.services, actor, user, role),
+      await assignRole(c.get("services"), actor, user, role),
       () => ({ ok: true }),
     );
   },

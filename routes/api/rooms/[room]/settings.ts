@@ -19,14 +19,14 @@ export const handler: Handlers<AppEnv> = {
   async GET(c) {
     const actor = roomActor(c, "read");
     if (actor instanceof Response) return actor;
-    return c.json(await roomAdmin(c.var.services, actor));
+    return c.json(await roomAdmin(c.get("services"), actor));
   },
 
   async PUT(c) {
     const request = await roomWrite(c);
     if (request instanceof Response) return request;
     const { actor, body } = request;
-    const { services } = c.var;
+    const services = c.get("services");
     const current = (await roomAdmin(services, actor)).info.settings;
     const valid = validateRoomSettings(body, current);
     if (!valid.ok) return refusalResponse(c, valid);

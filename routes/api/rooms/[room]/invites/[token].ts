@@ -8,13 +8,13 @@ export const handler: Handlers<AppEnv> = {
   async DELETE(c) {
     const managed = await managedRoom(c);
     if (managed instanceof Response) return managed;
-    const revoked = await c.var.services.invites.revoke(
+    const revoked = await c.get("services").invites.revoke(
       managed.room,
       c.req.param("token") ?? "",
       { id: managed.user.id, name: managed.user.name },
     );
     if (!revoked) return routeError(c, "not_found");
-    await c.var.services.rooms.audit(managed.room, {
+    await c.get("services").rooms.audit(managed.room, {
       ts: Date.now(),
       actor: { id: managed.user.id, name: managed.user.name },
       action: "revoke_invite",

@@ -23,7 +23,7 @@ export const handler: Handlers<AppEnv> = {
     const dismiss = c.req.query("resolved") !== "1";
     return outcomeResponse(
       c,
-      await closeReports(c.var.services, actor, target, dismiss),
+      await closeReports(c.get("services"), actor, target, dismiss),
       (closed) => ({ closed }),
     );
   },
