@@ -8,14 +8,18 @@
  * 500-person room read 500 keys per newcomer). Instead an instance reads a
  * room once, when it first serves it, then follows the room's diffs on an
  * internal group ({@link trackerGroup}); a join is one KV write, and the state
- * a newcomer gets is an encoded state shared by every newcomer plus the few
- * changes since it was encoded.
+ * a newcomer gets is exactly the view, joined from each person's encoded
+ * entry (re-encoded only when that person's connections change) and shared
+ * by every newcomer until the view changes.
  *
- * Diffs travel only on the tracker group; each instance applies them to its
- * view and hands the same frame to its local sockets in the same step. So a
+ * Each local socket is told every change to the view after its state, once:
+ * a diff from another instance is applied to the view and what it changed is
+ * handed to local sockets in the same step; this instance's own joins and
+ * leaves are in the view at once, and go to each local socket with the batch,
+ * only those made after the state it was given (see {@link ownDiffs}). So a
  * newcomer that is registered and given the state in one synchronous step
- * misses nothing: whatever the state lacks (this instance's changes still in
- * the batch) reaches it as a later diff.
+ * misses nothing, and no join reaches a member twice (a reconnect storm used
+ * to send each newcomer the batch's joins again, after its state).
  *
  * Joins and leaves of a room within {@link presenceBatchMs} (50 ms, longer
  * for big rooms) go out as one diff, so a burst of joins (a restart moving
@@ -136,42 +140,116 @@ function diffFrame(
   });
 }
 
-/** The delta on top of an encoded state that makes re-encoding cheaper than sending it. */
-const MIN_STATE_DELTA = 32;
-
-function added(view: RoomView, record: PresenceRecord): void {
-  if (view.records.has(record.conn)) return;
+/** Adds a connection to the view; false when it was there already. */
+function added(view: RoomView, record: PresenceRecord): boolean {
+  if (view.records.has(record.conn)) return false;
   view.records.set(record.conn, record);
-  if (view.stateJson !== null) view.sinceJoins.set(record.conn, record);
+  const person = view.people.get(record.user.id);
+  if (person) {
+    person.records.set(record.conn, record);
+    person.json = null;
+  } else {
+    view.people.set(record.user.id, {
+      records: new Map([[record.conn, record]]),
+      json: null,
+    });
+  }
+  view.stateJson = null;
+  return true;
 }
 
-function removed(view: RoomView, record: PresenceRecord): void {
-  if (!view.records.delete(record.conn)) return;
-  // A join in the delta stays: joins apply before leaves, so the pair nets out.
-  if (view.stateJson !== null) view.sinceLeaves.set(record.conn, record);
+/** Removes a connection from the view; its record, or undefined when it was not there. */
+function removed(view: RoomView, conn: string): PresenceRecord | undefined {
+  const record = view.records.get(conn);
+  if (!record) return undefined;
+  view.records.delete(conn);
+  const person = view.people.get(record.user.id)!;
+  person.records.delete(conn);
+  if (person.records.size === 0) view.people.delete(record.user.id);
+  else person.json = null;
+  view.stateJson = null;
+  return record;
 }
 
 /**
- * The full-state frame for a newcomer: the encoded state plus the changes
- * since it was encoded, re-encoded only when that delta has grown large. So a
- * burst of newcomers shares one O(room) encoding instead of each paying it.
+ * One person's entry of an encoded state, `"<id>":{"user":…,"metas":[…]}`,
+ * as `JSON.stringify` of {@link asState} writes it (the first connection's
+ * user, metas in the order the connections joined).
+ */
+function personJson(id: string, person: Person): string {
+  const metas = [];
+  for (const r of person.records.values()) {
+    metas.push({ conn: r.conn, since: r.since });
+  }
+  const [first] = person.records.values();
+  return `${JSON.stringify(id)}:${JSON.stringify({ user: first.user, metas })}`;
+}
+
+/**
+ * The full-state frame for a newcomer: exactly the view, joined from each
+ * person's cached entry and kept until the view changes, so a burst of
+ * newcomers shares one frame and a change re-encodes one person, not the
+ * room.
  */
 function stateFrame(view: RoomView): string {
-  const delta = view.sinceJoins.size + view.sinceLeaves.size;
-  if (
-    view.stateJson === null ||
-    delta > Math.max(MIN_STATE_DELTA, view.records.size / 4)
-  ) {
-    view.stateJson = JSON.stringify(asState(view.records.values()));
-    view.sinceJoins.clear();
-    view.sinceLeaves.clear();
+  if (view.stateJson === null) {
+    const entries: string[] = [];
+    for (const [id, person] of view.people) {
+      entries.push(person.json ??= personJson(id, person));
+    }
+    view.stateJson = `{"type":"presence","state":{${entries.join(",")}}}`;
   }
-  if (view.sinceJoins.size === 0 && view.sinceLeaves.size === 0) {
-    return `{"type":"presence","state":${view.stateJson}}`;
+  return view.stateJson;
+}
+
+/** One of this instance's changes waiting in a batch, numbered in the order it changed the view. */
+interface Pending {
+  readonly record: PresenceRecord;
+  /** The view's {@link RoomView.seq} after it (0: it never changed the view). */
+  readonly seq: number;
+  readonly joined: boolean;
+}
+
+/**
+ * Hands a batch of this instance's changes to its local sockets, each only
+ * the changes made after the state it was given (it has the others): no
+ * socket hears of a join twice, and a connection that came and went since
+ * is left out. Sockets that predate the batch share one frame; a newcomer
+ * within the batch gets the part of it after its own join.
+ */
+function ownDiffs(view: RoomView, changes: Pending[]): void {
+  if (view.locals.size === 0) return;
+  changes.sort((x, y) => x.seq - y.seq);
+  const frames = new Map<number, string | null>();
+  for (const [local, seen] of view.locals) {
+    // The first change the socket has not seen: changes[from…] are news to it.
+    let from = 0;
+    let to = changes.length;
+    while (from < to) {
+      const mid = (from + to) >> 1;
+      if (changes[mid].seq <= seen) from = mid + 1;
+      else to = mid;
+    }
+    let frame = frames.get(from);
+    if (frame === undefined) {
+      const news = changes.slice(from);
+      const joined = new Set(
+        news.filter((c) => c.joined).map((c) => c.record.conn),
+      );
+      const gone = new Set(
+        news.filter((c) => !c.joined).map((c) => c.record.conn),
+      );
+      const joins = news.filter((c) => c.joined && !gone.has(c.record.conn));
+      const leaves = news.filter((c) =>
+        !c.joined && !joined.has(c.record.conn)
+      );
+      frame = joins.length || leaves.length
+        ? diffFrame(joins.map((c) => c.record), leaves.map((c) => c.record))
+        : null;
+      frames.set(from, frame);
+    }
+    if (frame !== null) local.send(frame);
   }
-  return `{"type":"presence","state":${view.stateJson},"joins":${
-    JSON.stringify(asState(view.sinceJoins.values()))
-  },"leaves":${JSON.stringify(asState(view.sinceLeaves.values()))}}`;
 }
 
 /** Changes noted while a reconcile reads the store, so it does not undo them. */
@@ -180,30 +258,39 @@ interface InFlight {
   left: Set<string>;
 }
 
+/** One person's connections in a view, and their cached entry of the state. */
+interface Person {
+  /** conn → record, in the order they joined. */
+  readonly records: Map<string, PresenceRecord>;
+  /** {@link personJson} of this person; null until encoded again. */
+  json: string | null;
+}
+
 /** What this instance knows of one room it serves. */
 interface RoomView {
   readonly room: string;
   /** Every connection of the room, on any instance: conn → record. */
   readonly records: Map<string, PresenceRecord>;
-  /** This instance's sockets in the room. */
-  readonly locals: Set<Channel>;
+  /** The same connections by person (user id), in the order they came. */
+  readonly people: Map<string, Person>;
+  /** This instance's sockets in the room → the {@link seq} of the state each was given. */
+  readonly locals: Map<Channel, number>;
+  /** How many of this instance's own changes the view has had (numbers them for {@link ownDiffs}). */
+  seq: number;
   /** Joins still on their way in (they keep the view alive). */
   joining: number;
   /** Settles when the first read of the room is done. */
   loaded: Promise<void>;
   /** This view's member of {@link trackerGroup}. */
   readonly channel: Channel;
-  /** The room's state, encoded, as of some moment; null until a newcomer needs it. */
+  /** The state frame of the view as it is ({@link stateFrame}); null until a newcomer needs it. */
   stateJson: string | null;
-  /** Changes to the view since {@link stateJson} was encoded. */
-  readonly sinceJoins: Map<string, PresenceRecord>;
-  readonly sinceLeaves: Map<string, PresenceRecord>;
   inFlight: InFlight | null;
   /** This instance's presence writes still on their way to the store. */
   readonly writes: Set<Promise<void>>;
   /** This instance's changes waiting to be sent as one diff. */
-  readonly joins: Map<string, PresenceRecord>;
-  readonly leaves: Map<string, PresenceRecord>;
+  readonly joins: Map<string, Pending>;
+  readonly leaves: Map<string, Pending>;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** When the last diff was sent (ms), the window it waited, and windows in a row that were busy. */
   lastFlushAt: number;
@@ -308,11 +395,13 @@ export class PresenceTracker {
     );
     view.writes.add(write);
     write.finally(() => view.writes.delete(write));
-    // One synchronous step: registered for diffs, then given the state.
-    view.locals.add(channel);
+    // One synchronous step: in the view, registered for diffs after its own
+    // join, then given the state.
     added(view, record);
+    const seq = ++view.seq;
+    view.locals.set(channel, seq);
     view.inFlight?.joined.add(channel.name);
-    view.joins.set(channel.name, record);
+    view.joins.set(channel.name, { record, seq, joined: true });
     this.#schedule(view);
     return stateFrame(view);
   }
@@ -327,9 +416,11 @@ export class PresenceTracker {
     const view = this.#views.get(room);
     const conn = channel.name;
     const record = { room, conn, user, since, instance: this.instance };
+    // Numbered when it leaves the view: a newcomer meanwhile does not need it.
+    let seq = 0;
     if (view) {
       view.locals.delete(channel);
-      removed(view, record);
+      if (removed(view, conn)) seq = ++view.seq;
       view.inFlight?.left.add(conn);
     }
     try {
@@ -338,7 +429,7 @@ export class PresenceTracker {
     } finally {
       if (view) {
         // A join still in the batch goes out with its leave: someone may have seen it in a state.
-        view.leaves.set(conn, record);
+        view.leaves.set(conn, { record, seq, joined: false });
         this.#schedule(view);
         await this.#releaseIfUnused(view);
       }
@@ -368,7 +459,9 @@ export class PresenceTracker {
     const view: RoomView = {
       room,
       records: new Map(),
-      locals: new Set(),
+      people: new Map(),
+      locals: new Map(),
+      seq: 0,
       joining: 0,
       loaded: Promise.resolve(),
       channel: {
@@ -376,8 +469,6 @@ export class PresenceTracker {
         send: (frame) => this.#receive(view, frame),
       },
       stateJson: null,
-      sinceJoins: new Map(),
-      sinceLeaves: new Map(),
       inFlight: null,
       writes: new Set(),
       joins: new Map(),
@@ -435,11 +526,12 @@ export class PresenceTracker {
     view.leaves.clear();
     // Announced only once written (see join).
     if (view.writes.size > 0) await Promise.all([...view.writes]);
-    // Comes back to this instance too (see #receive), which relays it to local sockets.
+    ownDiffs(view, [...joins, ...leaves]);
+    // Comes back to this instance too, which has it already (see #receive).
     await this.layer.groupSend(trackerGroup(view.room), {
       type: "presence",
-      joins: asState(joins),
-      leaves: asState(leaves),
+      joins: asState(joins.map((c) => c.record)),
+      leaves: asState(leaves.map((c) => c.record)),
     });
   }
 
@@ -449,11 +541,11 @@ export class PresenceTracker {
     joins: PresenceRecord[],
     leaves: PresenceRecord[],
   ): void {
-    for (const r of joins) added(view, r);
-    for (const r of leaves) removed(view, r);
-    if (view.locals.size === 0) return;
-    const frame = diffFrame(joins, leaves);
-    for (const local of view.locals) local.send(frame);
+    const joined = joins.filter((r) => added(view, r));
+    const left = leaves.filter((r) => removed(view, r.conn));
+    if (view.locals.size === 0 || joined.length + left.length === 0) return;
+    const frame = diffFrame(joined, left);
+    for (const local of view.locals.keys()) local.send(frame);
   }
 
   /** A frame on the room's tracker group: a diff from any instance (this one included), or a resync. */
@@ -474,6 +566,11 @@ export class PresenceTracker {
     } catch {
       return;
     }
+    // What changed the view goes to local sockets: they have the rest (this
+    // instance's own changes, sent by #flush; what a reconcile found first).
+    const joins: PresenceRecord[] = [];
+    const leaves: PresenceRecord[] = [];
+    let unchanged = 0;
     const sides = [[diff.joins, true], [diff.leaves, false]] as const;
     for (const [side, joining] of sides) {
       if (!side || typeof side !== "object") continue;
@@ -481,7 +578,10 @@ export class PresenceTracker {
         for (const meta of entry?.metas ?? []) {
           const instance = channelInstance(String(meta?.conn));
           // This instance's own connections are known first-hand.
-          if (instance === null || instance === this.instance) continue;
+          if (instance === null || instance === this.instance) {
+            unchanged++;
+            continue;
+          }
           const record = {
             room: view.room,
             conn: meta.conn,
@@ -490,16 +590,23 @@ export class PresenceTracker {
             instance,
           };
           if (joining) {
-            added(view, record);
             view.inFlight?.joined.add(meta.conn);
+            // (A join without a user id would break the state's encoding.)
+            if (typeof entry.user?.id === "string" && added(view, record)) {
+              joins.push(record);
+            } else unchanged++;
           } else {
-            removed(view, record);
             view.inFlight?.left.add(meta.conn);
+            const gone = removed(view, meta.conn);
+            if (gone) leaves.push(gone);
+            else unchanged++;
           }
         }
       }
     }
-    for (const local of view.locals) local.send(frame);
+    if (joins.length + leaves.length === 0) return;
+    const news = unchanged === 0 ? frame : diffFrame(joins, leaves);
+    for (const local of view.locals.keys()) local.send(news);
   }
 
   /**

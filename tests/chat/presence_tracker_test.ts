@@ -87,6 +87,24 @@ async function join(
   socket.send(await tracker.join(room, socket.user, socket));
 }
 
+/**
+ * Resolves once the diff announcing `socket`'s join went out on the room's
+ * tracker group (its batch is done; the socket itself was told in its state).
+ */
+async function batchSent(
+  bus: MemoryLayer,
+  room: string,
+  socket: Socket,
+): Promise<void> {
+  const tap = new Socket(newInstanceId(), user("Tap"));
+  await bus.groupAdd(trackerGroup(room), tap);
+  await tap.until(
+    () => socket.user.id in tap.state,
+    `${socket.user.name}'s join sent`,
+  );
+  await bus.groupDiscard(trackerGroup(room), tap);
+}
+
 interface Instance {
   tracker: PresenceTracker;
   store: CountingStore;
@@ -142,10 +160,11 @@ Deno.test("a newcomer gets everyone, on every instance; the room is read once pe
 
 Deno.test("joins within the batch window reach members as one diff", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    const bus = new MemoryLayer();
+    const { tracker } = await make(bus);
     const watcher = new Socket(tracker.instance, user("Watcher"));
     await join(tracker, "r", watcher);
-    await watcher.until(() => watcher.diffs() === 1, "own join");
+    await batchSent(bus, "r", watcher);
     const crowd = Array.from(
       { length: 30 },
       (_, i) => new Socket(tracker.instance, user(`P${i}`)),
@@ -161,10 +180,11 @@ Deno.test("joins within the batch window reach members as one diff", async () =>
 
 Deno.test("a storm of joins spread over many windows reaches each member in a few diffs, and the final presence is exact", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    const bus = new MemoryLayer();
+    const { tracker } = await make(bus);
     const watcher = new Socket(tracker.instance, user("Watcher"));
     await join(tracker, "r", watcher);
-    await watcher.until(() => watcher.diffs() === 1, "own join");
+    await batchSent(bus, "r", watcher);
     const before = watcher.diffs();
     // 100 people, one every 15 ms: 1.5 s, 30 base windows of 50 ms.
     const crowd: Socket[] = [];
@@ -301,7 +321,7 @@ Deno.test("the last local leave stops following the room", async () => {
   });
 });
 
-Deno.test("every newcomer of a burst gets exactly who is there, from one shared encoding plus a delta", async () => {
+Deno.test("every newcomer of a burst gets exactly who is there, in a state with no delta", async () => {
   await setup(async (make) => {
     const { tracker } = await make();
     const here: Socket[] = [];
@@ -323,7 +343,7 @@ Deno.test("every newcomer of a burst gets exactly who is there, from one shared 
         await tracker.leave("r", gone.user, gone, Date.now());
       }
     }
-    assert.ok(withDelta > 0, "the shared encoding was reused with a delta");
+    assert.equal(withDelta, 0, "states come without joins beside them");
   });
 });
 
@@ -409,4 +429,194 @@ Deno.test("a newcomer does not wait for its presence write, and no other instanc
     await other.stop();
     kv.close();
   }
+});
+
+/** The state of `sockets` as the room should show it: one entry per user, one meta per connection, in join order. */
+function stateOf(sockets: readonly Socket[], since: Map<Socket, number>) {
+  const state = emptyPresence();
+  for (const s of sockets) {
+    const entry = state[s.user.id] ??
+      (state[s.user.id] = { user: s.user, metas: [] });
+    entry.metas.push({ conn: s.name, since: since.get(s)! });
+  }
+  return state;
+}
+
+/** Joins `socket` at `since` and returns the raw state frame it is given (after applying it). */
+async function joinAt(
+  tracker: PresenceTracker,
+  room: string,
+  socket: Socket,
+  since: number,
+): Promise<Record<string, unknown>> {
+  const raw = await tracker.join(room, socket.user, socket, since);
+  socket.send(raw);
+  return JSON.parse(raw);
+}
+
+Deno.test("every newcomer's state frame is exactly the room at that moment, with no joins or leaves beside it", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const here: Socket[] = [];
+    const since = new Map<Socket, number>();
+    for (let i = 0; i < 40; i++) {
+      // Every fifth newcomer is a second tab of someone already here.
+      const s = new Socket(
+        tracker.instance,
+        i % 5 === 4 ? here[i % here.length].user : user(`P${i}`),
+      );
+      since.set(s, 1_000 + i);
+      const frame = await joinAt(tracker, "r", s, 1_000 + i);
+      here.push(s);
+      assert.deepEqual(Object.keys(frame).sort(), ["state", "type"]);
+      assert.deepEqual(s.state, stateOf(here, since), `newcomer ${i}`);
+      if (i % 7 === 6) {
+        const [gone] = here.splice(i % here.length, 1);
+        await tracker.leave("r", gone.user, gone, since.get(gone)!);
+      }
+    }
+  });
+});
+
+Deno.test("a person's entry follows their connections: a closed tab leaves the others, in order, for later newcomers", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const since = new Map<Socket, number>();
+    const ana = user("Ana");
+    const tabs = [1, 2, 3].map(() => new Socket(tracker.instance, ana));
+    for (const [i, tab] of tabs.entries()) {
+      since.set(tab, 10 + i);
+      await joinAt(tracker, "r", tab, 10 + i);
+    }
+    const ben = new Socket(tracker.instance, user("Ben"));
+    since.set(ben, 20);
+    await joinAt(tracker, "r", ben, 20);
+    assert.deepEqual(ben.state, stateOf([...tabs, ben], since));
+    // The middle tab closes: Ana stays, with the first and third, in that order.
+    await tracker.leave("r", ana, tabs[1], since.get(tabs[1])!);
+    const cy = new Socket(tracker.instance, user("Cy"));
+    since.set(cy, 30);
+    await joinAt(tracker, "r", cy, 30);
+    const after = [tabs[0], tabs[2], ben, cy];
+    assert.deepEqual(cy.state, stateOf(after, since));
+    assert.deepEqual(
+      cy.state[ana.id].metas.map((m) => m.conn),
+      [tabs[0].name, tabs[2].name],
+    );
+    // Ben, already here, hears of the closed tab too.
+    await ben.until(
+      () => ben.state[ana.id]?.metas.length === 2,
+      "Ben sees Ana's tab close",
+    );
+    assert.deepEqual(ben.state, stateOf(after, since));
+    // Her last tabs close: she is gone for the next newcomer.
+    await tracker.leave("r", ana, tabs[0], since.get(tabs[0])!);
+    await tracker.leave("r", ana, tabs[2], since.get(tabs[2])!);
+    const dee = new Socket(tracker.instance, user("Dee"));
+    since.set(dee, 40);
+    await joinAt(tracker, "r", dee, 40);
+    assert.deepEqual(dee.state, stateOf([ben, cy, dee], since));
+  });
+});
+
+Deno.test("user ids that need escaping in JSON reach newcomers intact", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const odd = [
+      'say "hi"',
+      "back\\slash",
+      "__proto__",
+      "constructor",
+      "line\nbreak\u2028",
+      "12",
+      "ünï😀",
+    ];
+    const here: Socket[] = [];
+    const since = new Map<Socket, number>();
+    for (const [i, id] of odd.entries()) {
+      const s = new Socket(tracker.instance, {
+        id,
+        name: `N${i}`,
+        kind: "guest",
+      });
+      since.set(s, i);
+      await joinAt(tracker, "r", s, i);
+      here.push(s);
+      assert.deepEqual(s.state, stateOf(here, since), JSON.stringify(id));
+    }
+    const last = here.at(-1)!;
+    assert.deepEqual(Object.keys(last.state).sort(), [...odd].sort());
+    assert.equal(Object.getPrototypeOf(last.state), null);
+  });
+});
+
+/** Entries (metas) a socket was given in presence frames: state, joins, leaves. */
+function entriesSeen(
+  socket: Socket,
+): { state: number; joins: number; leaves: number } {
+  const count = (s: PresenceState | undefined) =>
+    Object.values(s ?? {}).reduce((n, e) => n + e.metas.length, 0);
+  const seen = { state: 0, joins: 0, leaves: 0 };
+  for (const f of socket.frames) {
+    if (f.type !== "presence") continue;
+    seen.state += count(f.state);
+    seen.joins += count(f.joins);
+    seen.leaves += count(f.leaves);
+  }
+  return seen;
+}
+
+Deno.test("in a burst of joins each member learns of each person exactly once, by state or by diff", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const crowd = Array.from(
+      { length: 50 },
+      (_, i) => new Socket(tracker.instance, user(`P${i}`)),
+    );
+    await Promise.all(crowd.map((s) => join(tracker, "r", s)));
+    for (const s of crowd) {
+      await s.until(() => s.names().length === 50, s.user.name);
+    }
+    await tracker.stop();
+    const total = { state: 0, joins: 0, leaves: 0 };
+    for (const s of crowd) {
+      const seen = entriesSeen(s);
+      total.state += seen.state;
+      total.joins += seen.joins;
+      total.leaves += seen.leaves;
+    }
+    // Newcomer k (from 0) is given k + 1 people (itself included) in its
+    // state and hears of the 49 - k who came after it: 50 × 50 in all.
+    assert.deepEqual(total, { state: 1_275, joins: 1_225, leaves: 0 });
+  });
+});
+
+Deno.test("members on two instances joining at once each learn of each person exactly once", async () => {
+  await setup(async (make) => {
+    const a = await make();
+    const b = await make();
+    const crowd: Socket[] = [];
+    const joins: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const at = i % 2 ? a.tracker : b.tracker;
+      const s = new Socket(at.instance, user(`P${i}`));
+      crowd.push(s);
+      joins.push(join(at, "r", s));
+      if (i % 8 === 7) {
+        await Promise.all(joins);
+        await new Promise((r) => setTimeout(r, PRESENCE_BATCH_MS / 2));
+      }
+    }
+    await Promise.all(joins);
+    for (const s of crowd) {
+      await s.until(() => s.names().length === 40, s.user.name);
+    }
+    let total = 0;
+    for (const s of crowd) {
+      const seen = entriesSeen(s);
+      assert.equal(seen.leaves, 0);
+      total += seen.state + seen.joins;
+    }
+    assert.equal(total, 40 * 40);
+  });
 });
