@@ -173,16 +173,17 @@ function removed(view: RoomView, conn: string): PresenceRecord | undefined {
 
 /**
  * One person's entry of an encoded state, `"<id>":{"user":…,"metas":[…]}`,
- * as `JSON.stringify` of {@link asState} writes it (the first connection's
- * user, metas in the order the connections joined).
+ * as `JSON.stringify` of {@link asState} writes it (the first record's user,
+ * metas in the order given). `records` all belong to one person.
  */
-function personJson(id: string, person: Person): string {
+function entryJson(records: Iterable<PresenceRecord>): string {
   const metas = [];
-  for (const r of person.records.values()) {
+  let user: ChatUser | undefined;
+  for (const r of records) {
+    user ??= r.user;
     metas.push({ conn: r.conn, since: r.since });
   }
-  const [first] = person.records.values();
-  return `${JSON.stringify(id)}:${JSON.stringify({ user: first.user, metas })}`;
+  return `${JSON.stringify(user!.id)}:${JSON.stringify({ user, metas })}`;
 }
 
 /**
@@ -194,8 +195,8 @@ function personJson(id: string, person: Person): string {
 function stateFrame(view: RoomView): string {
   if (view.stateJson === null) {
     const entries: string[] = [];
-    for (const [id, person] of view.people) {
-      entries.push(person.json ??= personJson(id, person));
+    for (const person of view.people.values()) {
+      entries.push(person.json ??= entryJson(person.records.values()));
     }
     view.stateJson = `{"type":"presence","state":{${entries.join(",")}}}`;
   }
@@ -219,36 +220,86 @@ interface Pending {
  */
 function ownDiffs(view: RoomView, changes: Pending[]): void {
   if (view.locals.size === 0) return;
-  changes.sort((x, y) => x.seq - y.seq);
-  const frames = new Map<number, string | null>();
+  const frames = new SuffixFrames(changes);
   for (const [local, seen] of view.locals) {
-    // The first change the socket has not seen: changes[from…] are news to it.
+    const frame = frames.after(seen);
+    if (frame !== null) local.send(frame);
+  }
+}
+
+/**
+ * The diff frames of a batch's tails: for a socket given the state after
+ * change number `seen`, the changes after it. In a burst (distinct people,
+ * no one both coming and going) each change is encoded once and a tail is
+ * its entries joined; otherwise a tail is encoded on its own.
+ */
+class SuffixFrames {
+  readonly #changes: Pending[];
+  /** From this index on, a tail has one entry per person a side and no connection both joined and left. */
+  readonly #simpleFrom: number;
+  /** For a simple tail from index i: its joins' and leaves' entries, joined. */
+  readonly #joins: string[] = [];
+  readonly #leaves: string[] = [];
+  readonly #frames = new Map<number, string | null>();
+
+  constructor(changes: Pending[]) {
+    this.#changes = changes.sort((x, y) => x.seq - y.seq);
+    const n = changes.length;
+    const people = [new Set<string>(), new Set<string>()];
+    const conns = new Set<string>();
+    let from = n;
+    let joins = "";
+    let leaves = "";
+    this.#joins[n] = this.#leaves[n] = "";
+    for (; from > 0; from--) {
+      const { record, joined } = changes[from - 1];
+      const side = people[joined ? 0 : 1];
+      if (side.has(record.user.id) || conns.has(record.conn)) break;
+      side.add(record.user.id);
+      conns.add(record.conn);
+      const entry = entryJson([record]);
+      if (joined) joins = joins ? `${entry},${joins}` : entry;
+      else leaves = leaves ? `${entry},${leaves}` : entry;
+      this.#joins[from - 1] = joins;
+      this.#leaves[from - 1] = leaves;
+    }
+    this.#simpleFrom = from;
+  }
+
+  /** The frame for a socket whose state had every change numbered up to `seen`; null if it has them all. */
+  after(seen: number): string | null {
+    // The first change the socket has not seen: a binary search on seq.
     let from = 0;
-    let to = changes.length;
+    let to = this.#changes.length;
     while (from < to) {
       const mid = (from + to) >> 1;
-      if (changes[mid].seq <= seen) from = mid + 1;
+      if (this.#changes[mid].seq <= seen) from = mid + 1;
       else to = mid;
     }
-    let frame = frames.get(from);
+    let frame = this.#frames.get(from);
     if (frame === undefined) {
-      const news = changes.slice(from);
-      const joined = new Set(
-        news.filter((c) => c.joined).map((c) => c.record.conn),
-      );
-      const gone = new Set(
-        news.filter((c) => !c.joined).map((c) => c.record.conn),
-      );
-      const joins = news.filter((c) => c.joined && !gone.has(c.record.conn));
-      const leaves = news.filter((c) =>
-        !c.joined && !joined.has(c.record.conn)
-      );
-      frame = joins.length || leaves.length
-        ? diffFrame(joins.map((c) => c.record), leaves.map((c) => c.record))
-        : null;
-      frames.set(from, frame);
+      frame = this.#encode(from);
+      this.#frames.set(from, frame);
     }
-    if (frame !== null) local.send(frame);
+    return frame;
+  }
+
+  #encode(from: number): string | null {
+    if (from >= this.#simpleFrom) {
+      const joins = this.#joins[from];
+      const leaves = this.#leaves[from];
+      if (!joins && !leaves) return null;
+      // `diffFrame` of the same changes, from their entries.
+      return `{"type":"presence","joins":{${joins}},"leaves":{${leaves}}}`;
+    }
+    const news = this.#changes.slice(from);
+    const joined = new Set<string>();
+    const left = new Set<string>();
+    for (const c of news) (c.joined ? joined : left).add(c.record.conn);
+    const joins = news.filter((c) => c.joined && !left.has(c.record.conn));
+    const leaves = news.filter((c) => !c.joined && !joined.has(c.record.conn));
+    if (joins.length + leaves.length === 0) return null;
+    return diffFrame(joins.map((c) => c.record), leaves.map((c) => c.record));
   }
 }
 
@@ -262,7 +313,7 @@ interface InFlight {
 interface Person {
   /** conn → record, in the order they joined. */
   readonly records: Map<string, PresenceRecord>;
-  /** {@link personJson} of this person; null until encoded again. */
+  /** {@link entryJson} of this person's records; null until encoded again. */
   json: string | null;
 }
 

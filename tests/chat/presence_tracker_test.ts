@@ -503,12 +503,14 @@ Deno.test("a person's entry follows their connections: a closed tab leaves the o
       cy.state[ana.id].metas.map((m) => m.conn),
       [tabs[0].name, tabs[2].name],
     );
-    // Ben, already here, hears of the closed tab too.
-    await ben.until(
-      () => ben.state[ana.id]?.metas.length === 2,
-      "Ben sees Ana's tab close",
-    );
-    assert.deepEqual(ben.state, stateOf(after, since));
+    // Those already here (Ana's other tabs too) hear of the closed tab and Cy.
+    for (const s of [tabs[0], tabs[2], ben]) {
+      await s.until(
+        () => s.state[ana.id]?.metas.length === 2 && cy.user.id in s.state,
+        `${s.name} sees Ana's tab close and Cy come`,
+      );
+      assert.deepEqual(s.state, stateOf(after, since), s.name);
+    }
     // Her last tabs close: she is gone for the next newcomer.
     await tracker.leave("r", ana, tabs[0], since.get(tabs[0])!);
     await tracker.leave("r", ana, tabs[2], since.get(tabs[2])!);
