@@ -15,12 +15,16 @@
  *    had, after the delay the browser's client waits after a 1012
  *    (`restartDelay` in `lib/chat/backoff.ts`, told the close reason), and
  *    again with the client's backoff if an attempt fails;
- * 3. on Roomcast each client recovers as `RoomClient` does — the welcome's
- *    history into the client's own `Timeline`, and a `resume {after}` from
- *    its last contiguous `seq` (`--resume=always`, the default: after every
- *    welcome; `gap`: only when the timeline has a gap, as the browser) — and
- *    the first `--storm-posts` (5) members of each room to be back each post
- *    one message, so the room moves on during the storm;
+ * 3. on Roomcast each client recovers as `RoomClient` does: it reconnects
+ *    with `?after=` its `Timeline`'s last contiguous `seq`, so its welcome
+ *    carries no history but `resumeFrom`, and the server answers that
+ *    resume itself (what followed, in pages); a `resume {after}` asks for
+ *    the rest (`--resume=always`, the default: after every welcome without
+ *    `resumeFrom` — none in the storm, whose reconnects all say `?after=`,
+ *    so no resume is sent for a welcome; `gap`: only when the timeline has
+ *    a gap, as the browser) — and the first `--storm-posts` (5) members of
+ *    each room to be back each post one message, so the room moves on
+ *    during the storm;
  * 4. a client is back when its welcome came and it holds every message of
  *    its room (history + storm posts); the bare server only reconnects.
  *
