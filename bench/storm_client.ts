@@ -36,6 +36,8 @@ export class StormTally {
   welcomeChars = 0;
   /** `resume` frames sent while measuring. */
   resumes = 0;
+  /** Welcomes with `resumeFrom` received while measuring: resumes the server answered itself. */
+  resumedWelcomes = 0;
   /** Connect attempts that failed (closed or errored before `welcome`) while measuring. */
   failedAttempts = 0;
   measuring = false;
@@ -180,8 +182,10 @@ export class StormClient {
     if (this.target === "roomcast") {
       this.timeline.welcome(frame.history ?? [], frame.lastSeq ?? 0);
       // Opened with `?after=`: the server answers that resume itself.
-      if (typeof frame.resumeFrom === "number") this.#resumeInFlight = true;
-      else this.#recover(this.resume === "always");
+      if (typeof frame.resumeFrom === "number") {
+        this.#resumeInFlight = true;
+        if (this.tally.measuring) this.tally.resumedWelcomes++;
+      } else this.#recover(this.resume === "always");
     }
     this.#check();
   }

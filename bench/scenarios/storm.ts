@@ -30,7 +30,7 @@
  *
  * Reported: the time from t0 until every client is back (and p50/p99), the
  * server's CPU per reconnect over that time, presence frames received, resumes
- * sent, attempts that failed, the closes the restart sent, and the check that
+ * sent and welcomes that answered `?after=` (`resumeFrom`), attempts that failed, the closes the restart sent, and the check that
  * every client of every room holds exactly its room's messages — each once,
  * none missing, in `seq` order (`checkRoom`).
  *
@@ -109,6 +109,8 @@ export interface StormResult {
   welcomes: number;
   welcomeKiB: number;
   resumes: number;
+  /** Welcomes with `resumeFrom`: reconnects whose resume the server answered itself. */
+  resumedWelcomes: number;
   failedAttempts: number;
   stormCloses: Record<string, number>;
   errors: Record<string, number>;
@@ -331,6 +333,7 @@ export async function runStorm(
       welcomes: tally.welcomes,
       welcomeKiB: tally.welcomeChars / 1024,
       resumes: tally.resumes,
+      resumedWelcomes: tally.resumedWelcomes,
       failedAttempts: tally.failedAttempts,
       stormCloses: Object.fromEntries(stormCloses),
       errors: Object.fromEntries(tally.errors),
@@ -424,6 +427,10 @@ export function stormTable(results: StormResult[]): string {
     [
       `resumes (${results[0]?.resume ?? ""})`,
       ...results.map((r) => count(r.resumes)),
+    ],
+    [
+      "welcomes answering ?after=",
+      ...results.map((r) => count(r.resumedWelcomes)),
     ],
     ["failed attempts", ...results.map((r) => count(r.failedAttempts))],
     [
