@@ -189,7 +189,8 @@ storm (only when named: --scenario=storm; ≈ ${EXPECTED_SECONDS.storm} s):
   --room-size=50               clients per room
   --history=20                 messages per room before the restart
   --storm-posts=5              messages per room posted by its first members back
-  --resume=always              always: resume after every welcome | gap: only on a gap
+  --resume=always              always: resume after every welcome (but one with
+                               resumeFrom: the server answers it) | gap: only on a gap
 `;
 
 /** A bad flag; the message says which. */

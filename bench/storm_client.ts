@@ -3,17 +3,25 @@
  * reconnects after the server closed it, with the session it had, and
  * recovers what it missed as the browser's `RoomClient` does — the room's
  * `Timeline` (`lib/chat/timeline.ts`, the client's own) takes the welcome's
- * history and every message, and a `resume {after}` asks for the rest. Plus
+ * history and every message; every socket after the first is opened with
+ * `?after=` the timeline's contiguous `seq`, so the server answers with
+ * what followed (a welcome with `resumeFrom` and no history, then the
+ * answer), and a `resume {after}` asks for the rest. Plus
  * the check that, at the end, every client of a room holds exactly the
  * messages the room was sent: each once, none missing, in `seq` order.
  *
  * @module
  */
 
+import { resumeUrl } from "../lib/chat/client/dependencies.ts";
 import { Timeline } from "../lib/chat/timeline.ts";
-import type { ChatMessage } from "../lib/chat/types.ts";
+import type { ChatMessage, RoomEvent } from "../lib/chat/types.ts";
 
-/** `gap`: resume only when the timeline has a gap (as `RoomClient`); `always`: after every welcome. */
+/**
+ * `gap`: resume only when the timeline has a gap (as `RoomClient`);
+ * `always`: after every welcome — but one with `resumeFrom`, which the
+ * server answers itself (as `RoomClient`, never a second resume).
+ */
 export type ResumeMode = "gap" | "always";
 
 const PRESENCE_PREFIX = '{"type":"presence"';
@@ -28,6 +36,8 @@ export class StormTally {
   welcomeChars = 0;
   /** `resume` frames sent while measuring. */
   resumes = 0;
+  /** Welcomes with `resumeFrom` received while measuring: resumes the server answered itself. */
+  resumedWelcomes = 0;
   /** Connect attempts that failed (closed or errored before `welcome`) while measuring. */
   failedAttempts = 0;
   measuring = false;
@@ -96,17 +106,22 @@ export class StormClient {
 
   /**
    * Opens a socket to `url` with `origin` (the restarted server listens on
-   * another port, so its own origin changes); resolves at its `welcome`,
+   * another port, so its own origin changes), with `?after=` the timeline's
+   * contiguous `seq` once a welcome started it; resolves at its `welcome`,
    * rejects if it ends before.
    */
   connect(url: string, origin: string): Promise<void> {
     this.liveAt = 0;
     this.caughtUpAt = 0;
     this.#resumeInFlight = false;
+    const timeline = this.timeline;
     // Deno's constructor takes `{ headers }`; the DOM lib only knows protocols.
-    const socket = new WebSocket(url, {
-      headers: { ...this.headers, origin },
-    } as unknown as string[]);
+    const socket = new WebSocket(
+      resumeUrl(url, timeline.started ? timeline.contiguous : null),
+      {
+        headers: { ...this.headers, origin },
+      } as unknown as string[],
+    );
     this.socket = socket;
     return new Promise<void>((resolve, reject) => {
       let welcomed = false;
@@ -160,11 +175,17 @@ export class StormClient {
     return true;
   }
 
-  #welcome(frame: { history?: ChatMessage[]; lastSeq?: number }): void {
+  #welcome(
+    frame: { history?: ChatMessage[]; lastSeq?: number; resumeFrom?: number },
+  ): void {
     this.liveAt = performance.now();
     if (this.target === "roomcast") {
       this.timeline.welcome(frame.history ?? [], frame.lastSeq ?? 0);
-      this.#recover(this.resume === "always");
+      // Opened with `?after=`: the server answers that resume itself.
+      if (typeof frame.resumeFrom === "number") {
+        this.#resumeInFlight = true;
+        if (this.tally.measuring) this.tally.resumedWelcomes++;
+      } else this.#recover(this.resume === "always");
     }
     this.#check();
   }
@@ -181,6 +202,7 @@ export class StormClient {
         this.timeline.addNewer(
           frame.messages as ChatMessage[],
           frame.hasMore as boolean,
+          (frame.events ?? []) as RoomEvent[],
         );
         this.#recover(frame.hasMore === true);
         break;

@@ -15,18 +15,22 @@
  *    had, after the delay the browser's client waits after a 1012
  *    (`restartDelay` in `lib/chat/backoff.ts`, told the close reason), and
  *    again with the client's backoff if an attempt fails;
- * 3. on Roomcast each client recovers as `RoomClient` does — the welcome's
- *    history into the client's own `Timeline`, and a `resume {after}` from
- *    its last contiguous `seq` (`--resume=always`, the default: after every
- *    welcome; `gap`: only when the timeline has a gap, as the browser) — and
- *    the first `--storm-posts` (5) members of each room to be back each post
- *    one message, so the room moves on during the storm;
+ * 3. on Roomcast each client recovers as `RoomClient` does: it reconnects
+ *    with `?after=` its `Timeline`'s last contiguous `seq`, so its welcome
+ *    carries no history but `resumeFrom`, and the server answers that
+ *    resume itself (what followed, in pages); a `resume {after}` asks for
+ *    the rest (`--resume=always`, the default: after every welcome without
+ *    `resumeFrom` — none in the storm, whose reconnects all say `?after=`,
+ *    so no resume is sent for a welcome; `gap`: only when the timeline has
+ *    a gap, as the browser) — and the first `--storm-posts` (5) members of
+ *    each room to be back each post one message, so the room moves on
+ *    during the storm;
  * 4. a client is back when its welcome came and it holds every message of
  *    its room (history + storm posts); the bare server only reconnects.
  *
  * Reported: the time from t0 until every client is back (and p50/p99), the
  * server's CPU per reconnect over that time, presence frames received, resumes
- * sent, attempts that failed, the closes the restart sent, and the check that
+ * sent and welcomes that answered `?after=` (`resumeFrom`), attempts that failed, the closes the restart sent, and the check that
  * every client of every room holds exactly its room's messages — each once,
  * none missing, in `seq` order (`checkRoom`).
  *
@@ -105,6 +109,8 @@ export interface StormResult {
   welcomes: number;
   welcomeKiB: number;
   resumes: number;
+  /** Welcomes with `resumeFrom`: reconnects whose resume the server answered itself. */
+  resumedWelcomes: number;
   failedAttempts: number;
   stormCloses: Record<string, number>;
   errors: Record<string, number>;
@@ -327,6 +333,7 @@ export async function runStorm(
       welcomes: tally.welcomes,
       welcomeKiB: tally.welcomeChars / 1024,
       resumes: tally.resumes,
+      resumedWelcomes: tally.resumedWelcomes,
       failedAttempts: tally.failedAttempts,
       stormCloses: Object.fromEntries(stormCloses),
       errors: Object.fromEntries(tally.errors),
@@ -420,6 +427,10 @@ export function stormTable(results: StormResult[]): string {
     [
       `resumes (${results[0]?.resume ?? ""})`,
       ...results.map((r) => count(r.resumes)),
+    ],
+    [
+      "welcomes answering ?after=",
+      ...results.map((r) => count(r.resumedWelcomes)),
     ],
     ["failed attempts", ...results.map((r) => count(r.failedAttempts))],
     [

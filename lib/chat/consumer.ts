@@ -1,8 +1,9 @@
 /**
  * The connection handler ("consumer"): one per WebSocket. It joins the room's
  * group, validates every frame, stores a message before sending it to the
- * group, answers `resume` and `history` from the store, and always leaves the
- * group when the socket closes or errors.
+ * group, answers `resume` and `history` from the store (and, for a socket
+ * opened with `?after=`, answers that resume itself right after `welcome`),
+ * and always leaves the group when the socket closes or errors.
  *
  * @module
  */
@@ -56,7 +57,7 @@ import {
   postMessage,
   type PostOrder,
 } from "./post.ts";
-import { sharedReads } from "./room_reads.ts";
+import { sharedReads, type WelcomePage } from "./room_reads.ts";
 import type { ChatSocket } from "../ws/upgrade.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
 import type { Budgets } from "./budgets.ts";
@@ -72,6 +73,27 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
   const n = (counts.get(key) ?? 0) + by;
   if (n > 0) counts.set(key, n);
   else counts.delete(key);
+}
+
+/**
+ * `encodeServerFrame` of a welcome, with the page's shared encoding of its
+ * history; with `resumeFrom` (the client holds the log up to it) the history
+ * is empty and an answer to `resume {after: resumeFrom}` follows.
+ */
+function welcomeJson(
+  user: ChatUser,
+  room: string,
+  page: WelcomePage,
+  resumeFrom: number | null,
+  rate: ConsumerLimits,
+): string {
+  const log = resumeFrom === null
+    ? `"history":${page.historyJson},"hasMore":${page.hasMore}`
+    : `"history":[],"hasMore":false`;
+  const from = resumeFrom === null ? "" : `,"resumeFrom":${resumeFrom}`;
+  return `{"type":"welcome","you":${JSON.stringify(user)},"room":${
+    JSON.stringify(room)
+  },${log},"lastSeq":${page.lastSeq}${from},"rate":${JSON.stringify(rate)}}`;
 }
 
 /** The answer to every `ping`, encoded once. */
@@ -120,6 +142,11 @@ export interface ConsumerScope {
   sessionCheckedAt: number;
   /** When that session expires, ms since the epoch. */
   expiresAt: number;
+  /**
+   * The `seq` the client holds the room's log up to (`?after=`), or
+   * undefined: the welcome carries the latest page (see `Connection.#open`).
+   */
+  after?: number;
 }
 
 /**
@@ -623,17 +650,28 @@ class Connection implements Channel, EventListenerObject {
         await presence.leave(room, user, this, this.#since);
         return;
       }
-      // `encodeServerFrame` of the welcome, with the page's shared encoding.
+      // A client that holds the log up to `after` is not sent the latest
+      // page (it has it: the rendered page, or its last socket) but what
+      // follows `after`, as `resume {after}` right after the welcome would
+      // be answered. An `after` past the head (the store was reset) is not a
+      // point in this log: the full welcome, as without one.
+      const { after } = this.scope;
+      const resumeFrom = after !== undefined && after <= page.lastSeq
+        ? after
+        : null;
       this.#sendRaw(
-        `{"type":"welcome","you":${JSON.stringify(user)},"room":${
-          JSON.stringify(room)
-        },"history":${page.historyJson},"hasMore":${page.hasMore},"lastSeq":${page.lastSeq},"rate":${
-          JSON.stringify(this.deps.limits)
-        }}`,
+        welcomeJson(user, room, page, resumeFrom, this.deps.limits),
       );
       this.#sendRaw(presenceFrame);
       this.#welcomeHead = page.lastSeq;
       await this.#sendRoom(access, page.lastSeq);
+      // Before the group frames that waited: the answer, from a read begun
+      // after this socket joined the group (and after the welcome's head), so
+      // nothing stored before the join is missing from it, and whatever is
+      // stored after reaches the socket live, after the answer (a frame
+      // stored in between may come twice; the client folds by `seq` and
+      // `rev`). A resume past the first page is asked for as today.
+      if (resumeFrom !== null) await this.#resume(resumeFrom);
       const pending = this.#early ?? [];
       this.#early = null;
       for (const frame of pending) this.#sendRaw(frame);
@@ -645,15 +683,46 @@ class Connection implements Channel, EventListenerObject {
   }
 
   /**
+   * Answers `resume {after}` — a frame from the client, or the one a socket
+   * opened with `?after=` is answered right after its welcome: a token of
+   * the read budget (over it, `rate_limited` naming `resume`, which the
+   * client asks again after), then the messages and events after `after`,
+   * a page of at most {@link MAX_PAGE_SIZE} (`hasMore`: ask on from the
+   * last).
+   */
+  async #resume(after: number): Promise<void> {
+    if (!this.#readAllowed("resume")) return;
+    // Nothing follows the largest seq (and the store cannot range past
+    // it); nor anything this socket is not sent live (see below).
+    const page = after >= Number.MAX_SAFE_INTEGER ||
+        this.#answeredByWelcome(after)
+      ? { messages: [], events: [], hasMore: false }
+      : await sharedReads(this.deps.store).since(
+        this.scope.room,
+        after,
+        MAX_PAGE_SIZE,
+      );
+    this.#sendFrame({
+      type: "history",
+      direction: "newer",
+      messages: page.messages,
+      events: page.events,
+      hasMore: page.hasMore,
+    });
+  }
+
+  /**
    * Whether a `resume {after}` is already answered: the client holds the log
    * up to the welcome's head or beyond, and nothing but the welcome was
    * relayed to this socket. The socket joined the room's group before the
    * welcome's head was read, so whatever is stored after that head reaches
    * it live — exactly what the store would add to the answer. A client that
    * missed a relayed frame (a gap, a `resync`) has been relayed something,
-   * and is answered from the store. So a client resuming right after every
-   * welcome (the storm bench's `--resume=always`; the browser's client
-   * resumes only on a gap) costs no read: after a restart, one per socket.
+   * and is answered from the store (so is a socket opened with `?after=`
+   * whose group frames waited for its welcome: they count as relayed). So
+   * a socket opened with `?after=` the head — every reconnect after a
+   * restart, in a room nobody wrote to meanwhile — costs no read beyond its
+   * welcome's, nor does a `resume` from the head right after a full welcome.
    */
   #answeredByWelcome(after: number): boolean {
     return this.#welcomeHead !== null && !this.#relayedLog &&
@@ -809,23 +878,9 @@ class Connection implements Channel, EventListenerObject {
         if (this.#takeQuietly(this.deps.budgets.pings)) this.#sendRaw(PONG);
         return;
       }
-      case "resume": {
-        if (!this.#readAllowed("resume")) return;
-        // Nothing follows the largest seq (and the store cannot range past
-        // it); nor anything this socket is not sent live (see below).
-        const page = frame.after >= Number.MAX_SAFE_INTEGER ||
-            this.#answeredByWelcome(frame.after)
-          ? { messages: [], events: [], hasMore: false }
-          : await sharedReads(store).since(room, frame.after, MAX_PAGE_SIZE);
-        this.#sendFrame({
-          type: "history",
-          direction: "newer",
-          messages: page.messages,
-          events: page.events,
-          hasMore: page.hasMore,
-        });
+      case "resume":
+        await this.#resume(frame.after);
         return;
-      }
       case "history": {
         if (!this.#readAllowed("history")) return;
         const page = await store.before(room, frame.before, frame.limit);

@@ -144,6 +144,15 @@ export type ServerFrame =
     history: ChatMessage[];
     hasMore: boolean;
     lastSeq: number;
+    /**
+     * The `after` the socket was opened with (`?after=`, see
+     * {@link parseSeqParam}), when it is not past `lastSeq`: `history` is
+     * then empty (and `hasMore` false), and the server answers as it answers
+     * `resume {after: resumeFrom}` — a `history {direction: "newer"}` frame
+     * follows, so the client sends no `resume` of its own until it comes.
+     * Absent: `history` is the room's latest page, as without `?after=`.
+     */
+    resumeFrom?: number;
     /** The sender's message budget, so a client can pace itself (an outbox flush) under it. */
     rate: { burst: number; perSecond: number };
   }
@@ -248,6 +257,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isSeq(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) &&
     value >= 0;
+}
+
+/** A seq in a query string: decimal digits only (no sign, point, exponent or spaces). */
+const SEQ_PARAM = /^\d{1,16}$/;
+
+/**
+ * Reads a `seq` from a query parameter (untrusted: the socket's `?after=`):
+ * `undefined` when absent, `null` when present but not a safe non-negative
+ * integer written in decimal digits, else the number.
+ *
+ * @example
+ * ```ts
+ * parseSeqParam(undefined); // undefined (absent)
+ * parseSeqParam("42");      // 42
+ * parseSeqParam("-1");      // null (as are "1.5", "abc", "", "1e3" and 2^53)
+ * ```
+ */
+export function parseSeqParam(
+  value: string | null | undefined,
+): number | null | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!SEQ_PARAM.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /**
@@ -819,7 +852,10 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
   const frame = data as ServerFrame;
   switch (frame.type) {
     case "welcome":
-      return isMessages(data.history) && isSeq(data.lastSeq) ? frame : null;
+      return isMessages(data.history) && isSeq(data.lastSeq) &&
+          (data.resumeFrom === undefined || isSeq(data.resumeFrom))
+        ? frame
+        : null;
     case "message":
       return isMessage(data.message) ? frame : null;
     case "event":

@@ -32,6 +32,15 @@ export class Timeline {
     return this.#contiguous;
   }
 
+  /**
+   * Whether a welcome (or the history a page was rendered with) started it:
+   * from then on {@link contiguous} is a point in the room's log the client
+   * may resume from (a socket's `?after=`).
+   */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /** Highest `seq` known to exist (seen in a message or announced in `welcome`). */
   get highest(): number {
     return this.#highest;

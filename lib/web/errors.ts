@@ -22,6 +22,10 @@ export const ROUTE_ERRORS = {
     status: 400,
     message: `before/after are sequence numbers; limit is 1–${MAX_PAGE_SIZE}.`,
   },
+  bad_after: {
+    status: 400,
+    message: "after must be a sequence number: a whole number from 0 up.",
+  },
   bad_name: { status: 400, message: "Display names are 1–32 characters." },
   bad_host: {
     status: 400,

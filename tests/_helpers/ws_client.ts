@@ -145,7 +145,7 @@ export function handshakeRequest(
   key: string,
 ): string {
   return [
-    `GET ${url.pathname} HTTP/1.1`,
+    `GET ${url.pathname}${url.search} HTTP/1.1`,
     `Host: ${url.host}`,
     "Upgrade: websocket",
     "Connection: Upgrade",
@@ -215,6 +215,33 @@ export async function openRawSocket(
   }
   conn.close();
   throw new Error("no handshake response");
+}
+
+/**
+ * Sends a WebSocket handshake by hand and returns the HTTP status and the
+ * JSON body of a refused upgrade (`{error, message}`), read until it parses
+ * or the server closes.
+ */
+export async function refusedHandshake(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: unknown }> {
+  const { conn, status, rest } = await openRawSocket(url, headers);
+  let text = decoder.decode(rest);
+  try {
+    for (let reads = 0; reads < 64; reads++) {
+      try {
+        return { status, body: JSON.parse(text) };
+      } catch { /* not all of it yet */ }
+      const chunk = new Uint8Array(1024);
+      const n = await conn.read(chunk);
+      if (n === null) break;
+      text += decoder.decode(chunk.subarray(0, n));
+    }
+    throw new Error(`no JSON body after the handshake's ${status}: ${text}`);
+  } finally {
+    conn.close();
+  }
 }
 
 /**

@@ -3,20 +3,45 @@
  * welcome is all the socket was told and the client holds the log up to its
  * head (what follows reaches it live); answered from the store once anything
  * else was relayed (a message, a `resync`), so a gap is always filled.
+ * A socket opened with `?after=`: a welcome without history (`resumeFrom`),
+ * then the server's own answer to that resume.
  * A real server on a free port and real WebSocket clients.
  */
 import assert from "node:assert/strict";
-import type { ServerFrame } from "../../lib/chat/protocol.ts";
+import { MAX_PAGE_SIZE, type ServerFrame } from "../../lib/chat/protocol.ts";
+import { Timeline } from "../../lib/chat/timeline.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
 
 type History = Extract<ServerFrame, { type: "history" }>;
+type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
-function connect(server: TestServer, room: string, cookie: string) {
-  return TestClient.connect(server.wsUrl(room), {
-    cookie,
-    origin: server.origin,
-  });
+function connect(
+  server: TestServer,
+  room: string,
+  cookie: string,
+  after?: number,
+) {
+  const url = server.wsUrl(room);
+  return TestClient.connect(
+    after === undefined ? url : `${url}?after=${after}`,
+    {
+      cookie,
+      origin: server.origin,
+    },
+  );
+}
+
+/**
+ * Every frame `client` received up to (not counting) the `pong` answering a
+ * ping sent now: the server answers frames in order, so nothing it was
+ * going to send unasked before then is missing.
+ */
+async function framesUntilPong(client: TestClient): Promise<ServerFrame[]> {
+  client.send({ type: "ping" });
+  await client.nextOf("pong");
+  const at = client.frames.findLastIndex((f) => f.type === "pong");
+  return client.frames.slice(0, at);
 }
 
 /** Counts the store's `since` reads (what a `resume` costs). */
@@ -101,6 +126,254 @@ Deno.test("resume from before the welcome's head (a gap the welcome page does no
     const page = await ana.next<History>((f) => f.type === "history");
     assert.deepEqual(page.messages.map((m) => m.seq), [2, 3]);
     assert.equal(reads(), 1);
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("a socket opened with ?after=N: a welcome without history, then exactly the messages and events after N, as resume {after: N} answers", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-events";
+    const { store } = server.services;
+    await seed(server, room, 6);
+    const held = (await store.recent(room, 10)).messages.slice(0, 4);
+    // After seq 4: an edit of 2, a reaction on 5, a delete of 3, message 10.
+    for (
+      const op of [
+        { kind: "edit", target: 2, text: "m2, edited" },
+        { kind: "react", target: 5, emoji: "👍", on: true },
+        { kind: "delete", target: 3, by: "author" },
+      ] as const
+    ) {
+      const done = await store.applyEvent({
+        room,
+        user,
+        clientId: `e-${op.target}`,
+        op,
+      });
+      assert.ok(done.ok);
+    }
+    await seed(server, room, 7); // seq 10 (clientIds 1..6 are already stored)
+    assert.equal(await store.lastSeq(room), 10);
+
+    // What a resume {after: 4} on a plain socket is answered with.
+    const plain = await connect(
+      server,
+      room,
+      (await server.guest("Pat")).cookie,
+    );
+    open.push(plain);
+    await plain.nextOf("welcome");
+    plain.send({ type: "resume", after: 4 });
+    const expected = await plain.nextOf("history");
+
+    const ana = await connect(
+      server,
+      room,
+      (await server.guest("Ana")).cookie,
+      4,
+    );
+    open.push(ana);
+    const welcome = await ana.nextOf("welcome");
+    assert.deepEqual(welcome.history, []);
+    assert.equal(welcome.hasMore, false);
+    assert.equal(welcome.lastSeq, 10);
+    assert.equal(welcome.resumeFrom, 4);
+    const answer = await ana.nextOf("history");
+    assert.deepEqual(answer, expected);
+    assert.deepEqual(answer.messages.map((m) => m.seq), [5, 6, 10]);
+    assert.deepEqual(answer.events?.map((e) => e.seq), [7, 8, 9]);
+    assert.equal(answer.hasMore, false);
+
+    // A client that held 1..4 ends where one welcomed afresh does.
+    const timeline = new Timeline();
+    timeline.welcome(held, 4);
+    timeline.welcome(welcome.history, welcome.lastSeq);
+    timeline.addNewer(answer.messages, answer.hasMore, answer.events);
+    assert.equal(timeline.hasGap, false);
+    assert.deepEqual(
+      timeline.messages,
+      (await store.recent(room, 10)).messages,
+    );
+    // One answer, nothing else about the log.
+    const frames = await framesUntilPong(ana);
+    assert.equal(frames.filter((f) => f.type === "history").length, 1);
+    assert.equal(frames.filter((f) => f.type === "welcome").length, 1);
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("?after= the head: nothing missed — an empty answer, no store read, no other frame about the log", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-head";
+    await seed(server, room, 3);
+    const reads = countSince(server);
+    const ana = await connect(
+      server,
+      room,
+      (await server.guest("Ana")).cookie,
+      3,
+    );
+    open.push(ana);
+    const welcome = await ana.nextOf("welcome");
+    assert.deepEqual(
+      [welcome.history, welcome.lastSeq, welcome.resumeFrom],
+      [[], 3, 3],
+    );
+    const answer = await ana.nextOf("history");
+    assert.deepEqual(answer, {
+      type: "history",
+      direction: "newer",
+      messages: [],
+      events: [],
+      hasMore: false,
+    });
+    assert.equal(reads(), 0, "answered by the welcome");
+    const frames = await framesUntilPong(ana);
+    assert.deepEqual(
+      frames.filter((f) =>
+        f.type === "history" || f.type === "message" || f.type === "event"
+      ).length,
+      1,
+    );
+
+    // Live from there: Ben's message reaches Ana.
+    const ben = await connect(server, room, (await server.guest("Ben")).cookie);
+    open.push(ben);
+    await ben.nextOf("welcome");
+    ben.send({ type: "message", text: "hello", clientId: "ben-1" });
+    const live = await ana.nextOf("message");
+    assert.equal(live.message.seq, 4);
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("?after= far behind: the first page with hasMore, then resume pages on to the head", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-far";
+    const count = MAX_PAGE_SIZE + 40;
+    await seed(server, room, count);
+    const ana = await connect(
+      server,
+      room,
+      (await server.guest("Ana")).cookie,
+      10,
+    );
+    open.push(ana);
+    const welcome = await ana.nextOf("welcome");
+    assert.deepEqual([welcome.history, welcome.resumeFrom], [[], 10]);
+    const first = await ana.nextOf("history");
+    assert.equal(first.hasMore, true);
+    assert.deepEqual(
+      first.messages.map((m) => m.seq),
+      Array.from({ length: MAX_PAGE_SIZE }, (_, i) => 11 + i),
+    );
+    const last = first.messages.at(-1)!.seq;
+    ana.send({ type: "resume", after: last });
+    const second = await ana.nextOf("history");
+    assert.equal(second.hasMore, false);
+    assert.deepEqual(
+      second.messages.map((m) => m.seq),
+      Array.from({ length: count - last }, (_, i) => last + 1 + i),
+    );
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("?after= past the head (the store was reset): the full welcome, as without it, and no answer", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-past";
+    await seed(server, room, 3);
+    for (const after of [4, Number.MAX_SAFE_INTEGER]) {
+      const client = await connect(
+        server,
+        room,
+        (await server.guest(`Ana${after % 10}`)).cookie,
+        after,
+      );
+      open.push(client);
+      const welcome = await client.nextOf("welcome");
+      assert.deepEqual(welcome.history.map((m) => m.seq), [1, 2, 3]);
+      assert.equal(welcome.lastSeq, 3);
+      assert.equal("resumeFrom" in welcome, false);
+      const frames = await framesUntilPong(client);
+      assert.equal(frames.filter((f) => f.type === "history").length, 0);
+    }
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("?after= while the room is written to: the welcome, the answer and the live frames leave no gap — no resume needed", async () => {
+  const server = await startServer({ RATE_LIMIT_BURST: "200" });
+  const open: TestClient[] = [];
+  try {
+    const room = "after-live";
+    await seed(server, room, 5);
+    const ben = await connect(server, room, (await server.guest("Ben")).cookie);
+    open.push(ben);
+    await ben.nextOf("welcome");
+    const total = 5 + 40;
+    // Ben's 40 posts are under way while Ana connects from seq 2.
+    for (let i = 6; i <= total; i++) {
+      ben.send({ type: "message", text: `b${i}`, clientId: `ben-${i}` });
+    }
+    const timeline = new Timeline();
+    timeline.welcome(
+      (await server.services.store.after(room, 0, 2)).messages,
+      2,
+    );
+    const cookie = (await server.guest("Ana")).cookie;
+    const ana = await connect(server, room, cookie, 2);
+    open.push(ana);
+    const resumes: number[] = [];
+    let answered = false;
+    const onFrame = (frame: ServerFrame) => {
+      if (frame.type === "welcome") {
+        timeline.welcome(frame.history, frame.lastSeq);
+      } else if (frame.type === "message") timeline.add([frame.message]);
+      else if (frame.type === "history") {
+        answered = true;
+        timeline.addNewer(frame.messages, frame.hasMore, frame.events);
+      }
+      // As RoomClient: no resume of its own before the server's answer.
+      if (answered && timeline.hasGap && resumes.length === 0) {
+        resumes.push(timeline.contiguous);
+        ana.send({ type: "resume", after: timeline.contiguous });
+      }
+    };
+    // Frames that came with the open are queued already; the rest as they come.
+    ana.frames.forEach(onFrame);
+    ana.socket.addEventListener("message", () => onFrame(ana.frames.at(-1)!));
+    await ana.until(
+      () => timeline.contiguous === total,
+      () => `contiguous ${timeline.contiguous} of ${total}`,
+    );
+    assert.equal(
+      (ana.frames.find((f) => f.type === "welcome") as Welcome).resumeFrom,
+      2,
+    );
+    assert.deepEqual(resumes, [], "nothing was missing after the answer");
+    assert.deepEqual(
+      timeline.messages.map((m) => m.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
   } finally {
     await Promise.all(open.map((c) => c.close()));
     await server.close();

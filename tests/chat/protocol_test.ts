@@ -16,6 +16,7 @@ import {
   normalizeMessageText,
   parseClientFrame,
   type ParseResult,
+  parseSeqParam,
   parseServerFrame,
   rateLimited,
   type ServerFrame,
@@ -679,6 +680,58 @@ Deno.test("parseServerFrame: anything else is null", () => {
     assert.equal(parseServerFrame(raw), null, raw);
   }
   assert.equal(parseServerFrame(new ArrayBuffer(2)), null, "binary");
+});
+
+Deno.test("parseServerFrame: a welcome's resumeFrom is a seq, or absent", () => {
+  const welcome = {
+    type: "welcome",
+    you: { id: "guest:ana", name: "Ana", kind: "guest" },
+    room: "r",
+    history: [],
+    hasMore: false,
+    lastSeq: 9,
+    resumeFrom: 4,
+    rate: { burst: 20, perSecond: 2 },
+  };
+  assert.deepEqual(parseServerFrame(JSON.stringify(welcome)), welcome);
+  for (const resumeFrom of [-1, 1.5, "4", null]) {
+    const raw = JSON.stringify({ ...welcome, resumeFrom });
+    assert.equal(parseServerFrame(raw), null, raw);
+  }
+});
+
+Deno.test("parseSeqParam: a query's seq is decimal digits of a safe integer; absent is undefined, anything else null", () => {
+  assert.equal(parseSeqParam(undefined), undefined);
+  assert.equal(parseSeqParam(null), undefined);
+  assert.equal(parseSeqParam("0"), 0);
+  assert.equal(parseSeqParam("42"), 42);
+  assert.equal(parseSeqParam("007"), 7);
+  assert.equal(
+    parseSeqParam(String(Number.MAX_SAFE_INTEGER)),
+    Number.MAX_SAFE_INTEGER,
+  );
+  for (
+    const bad of [
+      "",
+      "-1",
+      "-0",
+      "+1",
+      "1.5",
+      "1.0",
+      "abc",
+      "1e3",
+      "0x10",
+      " 7",
+      "7 ",
+      "Infinity",
+      "NaN",
+      String(2 ** 53),
+      "9".repeat(20),
+      "1".repeat(1_000),
+    ]
+  ) {
+    assert.equal(parseSeqParam(bad), null, JSON.stringify(bad));
+  }
 });
 
 Deno.test("moderation frames: moderate and report are validated in one place", () => {

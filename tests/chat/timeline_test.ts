@@ -32,6 +32,17 @@ Deno.test("timeline: a new timeline is empty and has no gap", () => {
   assert.equal(t.oldest, 0);
 });
 
+Deno.test("timeline: started by its first welcome (a point to resume from), not before", () => {
+  const t = new Timeline();
+  assert.equal(t.started, false);
+  t.add([m(1)]);
+  assert.equal(t.started, false, "messages alone do not start it");
+  t.welcome([], 0);
+  assert.equal(t.started, true);
+  t.welcome(range(1, 3), 3);
+  assert.equal(t.started, true);
+});
+
 Deno.test("timeline: welcome to an empty room, then live messages", () => {
   const t = new Timeline();
   t.welcome([], 0);

@@ -178,6 +178,23 @@ export function roomSocketPath(room: string): string {
 }
 
 /**
+ * The socket URL (or path) `url` with `?after=<after>`: the client holds the
+ * room's log up to `after`, so the server's welcome skips the latest page
+ * and it answers as it answers `resume {after}`. `null` (nothing held yet)
+ * leaves `url` as it is.
+ *
+ * @example
+ * ```ts
+ * resumeUrl(roomSocketPath("general"), 42); // "/ws/chat/general?after=42"
+ * resumeUrl("/ws/chat/general", null);      // "/ws/chat/general"
+ * ```
+ */
+export function resumeUrl(url: string, after: number | null): string {
+  if (after === null) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}after=${after}`;
+}
+
+/**
  * A socket URL for `url`: a path is taken on the page's own host, with `wss:`
  * under https; a `ws:` or `wss:` URL is kept.
  *

@@ -1,8 +1,10 @@
 /**
  * The live connection to one room, without any UI framework: one socket with
  * jittered, capped reconnects and an application heartbeat; what each close
- * code means; messages merged by `seq` in a {@link Timeline} and any gap
- * asked for with `resume`; an outbox of pending messages paced under the
+ * code means; messages merged by `seq` in a {@link Timeline}, each socket
+ * opened with `?after=` the timeline's contiguous `seq` (the server answers
+ * with what followed, not the page this client has) and any gap asked for
+ * with `resume`; an outbox of pending messages paced under the
  * server's budget and sent again after a reconnect; sign-in and sign-out
  * handled in place and shared with the browser's other tabs; typing and
  * presence. The island renders its {@link RoomView}; tests drive it with a
@@ -40,6 +42,7 @@ import type {
 } from "../types.ts";
 import { closeOutcome } from "./close_codes.ts";
 import {
+  resumeUrl,
   type RoomClientDeps,
   SOCKET_OPEN,
   type TimerId,
@@ -155,7 +158,10 @@ export type RoomEvent =
 /** What a room's client starts from (the page rendered on the server). */
 export interface RoomClientOptions {
   room: string;
-  /** The socket's URL or, in the browser, its path (see `roomSocketPath`). */
+  /**
+   * The socket's URL or, in the browser, its path (see `roomSocketPath`);
+   * each socket adds `?after=` (see `resumeUrl`).
+   */
   url: string;
   /** Who is signed in. */
   user: ChatUser;
@@ -565,8 +571,19 @@ export class RoomClient {
     }
   };
 
+  /**
+   * Opens a socket, saying (`?after=`) how far the timeline holds the room's
+   * log: the server then answers with what followed instead of the latest
+   * page, which this client has (the rendered page, or its last socket).
+   */
   #open(): WebSocketLike {
-    const ws = this.#deps.connect(this.#options.url);
+    const timeline = this.#timeline;
+    const ws = this.#deps.connect(
+      resumeUrl(
+        this.#options.url,
+        timeline.started ? timeline.contiguous : null,
+      ),
+    );
     let opened = false;
     ws.onopen = () => {
       opened = true;
@@ -958,7 +975,9 @@ export class RoomClient {
         this.#conn = { status: "live", socket };
         this.#notice = null;
         this.#changed(this.#newer(before, false));
-        this.#requestResume(false);
+        // Opened with `?after=`: the server answers that resume itself.
+        if (frame.resumeFrom !== undefined) this.#resume = "in-flight";
+        else this.#requestResume(false);
         this.#heartbeat();
         // Everything written meanwhile goes out now, paced; the server dedups by clientId.
         this.#pump();

@@ -1,6 +1,7 @@
 import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
+import { parseSeqParam } from "../../../lib/chat/protocol.ts";
 import { maySeeRoom } from "../../../lib/chat/room_gate.ts";
 import { sharedRoomInfo } from "../../../lib/chat/room_reads.ts";
 import type { AppEnv, Services } from "../../../lib/context.ts";
@@ -34,9 +35,14 @@ export const WS_IDLE_TIMEOUT_S = 60;
 /**
  * The room's WebSocket. Everything is checked before the upgrade, because a
  * browser cannot read an HTTP error from a refused handshake but a test can:
- * room name (400), session (401), then Origin (403) — the upgrade is a GET, so
- * CSRF middleware does not cover it — then whether this person may see the
- * room (404 for a private room they are not a member of, as for no room).
+ * room name and `?after=` (400), session (401), then Origin (403) — the
+ * upgrade is a GET, so CSRF middleware does not cover it — then whether this
+ * person may see the room (404 for a private room they are not a member of,
+ * as for no room).
+ *
+ * `?after=<seq>`: the client holds the room's log up to that `seq` (a
+ * reconnect, or a page rendered with the history): the welcome then skips
+ * the latest page and the consumer answers as it answers `resume {after}`.
  */
 export const handler: Handlers<AppEnv> = {
   async GET(c) {
@@ -50,6 +56,8 @@ export const handler: Handlers<AppEnv> = {
     if (!room || room !== c.req.param("room")) {
       return routeError(c, "bad_room");
     }
+    const after = parseSeqParam(c.req.query("after"));
+    if (after === null) return routeError(c, "bad_after");
     if (!user || !session) {
       return routeError(c, "unauthorized");
     }
@@ -94,6 +102,7 @@ export const handler: Handlers<AppEnv> = {
       // Unknown (never, behind the session middleware): asked about at the next re-check.
       sessionCheckedAt: c.get("sessionCheckedAt") ?? -Infinity,
       expiresAt: session.exp * 1000,
+      after,
     };
     handleConnection(socket, scope, services, services.connections);
     return response;

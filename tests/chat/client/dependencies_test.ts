@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   checkSession,
+  resumeUrl,
   roomSocketPath,
   SESSION_PATH,
   socketUrl,
@@ -21,6 +22,23 @@ Deno.test("socket URLs: the page's host, wss under https, the room encoded", () 
   assert.equal(
     socketUrl("ws://127.0.0.1:1/x", { protocol: "https:", host: "h" }),
     "ws://127.0.0.1:1/x",
+  );
+});
+
+Deno.test("resumeUrl: ?after= the seq held, added to a path or a URL (with & after a query); null adds nothing", () => {
+  assert.equal(
+    resumeUrl(roomSocketPath("general"), 42),
+    "/ws/chat/general?after=42",
+  );
+  assert.equal(resumeUrl("/ws/chat/general", 0), "/ws/chat/general?after=0");
+  assert.equal(resumeUrl("/ws/chat/general", null), "/ws/chat/general");
+  assert.equal(
+    resumeUrl("ws://127.0.0.1:1/ws/chat/a?x=1", 7),
+    "ws://127.0.0.1:1/ws/chat/a?x=1&after=7",
+  );
+  assert.equal(
+    socketUrl(resumeUrl("/ws/chat/a", 3), { protocol: "https:", host: "h" }),
+    "wss://h/ws/chat/a?after=3",
   );
 });
 

@@ -45,6 +45,7 @@ import {
   TYPING_THROTTLE_MS,
   TYPING_TTL_MS,
 } from "../../../lib/chat/protocol.ts";
+import { foldEvent } from "../../../lib/chat/events.ts";
 import { presenceOf } from "../../../lib/chat/presence.ts";
 import { CloseCode } from "../../../lib/shared.ts";
 import type { ChatMessage, ChatUser } from "../../../lib/chat/types.ts";
@@ -319,6 +320,20 @@ function welcome(
   };
 }
 
+/** The welcome of a socket opened with `?after=resumeFrom`: no history, an answer to follow. */
+function resumedWelcome(resumeFrom: number, lastSeq: number): ServerFrame {
+  return {
+    type: "welcome",
+    you: ana,
+    room: ROOM,
+    history: [],
+    hasMore: false,
+    lastSeq,
+    resumeFrom,
+    rate: { burst: 20, perSecond: 2 },
+  };
+}
+
 /** A client started, its socket open and welcomed with `history`. */
 function live(history: ChatMessage[] = range(1, 2), options = {}) {
   const t = setup({ history, ...options });
@@ -342,7 +357,8 @@ Deno.test("room client: connects, and is live once welcomed", () => {
 
   t.client.start();
   assert.equal(t.sockets.length, 1);
-  assert.equal(t.socket.url, URL_);
+  // The rendered history is held: the socket says so (see the ?after= tests).
+  assert.equal(t.socket.url, `${URL_}?after=2`);
   t.socket.open();
   assert.equal(t.client.view.status, "connecting", "open is not welcomed");
   t.socket.receive(welcome([...range(1, 2), m(3)]));
@@ -500,6 +516,113 @@ Deno.test("room client: a socket that closes with a resume in flight asks afresh
   t.socket.open();
   t.socket.receive(welcome([m(4)], 4));
   assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+});
+
+Deno.test("room client: every socket says how far its timeline holds the room's log (?after=)", () => {
+  // The rendered history starts the timeline, so the first socket says it.
+  const empty = setup({ history: [] });
+  empty.client.start();
+  assert.equal(empty.socket.url, `${URL_}?after=0`);
+
+  const t = live(range(1, 2));
+  assert.equal(t.socket.url, `${URL_}?after=2`);
+  t.socket.receive({ type: "message", message: m(3) });
+  // 4 is missing: the log is held up to 3 only.
+  t.socket.receive({ type: "message", message: m(5) });
+  t.socket.drop();
+  t.clock.advance(reconnectDelay(0, JITTER));
+  assert.equal(t.sockets.length, 2);
+  assert.equal(t.socket.url, `${URL_}?after=3`);
+});
+
+/** An edit of message 3, stored as seq 5. */
+const edit3: Extract<ServerFrame, { type: "event" }>["event"] = {
+  kind: "edit",
+  seq: 5,
+  target: 3,
+  text: "message 3, edited",
+  room: ROOM,
+  user: ben,
+  ts: 1_700_000_000_005,
+  clientId: "e-5",
+};
+
+Deno.test("room client: a welcome with resumeFrom: the server's answer is awaited, never asked for again, and applied as a resume answer", () => {
+  const t = setup({ history: range(1, 2) });
+  t.client.start();
+  t.socket.open();
+  t.socket.receive(resumedWelcome(2, 6));
+  assert.equal(t.client.view.status, "live");
+  assert.deepEqual(seqs(t), [1, 2]);
+  // A gap (3–6, and now 7 live): the answer on its way fills it.
+  t.socket.receive({ type: "message", message: m(7) });
+  t.socket.receive({ type: "resync" });
+  assert.deepEqual(t.socket.sentOf("resume"), [], "no resume of its own");
+  const answer: ServerFrame = {
+    type: "history",
+    direction: "newer",
+    messages: [m(3), m(4), m(6)],
+    events: [edit3],
+    hasMore: false,
+  };
+  t.socket.receive(answer);
+  assert.deepEqual(seqs(t), [1, 2, 3, 4, 6, 7]);
+  // The resync came while the answer was on its way: asked once more after it.
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 7 }]);
+
+  // A client welcomed with the latest page (folded) ends the same.
+  const full = setup({ history: range(1, 2) });
+  full.client.start();
+  full.socket.open();
+  full.socket.receive(welcome([foldEvent(m(3), edit3), m(4), m(6)]));
+  assert.deepEqual(full.socket.sentOf("resume"), [{
+    type: "resume",
+    after: 4,
+  }]);
+  full.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: [m(6)],
+    events: [edit3],
+    hasMore: false,
+  });
+  full.socket.receive({ type: "message", message: m(7) });
+  assert.deepEqual(t.client.view.messages, full.client.view.messages);
+});
+
+Deno.test("room client: the server's answer to ?after= with more to come is paged on with resume; refused as too fast, it is asked again", () => {
+  const t = setup({ history: range(1, 2) });
+  t.client.start();
+  t.socket.open();
+  t.socket.receive(resumedWelcome(2, 9));
+  t.socket.receive({
+    type: "error",
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    retryAfter: 300,
+    refused: "resume",
+  });
+  assert.deepEqual(t.socket.sentOf("resume"), []);
+  t.clock.advance(300);
+  assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: range(3, 5),
+    hasMore: true,
+  });
+  assert.deepEqual(t.socket.sentOf("resume").at(-1), {
+    type: "resume",
+    after: 5,
+  });
+  t.socket.receive({
+    type: "history",
+    direction: "newer",
+    messages: range(6, 9),
+    hasMore: false,
+  });
+  assert.deepEqual(seqs(t), range(1, 9).map((x) => x.seq));
+  assert.equal(t.socket.sentOf("resume").length, 2);
 });
 
 Deno.test("room client: a message written offline is kept, sent once after welcome, and confirmed", () => {

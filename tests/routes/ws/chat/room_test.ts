@@ -6,7 +6,12 @@ import {
 } from "../../../../lib/chat/rate_limit.ts";
 import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer } from "../../../_helpers/server.ts";
-import { handshakeStatus, TestClient } from "../../../_helpers/ws_client.ts";
+import {
+  handshakeStatus,
+  refusedHandshake,
+  TestClient,
+} from "../../../_helpers/ws_client.ts";
+import { ROUTE_ERRORS } from "../../../../lib/web/errors.ts";
 import { eventually } from "../../../../support/wait.ts";
 import {
   MAX_FRAME_BYTES,
@@ -125,6 +130,44 @@ Deno.test("handshake: bad room → 400, no session → 401, foreign or missing O
       await handshakeStatus(url("a"), { cookie, origin: server.origin }),
       101,
     );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("handshake: ?after= that is not a seq → 400 bad_after, before the upgrade; a seq, or none, upgrades", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const headers = { cookie, origin: server.origin };
+    const url = (after: string) =>
+      `${server.wsUrl("a")}?after=${encodeURIComponent(after)}`;
+    for (
+      const bad of [
+        "-1",
+        "1.5",
+        "abc",
+        "",
+        "1e3",
+        " 7",
+        "0x10",
+        "9007199254740992", // 2^53: past the safe integers
+        "99999999999999999999",
+      ]
+    ) {
+      assert.deepEqual(
+        await refusedHandshake(url(bad), headers),
+        {
+          status: 400,
+          body: { error: "bad_after", message: ROUTE_ERRORS.bad_after.message },
+        },
+        JSON.stringify(bad),
+      );
+    }
+    for (const good of ["0", "42", "9007199254740991"]) {
+      assert.equal(await handshakeStatus(url(good), headers), 101, good);
+    }
+    assert.equal(await handshakeStatus(server.wsUrl("a"), headers), 101);
   } finally {
     await server.close();
   }
