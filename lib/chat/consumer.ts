@@ -69,6 +69,15 @@ import {
   TokenBucket,
 } from "./rate_limit.ts";
 
+/**
+ * Most log entries a socket opened with `?after=` may have missed and still
+ * get only what follows `after`: a client further behind (a laptop back from
+ * a weekend) is shown the room as it is now first — the full welcome, whose
+ * page is {@link DEFAULT_PAGE_SIZE} entries — and fills the gap behind it
+ * with `resume`, rather than watching old messages arrive page by page.
+ */
+export const MAX_AFTER_GAP = DEFAULT_PAGE_SIZE;
+
 function bump(counts: Map<string, number>, key: string, by: number): void {
   const n = (counts.get(key) ?? 0) + by;
   if (n > 0) counts.set(key, n);
@@ -654,9 +663,11 @@ class Connection implements Channel, EventListenerObject {
       // page (it has it: the rendered page, or its last socket) but what
       // follows `after`, as `resume {after}` right after the welcome would
       // be answered. An `after` past the head (the store was reset) is not a
-      // point in this log: the full welcome, as without one.
+      // point in this log, and one further behind than a page would see
+      // old messages first: both get the full welcome, as without one.
       const { after } = this.scope;
-      const resumeFrom = after !== undefined && after <= page.lastSeq
+      const resumeFrom = after !== undefined && after <= page.lastSeq &&
+          page.lastSeq - after <= MAX_AFTER_GAP
         ? after
         : null;
       this.#sendRaw(

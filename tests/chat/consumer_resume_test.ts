@@ -8,7 +8,8 @@
  * A real server on a free port and real WebSocket clients.
  */
 import assert from "node:assert/strict";
-import { MAX_PAGE_SIZE, type ServerFrame } from "../../lib/chat/protocol.ts";
+import { MAX_AFTER_GAP } from "../../lib/chat/consumer.ts";
+import { type ServerFrame } from "../../lib/chat/protocol.ts";
 import { Timeline } from "../../lib/chat/timeline.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
@@ -257,36 +258,51 @@ Deno.test("?after= the head: nothing missed — an empty answer, no store read, 
   }
 });
 
-Deno.test("?after= far behind: the first page with hasMore, then resume pages on to the head", async () => {
+Deno.test("?after= more than a page behind: the full welcome (the room as it is now), no answer; the client's resume fills the gap", async () => {
   const server = await startServer();
   const open: TestClient[] = [];
   try {
     const room = "after-far";
-    const count = MAX_PAGE_SIZE + 40;
+    const count = MAX_AFTER_GAP + 40;
     await seed(server, room, count);
     const ana = await connect(
       server,
       room,
       (await server.guest("Ana")).cookie,
-      10,
+      count - MAX_AFTER_GAP - 1,
     );
     open.push(ana);
     const welcome = await ana.nextOf("welcome");
-    assert.deepEqual([welcome.history, welcome.resumeFrom], [[], 10]);
-    const first = await ana.nextOf("history");
-    assert.equal(first.hasMore, true);
+    assert.equal("resumeFrom" in welcome, false);
+    assert.equal(welcome.lastSeq, count);
+    assert.equal(welcome.history.at(-1)?.seq, count);
+    const frames = await framesUntilPong(ana);
+    assert.equal(frames.filter((f) => f.type === "history").length, 0);
+    ana.send({ type: "resume", after: count - MAX_AFTER_GAP - 1 });
+    const answer = await ana.nextOf("history");
+    assert.equal(answer.hasMore, false);
     assert.deepEqual(
-      first.messages.map((m) => m.seq),
-      Array.from({ length: MAX_PAGE_SIZE }, (_, i) => 11 + i),
+      answer.messages.map((m) => m.seq),
+      Array.from(
+        { length: MAX_AFTER_GAP + 1 },
+        (_, i) => count - MAX_AFTER_GAP + i,
+      ),
     );
-    const last = first.messages.at(-1)!.seq;
-    ana.send({ type: "resume", after: last });
-    const second = await ana.nextOf("history");
-    assert.equal(second.hasMore, false);
+    // Exactly a page behind is still answered from `after`.
+    const ben = await connect(
+      server,
+      room,
+      (await server.guest("Ben")).cookie,
+      count - MAX_AFTER_GAP,
+    );
+    open.push(ben);
+    const benWelcome = await ben.nextOf("welcome");
     assert.deepEqual(
-      second.messages.map((m) => m.seq),
-      Array.from({ length: count - last }, (_, i) => last + 1 + i),
+      [benWelcome.history, benWelcome.resumeFrom],
+      [[], count - MAX_AFTER_GAP],
     );
+    const benAnswer = await ben.nextOf("history");
+    assert.equal(benAnswer.messages.length, MAX_AFTER_GAP);
   } finally {
     await Promise.all(open.map((c) => c.close()));
     await server.close();
