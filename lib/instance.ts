@@ -43,7 +43,11 @@ export function preferVectoredWrites(): void {
 export interface Instance {
   services: Services;
   port: number;
-  /** Stops accepting, closes sockets with 1012, releases everything; bounded by {@link SHUTDOWN_GRACE_MS}. */
+  /**
+   * Stops accepting, closes sockets with 1012, removes this instance's
+   * presence records and announces their leaves, releases everything;
+   * bounded by {@link SHUTDOWN_GRACE_MS}.
+   */
   stop(reason: string): Promise<void>;
 }
 
@@ -122,10 +126,20 @@ export async function startInstance(
         );
         // Let the 1012 close handshakes finish before the server drops what is left.
         await services.connections.drained(SHUTDOWN_GRACE_MS / 2);
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const timeout = new Promise((r) =>
-          setTimeout(r, SHUTDOWN_GRACE_MS / 2)
+          timer = setTimeout(r, SHUTDOWN_GRACE_MS / 2)
         );
-        await Promise.race([server.shutdown(), timeout]);
+        // The listener stops accepting at once; meanwhile the presence
+        // records of every connection this instance held (closed or not: a
+        // client may never answer the close) are deleted and their leaves
+        // announced, within PRESENCE_RELEASE_MS, before the store is closed.
+        await Promise.all([
+          Promise.race([server.shutdown(), timeout]).finally(() =>
+            clearTimeout(timer)
+          ),
+          services.presence.stop(),
+        ]);
         await services.close();
       })();
       return stopping;

@@ -34,6 +34,7 @@
  * @module
  */
 
+import { withTimeout } from "../async.ts";
 import type { Logger } from "../log.ts";
 import {
   PRESENCE_TTL_MS,
@@ -112,6 +113,28 @@ export function presenceWindowMs(members: number, streak: number): number {
 
 /** Every this many heartbeats each served room is checked against the store. */
 export const PRESENCE_RECONCILE_BEATS = 6;
+
+/**
+ * Longest a graceful stop ({@link PresenceTracker.stop}) waits for the store
+ * to delete this instance's presence records (and retire its heartbeat).
+ * Why: a platform gives a stopping process 5 s (Deno Deploy), most of which
+ * `lib/instance.ts`'s grace period spends on the sockets' close handshakes;
+ * a slow or failing store must not hold a deploy. What is not deleted in
+ * time is left to the other instances' ghost sweep ({@link GHOST_BOUND_MS}),
+ * as after a crash. A stop of 10,000 connections is 20 commits, a few
+ * hundred ms on a busy KV thread.
+ */
+export const PRESENCE_RELEASE_MS = 1_000;
+/**
+ * Longest a graceful stop then waits for its leaves to go out on the layer
+ * (one send per room). Why: a send is one publish, but a layer that is down
+ * (Redis unreachable) must not hold the exit either; the others then drop
+ * the connections by their ghost sweep.
+ */
+export const PRESENCE_ANNOUNCE_MS = 250;
+
+/** Where a tracker is in its life: serving, removing its records (a graceful stop), or done. */
+type TrackerState = "running" | "stopping" | "stopped";
 
 /** The internal group on which instances exchange a room's presence diffs. */
 export function trackerGroup(room: string): string {
@@ -352,6 +375,14 @@ interface RoomView {
 /** Tracks this instance's connections; see the module doc. */
 export class PresenceTracker {
   readonly #views = new Map<string, RoomView>();
+  /**
+   * This instance's connections whose record may be in the store: from the
+   * join (before its write) until its leave's delete is committed. A stop
+   * deletes every one of them.
+   */
+  readonly #owned = new Map<string, PresenceRecord>();
+  #state: TrackerState = "running";
+  #stopping: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #beats = 0;
 
@@ -419,6 +450,7 @@ export class PresenceTracker {
     channel: Channel,
     since: number = Date.now(),
   ): Promise<string> {
+    this.#refuseIfStopping();
     const view = this.#viewFor(room);
     const record: PresenceRecord = {
       room,
@@ -436,11 +468,14 @@ export class PresenceTracker {
       throw err;
     }
     view.joining--;
+    // A stop began meanwhile: it deletes only what it found, so no new record.
+    this.#refuseIfStopping();
     // The newcomer does not wait for its own record to be written (a storm's
     // writes queue on the database): the write goes on, and the diff that
     // announces this join waits for it (#flush), so no other instance hears
     // of a join the store does not have. A failed write is written again by
     // the next reconcile (this instance's own connections are authoritative).
+    this.#owned.set(record.conn, record);
     const write = this.store.track(record).catch((err) =>
       this.log.warn("presence.track_failed", { room, error: String(err) })
     );
@@ -474,11 +509,17 @@ export class PresenceTracker {
       if (removed(view, conn)) seq = ++view.seq;
       view.inFlight?.left.add(conn);
     }
+    // Stopping: the stop deletes and announces every connection of this instance.
+    if (this.#state !== "running") return;
     try {
       // Written before it is announced, so a reader never sees a leave the store has not.
       await this.store.untrack(room, conn);
+      this.#owned.delete(conn);
+    } catch (err) {
+      // A stop began meanwhile: it deletes this key (or leaves it to the ghost sweep).
+      if (this.#state === "running") throw err;
     } finally {
-      if (view) {
+      if (view && this.#state === "running") {
         // A join still in the batch goes out with its leave: someone may have seen it in a state.
         view.leaves.set(conn, { record, seq, joined: false });
         this.#schedule(view);
@@ -497,11 +538,102 @@ export class PresenceTracker {
     return this.#views.size;
   }
 
-  /** Sends what is batched, stops the timers and retires this instance, so others drop its connections at once. */
-  async stop(): Promise<void> {
+  /**
+   * A graceful stop: refuses new joins, deletes every record of this
+   * instance's connections from the store in as few writes as it allows
+   * ({@link PresenceStore.untrackAll}), retires the instance, then announces
+   * the leaves on each room's tracker group (with the leaves still batched),
+   * so other instances drop the connections at once. Bounded by
+   * {@link PRESENCE_RELEASE_MS} and {@link PRESENCE_ANNOUNCE_MS}: what the
+   * store has not deleted by then is left to the ghost sweep. A leave after
+   * this began writes nothing. Resolves when done; calling it again returns
+   * the same promise.
+   *
+   * @example
+   * ```ts
+   * await tracker.stop(); // then close the layer and the store
+   * ```
+   */
+  stop(): Promise<void> {
+    return this.#stopping ??= this.#release();
+  }
+
+  #refuseIfStopping(): void {
+    if (this.#state !== "running") {
+      throw new Error("presence: this instance is stopping");
+    }
+  }
+
+  async #release(): Promise<void> {
+    this.#state = "stopping";
     clearInterval(this.#timer);
-    for (const view of this.#views.values()) await this.#flush(view);
-    await this.store.retire(this.instance).catch(() => {});
+    const own = [...this.#owned.values()];
+    // Per room: every connection of this instance, and the leaves still
+    // batched (already deleted, not yet announced). The joins batched are
+    // not announced: they are leaving too.
+    const leaving = new Map<string, PresenceRecord[]>();
+    for (const r of own) {
+      let list = leaving.get(r.room);
+      if (!list) leaving.set(r.room, list = []);
+      list.push(r);
+    }
+    const views = [...this.#views.values()];
+    this.#views.clear();
+    for (const view of views) {
+      clearTimeout(view.timer);
+      view.timer = undefined;
+      let list = leaving.get(view.room);
+      for (const c of view.leaves.values()) {
+        if (!this.#owned.has(c.record.conn)) {
+          if (!list) leaving.set(view.room, list = []);
+          list.push(c.record);
+        }
+      }
+      view.joins.clear();
+      view.leaves.clear();
+    }
+    try {
+      await withTimeout(
+        (async () => {
+          await this.store.untrackAll(own);
+          for (const r of own) this.#owned.delete(r.conn);
+          await this.store.retire(this.instance);
+        })(),
+        PRESENCE_RELEASE_MS,
+        "presence release",
+      );
+    } catch (err) {
+      // Left to the ghost sweep; the leaves are announced all the same (the
+      // records left over are read as ghosts once the heartbeat lapses).
+      this.log.warn("presence.release_failed", {
+        connections: own.length,
+        error: String(err),
+      });
+    }
+    try {
+      await withTimeout(
+        Promise.all([
+          ...[...leaving].map(([room, records]) =>
+            this.layer.groupSend(trackerGroup(room), {
+              type: "presence",
+              joins: emptyPresence(),
+              leaves: asState(records),
+            })
+          ),
+          ...views.map((view) =>
+            this.layer.groupDiscard(trackerGroup(view.room), view.channel)
+          ),
+        ]),
+        PRESENCE_ANNOUNCE_MS,
+        "presence leaves",
+      );
+    } catch (err) {
+      this.log.warn("presence.announce_failed", {
+        rooms: leaving.size,
+        error: String(err),
+      });
+    }
+    this.#state = "stopped";
   }
 
   #viewFor(room: string): RoomView {
@@ -702,7 +834,10 @@ export class PresenceTracker {
         }
         this.#correct(view, joins, leaves);
       }
-      for (const r of rewrite) await this.store.track(r);
+      // (Not while stopping: the stop deletes them.)
+      for (const r of rewrite) {
+        if (this.#state === "running") await this.store.track(r);
+      }
     } finally {
       view.inFlight = null;
     }

@@ -9,7 +9,8 @@
  * {@link KvPresenceStore.counts}), or by a tracker that held it in its view.
  * So a crashed instance's keys do not pile up. Joins and leaves are written
  * by group commit: those that arrive while a write is in flight go together
- * in the next atomic operation (up to {@link KV_ATOMIC_MAX}), so a storm of
+ * in the next atomic operation (up to {@link KV_ATOMIC_MAX} sets,
+ * {@link KV_DELETES_MAX} mutations in all), so a storm of
  * 10,000 reconnects costs a few hundred KV commits, not 10,000, and a lone
  * join still costs one write with no added wait. A heartbeat is one write per
  * instance, and reads happen only when an instance first serves a room,
@@ -27,8 +28,21 @@ import {
 
 /** Presence lists read at most this many connections per room. */
 export const MAX_PRESENCE_PER_ROOM = 5_000;
-/** Mutations per atomic write, well under Deno KV's limit. */
-const KV_ATOMIC_MAX = 100;
+/**
+ * Records set per atomic write: a record (user with name and picture URL) is
+ * at most a few KiB, so 100 stay far under Deno KV's 800 KiB per atomic
+ * operation; also the checks per ghost delete, at KV's limit of 100 checks.
+ */
+export const KV_ATOMIC_MAX = 100;
+/**
+ * Mutations per atomic write when most are deletes (a graceful stop removing
+ * every connection of the instance, a dead instance's connections): Deno KV
+ * allows 1,000 mutations but only 80 KiB of keys written per atomic
+ * operation (checked on Deno 2.9), and a presence key is at most about 130
+ * bytes (a room of 64 characters, a channel name of about 40), so 500 keys
+ * are at most about 65 KB. A stop of 10,000 connections is 20 commits.
+ */
+export const KV_DELETES_MAX = 500;
 
 interface Heartbeat {
   expiresAt: number;
@@ -80,11 +94,15 @@ export class KvPresenceStore implements PresenceStore {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.size > 0) {
+        // Up to KV_ATOMIC_MAX sets, and KV_DELETES_MAX mutations in all.
         const batch: QueuedWrite[] = [];
+        let sets = 0;
         for (const [id, write] of this.#queue) {
+          if (write.value && sets === KV_ATOMIC_MAX) break;
           batch.push(write);
           this.#queue.delete(id);
-          if (batch.length === KV_ATOMIC_MAX) break;
+          if (write.value) sets++;
+          if (batch.length === KV_DELETES_MAX) break;
         }
         const op = this.kv.atomic();
         for (const w of batch) {
@@ -139,15 +157,22 @@ export class KvPresenceStore implements PresenceStore {
     );
   }
 
-  async untrackMany(room: string, conns: readonly string[]): Promise<void> {
-    // A batch of keys per atomic write, within KV's limit on mutations.
-    for (let i = 0; i < conns.length; i += KV_ATOMIC_MAX) {
-      const op = this.kv.atomic();
-      for (const conn of conns.slice(i, i + KV_ATOMIC_MAX)) {
-        op.delete(["presence", room, conn]);
-      }
-      await op.commit();
-    }
+  untrackMany(room: string, conns: readonly string[]): Promise<void> {
+    return this.untrackAll(conns.map((conn) => ({ room, conn })));
+  }
+
+  /**
+   * Deletes every key by group commit, up to {@link KV_DELETES_MAX} per
+   * atomic write; a key's delete comes after any write of it queued before.
+   */
+  async untrackAll(
+    connections: readonly Pick<PresenceRecord, "room" | "conn">[],
+  ): Promise<void> {
+    await Promise.all(
+      connections.map(({ room, conn }) =>
+        this.#write(["presence", room, conn], null)
+      ),
+    );
   }
 
   /** The room's live connections; the ghosts read on the way are deleted. */
@@ -194,6 +219,7 @@ export class KvPresenceStore implements PresenceStore {
     );
     const ghosts = entries.filter((e) => !alive.has(e.value.instance));
     // One check and one delete per ghost: within KV's 100 checks per write.
+    // (Not queued: a check must see the version read, not a later write.)
     for (let i = 0; i < ghosts.length; i += KV_ATOMIC_MAX) {
       const op = this.kv.atomic();
       for (const ghost of ghosts.slice(i, i + KV_ATOMIC_MAX)) {

@@ -169,6 +169,14 @@ export interface PresenceStore {
   untrack(room: string, conn: string): Promise<void>;
   /** Forgets many connections of one room (a dead instance's). */
   untrackMany(room: string, conns: readonly string[]): Promise<void>;
+  /**
+   * Forgets many connections of any rooms (a stopping instance's own), in as
+   * few writes as the store allows; each after any write of its key made
+   * before.
+   */
+  untrackAll(
+    connections: readonly Pick<PresenceRecord, "room" | "conn">[],
+  ): Promise<void>;
   /** Which of the instances `ids` are alive. */
   liveInstances(ids: Iterable<string>, now?: number): Promise<Set<string>>;
   /** The room's connections held by live instances (ghosts found are deleted). */

@@ -1,0 +1,106 @@
+/**
+ * A graceful stop of a real server process (`deno run main.ts`, SIGTERM):
+ * every presence record the instance wrote is gone from the KV file when the
+ * process has exited, so neither a restarted process nor another instance
+ * meets its connections as ghosts.
+ */
+import assert from "node:assert/strict";
+import { guestCookie } from "../support/guest.ts";
+import { eventually } from "../support/wait.ts";
+import { spawnServer } from "./_helpers/process.ts";
+import {
+  openRawSocket,
+  type RawSocket,
+  TestClient,
+} from "./_helpers/ws_client.ts";
+
+/** Live sockets at the stop: enough that per-socket leaves racing the exit left hundreds behind. */
+const SOCKETS = 300;
+/**
+ * More sockets whose client never answers the server's close (a client busy
+ * elsewhere: the storm bench's 10,000 sockets on 2 cores), so no leave of
+ * theirs ever comes: the stop must remove their records itself.
+ */
+const SILENT = 40;
+/** Rooms they are spread over. */
+const ROOMS = 4;
+/** Sockets per guest (each under MAX_SOCKETS_PER_USER, set below). */
+const SOCKETS_PER_GUEST = 50;
+/** Every socket the test opens. */
+const TOTAL = SOCKETS + SILENT;
+
+/** The `["presence", …]` records in the KV file at `path`. */
+async function presenceRecords(path: string): Promise<number> {
+  const kv = await Deno.openKv(path);
+  try {
+    let n = 0;
+    for await (const _ of kv.list({ prefix: ["presence"] })) n++;
+    return n;
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test(`SIGTERM with ${TOTAL} live sockets (${SILENT} of them silent): the KV file holds none of the instance's presence records once the process has exited`, async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/stop.kv`;
+  const server = await spawnServer({
+    KV_PATH: path,
+    MAX_SOCKETS_PER_USER: String(SOCKETS_PER_GUEST),
+  });
+  const clients: TestClient[] = [];
+  const silent: RawSocket[] = [];
+  try {
+    const cookies = await Promise.all(
+      Array.from(
+        { length: Math.ceil(TOTAL / SOCKETS_PER_GUEST) },
+        (_, i) => guestCookie(server.origin, `Leaver ${i}`),
+      ),
+    );
+    for (let i = 0; i < SOCKETS; i++) {
+      const client = await TestClient.connect(
+        `ws://127.0.0.1:${server.port}/ws/chat/stop-${i % ROOMS}`,
+        {
+          cookie: cookies[Math.floor(i / SOCKETS_PER_GUEST)],
+          origin: server.origin,
+        },
+      );
+      clients.push(client);
+    }
+    for (let i = SOCKETS; i < TOTAL; i++) {
+      const raw = await openRawSocket(
+        `ws://127.0.0.1:${server.port}/ws/chat/stop-${i % ROOMS}`,
+        {
+          cookie: cookies[Math.floor(i / SOCKETS_PER_GUEST)],
+          origin: server.origin,
+        },
+      );
+      silent.push(raw);
+      assert.equal(raw.status, 101);
+    }
+    await Promise.all(clients.map((c) => c.nextOf("welcome")));
+    // Each join's record is written after its welcome (the newcomer does not wait for it).
+    await eventually(
+      async () => await presenceRecords(path) === TOTAL,
+      `${TOTAL} presence records in the store`,
+    );
+
+    const status = await server.kill("SIGTERM");
+    assert.equal(status.code, 0);
+    await Promise.all(clients.map((c) => c.closed));
+    assert.equal(await presenceRecords(path), 0, "presence records left");
+  } finally {
+    for (const c of clients) {
+      try {
+        c.socket.close();
+      } catch { /* closed */ }
+    }
+    for (const raw of silent) {
+      try {
+        raw.conn.close();
+      } catch { /* closed */ }
+    }
+    await server.kill("SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
