@@ -14,8 +14,10 @@ import {
 import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
 import type { PresenceState } from "../../lib/chat/types.ts";
 import {
+  PRESENCE_ANNOUNCE_MS,
   PRESENCE_BATCH_MS,
   PRESENCE_RECONCILE_BEATS,
+  PRESENCE_RELEASE_MS,
   PRESENCE_STORM_MAX_MS,
   presenceBatchMs,
   PresenceTracker,
@@ -25,9 +27,10 @@ import {
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
 import { quietLogger } from "../../lib/log.ts";
-import { KvPresenceStore } from "../../lib/store/presence.ts";
+import { KV_DELETES_MAX, KvPresenceStore } from "../../lib/store/presence.ts";
 import { PRESENCE_TTL_MS } from "../../lib/store/types.ts";
 import { Signal } from "../../support/wait.ts";
+import { countingKv } from "../_helpers/counting_kv.ts";
 
 /** Counts full reads of a room, the cost a join must not pay. */
 class CountingStore extends KvPresenceStore {
@@ -114,24 +117,29 @@ async function setup(
   fn: (
     make: (layer?: MemoryLayer) => Promise<Instance>,
     kv: Deno.Kv,
+    bus: MemoryLayer,
   ) => Promise<void>,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   const bus = new MemoryLayer();
   const made: PresenceTracker[] = [];
   try {
-    await fn(async (layer = bus) => {
-      const store = new CountingStore(kv);
-      const tracker = new PresenceTracker(
-        store,
-        newInstanceId(),
-        layer,
-        quietLogger,
-      );
-      await store.heartbeat(tracker.instance);
-      made.push(tracker);
-      return { tracker, store };
-    }, kv);
+    await fn(
+      async (layer = bus) => {
+        const store = new CountingStore(kv);
+        const tracker = new PresenceTracker(
+          store,
+          newInstanceId(),
+          layer,
+          quietLogger,
+        );
+        await store.heartbeat(tracker.instance);
+        made.push(tracker);
+        return { tracker, store };
+      },
+      kv,
+      bus,
+    );
   } finally {
     for (const t of made) await t.stop();
     kv.close();
@@ -620,5 +628,124 @@ Deno.test("members on two instances joining at once each learn of each person ex
       total += seen.state + seen.joins;
     }
     assert.equal(total, 40 * 40);
+  });
+});
+
+/** The connections of `instance` that have a record in `kv`. */
+async function recordsOf(kv: Deno.Kv, instance: string): Promise<number> {
+  let n = 0;
+  for await (
+    const e of kv.list<{ instance: string }>({ prefix: ["presence"] })
+  ) {
+    if (e.value.instance === instance) n++;
+  }
+  return n;
+}
+
+Deno.test("a stop deletes every record of the instance in batches, then announces the leaves: another instance sees the room empty of them without a ghost sweep", async () => {
+  await setup(async (make, raw, bus) => {
+    const { kv, counts } = countingKv(raw);
+    const store = new KvPresenceStore(kv);
+    const b = await make();
+    const stopping = new PresenceTracker(
+      store,
+      newInstanceId(),
+      bus,
+      quietLogger,
+    );
+    await store.heartbeat(stopping.instance);
+    const many = KV_DELETES_MAX + 100;
+    const watcher = new Socket(b.tracker.instance, user("Watcher"));
+    await join(b.tracker, "r", watcher);
+    const sockets = Array.from(
+      { length: many },
+      (_, i) => new Socket(stopping.instance, user(`P${i}`)),
+    );
+    for (const [i, s] of sockets.entries()) {
+      await join(stopping, i % 2 ? "r" : "s", s);
+    }
+    await watcher.until(
+      () => watcher.names().length === 1 + many / 2,
+      "every join in r seen",
+    );
+    assert.equal(await recordsOf(raw, stopping.instance), many);
+    // A leave in the batch when the stop begins goes with the stop's leaves.
+    await stopping.leave("r", sockets[1].user, sockets[1], 0);
+
+    const before = counts.commits;
+    await stopping.stop();
+    // 600 deletes: two atomic writes, not 600 (nor 6 of 100).
+    assert.equal(counts.commits - before, Math.ceil(many / KV_DELETES_MAX));
+    assert.equal(await recordsOf(raw, stopping.instance), 0);
+    // Only the layer can have told B: its heartbeat and ghost sweep never ran.
+    await watcher.until(
+      () => JSON.stringify(watcher.names()) === '["Watcher"]',
+      "the stopped instance's people gone",
+    );
+    assert.deepEqual(
+      (await b.store.room("r")).map((r) => r.user.name),
+      ["Watcher"],
+    );
+    // Stopped: no new join, and a late leave writes nothing.
+    const late = new Socket(stopping.instance, user("Late"));
+    await assert.rejects(stopping.join("r", late.user, late), /stopping/);
+    const commits = counts.commits;
+    await stopping.leave("r", sockets[3].user, sockets[3], 0);
+    assert.equal(counts.commits, commits);
+  });
+});
+
+Deno.test("a stop right after joins, before their writes are committed, still leaves no record", async () => {
+  await setup(async (make, kv) => {
+    const { tracker } = await make();
+    const sockets = Array.from(
+      { length: 250 },
+      (_, i) => new Socket(tracker.instance, user(`Q${i}`)),
+    );
+    // Not awaited: the writes are still queued when the stop begins.
+    const joins = sockets.map((s) => join(tracker, "r", s));
+    await Promise.all(joins);
+    await tracker.stop();
+    assert.equal(await recordsOf(kv, tracker.instance), 0);
+  });
+});
+
+Deno.test("a store whose deletes never settle does not hold a stop past its bound, and the leaves still go out", async () => {
+  /** Deletes that never complete (a store that hangs). */
+  class StuckStore extends KvPresenceStore {
+    override untrackAll(): Promise<void> {
+      return new Promise(() => {});
+    }
+  }
+  await setup(async (make, kv, bus) => {
+    const b = await make();
+    const store = new StuckStore(kv);
+    const stuck = new PresenceTracker(
+      store,
+      newInstanceId(),
+      bus,
+      quietLogger,
+    );
+    await store.heartbeat(stuck.instance);
+    const watcher = new Socket(b.tracker.instance, user("Watcher"));
+    await join(b.tracker, "r", watcher);
+    const ana = new Socket(stuck.instance, user("Ana"));
+    await join(stuck, "r", ana);
+    await watcher.until(() => watcher.names().length === 2, "Ana seen");
+    const started = performance.now();
+    await stuck.stop();
+    const took = performance.now() - started;
+    assert.ok(
+      took >= PRESENCE_RELEASE_MS - 50,
+      `waited for the store: ${took}`,
+    );
+    assert.ok(
+      took < PRESENCE_RELEASE_MS + PRESENCE_ANNOUNCE_MS + 500,
+      `stopped within its bound: ${took} ms`,
+    );
+    await watcher.until(
+      () => JSON.stringify(watcher.names()) === '["Watcher"]',
+      "Ana's leave announced",
+    );
   });
 });

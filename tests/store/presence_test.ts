@@ -4,7 +4,13 @@
  */
 import assert from "node:assert/strict";
 import type { ChatUser } from "../../lib/chat/types.ts";
-import { KvPresenceStore } from "../../lib/store/presence.ts";
+import {
+  KV_ATOMIC_MAX,
+  KV_DELETES_MAX,
+  KvPresenceStore,
+} from "../../lib/store/presence.ts";
+import { newChannelName, newInstanceId } from "../../lib/chat/layer.ts";
+import { MAX_ROOM_CHARS } from "../../lib/chat/names.ts";
 import { createStore } from "../../lib/store/stores.ts";
 import {
   PRESENCE_TTL_MS,
@@ -178,6 +184,68 @@ Deno.test("KvPresenceStore: a leave queued after its join wins, and the other wa
     );
     await presence.untrack("r", "a:1");
     assert.deepEqual((await presence.room("r")).map((r) => r.conn), ["a:3"]);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("KvPresenceStore: untrackAll deletes the keys of many rooms, the longest keys included, KV_DELETES_MAX per atomic write", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const { kv, writes } = countingKv(raw);
+    const presence = new KvPresenceStore(kv);
+    const instance = newInstanceId();
+    await presence.heartbeat(instance);
+    // Rooms and channel names at their longest: KV's 80 KiB of keys per write.
+    const rooms = ["a", "b"].map((c) => c.repeat(MAX_ROOM_CHARS));
+    const records = Array.from(
+      { length: 2 * KV_DELETES_MAX + 1 },
+      (_, i) =>
+        record(rooms[i % 2], newChannelName(instance), `U${i}`, instance),
+    );
+    await Promise.all(records.map((r) => presence.track(r)));
+    assert.equal(
+      (await presence.room(rooms[0])).length +
+        (await presence.room(rooms[1])).length,
+      records.length,
+    );
+    const before = writes();
+    await presence.untrackAll(records);
+    assert.equal(writes() - before, 3);
+    assert.equal((await presence.room(rooms[0])).length, 0);
+    assert.equal((await presence.room(rooms[1])).length, 0);
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("KvPresenceStore: a group commit holds at most KV_ATOMIC_MAX sets among its deletes, and keeps each key's last write", async () => {
+  const raw = await Deno.openKv(":memory:");
+  try {
+    const { kv, writes } = countingKv(raw);
+    const presence = new KvPresenceStore(kv);
+    await presence.heartbeat("a");
+    const sets = Array.from(
+      { length: KV_ATOMIC_MAX * 2 },
+      (_, i) => record("r", `a:s${i}`, `S${i}`, "a"),
+    );
+    const deleted = Array.from({ length: KV_DELETES_MAX }, (_, i) => ({
+      room: "r",
+      conn: `a:d${i}`,
+    }));
+    const before = writes();
+    // One turn: sets and deletes all wait for the same drain.
+    await Promise.all([
+      ...sets.map((r) => presence.track(r)),
+      presence.untrackAll([...deleted, { room: "r", conn: sets[0].conn }]),
+    ]);
+    // 101 (100 sets and a delete), 500 (99 sets, 401 deletes), 100 deletes;
+    // without the cap on sets, two writes of 500 and 201.
+    assert.equal(writes() - before, 3);
+    assert.deepEqual(
+      conns(await presence.room("r")),
+      sets.slice(1).map((r) => r.conn).sort(),
+    );
   } finally {
     raw.close();
   }
