@@ -35,7 +35,7 @@ import {
 } from "../ws/socket.ts";
 import type { UpgradeEnv, Upgrader, UpgradeResult } from "../ws/upgrade.ts";
 import { ConnectionBudget, Cost } from "./budget.ts";
-import { type RequestHead, scanRequestHead } from "./http_head.ts";
+import { headerField, type RequestHead, scanRequestHead } from "./http_head.ts";
 import {
   closeQuietly,
   pipe,
@@ -348,7 +348,7 @@ class GuardedListener implements Front {
   ): Promise<void> {
     let request: Request;
     try {
-      const host = head.headers.get("host") || "localhost";
+      const host = headerField(head, "host") || "localhost";
       if (!head.target.startsWith("/")) throw new Error("bad target");
       request = new Request(new URL(head.target, `http://${host}`), {
         method: head.method,
@@ -520,5 +520,5 @@ const refuseUpgrade: Upgrader = () => ({
 });
 
 function isUpgrade(head: RequestHead): boolean {
-  return hasToken(head.headers.get("upgrade"), "websocket");
+  return hasToken(headerField(head, "upgrade"), "websocket");
 }

@@ -197,3 +197,32 @@ Deno.test("session re-check: sockets whose sessions were checked after the last 
     close();
   }
 });
+
+Deno.test("session re-check: a storm outlasting a re-check costs no read while nothing is revoked; a revocation still reaches a socket checked before it", async () => {
+  const { store, counts, close } = await countingStore();
+  try {
+    const registry = new ConnectionRegistry();
+    // At start-up, before any socket (as createServices does).
+    await registry.enforceSessions(store);
+    // A storm: sessions checked now, sockets added on both sides of a re-check.
+    const scopes = Array.from({ length: 1_000 }, (_, i) => scope(`sid-${i}`));
+    const sockets = scopes.map(() => socket());
+    for (let i = 0; i < 500; i++) registry.add(sockets[i], scopes[i]);
+    assert.equal(await registry.enforceSessions(store), 0);
+    for (let i = 500; i < 1_000; i++) registry.add(sockets[i], scopes[i]);
+    assert.equal(await registry.enforceSessions(store), 0);
+    assert.equal(counts.getMany, 0, "no session asked about");
+    // Checked, then revoked before its socket is added: still closed.
+    const lateScope = scope("late");
+    await store.revoke("late", Date.now() + 60_000);
+    assert.equal(await registry.enforceSessions(store), 0);
+    const late = socket();
+    registry.add(late, lateScope);
+    const keys = counts.keys;
+    assert.equal(await registry.enforceSessions(store), 1);
+    assert.equal(late.closedWith, CloseCode.sessionEnded);
+    assert.equal(counts.keys - keys, 1, "only the late socket's session");
+  } finally {
+    close();
+  }
+});

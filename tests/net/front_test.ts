@@ -406,6 +406,35 @@ Deno.test("front: an upgrade the app refuses gets the app's answer; one it accep
   }
 });
 
+Deno.test("front: an upgrade whose header holds a byte no header may hold gets 400 and never reaches the app", async () => {
+  let reached = 0;
+  const front = frontFor((req, env) => {
+    reached++;
+    const upgrade = env.upgradeWebSocket(req, { idleTimeout: 10 });
+    return upgrade.ok ? upgrade.response : new Response(null, { status: 400 });
+  });
+  try {
+    const conn = await Deno.connect({ port: front.addr.port });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+          "Sec-WebSocket-Version: 13\r\nX-Bad: a\0b\r\n\r\n",
+      ),
+    );
+    const answer = new Uint8Array(256);
+    const n = await conn.read(answer);
+    conn.close();
+    assert.match(
+      new TextDecoder().decode(answer.subarray(0, n ?? 0)),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.equal(reached, 0);
+  } finally {
+    await front.shutdown();
+  }
+});
+
 /** Connections opened at once while the server is stopped: more than Deno's default queue (511). */
 const BURST = 800;
 /**

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { headEnd, scanRequestHead } from "../../lib/net/http_head.ts";
+import {
+  headEnd,
+  headerField,
+  scanRequestHead,
+} from "../../lib/net/http_head.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -11,8 +15,9 @@ Deno.test("scanRequestHead: a whole head is parsed; what follows is not part of 
   if (scan.kind !== "complete") return;
   assert.equal(scan.head.method, "GET");
   assert.equal(scan.head.target, "/ws/chat/general?x=1");
-  assert.equal(scan.head.headers.get("upgrade"), "websocket");
-  assert.equal(scan.head.headers.get("cookie"), "a=1, b=2");
+  assert.equal(headerField(scan.head, "upgrade"), "websocket");
+  assert.equal(headerField(scan.head, "cookie"), "a=1, b=2");
+  assert.equal(headerField(scan.head, "x-absent"), null);
   assert.equal(scan.head.length, raw.length - "EXTRA".length);
 });
 
@@ -31,7 +36,11 @@ Deno.test("scanRequestHead: the fields also come as pairs in order, duplicates k
   const request = new Request("http://a:8000/ws", {
     headers: scan.head.fields,
   });
-  assert.deepEqual([...request.headers], [...scan.head.headers]);
+  assert.deepEqual([...request.headers], [
+    ["cookie", "a=1, b=2"],
+    ["host", "a:8000"],
+    ["upgrade", "websocket"],
+  ]);
 });
 
 Deno.test("scanRequestHead: incomplete until the blank line; too large past the limit", () => {
@@ -68,4 +77,14 @@ Deno.test("headEnd: finds the blank line, also when searching from where the las
   assert.equal(headEnd(raw), raw.length);
   assert.equal(headEnd(raw, raw.length - 1), raw.length);
   assert.equal(headEnd(bytes("GET / HTTP/1.1\r\n")), -1);
+});
+
+Deno.test("scanRequestHead: a value a header may not hold is left to the Request made of the fields, which refuses it", () => {
+  const raw = "GET /ws HTTP/1.1\r\nHost: a\r\nX-Bad: a\0b\r\n\r\n";
+  const scan = scanRequestHead(bytes(raw), 1024);
+  assert.equal(scan.kind, "complete");
+  if (scan.kind !== "complete") return;
+  assert.throws(() =>
+    new Request("http://a/ws", { headers: scan.head.fields })
+  );
 });
