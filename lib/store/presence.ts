@@ -7,7 +7,8 @@
  * (it crashed or was killed) is a ghost: it is left out of every read and
  * deleted by the read that finds it ({@link KvPresenceStore.room},
  * {@link KvPresenceStore.counts}), or by a tracker that held it in its view.
- * So a crashed instance's keys do not pile up. Joins and leaves are written
+ * So a crashed instance's keys do not pile up; a stopping instance deletes
+ * its own ({@link KvPresenceStore.untrackAll}). Joins and leaves are written
  * by group commit: those that arrive while a write is in flight go together
  * in the next atomic operation (up to {@link KV_ATOMIC_MAX} sets,
  * {@link KV_DELETES_MAX} mutations in all), so a storm of
