@@ -85,6 +85,46 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
 }
 
 /**
+ * Whether a socket opened with `?after=` is answered from `after` (a welcome
+ * without history, then what follows `after`) rather than with the full
+ * welcome: `after` is a point in the log up to `head`, at most
+ * {@link MAX_AFTER_GAP} behind it. An `after` past the head (the store was
+ * reset) is not a point in this log, and one further behind would see old
+ * messages first.
+ *
+ * @example
+ * ```ts
+ * resumesFromAfter(120, 120); // true: nothing missed
+ * resumesFromAfter(121, 120); // false: past the head
+ * ```
+ */
+export function resumesFromAfter(after: number, head: number): boolean {
+  return after <= head && head - after <= MAX_AFTER_GAP;
+}
+
+/**
+ * What a welcome tells of the room's log: its head and latest page, or (a
+ * socket answered from its `?after=`) its head alone, with `resumeFrom`.
+ */
+type WelcomeLog =
+  | { kind: "page"; page: WelcomePage }
+  | { kind: "resume"; lastSeq: number; resumeFrom: number };
+
+/** The head a welcome tells (`lastSeq`). */
+function welcomeHead(log: WelcomeLog): number {
+  switch (log.kind) {
+    case "page":
+      return log.page.lastSeq;
+    case "resume":
+      return log.lastSeq;
+    default: {
+      const _exhaustive: never = log;
+      throw new Error(`unknown welcome log ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+}
+
+/**
  * `encodeServerFrame` of a welcome, with the page's shared encoding of its
  * history; with `resumeFrom` (the client holds the log up to it) the history
  * is empty and an answer to `resume {after: resumeFrom}` follows.
@@ -92,17 +132,28 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
 function welcomeJson(
   user: ChatUser,
   room: string,
-  page: WelcomePage,
-  resumeFrom: number | null,
+  log: WelcomeLog,
   rate: ConsumerLimits,
 ): string {
-  const log = resumeFrom === null
-    ? `"history":${page.historyJson},"hasMore":${page.hasMore}`
-    : `"history":[],"hasMore":false`;
-  const from = resumeFrom === null ? "" : `,"resumeFrom":${resumeFrom}`;
+  let told: string;
+  switch (log.kind) {
+    case "page":
+      told =
+        `"history":${log.page.historyJson},"hasMore":${log.page.hasMore},` +
+        `"lastSeq":${log.page.lastSeq}`;
+      break;
+    case "resume":
+      told = `"history":[],"hasMore":false,"lastSeq":${log.lastSeq},` +
+        `"resumeFrom":${log.resumeFrom}`;
+      break;
+    default: {
+      const _exhaustive: never = log;
+      throw new Error(`unknown welcome log ${JSON.stringify(_exhaustive)}`);
+    }
+  }
   return `{"type":"welcome","you":${JSON.stringify(user)},"room":${
     JSON.stringify(room)
-  },${log},"lastSeq":${page.lastSeq}${from},"rate":${JSON.stringify(rate)}}`;
+  },${told},"rate":${JSON.stringify(rate)}}`;
 }
 
 /** The answer to every `ping`, encoded once. */
@@ -618,7 +669,7 @@ class Connection implements Channel, EventListenerObject {
   }
 
   async #open(): Promise<void> {
-    const { layer, log, metrics, presence, store } = this.deps;
+    const { layer, log, metrics, presence } = this.deps;
     const { room, user } = this.scope;
     this.#opened = true;
     metrics.connectionOpened();
@@ -631,9 +682,9 @@ class Connection implements Channel, EventListenerObject {
         await layer.groupDiscard(room, this);
         return;
       }
-      // One read of the room (head, then page) begun after this socket joined
-      // the group, shared with every newcomer asking meanwhile (room_reads.ts).
-      const history = sharedReads(store).welcome(room, DEFAULT_PAGE_SIZE);
+      // Reads of the room begun after this socket joined the group (begun
+      // now, within this call), shared with every newcomer asking meanwhile.
+      const history = this.#readLog();
       // Read after joining the group: a ban stored before its kick was sent
       // is seen here, or the kick reaches this connection. Read alongside the
       // history; presence is joined only once it is known there is no ban.
@@ -656,7 +707,7 @@ class Connection implements Channel, EventListenerObject {
         this.socket.close(CloseCode.banned, "banned from this room");
         return;
       }
-      const [page, presenceFrame] = await Promise.all([
+      const [told, presenceFrame] = await Promise.all([
         history,
         presence.join(room, user, this, this.#since),
       ]);
@@ -666,30 +717,18 @@ class Connection implements Channel, EventListenerObject {
         await presence.leave(room, user, this, this.#since);
         return;
       }
-      // A client that holds the log up to `after` is not sent the latest
-      // page (it has it: the rendered page, or its last socket) but what
-      // follows `after`, as `resume {after}` right after the welcome would
-      // be answered. An `after` past the head (the store was reset) is not a
-      // point in this log, and one further behind than a page would see
-      // old messages first: both get the full welcome, as without one.
-      const { after } = this.scope;
-      const resumeFrom = after !== undefined && after <= page.lastSeq &&
-          page.lastSeq - after <= MAX_AFTER_GAP
-        ? after
-        : null;
-      this.#sendRaw(
-        welcomeJson(user, room, page, resumeFrom, this.deps.limits),
-      );
+      this.#sendRaw(welcomeJson(user, room, told, this.deps.limits));
       this.#sendRaw(presenceFrame);
-      this.#welcomeHead = page.lastSeq;
-      await this.#sendRoom(access, page.lastSeq);
+      const head = welcomeHead(told);
+      this.#welcomeHead = head;
+      await this.#sendRoom(access, head);
       // Before the group frames that waited: the answer, from a read begun
       // after this socket joined the group (and after the welcome's head), so
       // nothing stored before the join is missing from it, and whatever is
       // stored after reaches the socket live, after the answer (a frame
       // stored in between may come twice; the client folds by `seq` and
       // `rev`). A resume past the first page is asked for as today.
-      if (resumeFrom !== null) await this.#resume(resumeFrom);
+      if (told.kind === "resume") await this.#resume(told.resumeFrom);
       const pending = this.#early ?? [];
       this.#early = null;
       for (const frame of pending) this.#sendRaw(frame);
@@ -698,6 +737,30 @@ class Connection implements Channel, EventListenerObject {
       log.error("ws.join_failed", { room, error: String(err) });
       this.socket.close(CloseCode.tryAgain, "join failed");
     }
+  }
+
+  /**
+   * What the welcome tells of the room's log, from reads begun within this
+   * call (so after the socket joined the group: nothing appended before the
+   * join can be missing) and shared with every newcomer of the room asking
+   * meanwhile (room_reads.ts). A client that holds the log up to `after` is
+   * not sent the latest page (it has it: the rendered page, or its last
+   * socket) but what follows `after`, as `resume {after}` right after the
+   * welcome would be answered: for that the head alone is read — in a
+   * reconnect storm nearly every socket's case. Only if it is not answered
+   * from `after` ({@link resumesFromAfter}), and for a socket without one,
+   * is the latest page read: the full welcome.
+   */
+  async #readLog(): Promise<WelcomeLog> {
+    const { room, after } = this.scope;
+    const reads = sharedReads(this.deps.store);
+    if (after !== undefined) {
+      const head = await reads.head(room);
+      if (resumesFromAfter(after, head)) {
+        return { kind: "resume", lastSeq: head, resumeFrom: after };
+      }
+    }
+    return { kind: "page", page: await reads.welcome(room, DEFAULT_PAGE_SIZE) };
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * The store reads of the connect path — a newcomer's `welcome` page and a
- * `resume` — shared by the sockets of a room that ask at the same time.
+ * The store reads of the connect path — a newcomer's `welcome` page (or,
+ * for a socket opened with `?after=`, only the room's head), and a `resume` —
+ * shared by the sockets of a room that ask at the same time.
  *
  * After a restart every socket of a room comes back within a few hundred
  * milliseconds, and each used to read the room's head and recent page (and
@@ -56,6 +57,20 @@ export class RoomReads {
         historyJson: JSON.stringify(page.messages),
       };
     });
+  }
+
+  /**
+   * The room's head (its `lastSeq`, one key), from a read begun after this
+   * call: all a socket opened with `?after=` needs to tell whether it is
+   * answered from `after` (then its welcome carries no page).
+   *
+   * @example
+   * ```ts
+   * const head = await sharedReads(store).head("general"); // 0: nothing stored yet
+   * ```
+   */
+  head(room: string): Promise<number> {
+    return this.#reads.read(`h\u0000${room}`, () => this.store.lastSeq(room));
   }
 
   /** The log after `after` (what `resume` answers), from a read begun after this call. */

@@ -13,6 +13,8 @@ export const FRAME_TIMEOUT_MS = 5_000;
 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
+  /** The text of each frame as the server sent it, in step with `frames` (for byte-for-byte checks). */
+  readonly texts: string[] = [];
   readonly socket: WebSocket;
   readonly closed: Promise<CloseEvent>;
   #waiters: {
@@ -28,6 +30,7 @@ export class TestClient {
     );
     socket.addEventListener("message", (e) => {
       const frame = JSON.parse(e.data) as ServerFrame;
+      this.texts.push(e.data);
       this.frames.push(frame);
       this.#waiters = this.#waiters.filter((w) => {
         if (!w.test(frame)) return true;

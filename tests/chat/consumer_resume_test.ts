@@ -8,11 +8,12 @@
  * A real server on a free port and real WebSocket clients.
  */
 import assert from "node:assert/strict";
-import { MAX_AFTER_GAP } from "../../lib/chat/consumer.ts";
+import { MAX_AFTER_GAP, resumesFromAfter } from "../../lib/chat/consumer.ts";
 import { type ServerFrame } from "../../lib/chat/protocol.ts";
 import { Timeline } from "../../lib/chat/timeline.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { TestClient } from "../_helpers/ws_client.ts";
+import { eventually } from "../../support/wait.ts";
 
 type History = Extract<ServerFrame, { type: "history" }>;
 type Welcome = Extract<ServerFrame, { type: "welcome" }>;
@@ -55,6 +56,49 @@ function countSince(server: TestServer): () => number {
     return since(...args);
   };
   return () => reads;
+}
+
+/** The store's read methods, as {@link countReads} counts them. */
+const READS = [
+  "since",
+  "get",
+  "recent",
+  "before",
+  "after",
+  "lastSeq",
+  "countAfter",
+  "rooms",
+  "summaries",
+] as const;
+
+/**
+ * Counts the store's reads by method (only those made, so an empty object is
+ * none). With `hold`, the first `lastSeq` read waits for it before reading.
+ */
+function countReads(
+  server: TestServer,
+  hold?: Promise<void>,
+): Record<string, number> {
+  const store = server.services.store as unknown as Record<
+    string,
+    (...args: unknown[]) => Promise<unknown>
+  >;
+  const counts: Record<string, number> = {};
+  for (const name of READS) {
+    const read = store[name].bind(store);
+    store[name] = async (...args) => {
+      counts[name] = (counts[name] ?? 0) + 1;
+      if (name === "lastSeq" && counts[name] === 1) await hold;
+      return await read(...args);
+    };
+  }
+  return counts;
+}
+
+/** The text of the welcome `client` was sent, as sent. */
+async function welcomeText(client: TestClient): Promise<string> {
+  await client.nextOf("welcome");
+  return client.texts[client.frames.findIndex((f) => f.type === "welcome")];
 }
 
 const user = { id: "guest:seed", name: "Seed", kind: "guest" } as const;
@@ -390,6 +434,109 @@ Deno.test("?after= while the room is written to: the welcome, the answer and the
       timeline.messages.map((m) => m.seq),
       Array.from({ length: total }, (_, i) => i + 1),
     );
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("resumesFromAfter: from `after` when it is in the log and at most MAX_AFTER_GAP behind the head", () => {
+  assert.equal(resumesFromAfter(0, 0), true);
+  assert.equal(resumesFromAfter(120, 120), true);
+  assert.equal(resumesFromAfter(120 - MAX_AFTER_GAP, 120), true);
+  assert.equal(resumesFromAfter(120 - MAX_AFTER_GAP - 1, 120), false);
+  assert.equal(resumesFromAfter(121, 120), false);
+  assert.equal(resumesFromAfter(1, 0), false);
+});
+
+Deno.test("sockets of a room opened together with ?after= the head read only the head, one read for all of them; no page", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-together";
+    const sockets = 12;
+    await seed(server, room, 3);
+    const cookies = await Promise.all(
+      Array.from(
+        { length: sockets },
+        async (_, i) => (await server.guest(`Storm${i}`)).cookie,
+      ),
+    );
+    // The first head read is held until every socket joined the room's
+    // group — and so asked, in the same turn — so the others wait for the
+    // next read: two in all, whatever the timing of the upgrades.
+    let release!: () => void;
+    const reads = countReads(
+      server,
+      new Promise<void>((resolve) => release = resolve),
+    );
+    open.push(
+      ...await Promise.all(cookies.map((c) => connect(server, room, c, 3))),
+    );
+    const { layer } = server.services;
+    await eventually(
+      () => layer.localMembers(room) === sockets,
+      () => `${layer.localMembers(room)} of ${sockets} joined`,
+    );
+    release();
+    for (const client of open) {
+      const welcome = await client.nextOf("welcome");
+      assert.deepEqual(
+        [welcome.history, welcome.hasMore, welcome.lastSeq, welcome.resumeFrom],
+        [[], false, 3, 3],
+      );
+      const answer = await client.nextOf("history");
+      assert.deepEqual([answer.messages, answer.events], [[], []]);
+    }
+    console.log(JSON.stringify({ afterTogether: { sockets, reads } }));
+    assert.deepEqual(reads, { lastSeq: 2 });
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("?after= too far behind or past the head: the same welcome, byte for byte, as without it; at the head, a welcome without history", async () => {
+  const server = await startServer();
+  const open: TestClient[] = [];
+  try {
+    const room = "after-bytes";
+    const count = MAX_AFTER_GAP + 10;
+    await seed(server, room, count);
+    const { cookie } = await server.guest("Ana");
+    const reads = countReads(server);
+    const plain = await connect(server, room, cookie);
+    open.push(plain);
+    const full = await welcomeText(plain);
+    assert.deepEqual(reads, { lastSeq: 1, recent: 1 });
+    const parsed = JSON.parse(full);
+    assert.equal(parsed.history.length, MAX_AFTER_GAP);
+    for (const after of [count - MAX_AFTER_GAP - 1, count + 1]) {
+      const socket = await connect(server, room, cookie, after);
+      open.push(socket);
+      assert.equal(await welcomeText(socket), full, `?after=${after}`);
+    }
+    // Each: its head read, then the welcome's (head and page).
+    assert.deepEqual(reads, { lastSeq: 5, recent: 3 });
+
+    // At the head: the head alone, and the welcome as it always was.
+    const atHead = await connect(server, room, cookie, count);
+    open.push(atHead);
+    assert.equal(
+      await welcomeText(atHead),
+      JSON.stringify({
+        type: "welcome",
+        you: parsed.you,
+        room,
+        history: [],
+        hasMore: false,
+        lastSeq: count,
+        resumeFrom: count,
+        rate: parsed.rate,
+      }),
+    );
+    await atHead.nextOf("history");
+    assert.deepEqual(reads, { lastSeq: 6, recent: 3 });
   } finally {
     await Promise.all(open.map((c) => c.close()));
     await server.close();

@@ -15,22 +15,27 @@ import type { MessageStore, Stores } from "../../lib/store/types.ts";
 
 const user = { id: "guest:a", name: "a", kind: "guest" } as const;
 
-/** The store with its reads counted. */
+/** The store with its reads counted (all of them, and by method). */
 function counted(store: MessageStore): {
   store: MessageStore;
   reads: () => number;
+  calls: (name: "lastSeq" | "recent" | "since") => number;
 } {
-  let reads = 0;
+  const counts = { lastSeq: 0, recent: 0, since: 0 };
   const wrapped = Object.create(store) as MessageStore;
   for (const name of ["lastSeq", "recent", "since"] as const) {
     // deno-lint-ignore no-explicit-any
     (wrapped as any)[name] = (...args: unknown[]) => {
-      reads++;
+      counts[name]++;
       // deno-lint-ignore no-explicit-any
       return (store as any)[name](...args);
     };
   }
-  return { store: wrapped, reads: () => reads };
+  return {
+    store: wrapped,
+    reads: () => counts.lastSeq + counts.recent + counts.since,
+    calls: (name) => counts[name],
+  };
 }
 
 async function withStore(fn: (stores: Stores) => Promise<void>) {
@@ -80,6 +85,77 @@ Deno.test("RoomReads: one who asks while a read is in flight gets a later read, 
     assert.equal((await second).lastSeq, 2);
     assert.deepEqual((await second).messages.map((m) => m.seq), [1, 2]);
     assert.ok((await first).lastSeq >= 1);
+  });
+});
+
+Deno.test("RoomReads.head: 50 sockets of a room asking together cost two head reads and no page", async () => {
+  await withStore(async ({ messages }) => {
+    for (let i = 1; i <= 3; i++) await post(messages, "r", i);
+    const { store, calls } = counted(messages);
+    const shared = new RoomReads(store);
+    const heads = await Promise.all(
+      Array.from({ length: 50 }, () => shared.head("r")),
+    );
+    // The first asked alone; the 49 others asked while it was in flight and
+    // share the next read.
+    assert.deepEqual(
+      [calls("lastSeq"), calls("recent"), calls("since")],
+      [2, 0, 0],
+    );
+    assert.deepEqual(new Set(heads), new Set([3]));
+    // A room with nothing stored: 0, its own read.
+    assert.equal(await shared.head("empty"), 0);
+    assert.equal(calls("lastSeq"), 3);
+  });
+});
+
+Deno.test("RoomReads.head: one who asks while a read is in flight gets the next read, which sees what was appended meanwhile", async () => {
+  await withStore(async ({ messages }) => {
+    await post(messages, "r", 1);
+    // The first read has its value before the append, and is held until
+    // the second caller has asked: the second cannot be answered by it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    let readOne!: () => void;
+    const firstRead = new Promise<void>((resolve) => readOne = resolve);
+    let reads = 0;
+    const gated = Object.create(messages) as MessageStore;
+    gated.lastSeq = async (room) => {
+      const n = ++reads;
+      const head = await messages.lastSeq(room);
+      if (n === 1) {
+        readOne();
+        await held;
+      }
+      return head;
+    };
+    const shared = new RoomReads(gated);
+    const first = shared.head("r");
+    await firstRead;
+    await post(messages, "r", 2);
+    const second = shared.head("r");
+    assert.equal(reads, 1, "the second waits for the first read to end");
+    release();
+    assert.deepEqual([await first, await second], [1, 2]);
+    assert.equal(reads, 2);
+  });
+});
+
+Deno.test("RoomReads.head: rooms do not share a read, nor does the welcome's", async () => {
+  await withStore(async ({ messages }) => {
+    await post(messages, "r", 1);
+    await post(messages, "s", 1);
+    await post(messages, "s", 2);
+    const { store, calls } = counted(messages);
+    const shared = new RoomReads(store);
+    const [r, s, page] = await Promise.all([
+      shared.head("r"),
+      shared.head("s"),
+      shared.welcome("r", 50),
+    ]);
+    assert.deepEqual([r, s, page.lastSeq], [1, 2, 1]);
+    // One head read per room, and the welcome's own head and page.
+    assert.deepEqual([calls("lastSeq"), calls("recent")], [3, 1]);
   });
 });
 
