@@ -45,7 +45,8 @@ Deno.test("revocation store: lookups asked together share a read, and a sign-out
     let reads = 0;
     const kv = new Proxy(raw, {
       get(target, prop) {
-        if (prop === "getMany") reads++;
+        // Point reads: the generation's, or ids' (listings are not reads of a lookup's own).
+        if (prop === "get" || prop === "getMany") reads++;
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
