@@ -97,12 +97,16 @@ interface ReadCounts {
 }
 
 /**
- * `raw` counting its reads; while `hold` is set, each `get` reads at once
- * but answers only once `hold` resolves (a read in flight).
+ * `raw` counting its reads; while `hold` is set, each `get` reads at once,
+ * calls `onRead` once it has read, and answers only once `hold` resolves (a
+ * read in flight).
  */
 function counted(raw: Deno.Kv) {
   const counts: ReadCounts = { get: 0, getMany: 0, list: 0 };
-  const control: { hold: Promise<void> | null } = { hold: null };
+  const control: { hold: Promise<void> | null; onRead: () => void } = {
+    hold: null,
+    onRead: () => {},
+  };
   const kv = new Proxy(raw, {
     get(target, prop) {
       if (prop === "get") {
@@ -110,6 +114,7 @@ function counted(raw: Deno.Kv) {
           counts.get++;
           const hold = control.hold;
           const entry = await target.get(key);
+          control.onRead();
           await hold;
           return entry;
         };
@@ -197,8 +202,10 @@ Deno.test("revocation store: a lookup asked while a read is in flight waits for 
     assert.deepEqual(await reader.revokedAmong(["y"]), new Set()); // a snapshot held
     let release = () => {};
     control.hold = new Promise((resolve) => release = resolve);
+    const read = new Promise<void>((resolve) => control.onRead = resolve);
     // Its read of the generation is done before the sign-out; its answer waits.
     const before = reader.revokedAmong(["y"]);
+    await read;
     await writer.revoke("y", Date.now() + 60_000);
     const after = reader.revokedAmong(["y"]);
     control.hold = null;
