@@ -18,6 +18,21 @@ import { eventually } from "../../support/wait.ts";
 type History = Extract<ServerFrame, { type: "history" }>;
 type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
+/** Runs `fn` against a fresh server; closes the clients it put in `open`, then the server. */
+async function withServer(
+  env: Record<string, string> | undefined,
+  fn: (server: TestServer, open: TestClient[]) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(env);
+  const open: TestClient[] = [];
+  try {
+    await fn(server, open);
+  } finally {
+    await Promise.all(open.map((c) => c.close()));
+    await server.close();
+  }
+}
+
 function connect(
   server: TestServer,
   room: string,
@@ -120,9 +135,7 @@ async function seed(
 }
 
 Deno.test("resume from the welcome's head with nothing relayed since costs no read; after a relayed message it reads the store and fills the gap", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "resume-welcome";
     await seed(server, room, 3);
     const reads = countSince(server);
@@ -151,16 +164,11 @@ Deno.test("resume from the welcome's head with nothing relayed since costs no re
     const second = await ana.next<History>((f) => f.type === "history");
     assert.deepEqual(second.messages.map((m) => m.seq), [4]);
     assert.equal(reads(), 1);
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("resume from before the welcome's head (a gap the welcome page does not cover) reads the store", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "resume-gap";
     await seed(server, room, 3);
     const reads = countSince(server);
@@ -171,16 +179,11 @@ Deno.test("resume from before the welcome's head (a gap the welcome page does no
     const page = await ana.next<History>((f) => f.type === "history");
     assert.deepEqual(page.messages.map((m) => m.seq), [2, 3]);
     assert.equal(reads(), 1);
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a socket opened with ?after=N: a welcome without history, then exactly the messages and events after N, as resume {after: N} answers", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-events";
     const { store } = server.services;
     await seed(server, room, 6);
@@ -247,16 +250,11 @@ Deno.test("a socket opened with ?after=N: a welcome without history, then exactl
     const frames = await framesUntilPong(ana);
     assert.equal(frames.filter((f) => f.type === "history").length, 1);
     assert.equal(frames.filter((f) => f.type === "welcome").length, 1);
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("?after= the head: nothing missed — an empty answer, no store read, no other frame about the log", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-head";
     await seed(server, room, 3);
     const reads = countSince(server);
@@ -296,16 +294,11 @@ Deno.test("?after= the head: nothing missed — an empty answer, no store read, 
     ben.send({ type: "message", text: "hello", clientId: "ben-1" });
     const live = await ana.nextOf("message");
     assert.equal(live.message.seq, 4);
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("?after= more than a page behind: the full welcome (the room as it is now), no answer; the client's resume fills the gap", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-far";
     const count = MAX_AFTER_GAP + 40;
     await seed(server, room, count);
@@ -347,16 +340,11 @@ Deno.test("?after= more than a page behind: the full welcome (the room as it is 
     );
     const benAnswer = await ben.nextOf("history");
     assert.equal(benAnswer.messages.length, MAX_AFTER_GAP);
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("?after= past the head (the store was reset): the full welcome, as without it, and no answer", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-past";
     await seed(server, room, 3);
     for (const after of [4, Number.MAX_SAFE_INTEGER]) {
@@ -374,16 +362,11 @@ Deno.test("?after= past the head (the store was reset): the full welcome, as wit
       const frames = await framesUntilPong(client);
       assert.equal(frames.filter((f) => f.type === "history").length, 0);
     }
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("?after= while the room is written to: the welcome, the answer and the live frames leave no gap — no resume needed", async () => {
-  const server = await startServer({ RATE_LIMIT_BURST: "200" });
-  const open: TestClient[] = [];
-  try {
+  await withServer({ RATE_LIMIT_BURST: "200" }, async (server, open) => {
     const room = "after-live";
     await seed(server, room, 5);
     const ben = await connect(server, room, (await server.guest("Ben")).cookie);
@@ -434,10 +417,7 @@ Deno.test("?after= while the room is written to: the welcome, the answer and the
       timeline.messages.map((m) => m.seq),
       Array.from({ length: total }, (_, i) => i + 1),
     );
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("resumesFromAfter: from `after` when it is in the log and at most MAX_AFTER_GAP behind the head", () => {
@@ -450,9 +430,7 @@ Deno.test("resumesFromAfter: from `after` when it is in the log and at most MAX_
 });
 
 Deno.test("sockets of a room opened together with ?after= the head read only the head, one read for all of them; no page", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-together";
     const sockets = 12;
     await seed(server, room, 3);
@@ -488,18 +466,12 @@ Deno.test("sockets of a room opened together with ?after= the head read only the
       const answer = await client.nextOf("history");
       assert.deepEqual([answer.messages, answer.events], [[], []]);
     }
-    console.log(JSON.stringify({ afterTogether: { sockets, reads } }));
     assert.deepEqual(reads, { lastSeq: 2 });
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 Deno.test("?after= too far behind or past the head: the same welcome, byte for byte, as without it; at the head, a welcome without history", async () => {
-  const server = await startServer();
-  const open: TestClient[] = [];
-  try {
+  await withServer(undefined, async (server, open) => {
     const room = "after-bytes";
     const count = MAX_AFTER_GAP + 10;
     await seed(server, room, count);
@@ -537,8 +509,5 @@ Deno.test("?after= too far behind or past the head: the same welcome, byte for b
     );
     await atHead.nextOf("history");
     assert.deepEqual(reads, { lastSeq: 6, recent: 3 });
-  } finally {
-    await Promise.all(open.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
