@@ -103,26 +103,16 @@ export function resumesFromAfter(after: number, head: number): boolean {
 }
 
 /**
- * What a welcome tells of the room's log: its head and latest page, or (a
- * socket answered from its `?after=`) its head alone, with `resumeFrom`.
+ * What a welcome tells of the room's log: its head (`lastSeq`) and latest
+ * page, or (a socket answered from its `?after=`) its head alone, with
+ * `resumeFrom`.
  */
 type WelcomeLog =
-  | { kind: "page"; page: WelcomePage }
-  | { kind: "resume"; lastSeq: number; resumeFrom: number };
-
-/** The head a welcome tells (`lastSeq`). */
-function welcomeHead(log: WelcomeLog): number {
-  switch (log.kind) {
-    case "page":
-      return log.page.lastSeq;
-    case "resume":
-      return log.lastSeq;
-    default: {
-      const _exhaustive: never = log;
-      throw new Error(`unknown welcome log ${JSON.stringify(_exhaustive)}`);
-    }
-  }
-}
+  & { lastSeq: number }
+  & (
+    | { kind: "page"; page: WelcomePage }
+    | { kind: "resume"; resumeFrom: number }
+  );
 
 /**
  * `encodeServerFrame` of a welcome, with the page's shared encoding of its
@@ -140,7 +130,7 @@ function welcomeJson(
     case "page":
       told =
         `"history":${log.page.historyJson},"hasMore":${log.page.hasMore},` +
-        `"lastSeq":${log.page.lastSeq}`;
+        `"lastSeq":${log.lastSeq}`;
       break;
     case "resume":
       told = `"history":[],"hasMore":false,"lastSeq":${log.lastSeq},` +
@@ -719,9 +709,8 @@ class Connection implements Channel, EventListenerObject {
       }
       this.#sendRaw(welcomeJson(user, room, told, this.deps.limits));
       this.#sendRaw(presenceFrame);
-      const head = welcomeHead(told);
-      this.#welcomeHead = head;
-      await this.#sendRoom(access, head);
+      this.#welcomeHead = told.lastSeq;
+      await this.#sendRoom(access, told.lastSeq);
       // Before the group frames that waited: the answer, from a read begun
       // after this socket joined the group (and after the welcome's head), so
       // nothing stored before the join is missing from it, and whatever is
@@ -760,7 +749,8 @@ class Connection implements Channel, EventListenerObject {
         return { kind: "resume", lastSeq: head, resumeFrom: after };
       }
     }
-    return { kind: "page", page: await reads.welcome(room, DEFAULT_PAGE_SIZE) };
+    const page = await reads.welcome(room, DEFAULT_PAGE_SIZE);
+    return { kind: "page", lastSeq: page.lastSeq, page };
   }
 
   /**

@@ -133,9 +133,6 @@ export const PRESENCE_RELEASE_MS = 1_000;
  */
 export const PRESENCE_ANNOUNCE_MS = 250;
 
-/** Where a tracker is in its life: serving, removing its records (a graceful stop), or done. */
-type TrackerState = "running" | "stopping" | "stopped";
-
 /** The internal group on which instances exchange a room's presence diffs. */
 export function trackerGroup(room: string): string {
   // Room names never contain a dot, so this cannot name a room.
@@ -381,7 +378,7 @@ export class PresenceTracker {
    * deletes every one of them.
    */
   readonly #owned = new Map<string, PresenceRecord>();
-  #state: TrackerState = "running";
+  /** The graceful stop, once begun (see {@link stop}); until then the tracker serves. */
   #stopping: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #beats = 0;
@@ -510,16 +507,16 @@ export class PresenceTracker {
       view.inFlight?.left.add(conn);
     }
     // Stopping: the stop deletes and announces every connection of this instance.
-    if (this.#state !== "running") return;
+    if (this.#stopping !== null) return;
     try {
       // Written before it is announced, so a reader never sees a leave the store has not.
       await this.store.untrack(room, conn);
       this.#owned.delete(conn);
     } catch (err) {
       // A stop began meanwhile: it deletes this key (or leaves it to the ghost sweep).
-      if (this.#state === "running") throw err;
+      if (this.#stopping === null) throw err;
     } finally {
-      if (view && this.#state === "running") {
+      if (view && this.#stopping === null) {
         // A join still in the batch goes out with its leave: someone may have seen it in a state.
         view.leaves.set(conn, { record, seq, joined: false });
         this.#schedule(view);
@@ -559,13 +556,13 @@ export class PresenceTracker {
   }
 
   #refuseIfStopping(): void {
-    if (this.#state !== "running") {
+    if (this.#stopping !== null) {
       throw new Error("presence: this instance is stopping");
     }
   }
 
+  /** The stop's work; nothing in its first synchronous step asks whether the tracker is stopping. */
   async #release(): Promise<void> {
-    this.#state = "stopping";
     clearInterval(this.#timer);
     const own = [...this.#owned.values()];
     // Per room: every connection of this instance, and the leaves still
@@ -633,7 +630,6 @@ export class PresenceTracker {
         error: String(err),
       });
     }
-    this.#state = "stopped";
   }
 
   #viewFor(room: string): RoomView {
@@ -836,7 +832,7 @@ export class PresenceTracker {
       }
       // (Not while stopping: the stop deletes them.)
       for (const r of rewrite) {
-        if (this.#state === "running") await this.store.track(r);
+        if (this.#stopping === null) await this.store.track(r);
       }
     } finally {
       view.inFlight = null;

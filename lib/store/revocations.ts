@@ -156,7 +156,7 @@ export class KvRevocationStore implements RevocationStore {
     if (held.kind === "large" && !this.#stale(held.loadedAt)) {
       return await this.#readIds(ids);
     }
-    const generation = (await this.kv.get(GENERATION_KEY)).versionstamp;
+    const generation = await this.generation();
     const now = this.clock();
     if (held.kind === "snapshot" && !this.#stale(held.loadedAt)) {
       if (held.generation === generation) {

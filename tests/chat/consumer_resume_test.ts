@@ -49,6 +49,24 @@ function connect(
   );
 }
 
+/** Signs `name` in as a guest and opens their socket in `room` (with `?after=` when given); `open` closes it. */
+async function guestSocket(
+  server: TestServer,
+  open: TestClient[],
+  room: string,
+  name: string,
+  after?: number,
+): Promise<TestClient> {
+  const client = await connect(
+    server,
+    room,
+    (await server.guest(name)).cookie,
+    after,
+  );
+  open.push(client);
+  return client;
+}
+
 /**
  * Every frame `client` received up to (not counting) the `pong` answering a
  * ping sent now: the server answers frames in order, so nothing it was
@@ -139,8 +157,7 @@ Deno.test("resume from the welcome's head with nothing relayed since costs no re
     const room = "resume-welcome";
     await seed(server, room, 3);
     const reads = countSince(server);
-    const ana = await connect(server, room, (await server.guest("Ana")).cookie);
-    open.push(ana);
+    const ana = await guestSocket(server, open, room, "Ana");
     const welcome = await ana.nextOf("welcome");
     assert.equal(welcome.lastSeq, 3);
     assert.deepEqual(welcome.history.map((m) => m.seq), [1, 2, 3]);
@@ -152,8 +169,7 @@ Deno.test("resume from the welcome's head with nothing relayed since costs no re
     assert.equal(reads(), 0, "answered by the welcome");
 
     // Ben posts: Ana is sent it live, and from then on a resume reads the store.
-    const ben = await connect(server, room, (await server.guest("Ben")).cookie);
-    open.push(ben);
+    const ben = await guestSocket(server, open, room, "Ben");
     await ben.nextOf("welcome");
     ben.send({ type: "message", text: "hello", clientId: "ben-1" });
     const live = await ana.next((f) => f.type === "message");
@@ -172,8 +188,7 @@ Deno.test("resume from before the welcome's head (a gap the welcome page does no
     const room = "resume-gap";
     await seed(server, room, 3);
     const reads = countSince(server);
-    const ana = await connect(server, room, (await server.guest("Ana")).cookie);
-    open.push(ana);
+    const ana = await guestSocket(server, open, room, "Ana");
     await ana.nextOf("welcome");
     ana.send({ type: "resume", after: 1 });
     const page = await ana.next<History>((f) => f.type === "history");
@@ -208,23 +223,12 @@ Deno.test("a socket opened with ?after=N: a welcome without history, then exactl
     assert.equal(await store.lastSeq(room), 10);
 
     // What a resume {after: 4} on a plain socket is answered with.
-    const plain = await connect(
-      server,
-      room,
-      (await server.guest("Pat")).cookie,
-    );
-    open.push(plain);
+    const plain = await guestSocket(server, open, room, "Pat");
     await plain.nextOf("welcome");
     plain.send({ type: "resume", after: 4 });
     const expected = await plain.nextOf("history");
 
-    const ana = await connect(
-      server,
-      room,
-      (await server.guest("Ana")).cookie,
-      4,
-    );
-    open.push(ana);
+    const ana = await guestSocket(server, open, room, "Ana", 4);
     const welcome = await ana.nextOf("welcome");
     assert.deepEqual(welcome.history, []);
     assert.equal(welcome.hasMore, false);
@@ -258,13 +262,7 @@ Deno.test("?after= the head: nothing missed — an empty answer, no store read, 
     const room = "after-head";
     await seed(server, room, 3);
     const reads = countSince(server);
-    const ana = await connect(
-      server,
-      room,
-      (await server.guest("Ana")).cookie,
-      3,
-    );
-    open.push(ana);
+    const ana = await guestSocket(server, open, room, "Ana", 3);
     const welcome = await ana.nextOf("welcome");
     assert.deepEqual(
       [welcome.history, welcome.lastSeq, welcome.resumeFrom],
@@ -288,8 +286,7 @@ Deno.test("?after= the head: nothing missed — an empty answer, no store read, 
     );
 
     // Live from there: Ben's message reaches Ana.
-    const ben = await connect(server, room, (await server.guest("Ben")).cookie);
-    open.push(ben);
+    const ben = await guestSocket(server, open, room, "Ben");
     await ben.nextOf("welcome");
     ben.send({ type: "message", text: "hello", clientId: "ben-1" });
     const live = await ana.nextOf("message");
@@ -302,13 +299,13 @@ Deno.test("?after= more than a page behind: the full welcome (the room as it is 
     const room = "after-far";
     const count = MAX_AFTER_GAP + 40;
     await seed(server, room, count);
-    const ana = await connect(
+    const ana = await guestSocket(
       server,
+      open,
       room,
-      (await server.guest("Ana")).cookie,
+      "Ana",
       count - MAX_AFTER_GAP - 1,
     );
-    open.push(ana);
     const welcome = await ana.nextOf("welcome");
     assert.equal("resumeFrom" in welcome, false);
     assert.equal(welcome.lastSeq, count);
@@ -326,13 +323,13 @@ Deno.test("?after= more than a page behind: the full welcome (the room as it is 
       ),
     );
     // Exactly a page behind is still answered from `after`.
-    const ben = await connect(
+    const ben = await guestSocket(
       server,
+      open,
       room,
-      (await server.guest("Ben")).cookie,
+      "Ben",
       count - MAX_AFTER_GAP,
     );
-    open.push(ben);
     const benWelcome = await ben.nextOf("welcome");
     assert.deepEqual(
       [benWelcome.history, benWelcome.resumeFrom],
@@ -348,13 +345,13 @@ Deno.test("?after= past the head (the store was reset): the full welcome, as wit
     const room = "after-past";
     await seed(server, room, 3);
     for (const after of [4, Number.MAX_SAFE_INTEGER]) {
-      const client = await connect(
+      const client = await guestSocket(
         server,
+        open,
         room,
-        (await server.guest(`Ana${after % 10}`)).cookie,
+        `Ana${after % 10}`,
         after,
       );
-      open.push(client);
       const welcome = await client.nextOf("welcome");
       assert.deepEqual(welcome.history.map((m) => m.seq), [1, 2, 3]);
       assert.equal(welcome.lastSeq, 3);
@@ -369,8 +366,7 @@ Deno.test("?after= while the room is written to: the welcome, the answer and the
   await withServer({ RATE_LIMIT_BURST: "200" }, async (server, open) => {
     const room = "after-live";
     await seed(server, room, 5);
-    const ben = await connect(server, room, (await server.guest("Ben")).cookie);
-    open.push(ben);
+    const ben = await guestSocket(server, open, room, "Ben");
     await ben.nextOf("welcome");
     const total = 5 + 40;
     // Ben's 40 posts are under way while Ana connects from seq 2.
