@@ -697,7 +697,7 @@ class Connection implements Channel, EventListenerObject {
         this.socket.close(CloseCode.banned, "banned from this room");
         return;
       }
-      const [told, presenceFrame] = await Promise.all([
+      const [told, presenceFrames] = await Promise.all([
         history,
         presence.join(room, user, this, this.#since),
       ]);
@@ -708,7 +708,7 @@ class Connection implements Channel, EventListenerObject {
         return;
       }
       this.#sendRaw(welcomeJson(user, room, told, this.deps.limits));
-      this.#sendRaw(presenceFrame);
+      for (const frame of presenceFrames) this.#sendRaw(frame);
       this.#welcomeHead = told.lastSeq;
       await this.#sendRoom(access, told.lastSeq);
       // Before the group frames that waited: the answer, from a read begun

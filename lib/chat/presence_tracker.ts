@@ -160,8 +160,24 @@ function diffFrame(
   });
 }
 
-/** Adds a connection to the view; false when it was there already. */
-function added(view: RoomView, record: PresenceRecord): boolean {
+/**
+ * Most of this instance's own changes a shared state frame may lag behind
+ * the view (see {@link stateFrames}). Why: in a burst of joins every
+ * newcomer got a state of its own — a room of 500 filling up built 500
+ * states of 250 entries on average, about 25 MB of strings held as garbage
+ * by a connect burst (the idle bench's KiB per socket went from 18.3 to
+ * 24.5). A shared state plus the changes since it costs a newcomer about
+ * lag / 2 fresh entries and the room's size / lag for the state's rebuilds:
+ * least near √(2 × size), 32 for a room of 500.
+ */
+export const STATE_SHARED_MAX_LAG = 32;
+
+/**
+ * Adds a connection to the view; false when it was there already. `own`:
+ * one of this instance's numbered changes, which a shared state frame may
+ * lag behind (see {@link stateFrames}); any other change makes it stale.
+ */
+function added(view: RoomView, record: PresenceRecord, own = false): boolean {
   if (view.records.has(record.conn)) return false;
   view.records.set(record.conn, record);
   const person = view.people.get(record.user.id);
@@ -174,12 +190,31 @@ function added(view: RoomView, record: PresenceRecord): boolean {
       json: null,
     });
   }
-  view.stateJson = null;
+  changedState(view, own ? { record, seq: view.seq + 1, joined: true } : null);
   return true;
 }
 
-/** Removes a connection from the view; its record, or undefined when it was not there. */
-function removed(view: RoomView, conn: string): PresenceRecord | undefined {
+/**
+ * Notes a change to the view for its shared state frame: one of this
+ * instance's own (the state may lag it, up to {@link STATE_SHARED_MAX_LAG}),
+ * or any other (null), which makes the frame stale.
+ */
+function changedState(view: RoomView, own: Pending | null): void {
+  if (view.stateJson === null) return;
+  if (own && view.sinceState.length < STATE_SHARED_MAX_LAG) {
+    view.sinceState.push(own);
+  } else {
+    view.stateJson = null;
+    view.sinceState = [];
+  }
+}
+
+/** Removes a connection from the view; its record, or undefined when it was not there. `own`: as {@link added}. */
+function removed(
+  view: RoomView,
+  conn: string,
+  own = false,
+): PresenceRecord | undefined {
   const record = view.records.get(conn);
   if (!record) return undefined;
   view.records.delete(conn);
@@ -187,7 +222,10 @@ function removed(view: RoomView, conn: string): PresenceRecord | undefined {
   person.records.delete(conn);
   if (person.records.size === 0) view.people.delete(record.user.id);
   else person.json = null;
-  view.stateJson = null;
+  changedState(
+    view,
+    own ? { record, seq: view.seq + 1, joined: false } : null,
+  );
   return record;
 }
 
@@ -207,20 +245,26 @@ function entryJson(records: Iterable<PresenceRecord>): string {
 }
 
 /**
- * The full-state frame for a newcomer: exactly the view, joined from each
- * person's cached entry and kept until the view changes, so a burst of
- * newcomers shares one frame and a change re-encodes one person, not the
- * room.
+ * The presence frames for a newcomer whose own join is the view's latest
+ * change: the state, joined from each person's cached entry (a change
+ * re-encodes one person, not the room) and shared by newcomers while only
+ * this instance's own changes followed it — at most `maxLag`
+ * ({@link STATE_SHARED_MAX_LAG}) — then, when it lags, those changes as a
+ * diff. Together they are exactly the view, so a burst of newcomers shares
+ * one encoded state, and each is told only what follows (see
+ * {@link ownDiffs}). A change from another instance makes the state stale.
  */
-function stateFrame(view: RoomView): string {
-  if (view.stateJson === null) {
+function stateFrames(view: RoomView, maxLag: number): string[] {
+  if (view.stateJson === null || view.sinceState.length > maxLag) {
     const entries: string[] = [];
     for (const person of view.people.values()) {
       entries.push(person.json ??= entryJson(person.records.values()));
     }
     view.stateJson = `{"type":"presence","state":{${entries.join(",")}}}`;
+    view.sinceState = [];
+    return [view.stateJson];
   }
-  return view.stateJson;
+  return [view.stateJson, new SuffixFrames(view.sinceState).after(0)!];
 }
 
 /** One of this instance's changes waiting in a batch, numbered in the order it changed the view. */
@@ -354,8 +398,10 @@ interface RoomView {
   loaded: Promise<void>;
   /** This view's member of {@link trackerGroup}. */
   readonly channel: Channel;
-  /** The state frame of the view as it is ({@link stateFrame}); null until a newcomer needs it. */
+  /** The shared state frame ({@link stateFrames}); null until a newcomer needs it, or once stale. */
   stateJson: string | null;
+  /** This instance's own changes to the view since {@link stateJson} was built, in order. */
+  sinceState: Pending[];
   inFlight: InFlight | null;
   /** This instance's presence writes still on their way to the store. */
   readonly writes: Set<Promise<void>>;
@@ -389,6 +435,8 @@ export class PresenceTracker {
     readonly instance: string,
     private readonly layer: ChannelLayer,
     private readonly log: Logger,
+    /** How far a shared state frame may lag ({@link STATE_SHARED_MAX_LAG}; 0: every newcomer's state is the view at its join). */
+    private readonly stateMaxLag: number = STATE_SHARED_MAX_LAG,
   ) {}
 
   /** Starts the heartbeat. */
@@ -439,14 +487,16 @@ export class PresenceTracker {
 
   /**
    * Records `channel`'s connection, registers it for the room's diffs, and
-   * returns the encoded full-state frame to send it (after `welcome`).
+   * returns the presence frames to send it after `welcome`, in order: the
+   * room's state, and the changes since it when it is shared (see
+   * {@link stateFrames}).
    */
   async join(
     room: string,
     user: ChatUser,
     channel: Channel,
     since: number = Date.now(),
-  ): Promise<string> {
+  ): Promise<string[]> {
     this.#refuseIfStopping();
     const view = this.#viewFor(room);
     const record: PresenceRecord = {
@@ -478,15 +528,16 @@ export class PresenceTracker {
     );
     view.writes.add(write);
     write.finally(() => view.writes.delete(write));
-    // One synchronous step: in the view, registered for diffs after its own
-    // join, then given the state.
-    added(view, record);
+    // One synchronous step: in the view, given the state, and registered for
+    // the diffs after its own join.
+    added(view, record, true);
     const seq = ++view.seq;
+    const frames = stateFrames(view, this.stateMaxLag);
     view.locals.set(channel, seq);
     view.inFlight?.joined.add(channel.name);
     view.joins.set(channel.name, { record, seq, joined: true });
     this.#schedule(view);
-    return stateFrame(view);
+    return frames;
   }
 
   /** Forgets `channel`'s connection and announces it left. */
@@ -503,7 +554,7 @@ export class PresenceTracker {
     let seq = 0;
     if (view) {
       view.locals.delete(channel);
-      if (removed(view, conn)) seq = ++view.seq;
+      if (removed(view, conn, true)) seq = ++view.seq;
       view.inFlight?.left.add(conn);
     }
     // Stopping: the stop deletes and announces every connection of this instance.
@@ -648,6 +699,7 @@ export class PresenceTracker {
         send: (frame) => this.#receive(view, frame),
       },
       stateJson: null,
+      sinceState: [],
       inFlight: null,
       writes: new Set(),
       joins: new Map(),

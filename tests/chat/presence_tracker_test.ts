@@ -22,6 +22,7 @@ import {
   presenceBatchMs,
   PresenceTracker,
   presenceWindowMs,
+  STATE_SHARED_MAX_LAG,
   trackerGroup,
 } from "../../lib/chat/presence_tracker.ts";
 import type { ServerFrame } from "../../lib/chat/protocol.ts";
@@ -87,7 +88,9 @@ async function join(
   room: string,
   socket: Socket,
 ): Promise<void> {
-  socket.send(await tracker.join(room, socket.user, socket));
+  for (const frame of await tracker.join(room, socket.user, socket)) {
+    socket.send(frame);
+  }
 }
 
 /**
@@ -115,7 +118,7 @@ interface Instance {
 
 async function setup(
   fn: (
-    make: (layer?: MemoryLayer) => Promise<Instance>,
+    make: (layer?: MemoryLayer, stateMaxLag?: number) => Promise<Instance>,
     kv: Deno.Kv,
     bus: MemoryLayer,
   ) => Promise<void>,
@@ -125,13 +128,14 @@ async function setup(
   const made: PresenceTracker[] = [];
   try {
     await fn(
-      async (layer = bus) => {
+      async (layer = bus, stateMaxLag?: number) => {
         const store = new CountingStore(kv);
         const tracker = new PresenceTracker(
           store,
           newInstanceId(),
           layer,
           quietLogger,
+          stateMaxLag,
         );
         await store.heartbeat(tracker.instance);
         made.push(tracker);
@@ -329,16 +333,16 @@ Deno.test("the last local leave stops following the room", async () => {
   });
 });
 
-Deno.test("every newcomer of a burst gets exactly who is there, in a state with no delta", async () => {
+Deno.test("with no lag allowed, every newcomer of a burst gets exactly who is there, in a state with no delta", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    const { tracker } = await make(undefined, 0);
     const here: Socket[] = [];
     let withDelta = 0;
     for (let i = 0; i < 60; i++) {
       const s = new Socket(tracker.instance, user(`P${i}`));
-      const frame = JSON.parse(await tracker.join("r", s.user, s));
-      if (frame.joins) withDelta++;
-      s.send(JSON.stringify(frame));
+      const frames = await tracker.join("r", s.user, s);
+      if (frames.length > 1) withDelta++;
+      for (const frame of frames) s.send(frame);
       here.push(s);
       // Checked at once: the state alone, before any batched diff arrives.
       assert.deepEqual(
@@ -457,14 +461,15 @@ async function joinAt(
   socket: Socket,
   since: number,
 ): Promise<Record<string, unknown>> {
-  const raw = await tracker.join(room, socket.user, socket, since);
+  const [raw, ...more] = await tracker.join(room, socket.user, socket, since);
+  assert.deepEqual(more, [], "a state with no diff after it");
   socket.send(raw);
   return JSON.parse(raw);
 }
 
-Deno.test("every newcomer's state frame is exactly the room at that moment, with no joins or leaves beside it", async () => {
+Deno.test("with no lag allowed, every newcomer's state frame is exactly the room at that moment, with no joins or leaves beside it", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    const { tracker } = await make(undefined, 0);
     const here: Socket[] = [];
     const since = new Map<Socket, number>();
     for (let i = 0; i < 40; i++) {
@@ -488,7 +493,8 @@ Deno.test("every newcomer's state frame is exactly the room at that moment, with
 
 Deno.test("a person's entry follows their connections: a closed tab leaves the others, in order, for later newcomers", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    // States built at each join, so each shows its moment's entries.
+    const { tracker } = await make(undefined, 0);
     const since = new Map<Socket, number>();
     const ana = user("Ana");
     const tabs = [1, 2, 3].map(() => new Socket(tracker.instance, ana));
@@ -531,7 +537,7 @@ Deno.test("a person's entry follows their connections: a closed tab leaves the o
 
 Deno.test("user ids that need escaping in JSON reach newcomers intact", async () => {
   await setup(async (make) => {
-    const { tracker } = await make();
+    const { tracker } = await make(undefined, 0);
     const odd = [
       'say "hi"',
       "back\\slash",
@@ -595,9 +601,80 @@ Deno.test("in a burst of joins each member learns of each person exactly once, b
       total.joins += seen.joins;
       total.leaves += seen.leaves;
     }
-    // Newcomer k (from 0) is given k + 1 people (itself included) in its
-    // state and hears of the 49 - k who came after it: 50 × 50 in all.
-    assert.deepEqual(total, { state: 1_275, joins: 1_225, leaves: 0 });
+    // 50 × 50 entries in all, the least there can be: each of the 50
+    // members learns of each of the 50 people once, by state or by diff.
+    assert.equal(total.state + total.joins, 2_500);
+    assert.equal(total.leaves, 0);
+    // Shared states: exact ones would hold 1 + 2 + … + 50 = 1,275 entries.
+    assert.ok(total.state < 1_275, `${total.state} entries in states`);
+  });
+});
+
+Deno.test("newcomers of a burst share a state frame, lagging by at most STATE_SHARED_MAX_LAG of this instance's changes, and the diff after it makes each exactly the room", async () => {
+  await setup(async (make) => {
+    const { tracker } = await make();
+    const here: Socket[] = [];
+    const states = new Set<string>();
+    let lagging = 0;
+    const count = 2 * STATE_SHARED_MAX_LAG + 10;
+    for (let i = 0; i < count; i++) {
+      const s = new Socket(tracker.instance, user(`P${i}`));
+      const [state, ...diff] = await tracker.join("r", s.user, s);
+      states.add(state);
+      s.send(state);
+      here.push(s);
+      const lag = here.length - s.names().length;
+      assert.ok(lag <= STATE_SHARED_MAX_LAG, `P${i} lags by ${lag}`);
+      assert.equal(diff.length, lag > 0 ? 1 : 0, `P${i}`);
+      if (lag > 0) lagging++;
+      for (const frame of diff) s.send(frame);
+      // At once, before any batch: the state and its diff are the room.
+      assert.deepEqual(
+        s.names(),
+        here.map((h) => h.user.name).sort(),
+        `newcomer P${i}`,
+      );
+      // Every seventh leaves: a change the next states may lag too.
+      if (i % 7 === 6) {
+        const [gone] = here.splice(i % here.length, 1);
+        await tracker.leave("r", gone.user, gone, Date.now());
+      }
+    }
+    // One state per STATE_SHARED_MAX_LAG changes or so, not one each.
+    assert.ok(states.size <= 5, `${states.size} states for ${count} newcomers`);
+    assert.ok(lagging > count / 2, `${lagging} newcomers shared a state`);
+    // And no one hears of anyone twice: the batch brings only what followed.
+    const everyone = here.map((h) => h.user.name).sort();
+    for (const s of here) {
+      await s.until(() => s.names().length === here.length, s.user.name);
+      assert.deepEqual(s.names(), everyone, s.user.name);
+    }
+  });
+});
+
+Deno.test("a change from another instance makes the shared state stale", async () => {
+  await setup(async (make) => {
+    const a = (await make()).tracker;
+    const b = (await make()).tracker;
+    const first = new Socket(a.instance, user("First"));
+    const [firstState] = await a.join("r", first.user, first);
+    first.send(firstState);
+    const second = new Socket(a.instance, user("Second"));
+    const [shared] = await a.join("r", second.user, second);
+    assert.equal(
+      shared,
+      firstState,
+      "shared while only A's own changes followed",
+    );
+    // A person on instance B: no change of A's own would bring them.
+    const remote = new Socket(b.instance, user("Remote"));
+    await join(b, "r", remote);
+    await first.until(() => remote.user.id in first.state, "remote seen");
+    const third = new Socket(a.instance, user("Third"));
+    const frames = await a.join("r", third.user, third);
+    assert.notEqual(frames[0], firstState);
+    for (const frame of frames) third.send(frame);
+    assert.deepEqual(third.names(), ["First", "Remote", "Second", "Third"]);
   });
 });
 
