@@ -7,17 +7,19 @@
  * store on every join made a join O(room size) in reads and garbage (a
  * 500-person room read 500 keys per newcomer). Instead an instance reads a
  * room once, when it first serves it, then follows the room's diffs on an
- * internal group ({@link trackerGroup}); a join is one KV write, and the state
- * a newcomer gets is exactly the view, joined from each person's encoded
- * entry (re-encoded only when that person's connections change) and shared
- * by every newcomer until the view changes.
+ * internal group ({@link trackerGroup}); a join is one KV write. What a
+ * newcomer gets is exactly the view: a state joined from each person's
+ * encoded entry (re-encoded only when that person's connections change),
+ * shared by newcomers while only this instance's own changes followed it (up
+ * to {@link STATE_SHARED_MAX_LAG}), then those changes as a diff
+ * ({@link stateFrames}).
  *
- * Each local socket is told every change to the view after its state, once:
- * a diff from another instance is applied to the view and what it changed is
- * handed to local sockets in the same step; this instance's own joins and
- * leaves are in the view at once, and go to each local socket with the batch,
- * only those made after the state it was given (see {@link ownDiffs}). So a
- * newcomer that is registered and given the state in one synchronous step
+ * Each local socket is told every change to the view after its own join,
+ * once: a diff from another instance is applied to the view and what it
+ * changed is handed to local sockets in the same step; this instance's own
+ * joins and leaves are in the view at once, and go to each local socket with
+ * the batch, only those made after its join (see {@link ownDiffs}). So a
+ * newcomer that is registered and given its frames in one synchronous step
  * misses nothing, and no join reaches a member twice (a reconnect storm used
  * to send each newcomer the batch's joins again, after its state).
  *
