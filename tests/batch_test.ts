@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KeyedReads, NextBatch } from "../lib/batch.ts";
+import { KeyedReads, NextBatch, ReadTurns } from "../lib/batch.ts";
 
 /** A `work` whose jobs the test finishes by hand, recording each job's inputs. */
 function manualWork<I, O>() {
@@ -132,4 +132,87 @@ Deno.test("KeyedReads: one read per key in flight; who asks meanwhile gets the N
   pending.shift()!();
   assert.deepEqual(await Promise.all(later), ["a:new", "a:new"]);
   assert.equal(started.length, 3, "one read answered both later callers");
+});
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("ReadTurns: at most max in flight; a free turn is given at once; a released turn goes to the next waiting read, admitted ones first", async () => {
+  const turns = new ReadTurns(2);
+  const a = turns.take("admission");
+  const b = turns.take("admitted");
+  if (a instanceof Promise || b instanceof Promise) {
+    throw new Error("free turns are given at once");
+  }
+  assert.equal(turns.inFlight, 2);
+  const order: string[] = [];
+  const held = new Map<string, () => void>();
+  for (
+    const [name, priority] of [
+      ["new-1", "admission"],
+      ["in-1", "admitted"],
+      ["new-2", "admission"],
+      ["in-2", "admitted"],
+    ] as const
+  ) {
+    const turn = turns.take(priority);
+    assert.ok(turn instanceof Promise, `${name} waits`);
+    turn.then((release) => {
+      order.push(name);
+      held.set(name, release);
+    });
+  }
+  a();
+  a(); // a second release of the same turn gives nothing away
+  await tick();
+  assert.deepEqual(order, ["in-1"]);
+  assert.equal(turns.inFlight, 2);
+  b();
+  await tick();
+  assert.deepEqual(order, ["in-1", "in-2"]);
+  held.get("in-1")!();
+  held.get("in-2")!();
+  await tick();
+  assert.deepEqual(order, ["in-1", "in-2", "new-1", "new-2"]);
+  held.get("new-1")!();
+  held.get("new-2")!();
+  assert.equal(turns.inFlight, 0);
+});
+
+Deno.test("KeyedReads with turns: a read waits for a turn, and callers asking meanwhile share it; no more reads in flight than turns", async () => {
+  const turns = new ReadTurns(1);
+  const reads = new KeyedReads(turns);
+  const admission = new KeyedReads(turns, "admission");
+  const pending: (() => void)[] = [];
+  const started: string[] = [];
+  let maxInFlight = 0;
+  let inFlight = 0;
+  const read = (value: string) => () => {
+    started.push(value);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    return new Promise<string>((done) =>
+      pending.push(() => {
+        inFlight--;
+        done(value);
+      })
+    );
+  };
+  const first = reads.read("a", read("a1"));
+  assert.deepEqual(started, ["a1"], "a free turn: the read starts at once");
+  // Both wait for the one turn; the admitted read gets it first.
+  const newcomer = admission.read("room", read("room"));
+  const waiting = [reads.read("b", read("b1")), reads.read("b", read("b2"))];
+  await tick();
+  assert.deepEqual(started, ["a1"]);
+  pending.shift()!();
+  assert.equal(await first, "a1");
+  await tick();
+  assert.deepEqual(started, ["a1", "b1"], "one read of b for both callers");
+  pending.shift()!();
+  assert.deepEqual(await Promise.all(waiting), ["b1", "b1"]);
+  await tick();
+  assert.deepEqual(started, ["a1", "b1", "room"]);
+  pending.shift()!();
+  assert.equal(await newcomer, "room");
+  assert.equal(maxInFlight, 1);
+  assert.equal(turns.inFlight, 0);
 });

@@ -19,7 +19,7 @@
 
 import type { LogPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChatMessage, RoomInfo } from "./types.ts";
-import { KeyedReads } from "../batch.ts";
+import { KeyedReads, sharedReadTurns } from "../batch.ts";
 
 /** What a welcome needs from the store, read once for every newcomer waiting. */
 export interface WelcomePage {
@@ -41,7 +41,7 @@ export interface WelcomePage {
  * ```
  */
 export class RoomReads {
-  readonly #reads = new KeyedReads();
+  readonly #reads = new KeyedReads(sharedReadTurns);
 
   constructor(private readonly store: MessageStore) {}
 
@@ -93,7 +93,8 @@ export class RoomReads {
  * ```
  */
 export class RoomInfoReads {
-  readonly #reads = new KeyedReads();
+  // A new connection's first read: it waits for those of connections already in.
+  readonly #reads = new KeyedReads(sharedReadTurns, "admission");
 
   constructor(private readonly rooms: Pick<RoomStore, "get">) {}
 

@@ -36,7 +36,7 @@ import type {
   Sanction,
   Standing,
 } from "../chat/types.ts";
-import { KeyedReads } from "../batch.ts";
+import { KeyedReads, sharedReadTurns } from "../batch.ts";
 import { LruMap } from "../lru.ts";
 import { getManyChunked, isBusy } from "./kv.ts";
 import {
@@ -162,9 +162,9 @@ export class KvRoomStore implements RoomStore {
   /** Rules of the rooms asked about lately (`access`). */
   readonly #rules = new LruMap<string, HeldRules>(MAX_RULES_VIEWS);
   /** Reads of a room's record and rules version, shared by callers asking together. */
-  readonly #heads = new KeyedReads();
+  readonly #heads = new KeyedReads(sharedReadTurns);
   /** Loads of a room's rules: one per room at a time. */
-  readonly #loads = new KeyedReads();
+  readonly #loads = new KeyedReads(sharedReadTurns);
   /** The load of each room in flight, for callers whose version it may match. */
   readonly #loading = new Map<string, Promise<RulesLoad>>();
 
