@@ -246,6 +246,18 @@ function entryJson(records: Iterable<PresenceRecord>): string {
   return `${JSON.stringify(user!.id)}:${JSON.stringify({ user, metas })}`;
 }
 
+/** {@link entryJson} of one record, kept while the record is (a change is in a burst's state diff and its batch). */
+const recordEntries = new WeakMap<PresenceRecord, string>();
+
+/** One record's entry, encoded once (see {@link recordEntries}). */
+function recordEntry(record: PresenceRecord): string {
+  let entry = recordEntries.get(record);
+  if (entry === undefined) {
+    recordEntries.set(record, entry = entryJson([record]));
+  }
+  return entry;
+}
+
 /**
  * The presence frames for a newcomer whose own join is the view's latest
  * change: the state, joined from each person's cached entry (a change
@@ -323,7 +335,7 @@ class SuffixFrames {
       if (side.has(record.user.id) || conns.has(record.conn)) break;
       side.add(record.user.id);
       conns.add(record.conn);
-      const entry = entryJson([record]);
+      const entry = recordEntry(record);
       if (joined) joins = joins ? `${entry},${joins}` : entry;
       else leaves = leaves ? `${entry},${leaves}` : entry;
       this.#joins[from - 1] = joins;
