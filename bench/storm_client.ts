@@ -78,6 +78,9 @@ export class StormClient {
   caughtUpAt = 0;
   /** The room's head this client must reach to be caught up (set by the scenario). */
   goal = 0;
+  /** `performance.now()` when this client last posted, and when that message came back to it (0: not yet). */
+  postedAt = 0;
+  echoedAt = 0;
   #resumeInFlight = false;
   /** Messages this client sent, by clientId (to resend nothing and check everything). */
   readonly sent: string[] = [];
@@ -172,6 +175,8 @@ export class StormClient {
     if (!this.open) return false;
     this.socket!.send(JSON.stringify({ type: "message", text, clientId }));
     this.sent.push(clientId);
+    this.postedAt = performance.now();
+    this.echoedAt = 0;
     return true;
   }
 
@@ -192,10 +197,17 @@ export class StormClient {
 
   #frame(frame: Record<string, unknown>): void {
     switch (frame?.type) {
-      case "message":
-        this.timeline.add([frame.message as ChatMessage]);
+      case "message": {
+        const message = frame.message as ChatMessage;
+        // Its own last post, stored and sent back to the room.
+        if (
+          this.echoedAt === 0 && this.postedAt > 0 &&
+          message.clientId === this.sent.at(-1)
+        ) this.echoedAt = performance.now();
+        this.timeline.add([message]);
         this.#recover(false);
         break;
+      }
       case "history":
         if (frame.direction !== "newer") break;
         this.#resumeInFlight = false;

@@ -97,6 +97,10 @@ export interface StormResult {
   backMs: LatencySummary;
   /** Per client, t0 → welcome, ms. */
   liveMs: LatencySummary;
+  /** Per client, its welcome → caught up (the resume's answer and the storm's posts), ms. */
+  catchUpMs: LatencySummary;
+  /** Per storm post, sent → back to its sender (stored, then sent to the room), ms. */
+  postEchoMs: LatencySummary;
   /** Server CPU, % of one core, over t0 → all back; and per reconnect, µs. */
   serverCpuPct: number | null;
   clientCpuPct: number | null;
@@ -277,9 +281,17 @@ export async function runStorm(
 
     const backSamples = new Samples();
     const liveSamples = new Samples();
+    const catchUpSamples = new Samples();
+    const echoSamples = new Samples();
     for (const c of clients) {
       if (c.caughtUpAt) backSamples.push(c.caughtUpAt - t0);
       if (c.liveAt) liveSamples.push(c.liveAt - t0);
+      if (c.caughtUpAt && c.liveAt) {
+        catchUpSamples.push(c.caughtUpAt - c.liveAt);
+      }
+      if (c.postedAt > t0 && c.echoedAt) {
+        echoSamples.push(c.echoedAt - c.postedAt);
+      }
     }
     const check: RoomCheck = { missing: 0, duplicated: 0, wrongOrder: 0 };
     if (target === "roomcast") {
@@ -325,6 +337,8 @@ export async function runStorm(
       allBackMs,
       backMs: backSamples.summary(),
       liveMs: liveSamples.summary(),
+      catchUpMs: catchUpSamples.summary(),
+      postEchoMs: echoSamples.summary(),
       ...cpuFigures,
       serverCpuUsPerReconnect,
       serverMainCpuUsPerReconnect,
@@ -397,6 +411,18 @@ export function stormTable(results: StormResult[]): string {
       "welcome p50 / p99 ms",
       ...results.map((r) =>
         `${fmt(r.liveMs.p50, 0)} / ${fmt(r.liveMs.p99, 0)}`
+      ),
+    ],
+    [
+      "welcome → caught up p50 / p99 ms",
+      ...results.map((r) =>
+        `${fmt(r.catchUpMs.p50, 0)} / ${fmt(r.catchUpMs.p99, 0)}`
+      ),
+    ],
+    [
+      "storm post → its echo p50 / p99 ms",
+      ...results.map((r) =>
+        `${fmt(r.postEchoMs.p50, 0)} / ${fmt(r.postEchoMs.p99, 0)}`
       ),
     ],
     [
