@@ -31,9 +31,19 @@ export type ReleaseTurn = () => void;
 export const SHARED_READS_IN_FLIGHT = 8;
 
 /**
+ * Of the turns given while both kinds wait, one in this many goes to an
+ * `"admission"` read: those of connections already in go first, but a
+ * steady stream of them (posts, resumes) cannot hold new connections out
+ * for good.
+ */
+export const ADMISSION_TURN_EVERY = 4;
+
+/**
  * Turns for reads: at most `max` in flight; a read waiting for one is given
- * the next turn free, `"admitted"` ones before `"admission"` ones, in the
- * order asked within each. {@link take} gives a free turn at once (not a
+ * the next turn free, `"admitted"` ones before `"admission"` ones (but see
+ * {@link ADMISSION_TURN_EVERY}), in the order asked within each. A read
+ * holding a turn must never wait for another (all turns held so would wait
+ * for good): a {@link KeyedReads} read touches the store only. {@link take} gives a free turn at once (not a
  * promise), so a read with a turn free starts in the caller's step.
  *
  * @example
@@ -46,6 +56,8 @@ export const SHARED_READS_IN_FLIGHT = 8;
  */
 export class ReadTurns {
   #inFlight = 0;
+  /** Turns given to admitted reads in a row while an admission read waited. */
+  #admittedInARow = 0;
   readonly #waiting: Record<ReadPriority, (() => void)[]> = {
     admitted: [],
     admission: [],
@@ -75,8 +87,16 @@ export class ReadTurns {
       if (released) return;
       released = true;
       // The turn passes straight to the next waiting read, if any.
-      const next = this.#waiting.admitted.shift() ??
-        this.#waiting.admission.shift();
+      const { admitted, admission } = this.#waiting;
+      let next: (() => void) | undefined;
+      if (
+        admission.length > 0 &&
+        (admitted.length === 0 ||
+          ++this.#admittedInARow >= ADMISSION_TURN_EVERY)
+      ) {
+        this.#admittedInARow = 0;
+        next = admission.shift();
+      } else next = admitted.shift();
       if (next) next();
       else this.#inFlight--;
     };
@@ -143,8 +163,12 @@ export class NextBatch<I, O> {
       const batch = this.#waiting;
       this.#waiting = [];
       try {
-        const outputs = await this.work(batch.map((w) => w.input))
-          .finally(release);
+        let outputs: readonly O[];
+        try {
+          outputs = await this.work(batch.map((w) => w.input));
+        } finally {
+          release?.();
+        }
         if (outputs.length !== batch.length) {
           throw new Error(
             `NextBatch: work returned ${outputs.length} outputs for ${batch.length} inputs`,

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { KeyedReads, NextBatch, ReadTurns } from "../lib/batch.ts";
+import {
+  ADMISSION_TURN_EVERY,
+  KeyedReads,
+  NextBatch,
+  ReadTurns,
+} from "../lib/batch.ts";
 
 /** A `work` whose jobs the test finishes by hand, recording each job's inputs. */
 function manualWork<I, O>() {
@@ -214,5 +219,47 @@ Deno.test("KeyedReads with turns: a read waits for a turn, and callers asking me
   pending.shift()!();
   assert.equal(await newcomer, "room");
   assert.equal(maxInFlight, 1);
+  assert.equal(turns.inFlight, 0);
+});
+
+Deno.test("ReadTurns: a steady stream of admitted reads still lets an admission read in, one turn in ADMISSION_TURN_EVERY", async () => {
+  const turns = new ReadTurns(1);
+  const first = turns.take("admitted");
+  if (first instanceof Promise) throw new Error("a free turn at once");
+  const order: string[] = [];
+  const held: (() => void)[] = [];
+  const wait = (name: string, priority: "admitted" | "admission") => {
+    const turn = turns.take(priority);
+    assert.ok(turn instanceof Promise);
+    turn.then((release) => {
+      order.push(name);
+      held.push(release);
+    });
+  };
+  wait("new", "admission");
+  for (let i = 0; i < 2 * ADMISSION_TURN_EVERY; i++) {
+    wait(`in-${i}`, "admitted");
+  }
+  first();
+  for (let i = 0; i < 2 * ADMISSION_TURN_EVERY; i++) {
+    await tick();
+    held.shift()!();
+  }
+  await tick();
+  assert.equal(order.indexOf("new"), ADMISSION_TURN_EVERY - 1, order.join());
+  assert.equal(order.length, 2 * ADMISSION_TURN_EVERY + 1);
+});
+
+Deno.test("NextBatch with a turn: work that throws at once still gives its turn back", async () => {
+  const turns = new ReadTurns(1);
+  const batch = new NextBatch<number, number>(
+    () => {
+      throw new Error("bad");
+    },
+    undefined,
+    () => turns.take("admitted"),
+  );
+  await assert.rejects(batch.run(1), /bad/);
+  await assert.rejects(batch.run(2), /bad/);
   assert.equal(turns.inFlight, 0);
 });

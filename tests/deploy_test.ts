@@ -275,20 +275,11 @@ async function connectWhere(
       },
     );
     const { you } = await client.nextOf("welcome");
-    let known = nextPresence(
-      emptyPresence(),
-      await client.next<PresenceFrame>((f) =>
-        f.type === "presence" && f.state !== undefined
-      ),
+    const state = await client.next<PresenceFrame>((f) =>
+      f.type === "presence" && f.state !== undefined
     );
-    // A shared state is followed by the changes since it, this socket's join among them.
-    while (!known[you.id]) {
-      known = nextPresence(
-        known,
-        await client.next<PresenceFrame>((f) => f.type === "presence"),
-      );
-    }
-    const [meta] = known[you.id].metas;
+    // The state frame may carry this socket in its `joins`.
+    const [meta] = nextPresence(emptyPresence(), state)[you.id].metas;
     const instance = channelInstance(meta.conn);
     assert.ok(instance, "a connection name carries its instance");
     if (wanted(instance)) return { client, id: you.id, instance };

@@ -672,19 +672,22 @@ class Connection implements Channel, EventListenerObject {
         await layer.groupDiscard(room, this);
         return;
       }
-      // Reads of the room begun after this socket joined the group (begun
-      // now, within this call), shared with every newcomer asking meanwhile.
+      // Reads of the room begun after this socket joined the group (once a
+      // read turn is free: lib/batch.ts), shared with every newcomer asking
+      // meanwhile.
       const history = this.#readLog();
+      // Awaited below, after access: a failure meanwhile is not unhandled
+      // (it would end the process), and every path below awaits or drops it.
+      history.catch(() => {});
       // Read after joining the group: a ban stored before its kick was sent
       // is seen here, or the kick reaches this connection. Read alongside the
       // history; presence is joined only once it is known there is no ban.
-      const access = await this.deps.rooms.access(room, user.id, this.scope.ip)
-        .catch((err) => {
-          history.catch(() => {});
-          throw err;
-        });
+      const access = await this.deps.rooms.access(
+        room,
+        user.id,
+        this.scope.ip,
+      );
       if (access.standing.ban) {
-        history.catch(() => {});
         const { ban } = access.standing;
         if (
           this.deps.bindGuestAddresses && user.kind === "guest" && !ban.address
@@ -697,18 +700,19 @@ class Connection implements Channel, EventListenerObject {
         this.socket.close(CloseCode.banned, "banned from this room");
         return;
       }
-      const [told, presenceFrames] = await Promise.all([
-        history,
-        presence.join(room, user, this, this.#since),
-      ]);
-      this.#tracked = true;
-      if (this.#closed) {
-        this.#tracked = false;
-        await presence.leave(room, user, this, this.#since);
-        return;
-      }
+      // Tracked as soon as the join is, so a close from here on (or a
+      // failed history read, which closes the socket) leaves.
+      const joined = presence.join(room, user, this, this.#since).then(
+        async (frame) => {
+          if (this.#closed) await presence.leave(room, user, this, this.#since);
+          else this.#tracked = true;
+          return frame;
+        },
+      );
+      const [told, presenceFrame] = await Promise.all([history, joined]);
+      if (this.#closed) return;
       this.#sendRaw(welcomeJson(user, room, told, this.deps.limits));
-      for (const frame of presenceFrames) this.#sendRaw(frame);
+      this.#sendRaw(presenceFrame);
       this.#welcomeHead = told.lastSeq;
       await this.#sendRoom(access, told.lastSeq);
       // Before the group frames that waited: the answer, from a read begun

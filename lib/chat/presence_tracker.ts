@@ -12,7 +12,7 @@
  * encoded entry (re-encoded only when that person's connections change),
  * shared by newcomers while only this instance's own changes followed it (up
  * to {@link STATE_SHARED_MAX_LAG}), then those changes as a diff
- * ({@link stateFrames}).
+ * ({@link stateFrame}).
  *
  * Each local socket is told every change to the view after its own join,
  * once: a diff from another instance is applied to the view and what it
@@ -164,7 +164,7 @@ function diffFrame(
 
 /**
  * Most of this instance's own changes a shared state frame may lag behind
- * the view (see {@link stateFrames}). Why: in a burst of joins every
+ * the view (see {@link stateFrame}). Why: in a burst of joins every
  * newcomer got a state of its own — a room of 500 filling up built 500
  * states of 250 entries on average, about 25 MB of strings held as garbage
  * by a connect burst (the idle bench's KiB per socket went from 18.3 to
@@ -177,7 +177,7 @@ export const STATE_SHARED_MAX_LAG = 32;
 /**
  * Adds a connection to the view; false when it was there already. `own`:
  * one of this instance's numbered changes, which a shared state frame may
- * lag behind (see {@link stateFrames}); any other change makes it stale.
+ * lag behind (see {@link stateFrame}); any other change makes it stale.
  */
 function added(view: RoomView, record: PresenceRecord, own = false): boolean {
   if (view.records.has(record.conn)) return false;
@@ -258,17 +258,23 @@ function recordEntry(record: PresenceRecord): string {
   return entry;
 }
 
+/** How every diff frame begins (`diffFrame` and {@link SuffixFrames} write `type` first). */
+const DIFF_FRAME_HEAD = '{"type":"presence",';
+
 /**
- * The presence frames for a newcomer whose own join is the view's latest
+ * The presence frame for a newcomer whose own join is the view's latest
  * change: the state, joined from each person's cached entry (a change
  * re-encodes one person, not the room) and shared by newcomers while only
  * this instance's own changes followed it — at most `maxLag`
- * ({@link STATE_SHARED_MAX_LAG}) — then, when it lags, those changes as a
- * diff. Together they are exactly the view, so a burst of newcomers shares
- * one encoded state, and each is told only what follows (see
- * {@link ownDiffs}). A change from another instance makes the state stale.
+ * ({@link STATE_SHARED_MAX_LAG}) — with, when it lags, those changes as the
+ * frame's `joins` and `leaves`: together exactly the view. One frame, so
+ * the client takes all of it as the room it found, not as news (lines such
+ * as "Ana joined"); the shared state is a prefix of it, so a burst of
+ * newcomers builds the state once. Each is then told only what follows
+ * (see {@link ownDiffs}). A change from another instance makes the state
+ * stale.
  */
-function stateFrames(view: RoomView, maxLag: number): string[] {
+function stateFrame(view: RoomView, maxLag: number): string {
   if (view.stateJson === null || view.sinceState.length > maxLag) {
     const entries: string[] = [];
     for (const person of view.people.values()) {
@@ -276,9 +282,12 @@ function stateFrames(view: RoomView, maxLag: number): string[] {
     }
     view.stateJson = `{"type":"presence","state":{${entries.join(",")}}}`;
     view.sinceState = [];
-    return [view.stateJson];
+    return view.stateJson;
   }
-  return [view.stateJson, new SuffixFrames(view.sinceState).after(0)!];
+  const diff = new SuffixFrames(view.sinceState).after(0);
+  if (diff === null) return view.stateJson;
+  // `{"type":"presence","state":{…}` + `,"joins":{…},"leaves":{…}}`.
+  return `${view.stateJson.slice(0, -1)},${diff.slice(DIFF_FRAME_HEAD.length)}`;
 }
 
 /** One of this instance's changes waiting in a batch, numbered in the order it changed the view. */
@@ -291,7 +300,7 @@ interface Pending {
 
 /**
  * Hands a batch of this instance's changes to its local sockets, each only
- * the changes made after the state it was given (it has the others): no
+ * the changes made after its own join (its state frame had the others): no
  * socket hears of a join twice, and a connection that came and went since
  * is left out. Sockets that predate the batch share one frame; a newcomer
  * within the batch gets the part of it after its own join.
@@ -306,8 +315,9 @@ function ownDiffs(view: RoomView, changes: Pending[]): void {
 }
 
 /**
- * The diff frames of a batch's tails: for a socket given the state after
- * change number `seen`, the changes after it. In a burst (distinct people,
+ * The diff frames of a batch's tails: for a socket that joined at change
+ * number `seen` (its state frame had every change up to it), the changes
+ * after it. In a burst (distinct people,
  * no one both coming and going) each change is encoded once and a tail is
  * its entries joined; otherwise a tail is encoded on its own.
  */
@@ -402,7 +412,7 @@ interface RoomView {
   readonly records: Map<string, PresenceRecord>;
   /** The same connections by person (user id), in the order they came. */
   readonly people: Map<string, Person>;
-  /** This instance's sockets in the room → the {@link seq} of the state each was given. */
+  /** This instance's sockets in the room → the {@link seq} of each one's own join (its state frame holds every change up to it). */
   readonly locals: Map<Channel, number>;
   /** How many of this instance's own changes the view has had (numbers them for {@link ownDiffs}). */
   seq: number;
@@ -412,7 +422,7 @@ interface RoomView {
   loaded: Promise<void>;
   /** This view's member of {@link trackerGroup}. */
   readonly channel: Channel;
-  /** The shared state frame ({@link stateFrames}); null until a newcomer needs it, or once stale. */
+  /** The shared state frame ({@link stateFrame}); null until a newcomer needs it, or once stale. */
   stateJson: string | null;
   /** This instance's own changes to the view since {@link stateJson} was built, in order. */
   sinceState: Pending[];
@@ -501,16 +511,16 @@ export class PresenceTracker {
 
   /**
    * Records `channel`'s connection, registers it for the room's diffs, and
-   * returns the presence frames to send it after `welcome`, in order: the
-   * room's state, and the changes since it when it is shared (see
-   * {@link stateFrames}).
+   * returns the presence frame to send it after `welcome`: the room's
+   * state, with the changes since it when it is shared (see
+   * {@link stateFrame}).
    */
   async join(
     room: string,
     user: ChatUser,
     channel: Channel,
     since: number = Date.now(),
-  ): Promise<string[]> {
+  ): Promise<string> {
     this.#refuseIfStopping();
     const view = this.#viewFor(room);
     const record: PresenceRecord = {
@@ -546,12 +556,12 @@ export class PresenceTracker {
     // the diffs after its own join.
     added(view, record, true);
     const seq = ++view.seq;
-    const frames = stateFrames(view, this.stateMaxLag);
+    const frame = stateFrame(view, this.stateMaxLag);
     view.locals.set(channel, seq);
     view.inFlight?.joined.add(channel.name);
     view.joins.set(channel.name, { record, seq, joined: true });
     this.#schedule(view);
-    return frames;
+    return frame;
   }
 
   /** Forgets `channel`'s connection and announces it left. */

@@ -12,7 +12,7 @@ import {
   newInstanceId,
 } from "../../lib/chat/layer.ts";
 import { emptyPresence, nextPresence } from "../../lib/chat/presence.ts";
-import type { PresenceState } from "../../lib/chat/types.ts";
+import type { PresenceDiff, PresenceState } from "../../lib/chat/types.ts";
 import {
   PRESENCE_ANNOUNCE_MS,
   PRESENCE_BATCH_MS,
@@ -88,9 +88,7 @@ async function join(
   room: string,
   socket: Socket,
 ): Promise<void> {
-  for (const frame of await tracker.join(room, socket.user, socket)) {
-    socket.send(frame);
-  }
+  socket.send(await tracker.join(room, socket.user, socket));
 }
 
 /**
@@ -340,9 +338,9 @@ Deno.test("with no lag allowed, every newcomer of a burst gets exactly who is th
     let withDelta = 0;
     for (let i = 0; i < 60; i++) {
       const s = new Socket(tracker.instance, user(`P${i}`));
-      const frames = await tracker.join("r", s.user, s);
-      if (frames.length > 1) withDelta++;
-      for (const frame of frames) s.send(frame);
+      const frame = JSON.parse(await tracker.join("r", s.user, s));
+      if (frame.joins) withDelta++;
+      s.send(JSON.stringify(frame));
       here.push(s);
       // Checked at once: the state alone, before any batched diff arrives.
       assert.deepEqual(
@@ -461,8 +459,7 @@ async function joinAt(
   socket: Socket,
   since: number,
 ): Promise<Record<string, unknown>> {
-  const [raw, ...more] = await tracker.join(room, socket.user, socket, since);
-  assert.deepEqual(more, [], "a state with no diff after it");
+  const raw = await tracker.join(room, socket.user, socket, since);
   socket.send(raw);
   return JSON.parse(raw);
 }
@@ -610,7 +607,7 @@ Deno.test("in a burst of joins each member learns of each person exactly once, b
   });
 });
 
-Deno.test("newcomers of a burst share a state frame, lagging by at most STATE_SHARED_MAX_LAG of this instance's changes, and the diff after it makes each exactly the room", async () => {
+Deno.test("newcomers of a burst share a state, lagging by at most STATE_SHARED_MAX_LAG of this instance's changes, which the same frame carries: each frame is exactly the room", async () => {
   await setup(async (make) => {
     const { tracker } = await make();
     const here: Socket[] = [];
@@ -619,16 +616,22 @@ Deno.test("newcomers of a burst share a state frame, lagging by at most STATE_SH
     const count = 2 * STATE_SHARED_MAX_LAG + 10;
     for (let i = 0; i < count; i++) {
       const s = new Socket(tracker.instance, user(`P${i}`));
-      const [state, ...diff] = await tracker.join("r", s.user, s);
-      states.add(state);
-      s.send(state);
+      const raw = await tracker.join("r", s.user, s);
+      const frame = JSON.parse(raw) as PresenceDiff & { state: PresenceState };
+      states.add(JSON.stringify(frame.state));
       here.push(s);
-      const lag = here.length - s.names().length;
+      const lag = here.length - Object.keys(frame.state).length;
+      const changes = Object.keys(frame.joins ?? {}).length +
+        Object.keys(frame.leaves ?? {}).length;
       assert.ok(lag <= STATE_SHARED_MAX_LAG, `P${i} lags by ${lag}`);
-      assert.equal(diff.length, lag > 0 ? 1 : 0, `P${i}`);
-      if (lag > 0) lagging++;
-      for (const frame of diff) s.send(frame);
-      // At once, before any batch: the state and its diff are the room.
+      // The changes since the state come in the same frame, or none lag.
+      assert.equal(
+        changes > 0,
+        raw !== `{"type":"presence","state":${JSON.stringify(frame.state)}}`,
+      );
+      if (changes > 0) lagging++;
+      s.send(raw);
+      // At once, before any batch: the frame is the room.
       assert.deepEqual(
         s.names(),
         here.map((h) => h.user.name).sort(),
@@ -656,14 +659,14 @@ Deno.test("a change from another instance makes the shared state stale", async (
   await setup(async (make) => {
     const a = (await make()).tracker;
     const b = (await make()).tracker;
+    const stateOfFrame = (raw: string) => JSON.stringify(JSON.parse(raw).state);
     const first = new Socket(a.instance, user("First"));
-    const [firstState] = await a.join("r", first.user, first);
-    first.send(firstState);
+    const firstFrame = await a.join("r", first.user, first);
+    first.send(firstFrame);
     const second = new Socket(a.instance, user("Second"));
-    const [shared] = await a.join("r", second.user, second);
     assert.equal(
-      shared,
-      firstState,
+      stateOfFrame(await a.join("r", second.user, second)),
+      stateOfFrame(firstFrame),
       "shared while only A's own changes followed",
     );
     // A person on instance B: no change of A's own would bring them.
@@ -671,9 +674,9 @@ Deno.test("a change from another instance makes the shared state stale", async (
     await join(b, "r", remote);
     await first.until(() => remote.user.id in first.state, "remote seen");
     const third = new Socket(a.instance, user("Third"));
-    const frames = await a.join("r", third.user, third);
-    assert.notEqual(frames[0], firstState);
-    for (const frame of frames) third.send(frame);
+    const frame = await a.join("r", third.user, third);
+    assert.notEqual(stateOfFrame(frame), stateOfFrame(firstFrame));
+    third.send(frame);
     assert.deepEqual(third.names(), ["First", "Remote", "Second", "Third"]);
   });
 });

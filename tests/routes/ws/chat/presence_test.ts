@@ -20,6 +20,8 @@ import { TestClient } from "../../../_helpers/ws_client.ts";
 import { guestCookie } from "../../../../support/guest.ts";
 import { startWorker } from "../../../_helpers/instances.ts";
 import { eventually, Signal, WAIT_MS } from "../../../../support/wait.ts";
+import { KvMessageStore } from "../../../../lib/store/messages.ts";
+import { CloseCode } from "../../../../lib/shared.ts";
 
 /** Follows presence frames on a client and resolves when a condition on the names holds. */
 class PresenceView {
@@ -244,5 +246,73 @@ Deno.test("presence spans workers, and a worker killed abruptly leaves no ghosts
     await one.stop();
     if (!twoStopped) await two.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("newcomers right after one another each get the whole room, themselves included, in their one state frame: what follows is news only", async () => {
+  const server = await startServer();
+  try {
+    const names = ["Ana", "Ben", "Cy", "Dee"];
+    const cookies = await Promise.all(
+      names.map((n) => guestCookie(server.origin, n)),
+    );
+    const opts = (cookie: string) => ({ cookie, origin: server.origin });
+    const clients: TestClient[] = [];
+    for (const [i, cookie] of cookies.entries()) {
+      // Joined one after another within one batch window: the room's state
+      // is shared and lags them (STATE_SHARED_MAX_LAG).
+      const client = await TestClient.connect(server.wsUrl("q"), opts(cookie));
+      clients.push(client);
+      const first = await client.next((f) => f.type === "presence");
+      assert.ok(first.type === "presence" && first.state, "a state first");
+      assert.deepEqual(
+        presentUsers(nextPresence(emptyPresence(), first)).map((u) => u.name)
+          .sort(),
+        names.slice(0, i + 1).sort(),
+        `${names[i]}'s state frame`,
+      );
+    }
+    // Cy's next presence frame is news: Dee, and nobody Cy already had.
+    const cy = clients[2];
+    const news = await cy.next((f) => f.type === "presence" && !f.state);
+    assert.ok(news.type === "presence");
+    assert.deepEqual(
+      Object.values(news.joins ?? {}).map((e) => e.user.name),
+      ["Dee"],
+    );
+    assert.deepEqual(Object.keys(news.leaves ?? {}), []);
+    for (const c of clients) await c.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a socket whose welcome read fails is closed to try again and leaves presence: no ghost for the next", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let failures = 1;
+  /** The room's log, whose first welcome read fails (a store outage). */
+  class FailingOnce extends KvMessageStore {
+    override recent(room: string, limit: number) {
+      if (failures-- > 0) return Promise.reject(new Error("store down"));
+      return super.recent(room, limit);
+    }
+  }
+  const server = await startServer({}, { store: new FailingOnce(kv) });
+  try {
+    const opts = (cookie: string) => ({ cookie, origin: server.origin });
+    const ana = await server.guest("Ana");
+    const first = await TestClient.connect(server.wsUrl("g"), opts(ana.cookie));
+    const closed = await first.closed;
+    assert.equal(closed.code, CloseCode.tryAgain);
+    const ben = await server.guest("Ben");
+    const second = await TestClient.connect(
+      server.wsUrl("g"),
+      opts(ben.cookie),
+    );
+    await new PresenceView(second).until(same(["Ben"]));
+    await second.close();
+  } finally {
+    await server.close();
+    kv.close();
   }
 });
