@@ -540,7 +540,8 @@ class Connection implements Channel, EventListenerObject {
     return false;
   }
 
-  #sendRaw(frame: string): void {
+  /** Sends `frame`; parts (`string[]`) are one message, sent as fragments where the socket can. */
+  #sendRaw(frame: string | readonly string[]): void {
     const { socket, deps } = this;
     if (socket.readyState !== WebSocket.OPEN) return;
     // A reader that stopped reading is cut off (it resumes from the store later)
@@ -557,7 +558,9 @@ class Connection implements Channel, EventListenerObject {
       this.#leave(new CloseEvent("close", { code: CloseCode.tryAgain }));
       return;
     }
-    socket.send(frame);
+    if (typeof frame === "string") socket.send(frame);
+    else if (socket.sendParts) socket.sendParts(frame);
+    else socket.send(frame.join(""));
     deps.metrics.frameOut();
   }
 

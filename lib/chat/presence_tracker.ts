@@ -269,25 +269,28 @@ const DIFF_FRAME_HEAD = '{"type":"presence",';
  * ({@link STATE_SHARED_MAX_LAG}) — with, when it lags, those changes as the
  * frame's `joins` and `leaves`: together exactly the view. One frame, so
  * the client takes all of it as the room it found, not as news (lines such
- * as "Ana joined"); the shared state is a prefix of it, so a burst of
- * newcomers builds the state once. Each is then told only what follows
- * (see {@link ownDiffs}). A change from another instance makes the state
- * stale.
+ * as "Ana joined"). Returned as the frame's parts, to be sent as fragments
+ * of one message: the shared state is the first, the same string for a
+ * burst of newcomers, so it is built and encoded once for all of them. Each
+ * is then told only what follows (see {@link ownDiffs}). A change from
+ * another instance makes the state stale.
  */
-function stateFrame(view: RoomView, maxLag: number): string {
+function stateFrame(view: RoomView, maxLag: number): string[] {
   if (view.stateJson === null || view.sinceState.length > maxLag) {
     const entries: string[] = [];
     for (const person of view.people.values()) {
       entries.push(person.json ??= entryJson(person.records.values()));
     }
-    view.stateJson = `{"type":"presence","state":{${entries.join(",")}}}`;
+    view.stateJson = `{"type":"presence","state":{${entries.join(",")}}`;
     view.sinceState = [];
-    return view.stateJson;
+    return [view.stateJson, "}"];
   }
   const diff = new SuffixFrames(view.sinceState).after(0);
-  if (diff === null) return view.stateJson;
   // `{"type":"presence","state":{…}` + `,"joins":{…},"leaves":{…}}`.
-  return `${view.stateJson.slice(0, -1)},${diff.slice(DIFF_FRAME_HEAD.length)}`;
+  return [
+    view.stateJson,
+    diff === null ? "}" : `,${diff.slice(DIFF_FRAME_HEAD.length)}`,
+  ];
 }
 
 /** One of this instance's changes waiting in a batch, numbered in the order it changed the view. */
@@ -422,7 +425,7 @@ interface RoomView {
   loaded: Promise<void>;
   /** This view's member of {@link trackerGroup}. */
   readonly channel: Channel;
-  /** The shared state frame ({@link stateFrame}); null until a newcomer needs it, or once stale. */
+  /** The shared state, a frame but for its closing brace ({@link stateFrame}); null until a newcomer needs it, or once stale. */
   stateJson: string | null;
   /** This instance's own changes to the view since {@link stateJson} was built, in order. */
   sinceState: Pending[];
@@ -511,16 +514,16 @@ export class PresenceTracker {
 
   /**
    * Records `channel`'s connection, registers it for the room's diffs, and
-   * returns the presence frame to send it after `welcome`: the room's
-   * state, with the changes since it when it is shared (see
-   * {@link stateFrame}).
+   * returns the presence frame to send it after `welcome`, as the parts of
+   * one message: the room's state, and the changes since it when it is
+   * shared (see {@link stateFrame}).
    */
   async join(
     room: string,
     user: ChatUser,
     channel: Channel,
     since: number = Date.now(),
-  ): Promise<string> {
+  ): Promise<string[]> {
     this.#refuseIfStopping();
     const view = this.#viewFor(room);
     const record: PresenceRecord = {

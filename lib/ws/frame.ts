@@ -415,8 +415,9 @@ function writeHeader(
   at: number,
   opcode: number,
   n: number,
+  final = true,
 ): void {
-  frame[at] = 0x80 | opcode;
+  frame[at] = (final ? 0x80 : 0) | opcode;
   if (n < 126) frame[at + 1] = n;
   else if (n < 65_536) {
     frame[at + 1] = 126;
@@ -440,6 +441,16 @@ let scratch = new Uint8Array(64 * 1024);
  */
 const recentTexts: string[] = [];
 const recentFrames: Uint8Array[] = [];
+/**
+ * The first fragments encoded lately ({@link encodeTextFragments}), oldest
+ * first: a room's shared presence state, sent to each of its newcomers
+ * while the sockets of other rooms are sent other frames (a connect burst
+ * spreads over every room at once, so the last few frames would not hold
+ * it). Bounded, as it holds up to this many states (a room of 500: ~100 KB).
+ */
+const recentFirsts = new Map<string, Uint8Array>();
+/** How many first fragments {@link recentFirsts} keeps. */
+const FIRST_FRAGMENTS_KEPT = 32;
 /** How many frames {@link encodeTextFrame} keeps. */
 const RECENT_FRAMES = 4;
 
@@ -456,8 +467,44 @@ const RECENT_FRAMES = 4;
  * ```
  */
 export function encodeTextFrame(text: string): Uint8Array {
-  const hit = recentTexts.indexOf(text);
-  if (hit >= 0) return recentFrames[hit];
+  return encodeText(text, "whole");
+}
+
+/** A whole text message, or the first, a middle or the last fragment of one. */
+type FrameKind = "whole" | "first" | "middle" | "last";
+
+/**
+ * One text message as fragments, one per part, in order (RFC 6455 §5.4: a
+ * text frame without FIN, continuations, the last with FIN); one part is a
+ * whole frame. The peer reads one message, `parts.join("")`; the point is
+ * that a part shared by many messages (a room's presence state, before each
+ * newcomer's own changes since it) is encoded once, as
+ * {@link encodeTextFrame} shares a whole frame. Each part must be valid
+ * UTF-16 on its own (no surrogate pair split across parts).
+ *
+ * @example
+ * ```ts
+ * for (const frame of encodeTextFragments([sharedState, "}"])) socket.write(frame);
+ * ```
+ */
+export function encodeTextFragments(parts: readonly string[]): Uint8Array[] {
+  if (parts.length === 1) return [encodeText(parts[0], "whole")];
+  return parts.map((part, i) =>
+    encodeText(
+      part,
+      i === 0 ? "first" : i === parts.length - 1 ? "last" : "middle",
+    )
+  );
+}
+
+function encodeText(text: string, kind: FrameKind): Uint8Array {
+  if (kind === "whole") {
+    const hit = recentTexts.indexOf(text);
+    if (hit >= 0) return recentFrames[hit];
+  } else if (kind === "first") {
+    const hit = recentFirsts.get(text);
+    if (hit) return hit;
+  }
   // Worst case 3 bytes per UTF-16 unit.
   if (scratch.length < text.length * 3) {
     scratch = new Uint8Array(text.length * 3);
@@ -465,14 +512,28 @@ export function encodeTextFrame(text: string): Uint8Array {
   const { written } = utf8.encodeInto(text, scratch);
   const headerLength = written < 126 ? 2 : written < 65_536 ? 4 : 10;
   const frame = new Uint8Array(headerLength + written);
-  writeHeader(frame, 0, Opcode.text, written);
+  writeHeader(
+    frame,
+    0,
+    kind === "whole" || kind === "first" ? Opcode.text : Opcode.continuation,
+    written,
+    kind === "whole" || kind === "last",
+  );
   frame.set(scratch.subarray(0, written), headerLength);
-  recentTexts.unshift(text);
-  recentFrames.unshift(frame);
-  if (recentTexts.length > RECENT_FRAMES) {
-    recentTexts.pop();
-    recentFrames.pop();
+  if (kind === "first") {
+    if (recentFirsts.size >= FIRST_FRAGMENTS_KEPT) {
+      recentFirsts.delete(recentFirsts.keys().next().value!);
+    }
+    recentFirsts.set(text, frame);
+  } else if (kind === "whole") {
+    recentTexts.unshift(text);
+    recentFrames.unshift(frame);
+    if (recentTexts.length > RECENT_FRAMES) {
+      recentTexts.pop();
+      recentFrames.pop();
+    }
   }
+  // What follows a shared first part is a message's own: not kept.
   return frame;
 }
 

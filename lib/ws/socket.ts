@@ -17,6 +17,7 @@
 import {
   encodeCloseFrame,
   encodeFrame,
+  encodeTextFragments,
   encodeTextFrame,
   FrameReader,
   isValidCloseCode,
@@ -196,6 +197,20 @@ export class GuardedWebSocket extends EventTarget {
   abort(): void {
     if (this.#state !== ReadyState.connecting) return;
     this.#finish();
+  }
+
+  /**
+   * Queues one text message sent as fragments, one per part
+   * (`encodeTextFragments`: a part shared by many messages is encoded once);
+   * the peer reads `parts.join("")`. Throws while CONNECTING, like {@link send}.
+   */
+  sendParts(parts: readonly string[]): void {
+    if (this.#state === ReadyState.connecting) {
+      throw new DOMException("the socket is not open yet", "InvalidStateError");
+    }
+    if (this.#state !== ReadyState.open) return;
+    // Queued in one step: no other message's frame comes between them.
+    for (const frame of encodeTextFragments(parts)) this.#enqueue(frame);
   }
 
   /** Queues a text (string) or binary message. Throws while CONNECTING, like `WebSocket`. */

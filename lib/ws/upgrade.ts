@@ -20,6 +20,12 @@ export interface ChatSocket {
   /** Bytes queued for sending. */
   readonly bufferedAmount: number;
   send(data: string): void;
+  /**
+   * One text message as fragments, one per part, so a part many messages
+   * share is encoded once (the guarded listener's sockets); a socket without
+   * it is sent `parts.join("")`.
+   */
+  sendParts?(parts: readonly string[]): void;
   close(code?: number, reason?: string): void;
   addEventListener(
     type: string,

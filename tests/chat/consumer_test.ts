@@ -123,6 +123,7 @@ async function drainUntilClose(
     closeReason: "",
   };
   let buf = raw.rest;
+  let message = "";
   const chunk = new Uint8Array(256 * 1024);
   const deadline = performance.now() + timeoutMs;
   const timer = setTimeout(() => {
@@ -136,6 +137,7 @@ async function drainUntilClose(
       for (;;) {
         if (buf.length < 2) break;
         const opcode = buf[0] & 0x0f;
+        const fin = (buf[0] & 0x80) !== 0;
         let len = buf[1] & 0x7f;
         let at = 2;
         if (len === 126) {
@@ -151,7 +153,11 @@ async function drainUntilClose(
         if (buf.length < at + len) break;
         const payload = buf.subarray(at, at + len);
         buf = buf.subarray(at + len);
-        if (opcode === 0x1) out.textFrames.push(decoder.decode(payload));
+        // A text message may come in fragments (a presence state's shared part first).
+        if (opcode === 0x1 || opcode === 0x0) {
+          message = (opcode === 0x1 ? "" : message) + decoder.decode(payload);
+          if (fin) out.textFrames.push(message);
+        }
         if (opcode === 0x8) {
           out.closeCode = payload.length >= 2
             ? (payload[0] << 8) | payload[1]

@@ -88,7 +88,7 @@ async function join(
   room: string,
   socket: Socket,
 ): Promise<void> {
-  socket.send(await tracker.join(room, socket.user, socket));
+  socket.send((await tracker.join(room, socket.user, socket)).join(""));
 }
 
 /**
@@ -338,7 +338,7 @@ Deno.test("with no lag allowed, every newcomer of a burst gets exactly who is th
     let withDelta = 0;
     for (let i = 0; i < 60; i++) {
       const s = new Socket(tracker.instance, user(`P${i}`));
-      const frame = JSON.parse(await tracker.join("r", s.user, s));
+      const frame = JSON.parse((await tracker.join("r", s.user, s)).join(""));
       if (frame.joins) withDelta++;
       s.send(JSON.stringify(frame));
       here.push(s);
@@ -459,7 +459,7 @@ async function joinAt(
   socket: Socket,
   since: number,
 ): Promise<Record<string, unknown>> {
-  const raw = await tracker.join(room, socket.user, socket, since);
+  const raw = (await tracker.join(room, socket.user, socket, since)).join("");
   socket.send(raw);
   return JSON.parse(raw);
 }
@@ -616,9 +616,10 @@ Deno.test("newcomers of a burst share a state, lagging by at most STATE_SHARED_M
     const count = 2 * STATE_SHARED_MAX_LAG + 10;
     for (let i = 0; i < count; i++) {
       const s = new Socket(tracker.instance, user(`P${i}`));
-      const raw = await tracker.join("r", s.user, s);
+      const parts = await tracker.join("r", s.user, s);
+      const raw = parts.join("");
       const frame = JSON.parse(raw) as PresenceDiff & { state: PresenceState };
-      states.add(JSON.stringify(frame.state));
+      states.add(parts[0]);
       here.push(s);
       const lag = here.length - Object.keys(frame.state).length;
       const changes = Object.keys(frame.joins ?? {}).length +
@@ -661,11 +662,11 @@ Deno.test("a change from another instance makes the shared state stale", async (
     const b = (await make()).tracker;
     const stateOfFrame = (raw: string) => JSON.stringify(JSON.parse(raw).state);
     const first = new Socket(a.instance, user("First"));
-    const firstFrame = await a.join("r", first.user, first);
+    const firstFrame = (await a.join("r", first.user, first)).join("");
     first.send(firstFrame);
     const second = new Socket(a.instance, user("Second"));
     assert.equal(
-      stateOfFrame(await a.join("r", second.user, second)),
+      stateOfFrame((await a.join("r", second.user, second)).join("")),
       stateOfFrame(firstFrame),
       "shared while only A's own changes followed",
     );
@@ -674,7 +675,7 @@ Deno.test("a change from another instance makes the shared state stale", async (
     await join(b, "r", remote);
     await first.until(() => remote.user.id in first.state, "remote seen");
     const third = new Socket(a.instance, user("Third"));
-    const frame = await a.join("r", third.user, third);
+    const frame = (await a.join("r", third.user, third)).join("");
     assert.notEqual(stateOfFrame(frame), stateOfFrame(firstFrame));
     third.send(frame);
     assert.deepEqual(third.names(), ["First", "Remote", "Second", "Third"]);

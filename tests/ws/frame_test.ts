@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   encodeCloseFrame,
   encodeFrame,
+  encodeTextFragments,
   encodeTextFrame,
   FailCode,
   type FrameEvent,
@@ -216,6 +217,30 @@ Deno.test("encodeTextFrame / encodeFrame: every length form reads back; one stri
   assert.equal(encodeTextFrame(shared), encodeTextFrame(shared));
 });
 
+Deno.test("encodeTextFragments: one message as a text frame without FIN, continuations, the last with FIN; a shared first part is encoded once", () => {
+  const reader = new ServerFrameReader();
+  const parts = ['{"state":{"é":1}', ',"joins":{}', "}"];
+  const frames = reader.push(concatBytes(encodeTextFragments(parts)));
+  assert.deepEqual(
+    frames.map((f) => [f.opcode, f.fin]),
+    [[Opcode.text, false], [Opcode.continuation, false], [
+      Opcode.continuation,
+      true,
+    ]],
+  );
+  assert.equal(
+    new TextDecoder().decode(concatBytes(frames.map((f) => f.payload))),
+    parts.join(""),
+  );
+  // The shared first part: the same bytes for every message that starts with it.
+  const [a] = encodeTextFragments([parts[0], "}"]);
+  const [b] = encodeTextFragments([parts[0], ',"joins":{"x":1}}']);
+  assert.equal(a, b);
+  // One part is a whole frame, the one encodeTextFrame makes.
+  const [whole] = encodeTextFragments(["solo"]);
+  assert.equal(whole, encodeTextFrame("solo"));
+});
+
 Deno.test("encodeCloseFrame: code and reason, the reason cut on a character boundary", () => {
   const [frame] = new ServerFrameReader().push(
     encodeCloseFrame(1009, "é".repeat(100)),
@@ -228,3 +253,13 @@ Deno.test("encodeCloseFrame: code and reason, the reason cut on a character boun
   assert.ok(reason.length > 0 && /^é+$/.test(reason));
   assert.ok(frame.payload.length - 2 <= MAX_CLOSE_REASON_BYTES);
 });
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

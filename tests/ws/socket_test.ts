@@ -249,3 +249,31 @@ Deno.test("GuardedWebSocket: more sockets flushed at once than the batch pool ho
     p.peer.close();
   }
 });
+
+Deno.test("GuardedWebSocket: sendParts sends one text message as fragments, in order, nothing between them", async () => {
+  const p = pair();
+  const { socket, peer, next, attach } = await p;
+  assert.throws(() => socket.sendParts(["early"]), DOMException);
+  attach();
+  socket.send("before");
+  socket.sendParts(['{"state":{"a":1}', ',"joins":{}}']);
+  socket.send("after");
+  const frames = [
+    await next(() => true),
+    await next(() => true),
+    await next(() => true),
+    await next(() => true),
+  ];
+  assert.deepEqual(
+    frames.map((f) => [f.opcode, f.fin, new TextDecoder().decode(f.payload)]),
+    [
+      [Opcode.text, true, "before"],
+      [Opcode.text, false, '{"state":{"a":1}'],
+      [Opcode.continuation, true, ',"joins":{}}'],
+      [Opcode.text, true, "after"],
+    ],
+  );
+  socket.close(1000);
+  await next((f) => f.opcode === Opcode.close);
+  peer.close();
+});
