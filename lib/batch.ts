@@ -43,8 +43,9 @@ export const ADMISSION_TURN_EVERY = 4;
  * the next turn free, `"admitted"` ones before `"admission"` ones (but see
  * {@link ADMISSION_TURN_EVERY}), in the order asked within each. A read
  * holding a turn must never wait for another (all turns held so would wait
- * for good): a {@link KeyedReads} read touches the store only. {@link take} gives a free turn at once (not a
- * promise), so a read with a turn free starts in the caller's step.
+ * for good): a {@link KeyedReads} read touches the store only.
+ * {@link take} gives a free turn at once (not a promise), so a read with a
+ * turn free starts in the caller's step.
  *
  * @example
  * ```ts

@@ -11,15 +11,15 @@
  * newcomer gets is exactly the view: a state joined from each person's
  * encoded entry (re-encoded only when that person's connections change),
  * shared by newcomers while only this instance's own changes followed it (up
- * to {@link STATE_SHARED_MAX_LAG}), then those changes as a diff
- * ({@link stateFrame}).
+ * to {@link STATE_SHARED_MAX_LAG}), with those changes as the same frame's
+ * joins and leaves ({@link stateFrame}).
  *
  * Each local socket is told every change to the view after its own join,
  * once: a diff from another instance is applied to the view and what it
  * changed is handed to local sockets in the same step; this instance's own
  * joins and leaves are in the view at once, and go to each local socket with
  * the batch, only those made after its join (see {@link ownDiffs}). So a
- * newcomer that is registered and given its frames in one synchronous step
+ * newcomer that is registered and given its frame in one synchronous step
  * misses nothing, and no join reaches a member twice (a reconnect storm used
  * to send each newcomer the batch's joins again, after its state).
  *
@@ -320,9 +320,9 @@ function ownDiffs(view: RoomView, changes: Pending[]): void {
 /**
  * The diff frames of a batch's tails: for a socket that joined at change
  * number `seen` (its state frame had every change up to it), the changes
- * after it. In a burst (distinct people,
- * no one both coming and going) each change is encoded once and a tail is
- * its entries joined; otherwise a tail is encoded on its own.
+ * after it. In a burst (distinct people, no one both coming and going) each
+ * change is encoded once and a tail is its entries joined; otherwise a tail
+ * is encoded on its own.
  */
 class SuffixFrames {
   readonly #changes: Pending[];
