@@ -321,6 +321,20 @@ function welcome(
 }
 
 /** The welcome of a socket opened with `?after=resumeFrom`: no history, an answer to follow. */
+/** The server refusing a `refused` frame as too fast (`retryAfter` ms, if given). */
+function tooFast(
+  refused: "resume" | "history",
+  retryAfter?: number,
+): ServerFrame {
+  return {
+    type: "error",
+    code: "rate_limited",
+    message: "You are sending too fast.",
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+    refused,
+  } as ServerFrame;
+}
+
 function resumedWelcome(resumeFrom: number, lastSeq: number): ServerFrame {
   return {
     type: "welcome",
@@ -595,13 +609,7 @@ Deno.test("room client: the server's answer to ?after= with more to come is page
   t.client.start();
   t.socket.open();
   t.socket.receive(resumedWelcome(2, 9));
-  t.socket.receive({
-    type: "error",
-    code: "rate_limited",
-    message: "You are sending too fast.",
-    retryAfter: 300,
-    refused: "resume",
-  });
+  t.socket.receive(tooFast("resume", 300));
   assert.deepEqual(t.socket.sentOf("resume"), []);
   t.clock.advance(300);
   assert.deepEqual(t.socket.sentOf("resume"), [{ type: "resume", after: 2 }]);
@@ -1424,20 +1432,9 @@ Deno.test("room client: a rate-limited resume or page of history is asked again 
   const t = live(range(51, 52), { hasMore: true });
   t.socket.receive({ type: "message", message: m(60) });
   assert.equal(t.socket.sentOf("resume").length, 1);
-  t.socket.receive({
-    type: "error",
-    code: "rate_limited",
-    message: "You are sending too fast.",
-    retryAfter: 300,
-    refused: "resume",
-  });
+  t.socket.receive(tooFast("resume", 300));
   t.client.loadOlder();
-  t.socket.receive({
-    type: "error",
-    code: "rate_limited",
-    message: "You are sending too fast.",
-    refused: "history",
-  });
+  t.socket.receive(tooFast("history"));
   assert.equal(t.client.view.notice, null, "nothing to tell the user");
   assert.equal(t.client.view.loadingOlder, false);
   t.clock.advance(300);
