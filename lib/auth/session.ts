@@ -86,8 +86,14 @@ export class SessionSigner {
       .sign(await this.#key);
   }
 
-  /** Verifies `token`; returns `null` for anything that is not a valid, unexpired session. */
-  async verify(token: string | undefined | null): Promise<Session | null> {
+  /**
+   * Verifies `token`; returns `null` for anything that is not a valid,
+   * unexpired session. `currentDate` is the clock to check it against.
+   */
+  async verify(
+    token: string | undefined | null,
+    currentDate?: Date,
+  ): Promise<Session | null> {
     if (!token || token.length > MAX_TOKEN_CHARS) return null;
     for (const key of [this.#key, this.#previousKey]) {
       if (!key) continue;
@@ -97,6 +103,7 @@ export class SessionSigner {
           issuer: SESSION_ISSUER,
           audience: SESSION_ISSUER,
           clockTolerance: SESSION_CLOCK_TOLERANCE_S,
+          currentDate,
           requiredClaims: ["sub", "exp", "iat", "jti"],
         });
         const { sub, name, kind, picture, iat, exp, jti } = payload;
