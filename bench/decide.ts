@@ -152,6 +152,31 @@ export function judgeStep(f: StepFigures, p99Limit: number): Judgement {
   return { passed: reasons.length === 0, reasons };
 }
 
+/**
+ * Client CPU (% of one core) at which the load generator itself may be the
+ * limit: it shares the host's cores with the server, and a scenario's
+ * clients (the storm's 10,000) live in one process.
+ */
+export const CLIENT_BOUND_CPU_PCT = 85;
+
+/**
+ * A note for a run whose load generator used `clientCpuPct` % of a core, when
+ * that is enough to have limited the run (see {@link CLIENT_BOUND_CPU_PCT});
+ * else null.
+ *
+ * @example
+ * ```ts
+ * loadGeneratorNote(92); // "the client used 92 % of a core: …"
+ * loadGeneratorNote(60); // null
+ * ```
+ */
+export function loadGeneratorNote(clientCpuPct: number | null): string | null {
+  if (clientCpuPct === null || clientCpuPct < CLIENT_BOUND_CPU_PCT) return null;
+  return `the client used ${
+    Math.round(clientCpuPct)
+  } % of a core: the load generator shares the host and may be the limit`;
+}
+
 /** Two RSS samples are "stable" when they differ by less than `tolerance` (a fraction). */
 export function rssStable(a: number, b: number, tolerance = 0.01): boolean {
   return Math.abs(b - a) < tolerance * Math.max(a, b);

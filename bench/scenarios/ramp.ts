@@ -42,6 +42,7 @@ import {
 } from "../common.ts";
 import {
   judgeStep,
+  loadGeneratorNote,
   MIN_IN_TIME_FRACTION,
   nextStep,
   type RampStop,
@@ -79,8 +80,6 @@ const STEP_PAUSE_MS = 500;
  * must not end the ramp.
  */
 const NOISY_OTHER_CPU_PCT = 50;
-/** Client CPU (% of one core) at which the load generator itself may be the limit. */
-const CLIENT_BOUND_CPU_PCT = 85;
 /** Server CPU (% of one core) under which a failing step was not CPU-bound. */
 const SERVER_BOUND_CPU_PCT = 60;
 /** Issue targets for roomcast/bare best delivered msgs/s. */
@@ -455,13 +454,9 @@ export function rampTable(results: RampResult[]): string {
     if (reopened) notes.push(`${reopened} sockets reopened between steps`);
     if (r.serverDied) notes.push("THE SERVER EXITED DURING THE RAMP");
     const firstFail = r.steps.find((s) => !s.passed && !s.repeated);
-    if (firstFail && (firstFail.clientCpuPct ?? 0) >= CLIENT_BOUND_CPU_PCT) {
-      notes.push(
-        `at the first failing step the client used ${
-          fmt(firstFail.clientCpuPct, 0)
-        } % of a core: the load generator shares the host and may be the limit`,
-      );
-    } else if (
+    const clientBound = firstFail && loadGeneratorNote(firstFail.clientCpuPct);
+    if (clientBound) notes.push(`at the first failing step ${clientBound}`);
+    else if (
       firstFail && firstFail.serverCpuPct !== null &&
       firstFail.serverCpuPct < SERVER_BOUND_CPU_PCT &&
       (firstFail.otherCpuPct ?? 0) <= NOISY_OTHER_CPU_PCT

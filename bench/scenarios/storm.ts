@@ -50,6 +50,7 @@ import {
   sleep,
   textTable,
 } from "../common.ts";
+import { loadGeneratorNote } from "../decide.ts";
 import type { Options, Target } from "../options.ts";
 import { clientHeaders, serverMetrics, startTarget } from "../server.ts";
 import {
@@ -496,6 +497,9 @@ export function stormTable(results: StormResult[]): string {
       extra.push(`${r.check.wrongOrder} clients hold other than seq 1…n`);
     }
     if (r.serverDied) extra.push("THE SERVER EXITED DURING THE RUN");
+    // The bare server's storm is usually bounded by the clients, not by itself.
+    const clientBound = loadGeneratorNote(r.clientCpuPct);
+    if (clientBound) extra.push(clientBound);
     if (extra.length) notes.push(`${label(r)}: ${extra.join("; ")}`);
   }
   if (notes.length) out.push("", ...notes);

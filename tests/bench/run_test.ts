@@ -8,8 +8,10 @@ import {
   Tally,
 } from "../../bench/client.ts";
 import {
+  CLIENT_BOUND_CPU_PCT,
   fdShortfall,
   judgeStep,
+  loadGeneratorNote,
   MAX_RAMP_STEPS,
   nextStep,
   type RampConfig,
@@ -165,6 +167,15 @@ Deno.test("rssStable: within 1 % is stable", () => {
   assert.equal(rssStable(100_000, 100_900), true);
   assert.equal(rssStable(100_000, 101_100), false);
   assert.equal(rssStable(101_100, 100_000), false);
+});
+
+Deno.test("loadGeneratorNote: only when the clients used enough of a core to be the limit", () => {
+  assert.equal(loadGeneratorNote(null), null);
+  assert.equal(loadGeneratorNote(CLIENT_BOUND_CPU_PCT - 1), null);
+  assert.match(
+    loadGeneratorNote(92.4) ?? "",
+    /^the client used 92 % of a core: the load generator .* may be the limit$/,
+  );
 });
 
 Deno.test("fdShortfall: asks for ulimit -n only when sockets + headroom exceed it", () => {
