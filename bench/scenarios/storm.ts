@@ -371,6 +371,40 @@ export function stormRatio(results: StormResult[]): number | null {
   return ratio(rc?.allBackMs, bare?.allBackMs);
 }
 
+/**
+ * When the bare server's storm was bounded by the load generator (its clients
+ * near a core, see `loadGeneratorNote`), an estimate of what the bare server
+ * itself would allow: sockets × its main thread's CPU per reconnect (the one
+ * thread every connection passes through), and Roomcast's reconnect rate
+ * against that. Read beside the measured ratio, which the load generator
+ * flatters. Null when the bare run was not client-bound or a figure is
+ * missing.
+ *
+ * @example
+ * ```ts
+ * bareCpuBound(results); // { bareMs: 1660, rate: 0.26 }
+ * ```
+ */
+export function bareCpuBound(
+  results: Pick<
+    StormResult,
+    | "target"
+    | "sockets"
+    | "allBackMs"
+    | "clientCpuPct"
+    | "serverMainCpuUsPerReconnect"
+  >[],
+): { bareMs: number; rate: number | null } | null {
+  const bare = results.find((r) => r.target === "bare");
+  if (
+    !bare || !loadGeneratorNote(bare.clientCpuPct) ||
+    bare.serverMainCpuUsPerReconnect === null
+  ) return null;
+  const bareMs = bare.sockets * bare.serverMainCpuUsPerReconnect / 1000;
+  const rc = results.find((r) => r.target === "roomcast");
+  return { bareMs, rate: ratio(bareMs, rc?.allBackMs) };
+}
+
 const label = (r: { target: string; layer: string | null }) =>
   r.layer ? `${r.target}/${r.layer}` : r.target;
 
@@ -482,6 +516,18 @@ export function stormTable(results: StormResult[]): string {
       } of bare (issue target: ≥ 0.5× and all back within ${
         STORM_TARGET_MS / 1000
       } s)`,
+    );
+  }
+  const bound = bareCpuBound(results);
+  if (bound) {
+    out.push(
+      `bare bounded by its own main thread, not its clients (an estimate): ~${
+        count(bound.bareMs)
+      } ms${
+        bound.rate === null
+          ? ""
+          : `; Roomcast's reconnect rate ×${fmt(bound.rate, 2)} of that`
+      }`,
     );
   }
   const notes: string[] = [];

@@ -21,6 +21,7 @@ import {
 } from "../../bench/decide.ts";
 import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
 import { checkRoom } from "../../bench/storm_client.ts";
+import { bareCpuBound } from "../../bench/scenarios/storm.ts";
 import {
   cpuPerConnectUs,
   type IdleResult,
@@ -175,6 +176,33 @@ Deno.test("loadGeneratorNote: only when the clients used enough of a core to be 
   assert.match(
     loadGeneratorNote(92.4) ?? "",
     /^the client used 92 % of a core: the load generator .* may be the limit$/,
+  );
+});
+
+Deno.test("bareCpuBound: a client-bound bare storm is also estimated at the bare server's own main thread", () => {
+  const roomcast = {
+    target: "roomcast" as const,
+    sockets: 10_000,
+    allBackMs: 6_361,
+    clientCpuPct: 65,
+    serverMainCpuUsPerReconnect: 469,
+  };
+  const bare = {
+    target: "bare" as const,
+    sockets: 10_000,
+    allBackMs: 3_252,
+    clientCpuPct: 92,
+    serverMainCpuUsPerReconnect: 166,
+  };
+  const bound = bareCpuBound([roomcast, bare]);
+  assert.equal(bound?.bareMs, 1_660);
+  assert.equal(bound?.rate?.toFixed(2), "0.26");
+  assert.equal(bareCpuBound([bare])?.rate, null);
+  // Not client-bound, or no CPU figure: the measured time stands alone.
+  assert.equal(bareCpuBound([roomcast, { ...bare, clientCpuPct: 60 }]), null);
+  assert.equal(
+    bareCpuBound([roomcast, { ...bare, serverMainCpuUsPerReconnect: null }]),
+    null,
   );
 });
 
