@@ -24,7 +24,7 @@
  *   the highest delivered msgs/s with p99 < 250 ms and no loss. Roomcast runs
  *   the ramp with `RATE_LIMIT_BURST=100000` and `RATE_LIMIT_PER_SECOND=100000`
  *   so its per-connection flood limit does not end it. Issue target:
- *   roomcast/bare ≥ 0.6×, aim 0.8×.
+ *   roomcast/bare ≥ 0.75×, aim 0.8×.
  *
  * Each scenario starts a fresh server per target as a subprocess (Roomcast: a
  * fresh KV file, a fixed session secret, `LOG_LEVEL=error`, `CHANNEL_LAYER`

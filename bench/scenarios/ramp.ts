@@ -82,8 +82,11 @@ const STEP_PAUSE_MS = 500;
 const NOISY_OTHER_CPU_PCT = 50;
 /** Server CPU (% of one core) under which a failing step was not CPU-bound. */
 const SERVER_BOUND_CPU_PCT = 60;
-/** Issue targets for roomcast/bare best delivered msgs/s. */
-export const RAMP_RATIO_TARGET = 0.6;
+/**
+ * Issue targets for roomcast/bare best delivered msgs/s: issue 18 asks for
+ * 0.75× (an earlier issue asked 0.6×, aiming at 0.8×).
+ */
+export const RAMP_RATIO_TARGET = 0.75;
 export const RAMP_RATIO_AIM = 0.8;
 
 /** One ramp step. */
