@@ -159,10 +159,14 @@ export function judgeStep(f: StepFigures, p99Limit: number): Judgement {
  */
 export const CLIENT_BOUND_CPU_PCT = 85;
 
+/** True when clients at `clientCpuPct` % of a core may have limited the run. */
+export function isClientBound(clientCpuPct: number | null): boolean {
+  return clientCpuPct !== null && clientCpuPct >= CLIENT_BOUND_CPU_PCT;
+}
+
 /**
  * A note for a run whose load generator used `clientCpuPct` % of a core, when
- * that is enough to have limited the run (see {@link CLIENT_BOUND_CPU_PCT});
- * else null.
+ * that is enough to have limited the run ({@link isClientBound}); else null.
  *
  * @example
  * ```ts
@@ -171,7 +175,7 @@ export const CLIENT_BOUND_CPU_PCT = 85;
  * ```
  */
 export function loadGeneratorNote(clientCpuPct: number | null): string | null {
-  if (clientCpuPct === null || clientCpuPct < CLIENT_BOUND_CPU_PCT) return null;
+  if (clientCpuPct === null || !isClientBound(clientCpuPct)) return null;
   return `the client used ${
     Math.round(clientCpuPct)
   } % of a core: the load generator shares the host and may be the limit`;

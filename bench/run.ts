@@ -91,6 +91,7 @@ import { runIdleSpread, spreadsLoad } from "./scenarios/idle_spread.ts";
 import { signInGuests } from "./server.ts";
 import { LOAD_PROCESS_MAX_SOCKETS } from "./spread.ts";
 import {
+  bareMainThreadBound,
   runStorm,
   stormRatio,
   type StormResult,
@@ -171,7 +172,12 @@ interface Report {
     results: RampResult[];
     ratioBestDeliveredPerSec: number | null;
   };
-  storm?: { results: StormResult[]; ratioAllBackMs: number | null };
+  storm?: {
+    results: StormResult[];
+    ratioAllBackMs: number | null;
+    /** See `bareMainThreadBound`: the bare server bounded by its own main thread, when its clients were the limit. */
+    bareMainThreadBound: ReturnType<typeof bareMainThreadBound>;
+  };
 }
 
 async function main(): Promise<number> {
@@ -312,7 +318,11 @@ async function main(): Promise<number> {
         if (results.length) table = fanoutTable(results, ratio);
       } else if (scenario === "storm") {
         const results = await run(runStorm);
-        report.storm = { results, ratioAllBackMs: stormRatio(results) };
+        report.storm = {
+          results,
+          ratioAllBackMs: stormRatio(results),
+          bareMainThreadBound: bareMainThreadBound(results),
+        };
         if (results.length) table = stormTable(results);
       } else {
         const results = await run(runRamp);

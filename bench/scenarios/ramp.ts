@@ -87,6 +87,7 @@ const SERVER_BOUND_CPU_PCT = 60;
  * 0.75× (an earlier issue asked 0.6×, aiming at 0.8×).
  */
 export const RAMP_RATIO_TARGET = 0.75;
+/** What to aim at beyond {@link RAMP_RATIO_TARGET}. */
 export const RAMP_RATIO_AIM = 0.8;
 
 /** One ramp step. */

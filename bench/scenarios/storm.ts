@@ -50,7 +50,7 @@ import {
   sleep,
   textTable,
 } from "../common.ts";
-import { loadGeneratorNote } from "../decide.ts";
+import { isClientBound, loadGeneratorNote } from "../decide.ts";
 import type { Options, Target } from "../options.ts";
 import { clientHeaders, serverMetrics, startTarget } from "../server.ts";
 import {
@@ -373,19 +373,21 @@ export function stormRatio(results: StormResult[]): number | null {
 
 /**
  * When the bare server's storm was bounded by the load generator (its clients
- * near a core, see `loadGeneratorNote`), an estimate of what the bare server
- * itself would allow: sockets × its main thread's CPU per reconnect (the one
- * thread every connection passes through), and Roomcast's reconnect rate
- * against that. Read beside the measured ratio, which the load generator
- * flatters. Null when the bare run was not client-bound or a figure is
- * missing.
+ * near a core, see `isClientBound`) and it finished, an estimate of what the
+ * bare server itself would allow: `bareMs`, sockets × its main thread's CPU
+ * per reconnect (the one thread every connection passes through); and
+ * `roomcastRate`, Roomcast's reconnect rate as a fraction of that bound's
+ * (`bareMs` ÷ Roomcast's time until all back: the inverse of
+ * {@link stormRatio}'s direction, like the report's "reconnect rate ×").
+ * Read beside the measured ratio, which the load generator flatters. Null
+ * when the bare run was not client-bound, timed out, or lacks the figure.
  *
  * @example
  * ```ts
- * bareCpuBound(results); // { bareMs: 1660, rate: 0.26 }
+ * bareMainThreadBound(results); // { bareMs: 1660, roomcastRate: 0.26 }
  * ```
  */
-export function bareCpuBound(
+export function bareMainThreadBound(
   results: Pick<
     StormResult,
     | "target"
@@ -394,15 +396,15 @@ export function bareCpuBound(
     | "clientCpuPct"
     | "serverMainCpuUsPerReconnect"
   >[],
-): { bareMs: number; rate: number | null } | null {
+): { bareMs: number; roomcastRate: number | null } | null {
   const bare = results.find((r) => r.target === "bare");
   if (
-    !bare || !loadGeneratorNote(bare.clientCpuPct) ||
+    !bare || !isClientBound(bare.clientCpuPct) || bare.allBackMs === null ||
     bare.serverMainCpuUsPerReconnect === null
   ) return null;
   const bareMs = bare.sockets * bare.serverMainCpuUsPerReconnect / 1000;
   const rc = results.find((r) => r.target === "roomcast");
-  return { bareMs, rate: ratio(bareMs, rc?.allBackMs) };
+  return { bareMs, roomcastRate: ratio(bareMs, rc?.allBackMs) };
 }
 
 const label = (r: { target: string; layer: string | null }) =>
@@ -518,15 +520,16 @@ export function stormTable(results: StormResult[]): string {
       } s)`,
     );
   }
-  const bound = bareCpuBound(results);
+  const bound = bareMainThreadBound(results);
   if (bound) {
+    if (rr === null) out.push("");
     out.push(
       `bare bounded by its own main thread, not its clients (an estimate): ~${
         count(bound.bareMs)
       } ms${
-        bound.rate === null
+        bound.roomcastRate === null
           ? ""
-          : `; Roomcast's reconnect rate ×${fmt(bound.rate, 2)} of that`
+          : `; Roomcast's reconnect rate ×${fmt(bound.roomcastRate, 2)} of that`
       }`,
     );
   }

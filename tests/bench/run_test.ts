@@ -21,7 +21,7 @@ import {
 } from "../../bench/decide.ts";
 import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
 import { checkRoom } from "../../bench/storm_client.ts";
-import { bareCpuBound } from "../../bench/scenarios/storm.ts";
+import { bareMainThreadBound } from "../../bench/scenarios/storm.ts";
 import {
   cpuPerConnectUs,
   type IdleResult,
@@ -173,13 +173,14 @@ Deno.test("rssStable: within 1 % is stable", () => {
 Deno.test("loadGeneratorNote: only when the clients used enough of a core to be the limit", () => {
   assert.equal(loadGeneratorNote(null), null);
   assert.equal(loadGeneratorNote(CLIENT_BOUND_CPU_PCT - 1), null);
-  assert.match(
-    loadGeneratorNote(92.4) ?? "",
-    /^the client used 92 % of a core: the load generator .* may be the limit$/,
+  assert.notEqual(loadGeneratorNote(CLIENT_BOUND_CPU_PCT), null);
+  assert.equal(
+    loadGeneratorNote(92.4),
+    "the client used 92 % of a core: the load generator shares the host and may be the limit",
   );
 });
 
-Deno.test("bareCpuBound: a client-bound bare storm is also estimated at the bare server's own main thread", () => {
+Deno.test("bareMainThreadBound: a client-bound bare storm is also estimated at the bare server's own main thread; not a timed-out one", () => {
   const roomcast = {
     target: "roomcast" as const,
     sockets: 10_000,
@@ -194,14 +195,24 @@ Deno.test("bareCpuBound: a client-bound bare storm is also estimated at the bare
     clientCpuPct: 92,
     serverMainCpuUsPerReconnect: 166,
   };
-  const bound = bareCpuBound([roomcast, bare]);
+  const bound = bareMainThreadBound([roomcast, bare]);
   assert.equal(bound?.bareMs, 1_660);
-  assert.equal(bound?.rate?.toFixed(2), "0.26");
-  assert.equal(bareCpuBound([bare])?.rate, null);
+  assert.equal(bound?.roomcastRate?.toFixed(2), "0.26");
+  assert.equal(bareMainThreadBound([bare])?.roomcastRate, null);
   // Not client-bound, or no CPU figure: the measured time stands alone.
-  assert.equal(bareCpuBound([roomcast, { ...bare, clientCpuPct: 60 }]), null);
   assert.equal(
-    bareCpuBound([roomcast, { ...bare, serverMainCpuUsPerReconnect: null }]),
+    bareMainThreadBound([roomcast, { ...bare, clientCpuPct: 60 }]),
+    null,
+  );
+  assert.equal(
+    bareMainThreadBound([roomcast, { ...bare, allBackMs: null }]),
+    null,
+  );
+  assert.equal(
+    bareMainThreadBound([roomcast, {
+      ...bare,
+      serverMainCpuUsPerReconnect: null,
+    }]),
     null,
   );
 });
