@@ -160,7 +160,9 @@ export function judgeStep(f: StepFigures, p99Limit: number): Judgement {
 export const CLIENT_BOUND_CPU_PCT = 85;
 
 /** True when clients at `clientCpuPct` % of a core may have limited the run. */
-export function isClientBound(clientCpuPct: number | null): boolean {
+export function isClientBound(
+  clientCpuPct: number | null,
+): clientCpuPct is number {
   return clientCpuPct !== null && clientCpuPct >= CLIENT_BOUND_CPU_PCT;
 }
 
@@ -175,7 +177,7 @@ export function isClientBound(clientCpuPct: number | null): boolean {
  * ```
  */
 export function loadGeneratorNote(clientCpuPct: number | null): string | null {
-  if (clientCpuPct === null || !isClientBound(clientCpuPct)) return null;
+  if (!isClientBound(clientCpuPct)) return null;
   return `the client used ${
     Math.round(clientCpuPct)
   } % of a core: the load generator shares the host and may be the limit`;

@@ -415,6 +415,12 @@ const codes = (m: Record<string, number>) =>
     ? Object.entries(m).map(([c, n]) => `${c}×${count(n)}`).join(" ")
     : "none";
 
+/** A table row of p50 / p99, one cell per result. */
+const latencyRow = (label: string, summaries: LatencySummary[]): string[] => [
+  label,
+  ...summaries.map((l) => `${fmt(l.p50, 0)} / ${fmt(l.p99, 0)}`),
+];
+
 /** The human-readable storm table: one column per target. */
 export function stormTable(results: StormResult[]): string {
   const rows: string[][] = [
@@ -438,30 +444,16 @@ export function stormTable(results: StormResult[]): string {
       ...results.map((r) => `${count(r.back)}/${count(r.sockets)}`),
     ],
     ["all back ms", ...results.map((r) => fmt(r.allBackMs, 0))],
-    [
-      "back p50 / p99 ms",
-      ...results.map((r) =>
-        `${fmt(r.backMs.p50, 0)} / ${fmt(r.backMs.p99, 0)}`
-      ),
-    ],
-    [
-      "welcome p50 / p99 ms",
-      ...results.map((r) =>
-        `${fmt(r.liveMs.p50, 0)} / ${fmt(r.liveMs.p99, 0)}`
-      ),
-    ],
-    [
+    latencyRow("back p50 / p99 ms", results.map((r) => r.backMs)),
+    latencyRow("welcome p50 / p99 ms", results.map((r) => r.liveMs)),
+    latencyRow(
       "welcome → caught up p50 / p99 ms",
-      ...results.map((r) =>
-        `${fmt(r.catchUpMs.p50, 0)} / ${fmt(r.catchUpMs.p99, 0)}`
-      ),
-    ],
-    [
+      results.map((r) => r.catchUpMs),
+    ),
+    latencyRow(
       "storm post → its echo p50 / p99 ms",
-      ...results.map((r) =>
-        `${fmt(r.postEchoMs.p50, 0)} / ${fmt(r.postEchoMs.p99, 0)}`
-      ),
-    ],
+      results.map((r) => r.postEchoMs),
+    ),
     [
       "reconnects/s",
       ...results.map((r) =>
