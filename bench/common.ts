@@ -63,12 +63,21 @@ const USER_HZ = 100;
 
 /** User + system CPU seconds of `pid` (all threads, or only `thread`), or null off Linux. */
 export function cpuSeconds(pid: number, thread?: number): number | null {
+  return statCpuSeconds(
+    thread === undefined
+      ? `/proc/${pid}/stat`
+      : `/proc/${pid}/task/${thread}/stat`,
+  );
+}
+
+/** User + system CPU seconds of the calling thread (a worker's own), or null off Linux. */
+export function threadCpuSeconds(): number | null {
+  return statCpuSeconds("/proc/thread-self/stat");
+}
+
+function statCpuSeconds(path: string): number | null {
   try {
-    const stat = Deno.readTextFileSync(
-      thread === undefined
-        ? `/proc/${pid}/stat`
-        : `/proc/${pid}/task/${thread}/stat`,
-    );
+    const stat = Deno.readTextFileSync(path);
     // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(rest[11]) + Number(rest[12])) / USER_HZ;
@@ -76,6 +85,14 @@ export function cpuSeconds(pid: number, thread?: number): number | null {
     return null;
   }
 }
+
+/**
+ * Wall-clock milliseconds with sub-millisecond precision: the clock every
+ * load process and thread shares, so a time taken in one can be compared with
+ * one taken in another (`performance.now()` counts from each one's own start).
+ */
+export const sharedNow = (): number =>
+  performance.timeOrigin + performance.now();
 
 /** Busy CPU seconds of the whole host, all cores (steal included), or null. */
 export function hostBusySeconds(): number | null {

@@ -24,17 +24,11 @@ import {
   type LoadSpec,
 } from "./load.ts";
 import { broadcastGroup } from "./spread.ts";
+import { sharedNow } from "./common.ts";
 
 function countsOf(map: Map<string | number, number>): Record<string, number> {
   return Object.fromEntries(map);
 }
-
-/**
- * Wall-clock milliseconds with sub-millisecond precision: the clock every
- * load process shares, so a message sent by one and received by another has
- * a latency (`performance.now()` counts from each process' own start).
- */
-const sharedNow = () => performance.timeOrigin + performance.now();
 
 /** A tally whose latencies are on {@link sharedNow}'s clock, as the liveness messages' stamps. */
 class SharedClockTally extends Tally {

@@ -97,6 +97,8 @@ export interface Options {
   stormPosts: number;
   /** storm: when clients send `resume` after a welcome. */
   resume: "always" | "gap";
+  /** storm: worker threads the clients are spread over (by room). */
+  stormThreads: number;
 }
 
 /**
@@ -191,6 +193,8 @@ storm (only when named: --scenario=storm; ≈ ${EXPECTED_SECONDS.storm} s):
   --storm-posts=5              messages per room posted by its first members back
   --resume=always              always: resume after every welcome (but one with
                                resumeFrom: the server answers it) | gap: only on a gap
+  --storm-threads=2            worker threads the clients are spread over, by room
+                               (one thread held the bare server's storm back)
 `;
 
 /** A bad flag; the message says which. */
@@ -313,6 +317,7 @@ export function parseArgs(args: string[]): Parsed {
     history: int("history", 20, 0, 1_000),
     stormPosts: int("storm-posts", 5, 0, 1_000),
     resume,
+    stormThreads: int("storm-threads", 2, 1, 16),
   };
   if (options.workers > 1 && options.layer === "memory") {
     throw new UsageError(

@@ -4,7 +4,10 @@
  *
  * For each target: `--sockets` (10,000) clients in rooms of `--room-size`
  * (50), one guest each (signed in beforehand, see `signInGuests`), open 100
- * at a time. Roomcast's rooms then get `--history` (20) messages each, sent
+ * at a time, spread by room over `--storm-threads` (2) worker threads of the
+ * bench (`bench/storm_fleet.ts`): in one thread the bare server's storm was
+ * the client's time, its thread at 92–96 % of a core (2.9–3.0 s, against
+ * 2.2–2.6 s with two threads and 2.8 s with four, on 2 cores). Roomcast's rooms then get `--history` (20) messages each, sent
  * by their members, and every client must hold all of them. Then:
  *
  * 1. the server is stopped with SIGTERM: Roomcast (and the bare server,
@@ -29,7 +32,9 @@
  *    its room (history + storm posts); the bare server only reconnects.
  *
  * Reported: the time from t0 until every client is back (and p50/p99), the
- * server's CPU per reconnect over that time, presence frames received, resumes
+ * server's CPU per reconnect over that time, the client threads' CPU (the
+ * busiest one's tells whether the clients were the limit), presence frames
+ * received, resumes
  * sent and welcomes that answered `?after=` (`resumeFrom`), attempts that failed, the closes the restart sent, and the check that
  * every client of every room holds exactly its room's messages — each once,
  * none missing, in `seq` order (`checkRoom`).
@@ -37,28 +42,28 @@
  * @module
  */
 
-import { reconnectDelay, restartDelay } from "../../lib/chat/backoff.ts";
 import {
   count,
   cpuMeter,
   fmt,
   type LatencySummary,
   log,
-  pool,
   ratio,
   Samples,
+  sharedNow,
   sleep,
+  sum,
   textTable,
 } from "../common.ts";
 import { isClientBound, loadGeneratorNote } from "../decide.ts";
 import type { Options, Target } from "../options.ts";
 import { clientHeaders, serverMetrics, startTarget } from "../server.ts";
+import type { RoomCheck } from "../storm_client.ts";
 import {
-  checkRoom,
-  type RoomCheck,
-  StormClient,
-  StormTally,
-} from "../storm_client.ts";
+  type FleetMember,
+  type FleetReport,
+  FleetThread,
+} from "../storm_fleet.ts";
 
 /** Sockets opened at once before the storm. */
 const SETUP_CONCURRENCY = 100;
@@ -83,6 +88,8 @@ export interface StormResult {
   historyPerRoom: number;
   stormPostsPerRoom: number;
   resume: string;
+  /** Threads the clients were spread over (`--storm-threads`, at most one per room). */
+  clientThreads: number;
   setupConnectMs: number;
   /** SIGTERM to the new server listening, ms. */
   restartMs: number;
@@ -104,7 +111,10 @@ export interface StormResult {
   postEchoMs: LatencySummary;
   /** Server CPU, % of one core, over t0 → all back; and per reconnect, µs. */
   serverCpuPct: number | null;
+  /** The load generator's whole process (every client thread), % of one core. */
   clientCpuPct: number | null;
+  /** Its busiest client thread, % of one core: near a whole core, the clients were the limit. */
+  clientBusiestThreadCpuPct: number | null;
   otherCpuPct: number | null;
   serverCpuUsPerReconnect: number | null;
   /** The same for the server's main threads alone (where JavaScript runs: the limit when CPU-bound). */
@@ -138,229 +148,164 @@ export async function runStorm(
     `storm ${d.label}: ${o.sockets} sockets in ${rooms} rooms of ${o.roomSize}, ` +
       `${history} messages of history, ${posts} posts per room during the storm`,
   );
-  const tally = new StormTally();
-  const clients: StormClient[] = [];
-  let phase: "setup" | "restart" | "storm" | "done" = "setup";
-  let t0 = 0;
-  let back = 0;
-  /** The reason of the restart's 1012 closes (the client's delay may depend on it). */
-  let restartReason = "";
-  const stormCloses = new Map<number, number>();
-  let allBack: () => void = () => {};
-  const allBackP = new Promise<void>((r) => allBack = r);
-  const roomSent: string[][] = Array.from({ length: rooms }, () => []);
-  const posted = new Array(rooms).fill(0);
-
-  const reconnect = (c: StormClient, attempt: number, delayMs: number) => {
-    setTimeout(() => {
-      if (phase !== "storm") return;
-      c.connect(d.wsUrl(`storm-${c.room}`), d.server.origin).then(() => {
-        // The first members back post, so the room moves on during the storm.
-        if (posted[c.room] < posts) {
-          const clientId = `${c.id}-storm`;
-          if (c.send(`storm post ${posted[c.room]}`, clientId)) {
-            posted[c.room]++;
-            roomSent[c.room].push(clientId);
-          }
-        }
-      }).catch(() => {
-        tally.failedAttempts++;
-        reconnect(c, attempt + 1, reconnectDelay(attempt + 1));
-      });
-    }, delayMs);
-  };
-
+  const threads = Math.min(o.stormThreads, rooms);
+  const fleets: FleetThread[] = [];
+  const all = <T>(f: (t: FleetThread, i: number) => Promise<T>) =>
+    Promise.all(fleets.map(f));
   try {
+    // Room r's members all go to fleet r mod threads, so its check is local.
     const headers = await clientHeaders(d, o.sockets);
+    const members: FleetMember[][] = Array.from({ length: threads }, () => []);
     for (let i = 0; i < o.sockets; i++) {
       const room = i % rooms;
-      clients.push(
-        new StormClient(
-          room,
-          `r${room}c${Math.floor(i / rooms)}`,
-          headers[i],
-          target,
-          o.resume,
-          tally,
-          (c, end) => {
-            if (phase === "restart") {
-              tally.closed(end.code);
-              restartReason = end.reason;
-            } else if (phase === "storm" && end.welcomed) {
-              // Closed after it was back: count it and come back again.
-              stormCloses.set(end.code, (stormCloses.get(end.code) ?? 0) + 1);
-              reconnect(c, 0, restartDelay(end.reason));
-            }
-          },
-          () => {
-            if (phase === "storm" && ++back === clients.length) allBack();
-          },
-        ),
-      );
+      members[room % threads].push({
+        room,
+        id: `r${room}c${Math.floor(i / rooms)}`,
+        headers: headers[i],
+      });
     }
+    for (let i = 0; i < threads; i++) fleets.push(new FleetThread());
+    const wsBase = () => d.wsUrl("");
     const ts = performance.now();
-    await pool(
-      clients,
-      SETUP_CONCURRENCY,
-      (c) => c.connect(d.wsUrl(`storm-${c.room}`), d.server.origin),
+    await all((t, i) =>
+      t.ask({
+        type: "open",
+        target,
+        resume: o.resume,
+        members: members[i],
+        wsBase: wsBase(),
+        origin: d.server.origin,
+        concurrency: Math.ceil(SETUP_CONCURRENCY / threads),
+      }, "opened")
     );
     const setupConnectMs = performance.now() - ts;
-    log(`${clients.length} sockets open in ${setupConnectMs.toFixed(0)} ms`);
+    log(`${o.sockets} sockets open in ${setupConnectMs.toFixed(0)} ms`);
 
-    // History: member (h mod room size) of each room sends message h.
     if (history > 0) {
       const start = performance.now();
-      let k = 0;
-      const members: StormClient[][] = Array.from({ length: rooms }, () => []);
-      for (const c of clients) members[c.room].push(c);
-      for (let h = 0; h < history; h++) {
-        for (let r = 0; r < rooms; r++, k++) {
-          const sender = members[r][h % members[r].length];
-          const clientId = `${sender.id}-h${h}`;
-          if (sender.send(`storm history ${h}`, clientId)) {
-            roomSent[r].push(clientId);
-          }
-          const due = start + (k * 1000) / SEED_RATE;
-          if (due > performance.now()) await sleep(due - performance.now());
-        }
-      }
-      for (const c of clients) c.goal = roomSent[c.room].length;
-      const deadline = performance.now() + SEED_TIMEOUT_MS;
-      while (
-        clients.some((c) => c.timeline.contiguous < c.goal) &&
-        performance.now() < deadline
-      ) await sleep(50);
-      const behind = clients.filter((c) => c.timeline.contiguous < c.goal);
-      if (behind.length) {
-        throw new Error(`${behind.length} clients never got the history`);
-      }
+      const seeded = await all((t) =>
+        t.ask({
+          type: "seed",
+          history,
+          ratePerSecond: SEED_RATE / threads,
+          timeoutMs: SEED_TIMEOUT_MS,
+        }, "seeded")
+      );
       log(
-        `${k} history messages held by every client after ${
+        `${
+          sum(seeded.map((s) => s.messages))
+        } history messages held by every client after ${
           fmt(performance.now() - start, 0)
         } ms`,
       );
     }
 
     // The restart: every socket gets its 1012 and the server starts again.
-    for (const c of clients) {
-      c.goal = history + posts;
-      c.caughtUpAt = 0;
-    }
-    phase = "restart";
+    await all((t) => t.ask({ type: "restart", posts }, "restarting"));
     const tr = performance.now();
     await d.restart();
     const restartMs = performance.now() - tr;
-    // The old server has exited: a socket whose close has not come yet is
-    // dropped here, so its late close cannot start a second reconnect.
-    let unclosed = 0;
-    for (const c of clients) {
-      if (c.socket) {
-        unclosed++;
-        c.abandon();
-      }
-    }
 
     // The storm.
-    phase = "storm";
-    tally.measuring = true;
     const cpu = cpuMeter(d.pids);
-    t0 = performance.now();
-    for (const c of clients) reconnect(c, 0, restartDelay(restartReason));
-    await Promise.race([allBackP, sleep(STORM_TIMEOUT_MS)]);
-    const tEnd = performance.now();
+    const t0 = sharedNow();
+    const backs = fleets.map((t) => t.back());
+    await all((t) =>
+      t.ask(
+        { type: "storm", wsBase: wsBase(), origin: d.server.origin, t0 },
+        "storming",
+      )
+    );
+    const allBackAt = await Promise.race([
+      Promise.all(backs).then((at) => Math.max(...at)),
+      sleep(STORM_TIMEOUT_MS).then(() => null),
+    ]);
+    const tEnd = sharedNow();
     const cpuFigures = cpu();
-    tally.measuring = false;
-    phase = "done";
-    const allBackMs = back === clients.length ? tEnd - t0 : null;
+    await all((t) => t.ask({ type: "stop" }, "stopped"));
+    const allBackMs = allBackAt === null ? null : allBackAt - t0;
+    // Posts sent late in the storm: let them arrive before the check.
+    await sleep(200);
+    const reports = (await all((t) => t.ask({ type: "report" }, "report")))
+      .map((r) => r.report);
+    const back = sum(reports.map((r) => r.back));
     log(
-      `${back}/${clients.length} back ${
+      `${back}/${o.sockets} back ${
         allBackMs === null ? "(timed out)" : `in ${fmt(allBackMs, 0)} ms`
       }`,
     );
-    // Posts sent late in the storm: let them arrive before the check.
-    await sleep(200);
 
-    const backSamples = new Samples();
-    const liveSamples = new Samples();
-    const catchUpSamples = new Samples();
-    const echoSamples = new Samples();
-    for (const c of clients) {
-      if (c.caughtUpAt) backSamples.push(c.caughtUpAt - t0);
-      if (c.liveAt) liveSamples.push(c.liveAt - t0);
-      if (c.caughtUpAt && c.liveAt) {
-        catchUpSamples.push(c.caughtUpAt - c.liveAt);
+    const samples = (pick: (r: FleetReport) => number[]) => {
+      const s = new Samples();
+      for (const r of reports) for (const v of pick(r)) s.push(v);
+      return s.summary();
+    };
+    const counts = (pick: (r: FleetReport) => Record<string, number>) => {
+      const out: Record<string, number> = {};
+      for (const r of reports) {
+        for (const [k, n] of Object.entries(pick(r))) {
+          out[k] = (out[k] ?? 0) + n;
+        }
       }
-      if (c.postedAt > t0 && c.echoedAt) {
-        echoSamples.push(c.echoedAt - c.postedAt);
-      }
-    }
-    const check: RoomCheck = { missing: 0, duplicated: 0, wrongOrder: 0 };
-    if (target === "roomcast") {
-      for (let r = 0; r < rooms; r++) {
-        const held = clients.filter((c) => c.room === r).map((c) =>
-          c.timeline.messages.map((m) => ({
-            seq: m.seq,
-            clientId: m.clientId ?? "",
-          }))
-        );
-        const found = checkRoom(held, roomSent[r]);
-        check.missing += found.missing;
-        check.duplicated += found.duplicated;
-        check.wrongOrder += found.wrongOrder;
-      }
-    }
+      return out;
+    };
+    const total = (pick: (r: FleetReport) => number) => sum(reports.map(pick));
+    const check: RoomCheck = {
+      missing: total((r) => r.check.missing),
+      duplicated: total((r) => r.check.duplicated),
+      wrongOrder: total((r) => r.check.wrongOrder),
+    };
+    const threadPcts = reports.map((r) => r.threadCpuPct);
     const perReconnect = (pct: number | null) =>
       pct === null
         ? null
-        : (pct / 100) * ((tEnd - t0) / 1000) * 1e6 / clients.length;
-    const serverCpuUsPerReconnect = perReconnect(cpuFigures.serverCpuPct);
-    const serverMainCpuUsPerReconnect = perReconnect(
-      cpuFigures.serverMainCpuPct,
-    );
+        : (pct / 100) * ((tEnd - t0) / 1000) * 1e6 / o.sockets;
     const serverDied = d.server.exited;
-    const restartCloses = Object.fromEntries(tally.closes);
     return {
       target,
       layer: d.layer,
       ok: allBackMs !== null && check.missing === 0 &&
         check.duplicated === 0 && check.wrongOrder === 0 && !serverDied,
-      sockets: clients.length,
+      sockets: o.sockets,
       rooms,
       roomSize: o.roomSize,
       historyPerRoom: history,
       stormPostsPerRoom: posts,
       resume: o.resume,
+      clientThreads: threads,
       setupConnectMs,
       restartMs,
-      restartCloses,
-      restartUnclosed: unclosed,
+      restartCloses: counts((r) => r.restartCloses),
+      restartUnclosed: total((r) => r.restartUnclosed),
       back,
       allBackMs,
-      backMs: backSamples.summary(),
-      liveMs: liveSamples.summary(),
-      catchUpMs: catchUpSamples.summary(),
-      postEchoMs: echoSamples.summary(),
+      backMs: samples((r) => r.backMs),
+      liveMs: samples((r) => r.liveMs),
+      catchUpMs: samples((r) => r.catchUpMs),
+      postEchoMs: samples((r) => r.postEchoMs),
       ...cpuFigures,
-      serverCpuUsPerReconnect,
-      serverMainCpuUsPerReconnect,
-      presenceFrames: tally.presenceFrames,
-      presenceKiB: tally.presenceChars / 1024,
-      welcomes: tally.welcomes,
-      welcomeKiB: tally.welcomeChars / 1024,
-      resumes: tally.resumes,
-      resumedWelcomes: tally.resumedWelcomes,
-      failedAttempts: tally.failedAttempts,
-      stormCloses: Object.fromEntries(stormCloses),
-      errors: Object.fromEntries(tally.errors),
+      clientBusiestThreadCpuPct: threadPcts.includes(null)
+        ? null
+        : Math.max(...(threadPcts as number[])),
+      serverCpuUsPerReconnect: perReconnect(cpuFigures.serverCpuPct),
+      serverMainCpuUsPerReconnect: perReconnect(cpuFigures.serverMainCpuPct),
+      presenceFrames: total((r) => r.presenceFrames),
+      presenceKiB: total((r) => r.presenceChars) / 1024,
+      welcomes: total((r) => r.welcomes),
+      welcomeKiB: total((r) => r.welcomeChars) / 1024,
+      resumes: total((r) => r.resumes),
+      resumedWelcomes: total((r) => r.resumedWelcomes),
+      failedAttempts: total((r) => r.failedAttempts),
+      stormCloses: counts((r) => r.stormCloses),
+      errors: counts((r) => r.errors),
       check,
       serverMetrics: await serverMetrics(d),
       serverDied,
       durationS: 0, // set by the caller, stop included
     };
   } finally {
-    phase = "done";
     await d.stop();
-    for (const c of clients) c.close();
+    for (const t of fleets) t.terminate();
   }
 }
 
@@ -393,13 +338,14 @@ export function bareMainThreadBound(
     | "target"
     | "sockets"
     | "allBackMs"
-    | "clientCpuPct"
+    | "clientBusiestThreadCpuPct"
     | "serverMainCpuUsPerReconnect"
   >[],
 ): { bareMs: number; roomcastRate: number | null } | null {
   const bare = results.find((r) => r.target === "bare");
   if (
-    !bare || !isClientBound(bare.clientCpuPct) || bare.allBackMs === null ||
+    !bare || !isClientBound(bare.clientBusiestThreadCpuPct) ||
+    bare.allBackMs === null ||
     bare.serverMainCpuUsPerReconnect === null
   ) return null;
   const bareMs = bare.sockets * bare.serverMainCpuUsPerReconnect / 1000;
@@ -476,6 +422,12 @@ export function stormTable(results: StormResult[]): string {
         }`
       ),
     ],
+    [
+      "client threads (busiest CPU %)",
+      ...results.map((r) =>
+        `${r.clientThreads} (${fmt(r.clientBusiestThreadCpuPct, 0)})`
+      ),
+    ],
     ["presence frames", ...results.map((r) => count(r.presenceFrames))],
     ["presence KiB (total)", ...results.map((r) => count(r.presenceKiB))],
     ["welcome KiB (total)", ...results.map((r) => count(r.welcomeKiB))],
@@ -539,7 +491,7 @@ export function stormTable(results: StormResult[]): string {
     }
     if (r.serverDied) extra.push("THE SERVER EXITED DURING THE RUN");
     // The bare server's storm is usually bounded by the clients, not by itself.
-    const clientBound = loadGeneratorNote(r.clientCpuPct);
+    const clientBound = loadGeneratorNote(r.clientBusiestThreadCpuPct);
     if (clientBound) extra.push(clientBound);
     if (extra.length) notes.push(`${label(r)}: ${extra.join("; ")}`);
   }

@@ -180,19 +180,19 @@ Deno.test("loadGeneratorNote: only when the clients used enough of a core to be 
   );
 });
 
-Deno.test("bareMainThreadBound: a client-bound bare storm is also estimated at the bare server's own main thread; not a timed-out one", () => {
+Deno.test("bareMainThreadBound: a bare storm whose busiest client thread was near a core is also estimated at the bare server's own main thread; not a timed-out one", () => {
   const roomcast = {
     target: "roomcast" as const,
     sockets: 10_000,
     allBackMs: 6_361,
-    clientCpuPct: 65,
+    clientBusiestThreadCpuPct: 65,
     serverMainCpuUsPerReconnect: 469,
   };
   const bare = {
     target: "bare" as const,
     sockets: 10_000,
     allBackMs: 3_252,
-    clientCpuPct: 92,
+    clientBusiestThreadCpuPct: 92,
     serverMainCpuUsPerReconnect: 166,
   };
   const bound = bareMainThreadBound([roomcast, bare]);
@@ -201,7 +201,7 @@ Deno.test("bareMainThreadBound: a client-bound bare storm is also estimated at t
   assert.equal(bareMainThreadBound([bare])?.roomcastRate, null);
   // Not client-bound, or no CPU figure: the measured time stands alone.
   assert.equal(
-    bareMainThreadBound([roomcast, { ...bare, clientCpuPct: 60 }]),
+    bareMainThreadBound([roomcast, { ...bare, clientBusiestThreadCpuPct: 60 }]),
     null,
   );
   assert.equal(
@@ -430,10 +430,15 @@ Deno.test("parseArgs: storm runs only when named, with its flags", () => {
     "--history=3",
     "--storm-posts=2",
     "--resume=gap",
+    "--storm-threads=3",
   ]);
   assert.ok(!parsed.help);
   if (parsed.help) return;
   assert.deepEqual(parsed.options.scenarios, ["storm"]);
+  assert.equal(parsed.options.stormThreads, 3);
+  const byDefault = parseArgs(["--scenario=storm"]);
+  assert.equal(!byDefault.help && byDefault.options.stormThreads, 2);
+  assert.throws(() => parseArgs(["--storm-threads=0"]), UsageError);
   assert.equal(parsed.options.roomSize, 10);
   assert.equal(parsed.options.history, 3);
   assert.equal(parsed.options.stormPosts, 2);
@@ -510,7 +515,7 @@ Deno.test("checkRoom: each client must hold each message once, at seq 1…n", ()
 
 Deno.test({
   name:
-    "deno task bench --scenario=storm, small: a restart under 100 sockets, every client back with every message once, on Roomcast and bare",
+    "deno task bench --scenario=storm, small: a restart under 100 sockets in 3 client threads, every client back with every message once, on Roomcast and bare",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -520,6 +525,7 @@ Deno.test({
       "--room-size=10",
       "--history=3",
       "--storm-posts=2",
+      "--storm-threads=3",
     ], 240_000);
     const results = report.scenarios.storm.results;
     assert.deepEqual(results.map((r: { target: string }) => r.target), [
@@ -530,6 +536,11 @@ Deno.test({
       assert.equal(r.ok, true, JSON.stringify(r));
       assert.equal(r.back, 100);
       assert.equal(r.restartCloses["1012"], 100, JSON.stringify(r));
+      // Every thread's clients were counted: 10 rooms over 3 threads.
+      assert.equal(r.clientThreads, 3);
+      assert.equal(r.backMs.n, 100);
+      assert.equal(r.welcomes, 100);
+      assert.equal(typeof r.clientBusiestThreadCpuPct, "number");
     }
     const [rc] = results;
     assert.deepEqual(rc.check, { missing: 0, duplicated: 0, wrongOrder: 0 });
