@@ -108,3 +108,31 @@ export function headerField(head: RequestHead, name: string): string | null {
   }
   return found;
 }
+
+/**
+ * A host as a request's `Host` may name it: a registered name or IPv4
+ * address (RFC 3986's unreserved characters) or a bracketed IP literal, with
+ * an optional port. Nothing that would end the authority early (`/`, `?`,
+ * `#`, `@`, `\`) or that a URL parser strips (tabs).
+ */
+const HOST = /^(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/**
+ * The URL of an upgrade request: `http://` its `Host` (`localhost` when
+ * absent) and its target as sent, or null when the host is not a plain
+ * {@link HOST} or the target is not a path (origin form). The target stays
+ * the path even when it begins `//`: resolving it against the host as a
+ * relative reference would take `//evil.example/ws/…` for another host, and
+ * the WebSocket route's Origin check compares with the request's origin.
+ * One string, parsed once by the `Request` made of it.
+ *
+ * @example
+ * ```ts
+ * upgradeUrl(head); // "http://localhost:8000/ws/chat/lobby?after=12"
+ * ```
+ */
+export function upgradeUrl(head: RequestHead): string | null {
+  const host = headerField(head, "host") || "localhost";
+  if (!HOST.test(host) || !head.target.startsWith("/")) return null;
+  return `http://${host}${head.target}`;
+}

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   headEnd,
   headerField,
+  type RequestHead,
   scanRequestHead,
+  upgradeUrl,
 } from "../../lib/net/http_head.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -87,4 +89,38 @@ Deno.test("scanRequestHead: a value a header may not hold is left to the Request
   assert.throws(() =>
     new Request("http://a/ws", { headers: scan.head.fields })
   );
+});
+
+Deno.test("upgradeUrl: the Host and the target as sent; a host that would end the authority early, or a target that is not a path, is refused", () => {
+  const head = (target: string, host?: string): RequestHead => ({
+    method: "GET",
+    target,
+    fields: host === undefined ? [] : [["Host", host]],
+    length: 0,
+  });
+  assert.equal(
+    upgradeUrl(head("/ws/chat/a?after=3", "chat.example:8000")),
+    "http://chat.example:8000/ws/chat/a?after=3",
+  );
+  assert.equal(upgradeUrl(head("/ws", "127.0.0.1")), "http://127.0.0.1/ws");
+  assert.equal(upgradeUrl(head("/ws", "[::1]:80")), "http://[::1]:80/ws");
+  assert.equal(upgradeUrl(head("/ws")), "http://localhost/ws");
+  // `//host/…` stays the path: resolved, it would name another origin.
+  const sneaky = upgradeUrl(head("//evil.example/ws/chat/a", "chat.example"))!;
+  assert.equal(new URL(sneaky).origin, "http://chat.example");
+  assert.equal(new URL(sneaky).pathname, "//evil.example/ws/chat/a");
+  for (
+    const host of [
+      "evil.example/ws",
+      "a@evil.example",
+      "a?b",
+      "a#b",
+      "a\\b",
+      "ev\til",
+      "a b",
+      "a:80:80",
+    ]
+  ) assert.equal(upgradeUrl(head("/ws", host)), null, host);
+  assert.equal(upgradeUrl(head("ws/chat/a", "a")), null);
+  assert.equal(upgradeUrl(head("http://evil.example/ws", "a")), null);
 });

@@ -88,7 +88,7 @@ Deno.test("a closed socket leaves the group: later sends reach only live members
   }
 });
 
-Deno.test("handshake: bad room → 400, no session → 401, foreign or missing Origin → 403", async () => {
+Deno.test("handshake: bad room → 400, no session → 401, foreign or missing Origin → 403, a target naming another host → 404", async () => {
   const server = await startServer();
   try {
     const { cookie } = await server.guest("Ana");
@@ -126,6 +126,16 @@ Deno.test("handshake: bad room → 400, no session → 401, foreign or missing O
       403,
     );
     assert.equal(await handshakeStatus(url("a"), { cookie }), 403);
+    // A target a URL resolver would take for another host is the path it
+    // says (no route), not that host's socket: its Origin passed the check.
+    const port = new URL(server.origin).port;
+    assert.equal(
+      await handshakeStatus(`ws://127.0.0.1:${port}//evil.example/ws/chat/a`, {
+        cookie,
+        origin: "http://evil.example",
+      }),
+      404,
+    );
     assert.equal(
       await handshakeStatus(url("a"), { cookie, origin: server.origin }),
       101,
