@@ -26,6 +26,13 @@ export interface ChatSocket {
    * it is sent `parts.join("")`.
    */
   sendParts?(parts: readonly string[]): void;
+  /**
+   * Holds writes until {@link uncork} (the guarded listener's sockets), so
+   * what is sent as the socket opens goes with the `101` in one write.
+   */
+  cork?(): void;
+  /** Writes what {@link cork} held. */
+  uncork?(): void;
   close(code?: number, reason?: string): void;
   addEventListener(
     type: string,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type FrontEnv, startFront } from "../../lib/net/front.ts";
 import { quietLogger } from "../../lib/log.ts";
+import { headEnd } from "../../lib/net/http_head.ts";
 import { Opcode } from "../../lib/ws/frame.ts";
 import { guestCookie } from "../../support/guest.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
@@ -41,15 +42,23 @@ async function rawSocket(
   }, btoa("0123456789abcdef"))));
   const reader = new ServerFrameReader();
   const buffer = new Uint8Array(4096);
-  let head = "";
-  while (!head.includes("\r\n\r\n")) {
+  // Bytes, not text: the frames that came with the head (the welcome comes
+  // in the 101's write) must reach the reader as sent. A "latin1"
+  // TextDecoder is windows-1252, which changed bytes 0x80–0x9F of them.
+  let received = new Uint8Array(0);
+  let end = -1;
+  while (end < 0) {
     const n = await conn.read(buffer);
     if (n === null) throw new Error("closed during the handshake");
-    head += new TextDecoder("latin1").decode(buffer.subarray(0, n));
+    const joined = new Uint8Array(received.length + n);
+    joined.set(received);
+    joined.set(buffer.subarray(0, n), received.length);
+    received = joined;
+    end = headEnd(received);
   }
+  const head = new TextDecoder().decode(received.subarray(0, end));
   assert.match(head, /^HTTP\/1\.1 101 /);
-  const rest = head.slice(head.indexOf("\r\n\r\n") + 4);
-  reader.push(Uint8Array.from(rest, (c) => c.charCodeAt(0)));
+  reader.push(received.subarray(end));
   return { conn, reader };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../../lib/ws/frame.ts";
 import {
+  CORK_MAX_MS,
   GuardedWebSocket,
   ReadyState,
   type SocketOptions,
@@ -23,6 +24,20 @@ async function pair(options: Partial<SocketOptions> = {}) {
     Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
   ]);
   listener.close();
+  /** The size of every write the socket made: its connection counts them. */
+  const writes: number[] = [];
+  const counted = new Proxy(server, {
+    get(target, key) {
+      if (key === "write") {
+        return (bytes: Uint8Array) => {
+          writes.push(bytes.length);
+          return target.write(bytes);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
   const fails: unknown[][] = [];
   let finished = 0;
   const socket = new GuardedWebSocket({
@@ -68,7 +83,10 @@ async function pair(options: Partial<SocketOptions> = {}) {
     next,
     ended,
     finished: () => finished,
-    attach: () => socket.attach(server),
+    writes,
+    /** Attaches the socket, with `preamble` (a `101`) as its first write. */
+    attach: (preamble?: Uint8Array) =>
+      socket.attach(counted, undefined, preamble),
   };
 }
 
@@ -276,4 +294,78 @@ Deno.test("GuardedWebSocket: sendParts sends one text message as fragments, in o
   socket.close(1000);
   await next((f) => f.opcode === Opcode.close);
   peer.close();
+});
+
+/** Reads from `peer` until `length` bytes came. */
+async function readBytes(peer: Deno.Conn, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let at = 0;
+  while (at < length) {
+    const n = await peer.read(out.subarray(at));
+    if (n === null) throw new Error("connection ended");
+    at += n;
+  }
+  return out;
+}
+
+/** One turn of the event loop: a flush due on a microtask has had its chance. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+Deno.test("GuardedWebSocket: corked from its open listener, the 101 and what is sent before uncork go in one write", async () => {
+  const { socket, peer, next, attach, writes } = await pair();
+  const preamble = utf8("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  socket.addEventListener("open", () => socket.cork(), { once: true });
+  attach(preamble);
+  socket.send("welcome");
+  await nextTurn();
+  assert.deepEqual(writes, [], "nothing written while corked");
+  socket.sendParts(["pres", "ence"]);
+  socket.uncork();
+  assert.equal(writes.length, 1);
+  assert.deepEqual(await readBytes(peer, preamble.length), preamble);
+  const welcome = await next((f) => f.opcode === Opcode.text);
+  assert.equal(new TextDecoder().decode(welcome.payload), "welcome");
+  const first = await next(() => true);
+  const second = await next(() => true);
+  assert.equal(
+    new TextDecoder().decode(first.payload) +
+      new TextDecoder().decode(second.payload),
+    "presence",
+  );
+  // Uncorked, a send is written on its own again.
+  socket.send("live");
+  await next((f) => f.opcode === Opcode.text);
+  assert.equal(writes.length, 2);
+  socket.close();
+  peer.close();
+});
+
+Deno.test("GuardedWebSocket: a cork does not hold a close, and the heartbeat ends a cork older than CORK_MAX_MS", async () => {
+  const closing = await pair();
+  closing.socket.addEventListener("open", () => closing.socket.cork());
+  closing.attach(utf8("101\r\n"));
+  closing.socket.send("held");
+  closing.socket.close(4000, "bye");
+  await readBytes(closing.peer, 5);
+  const held = await closing.next((f) => f.opcode === Opcode.text);
+  assert.equal(new TextDecoder().decode(held.payload), "held");
+  const close = await closing.next((f) => f.opcode === Opcode.close);
+  assert.equal(closeCodeOf(close.payload), 4000);
+  closing.peer.close();
+
+  const stuck = await pair();
+  stuck.socket.addEventListener("open", () => stuck.socket.cork());
+  stuck.attach(utf8("101\r\n"));
+  stuck.socket.send("late");
+  const now = Date.now();
+  stuck.socket.heartbeat(now + CORK_MAX_MS - 1_000);
+  await nextTurn();
+  assert.deepEqual(stuck.writes, [], "still corked");
+  stuck.socket.heartbeat(now + CORK_MAX_MS + 1);
+  assert.equal(stuck.writes.length, 1);
+  await readBytes(stuck.peer, 5);
+  const late = await stuck.next((f) => f.opcode === Opcode.text);
+  assert.equal(new TextDecoder().decode(late.payload), "late");
+  stuck.socket.close();
+  stuck.peer.close();
 });

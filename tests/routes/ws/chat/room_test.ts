@@ -8,6 +8,7 @@ import { CloseCode } from "../../../../lib/shared.ts";
 import { startServer } from "../../../_helpers/server.ts";
 import {
   handshakeStatus,
+  openRawSocket,
   refusedHandshake,
   TestClient,
 } from "../../../_helpers/ws_client.ts";
@@ -496,3 +497,23 @@ for (const LISTENER of ["guarded", "deno"]) {
     }
   });
 }
+
+Deno.test("the welcome comes in the 101's write: a socket's first read after its handshake holds the welcome", async () => {
+  const server = await startServer();
+  try {
+    const { cookie } = await server.guest("Ana");
+    const { conn, status, rest } = await openRawSocket(
+      server.wsUrl("one-write"),
+      { cookie, origin: server.origin },
+    );
+    conn.close();
+    assert.equal(status, 101);
+    // A server text frame (FIN, unmasked), its length in 7 or 7+16 bits.
+    assert.equal(rest[0], 0x81, `bytes after the 101: ${rest.length}`);
+    const start = (rest[1] & 0x7f) === 126 ? 4 : 2;
+    const text = new TextDecoder().decode(rest.subarray(start));
+    assert.ok(text.startsWith('{"type":"welcome"'), text.slice(0, 40));
+  } finally {
+    await server.close();
+  }
+});
