@@ -138,6 +138,27 @@ interface Relay {
 }
 
 /**
+ * The relay whose upstream connection `peer` is, as the in-process HTTP
+ * server sees it: `relays` are keyed by that connection's local port, and the
+ * address must match too — a local process connecting from 127.0.0.2 with a
+ * live relay's port number was taken for it (and given its client's address).
+ *
+ * @example
+ * ```ts
+ * relayFrom(relays, info.remoteAddr); // undefined: not one of ours
+ * ```
+ */
+export function relayFrom<R extends { upstream: Deno.Conn }>(
+  relays: ReadonlyMap<number, R>,
+  peer: Deno.NetAddr,
+): R | undefined {
+  const relay = relays.get(peer.port);
+  if (!relay) return undefined;
+  const own = relay.upstream.localAddr as Deno.NetAddr;
+  return own.hostname === peer.hostname ? relay : undefined;
+}
+
+/**
  * Starts the guarded listener on `hostname:port` and its in-process HTTP
  * server.
  *
@@ -254,7 +275,7 @@ class GuardedListener implements Front {
       port: 0,
       onListen: () => {},
     }, (req, info) => {
-      const relay = this.#relays.get(info.remoteAddr.port);
+      const relay = relayFrom(this.#relays, info.remoteAddr);
       // Only the relay talks to this server: anyone else on this host is turned away.
       if (!relay) return new Response("not found", { status: 404 });
       const env: FrontEnv = {
@@ -319,6 +340,7 @@ class GuardedListener implements Front {
         const scan = scanRequestHead(
           buffer.subarray(0, length),
           this.#limits.maxHeadBytes,
+          length - n,
         );
         if (scan.kind === "incomplete") continue;
         if (scan.kind === "too_large") {

@@ -46,6 +46,14 @@ export type FrameEvent =
 const MAX_HEADER_BYTES = 14;
 /** Control frames carry at most this much (RFC 6455 §5.5). */
 const MAX_CONTROL_PAYLOAD = 125;
+/**
+ * Frames one message may come in. Browsers and Deno send a message whole;
+ * each fragment held costs memory beyond its bytes (an empty one ~370 bytes
+ * of heap), so without a count a peer grew the heap to 7.4 GiB with 20 M
+ * empty fragments (114 MiB sent) and the process died. A message in more
+ * is refused as too big (1009).
+ */
+export const MAX_FRAGMENTS = 64;
 
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -231,6 +239,9 @@ export class FrameReader {
     } else if (opcode === Opcode.continuation) {
       if (this.#messageOpcode === 0) {
         return fail(FailCode.protocol, "continuation without a message");
+      }
+      if (this.#fragments.length >= MAX_FRAGMENTS) {
+        return fail(FailCode.tooBig, "message in too many fragments");
       }
     } else if (opcode === Opcode.text || opcode === Opcode.binary) {
       if (this.#messageOpcode !== 0) {

@@ -96,6 +96,18 @@ const dirty = new Set<GuardedWebSocket>();
 let flushScheduled = false;
 
 /**
+ * Most a socket may have waiting to be written, payload plus
+ * {@link QUEUED_FRAME_COST} per frame; past it the peer is not reading and the
+ * connection is dropped (a close frame would wait behind the rest). The chat
+ * closes a slow reader at 1 MiB (1013) before this; it is the bound for what
+ * the socket sends by itself: a peer that sent 10 M pings and read nothing
+ * had 3.2 GiB of pongs queued.
+ */
+export const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** What a queued frame costs beyond its payload (its `Uint8Array` and backing store). */
+const QUEUED_FRAME_COST = 128;
+
+/**
  * Longest a {@link GuardedWebSocket.cork} holds a socket's writes (the `101`
  * among them), released by {@link GuardedWebSocket.heartbeat}: well inside
  * the 20 s Firefox gives a WebSocket handshake before it fails it.
@@ -160,6 +172,8 @@ export class GuardedWebSocket extends EventTarget {
   #pinged = false;
   /** When {@link cork} began holding writes (ms, `Date.now()`); 0: not corked. */
   #corkedAt = 0;
+  /** The last pong queued: a ping while it waits replaces it (RFC 6455 §5.5.3). */
+  #pong: Uint8Array | null = null;
 
   constructor(readonly options: SocketOptions) {
     super();
@@ -392,9 +406,7 @@ export class GuardedWebSocket extends EventTarget {
           );
           break;
         case "ping":
-          if (this.#state === ReadyState.open) {
-            this.#enqueue(encodeFrame(Opcode.pong, event.data));
-          }
+          if (this.#state === ReadyState.open) this.#queuePong(event.data);
           break;
         case "pong":
           break;
@@ -408,7 +420,16 @@ export class GuardedWebSocket extends EventTarget {
           }
           this.#clean = true;
           this.#finishWhenWritten = true;
-          if (!this.#writing && this.#queue.length === 0) this.#finish();
+          if (!this.#writing && this.#queue.length === 0) {
+            this.#finish();
+          } else {
+            // A peer that closes and stops reading must not hold the socket:
+            // what waits for it is given up after the close timeout.
+            this.#closeTimer ??= setTimeout(
+              () => this.#finish(),
+              this.options.closeTimeoutMs,
+            );
+          }
           return;
         case "fail":
           this.options.onFail?.(this, event.code, event.reason, event.bytes);
@@ -424,9 +445,31 @@ export class GuardedWebSocket extends EventTarget {
     }
   }
 
+  /** Answers a ping: the pong replaces one still waiting, so a ping flood queues one. */
+  #queuePong(data: Uint8Array): void {
+    const pong = encodeFrame(Opcode.pong, data);
+    const waiting = this.#pong === null
+      ? -1
+      : this.#queue.lastIndexOf(this.#pong);
+    this.#pong = pong;
+    if (waiting < 0) {
+      this.#enqueue(pong);
+      return;
+    }
+    this.#buffered += pong.length - this.#queue[waiting].length;
+    this.#queue[waiting] = pong;
+  }
+
   #enqueue(frame: Uint8Array): void {
     if (this.#finished || !this.#conn) return;
     this.#buffered += frame.length;
+    if (
+      this.#buffered + this.#queue.length * QUEUED_FRAME_COST >
+        MAX_QUEUED_BYTES
+    ) {
+      this.#finish();
+      return;
+    }
     this.#queue.push(frame);
     // While a write is in flight, its completion takes what queued meanwhile.
     if (!this.#writing) scheduleFlush(this);

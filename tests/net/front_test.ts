@@ -5,7 +5,7 @@
  * Each test's load is fixed in count and ends by itself.
  */
 import assert from "node:assert/strict";
-import { type FrontEnv, startFront } from "../../lib/net/front.ts";
+import { type FrontEnv, relayFrom, startFront } from "../../lib/net/front.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { headEnd } from "../../lib/net/http_head.ts";
 import { Opcode } from "../../lib/ws/frame.ts";
@@ -490,4 +490,21 @@ Deno.test("a burst of connections larger than Deno's default listen queue waits 
     }
     await server.kill();
   }
+});
+
+Deno.test("relayFrom: the in-process server takes a peer for a relay only from the relay's own address and port", () => {
+  const addr = (hostname: string, port: number): Deno.NetAddr => ({
+    transport: "tcp",
+    hostname,
+    port,
+  });
+  const relay = { upstream: { localAddr: addr("127.0.0.1", 40_000) } };
+  const relays = new Map([[
+    40_000,
+    relay as unknown as { upstream: Deno.Conn },
+  ]]);
+  assert.equal(relayFrom(relays, addr("127.0.0.1", 40_000)), relay);
+  // The same port from another loopback address is someone else.
+  assert.equal(relayFrom(relays, addr("127.0.0.2", 40_000)), undefined);
+  assert.equal(relayFrom(relays, addr("127.0.0.1", 40_001)), undefined);
 });

@@ -124,3 +124,19 @@ Deno.test("upgradeUrl: the Host and the target as sent; a host that would end th
   assert.equal(upgradeUrl(head("ws/chat/a", "a")), null);
   assert.equal(upgradeUrl(head("http://evil.example/ws", "a")), null);
 });
+
+Deno.test("scanRequestHead: resumed where the last read left off, a head sent a byte at a time is found at its last byte, as if sent at once", () => {
+  const raw = bytes(
+    "GET /ws/chat/a HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\nrest",
+  );
+  const whole = scanRequestHead(raw, 1024);
+  let found = -1;
+  for (let length = 1; length <= raw.length && found < 0; length++) {
+    const scan = scanRequestHead(raw.subarray(0, length), 1024, length - 1);
+    if (scan.kind === "complete") {
+      found = length;
+      assert.deepEqual(scan, whole);
+    } else assert.equal(scan.kind, "incomplete");
+  }
+  assert.equal(found, raw.length - "rest".length);
+});

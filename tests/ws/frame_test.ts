@@ -8,6 +8,7 @@ import {
   type FrameEvent,
   FrameReader,
   MAX_CLOSE_REASON_BYTES,
+  MAX_FRAGMENTS,
   Opcode,
 } from "../../lib/ws/frame.ts";
 import {
@@ -137,6 +138,30 @@ Deno.test("FrameReader: fragments count together toward the limit; the limit its
     bytes: 11,
   }]);
   assert.equal(over.heldBytes, 0);
+});
+
+Deno.test("FrameReader: a message may come in MAX_FRAGMENTS frames; one more, even empty, fails it with 1009", () => {
+  const fragments = (n: number) => [
+    clientFrame(Opcode.text, utf8("a"), { fin: false }),
+    ...Array.from(
+      { length: n - 2 },
+      () => clientFrame(Opcode.continuation, new Uint8Array(0), { fin: false }),
+    ),
+    clientFrame(Opcode.continuation, utf8("b")),
+  ];
+  const whole = new FrameReader(1_000);
+  assert.deepEqual(
+    fragments(MAX_FRAGMENTS).flatMap((f) => whole.push(f)),
+    [{ kind: "text", data: "ab" }],
+  );
+  const flood = new FrameReader(1_000);
+  const events = fragments(MAX_FRAGMENTS + 1).flatMap((f) => flood.push(f));
+  assert.deepEqual(events, [{
+    kind: "fail",
+    code: FailCode.tooBig,
+    reason: "message in too many fragments",
+  }]);
+  assert.ok(flood.failed);
 });
 
 Deno.test("FrameReader: an unfinished fragment holds only what arrived, at most the limit", () => {

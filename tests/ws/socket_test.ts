@@ -3,6 +3,7 @@ import { Opcode } from "../../lib/ws/frame.ts";
 import {
   CORK_MAX_MS,
   GuardedWebSocket,
+  MAX_QUEUED_BYTES,
   ReadyState,
   type SocketOptions,
 } from "../../lib/ws/socket.ts";
@@ -368,4 +369,64 @@ Deno.test("GuardedWebSocket: a cork does not hold a close, and the heartbeat end
   assert.equal(new TextDecoder().decode(late.payload), "late");
   stuck.socket.close();
   stuck.peer.close();
+});
+
+Deno.test("GuardedWebSocket: a ping flood from a peer that does not read queues one pong, answering the latest ping", async () => {
+  const { socket, peer, attach, next } = await pair();
+  attach();
+  const pings = Array.from(
+    { length: 2_000 },
+    (_, i) => clientFrame(Opcode.ping, utf8(`p${i}`)),
+  );
+  const message = new Promise<void>((resolve) =>
+    socket.addEventListener("message", () => resolve(), { once: true })
+  );
+  // The pings, then a message: once it is dispatched, every ping was handled.
+  const flood = new Uint8Array(pings.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pings) flood.set(p, (at += p.length) - p.length);
+  await peer.write(flood);
+  await peer.write(clientFrame(Opcode.text, utf8("after")));
+  await message;
+  // At most the pong being written and the one waiting: not 2,000.
+  assert.ok(socket.bufferedAmount <= 2 * 8, `${socket.bufferedAmount} queued`);
+  const pongs: string[] = [];
+  while (pongs.at(-1) !== "p1999") {
+    const pong = await next((f) => f.opcode === Opcode.pong);
+    pongs.push(new TextDecoder().decode(pong.payload));
+  }
+  assert.ok(pongs.length < 2_000, `${pongs.length} pongs`);
+  socket.close();
+  peer.close();
+});
+
+Deno.test("GuardedWebSocket: more than MAX_QUEUED_BYTES waiting to be written drops the connection", async () => {
+  const { socket, attach, closed, ended, peer } = await pair();
+  attach();
+  const chunk = "x".repeat(1024 * 1024);
+  for (let sent = 0; sent <= MAX_QUEUED_BYTES; sent += chunk.length) {
+    socket.send(chunk);
+  }
+  assert.equal(socket.readyState, ReadyState.closed);
+  assert.equal((await closed).code, 1006);
+  await ended();
+  peer.close();
+});
+
+Deno.test("GuardedWebSocket: a peer that sends its close and stops reading is dropped after closeTimeoutMs", async () => {
+  const { socket, peer, attach, closed } = await pair({ closeTimeoutMs: 300 });
+  attach();
+  // More than the kernel's buffers take while the peer reads nothing.
+  const chunk = "x".repeat(1024 * 1024);
+  for (let i = 0; i < 7; i++) socket.send(chunk);
+  await nextTurn();
+  await peer.write(clientFrame(Opcode.close, new Uint8Array([0x03, 0xe8])));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"still open">((resolve) => {
+    timer = setTimeout(() => resolve("still open"), 5_000);
+  });
+  const outcome = await Promise.race([closed, deadline]);
+  clearTimeout(timer);
+  assert.notEqual(outcome, "still open");
+  peer.close();
 });
