@@ -83,6 +83,7 @@ export async function startInstance(
     settings,
     log: services.log,
     onDrop: (reason) => services.metrics.drop(`net_${reason}`),
+    sharedAddress: (hostname) => services.trustedProxies.has(hostname),
   });
   const { hostname, port } = server.addr;
   const shown = hostname === "0.0.0.0" ? "localhost" : hostname;

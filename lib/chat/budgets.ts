@@ -18,6 +18,7 @@ import {
   PING_RATE_PER_S,
   READ_BURST,
   READ_RATE_PER_S,
+  takeAll,
   TYPING_BURST,
   TYPING_RATE_PER_S,
 } from "./rate_limit.ts";
@@ -32,8 +33,12 @@ export interface Budgets {
   messagesPerRoom: KeyedBuckets;
   /** History reads per person (user id, or `ip:<address>` when signed out). */
   reads: KeyedBuckets;
+  /** History reads per client address: {@link addressShare} people's worth. */
+  readsPerAddress: KeyedBuckets;
   /** `typing` frames per person (relayed to the room, so per person, not per tab). */
   typing: KeyedBuckets;
+  /** `typing` frames per client address: {@link addressShare} people's worth. */
+  typingPerAddress: KeyedBuckets;
   /** `ping` frames per person. */
   pings: KeyedBuckets;
   /** New sockets per client address; null when `CONNECTS_PER_IP_PER_MINUTE=0`. */
@@ -57,6 +62,7 @@ function perWindow(count: number, windowSeconds: number): KeyedBuckets | null {
  * ```
  */
 export function createBudgets(limits: LimitsConfig): Budgets {
+  const share = addressShare(limits);
   return {
     messages: new KeyedBuckets(
       limits.rateLimitBurst,
@@ -71,7 +77,15 @@ export function createBudgets(limits: LimitsConfig): Budgets {
       limits.roomMessagesPerSecond,
     ),
     reads: new KeyedBuckets(READ_BURST, READ_RATE_PER_S),
+    readsPerAddress: new KeyedBuckets(
+      READ_BURST * share,
+      READ_RATE_PER_S * share,
+    ),
     typing: new KeyedBuckets(TYPING_BURST, TYPING_RATE_PER_S),
+    typingPerAddress: new KeyedBuckets(
+      TYPING_BURST * share,
+      TYPING_RATE_PER_S * share,
+    ),
     pings: new KeyedBuckets(PING_BURST, PING_RATE_PER_S),
     connects: perWindow(limits.connectsPerIpPerMinute, 60),
     guests: perWindow(limits.guestsPerIpPerHour, 3600),
@@ -81,4 +95,38 @@ export function createBudgets(limits: LimitsConfig): Budgets {
 /** The key of the read budget: the person, or their address when signed out. */
 export function readerKey(userId: string | undefined, address: string): string {
   return userId ?? `ip:${address}`;
+}
+
+/**
+ * How many people one client address counts as, for the budgets a person has
+ * that are also held per address (reads, typing): as many as its messages
+ * allow (`MESSAGES_PER_IP_PER_SECOND` ÷ `RATE_LIMIT_PER_SECOND`, 10 by
+ * default). Guests are free to make — 60 an hour from one address — so a
+ * per-person budget alone multiplied: 10 guests from one address read 200
+ * history pages in one burst and sent 50 `typing` frames to a room in 5 s.
+ *
+ * @example
+ * ```ts
+ * addressShare({ messagesPerIpPerSecond: 20, rateLimitPerSecond: 2 }); // 10
+ * ```
+ */
+export function addressShare(
+  limits: Pick<LimitsConfig, "messagesPerIpPerSecond" | "rateLimitPerSecond">,
+): number {
+  return Math.max(1, limits.messagesPerIpPerSecond / limits.rateLimitPerSecond);
+}
+
+/**
+ * Takes a history read for `reader` ({@link readerKey}) at `address`, from the
+ * person's budget and the address's; 0, or the wait in ms.
+ */
+export function takeRead(
+  budgets: Pick<Budgets, "reads" | "readsPerAddress">,
+  reader: string,
+  address: string,
+): number {
+  return takeAll([
+    [budgets.reads, reader],
+    [budgets.readsPerAddress, address],
+  ]);
 }

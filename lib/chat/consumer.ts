@@ -60,12 +60,13 @@ import {
 import { sharedReads, type WelcomePage } from "./room_reads.ts";
 import type { ChatSocket } from "../ws/upgrade.ts";
 import type { PresenceTracker } from "./presence_tracker.ts";
-import type { Budgets } from "./budgets.ts";
+import { type Budgets, takeRead } from "./budgets.ts";
 import {
   INVALID_BURST,
   INVALID_RATE_PER_S,
   type KeyedBuckets,
   MAX_RATE_VIOLATIONS,
+  takeAll,
   TokenBucket,
 } from "./rate_limit.ts";
 
@@ -604,7 +605,11 @@ class Connection implements Channel, EventListenerObject {
    * `retryAfter`) and counts toward a flood.
    */
   #readAllowed(type: "resume" | "history"): boolean {
-    const wait = this.deps.budgets.reads.take(this.scope.user.id);
+    const wait = takeRead(
+      this.deps.budgets,
+      this.scope.user.id,
+      this.scope.ip,
+    );
     if (wait === 0) return true;
     this.deps.metrics.drop("rate_limited");
     this.#refuse(rateLimited(wait), { type });
@@ -616,8 +621,11 @@ class Connection implements Channel, EventListenerObject {
    * budget the frame is dropped without a word: a person never causes it
    * (clients throttle these), so a warning would only confuse them.
    */
-  #takeQuietly(budget: KeyedBuckets): boolean {
-    if (budget.take(this.scope.user.id) === 0) return true;
+  #takeQuietly(budget: KeyedBuckets, perAddress?: KeyedBuckets): boolean {
+    const wait = perAddress
+      ? takeAll([[budget, this.scope.user.id], [perAddress, this.scope.ip]])
+      : budget.take(this.scope.user.id);
+    if (wait === 0) return true;
     this.deps.metrics.drop("rate_limited");
     this.#overBudget();
     return false;
@@ -948,7 +956,8 @@ class Connection implements Channel, EventListenerObject {
           this.#mutedUntil !== undefined &&
           (this.#mutedUntil === null || this.#mutedUntil > Date.now())
         ) return;
-        if (!this.#takeQuietly(this.deps.budgets.typing)) return;
+        const { typing, typingPerAddress } = this.deps.budgets;
+        if (!this.#takeQuietly(typing, typingPerAddress)) return;
         await layer.groupSend(room, {
           type: "typing",
           userId: user.id,

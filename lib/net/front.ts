@@ -35,7 +35,7 @@ import {
   type SocketOptions,
 } from "../ws/socket.ts";
 import type { UpgradeEnv, Upgrader, UpgradeResult } from "../ws/upgrade.ts";
-import { ConnectionBudget, Cost } from "./budget.ts";
+import { AddressBudget, addressKey, ConnectionBudget, Cost } from "./budget.ts";
 import {
   headerField,
   type RequestHead,
@@ -68,6 +68,8 @@ export interface FrontLimits {
   maxMessageBytes: number;
   /** Longest wait for a peer's close frame after ours, ms. */
   closeTimeoutMs: number;
+  /** Client connections one address (an IPv6 /64) may hold at once; 0: no cap. */
+  maxConnectionsPerAddress: number;
 }
 
 /** What the app's handler gets as its environment (Hono's `c.env`). */
@@ -79,6 +81,7 @@ export interface FrontEnv extends UpgradeEnv {
 /** Why a connection was refused or cut, for metrics. */
 export type FrontDrop =
   | "budget"
+  | "address_budget"
   | "head_timeout"
   | "head_too_large"
   | "relay_timeout"
@@ -97,6 +100,12 @@ export interface FrontOptions {
   log: Logger;
   /** Counts refusals and cuts (metrics). */
   onDrop?: (reason: FrontDrop) => void;
+  /**
+   * Addresses many clients share (trusted proxies): not held to
+   * `maxConnectionsPerAddress`, which the app's own per-client limits stand
+   * in for behind them.
+   */
+  sharedAddress?: (hostname: string) => boolean;
 }
 
 /** Counters of a running front. */
@@ -184,7 +193,11 @@ class GuardedListener implements Front {
   readonly #budget: ConnectionBudget;
   /** Relays by the local port of their upstream connection: the HTTP server's `remoteAddr.port`. */
   readonly #relays = new Map<number, Relay>();
-  readonly #sockets = new Set<GuardedWebSocket>();
+  /** Open sockets, with the client connection each is on. */
+  readonly #sockets = new Map<GuardedWebSocket, Deno.Conn>();
+  readonly #perAddress: AddressBudget;
+  /** The address key of each open client connection held to its address's share. */
+  readonly #addressKeys = new Map<Deno.Conn, string>();
   /**
    * Connections whose request head has not all come, with the time (ms since
    * the epoch) they must have it by: the sweep closes them after it, so a
@@ -192,6 +205,13 @@ class GuardedListener implements Front {
    * the main thread per connect in a reconnect storm's profile).
    */
   readonly #pendingHeads = new Map<Deno.Conn, number>();
+  /**
+   * Connections being sent the app's answer to an upgrade it refused (any
+   * request saying `Upgrade: websocket` comes this way, a page or a file
+   * too), with the time it must be written by: a peer that does not read
+   * must not hold the answer, and its connection, for ever.
+   */
+  readonly #answering = new Map<Deno.Conn, number>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #lastLogged = new Map<string, number>();
   /** Socket options by idle timeout (ms): one object for all sockets alike. */
@@ -210,6 +230,9 @@ class GuardedListener implements Front {
       connections: options.limits.maxConnections,
       descriptors: options.limits.maxDescriptors,
     });
+    this.#perAddress = new AddressBudget(
+      options.limits.maxConnectionsPerAddress,
+    );
     this.#listener = Deno.listen({
       hostname: options.hostname,
       port: options.port,
@@ -247,9 +270,12 @@ class GuardedListener implements Front {
       this.#listener.close();
     } catch { /* closed */ }
     for (const conn of this.#pendingHeads.keys()) closeQuietly(conn);
+    for (const conn of this.#answering.keys()) closeQuietly(conn);
     await this.#internal.shutdown().catch(() => {});
     for (const relay of this.#relays.values()) this.#closeRelay(relay);
-    for (const socket of this.#sockets) socket.close(1001, "server stopping");
+    for (const socket of this.#sockets.keys()) {
+      socket.close(1001, "server stopping");
+    }
     // Each closing socket ends within its close timeout: wait for the last.
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => this.#allClosed = resolve);
@@ -306,16 +332,46 @@ class GuardedListener implements Front {
         await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
         continue;
       }
-      if (!this.#budget.admit()) {
-        closeQuietly(conn);
-        this.#drop("budget");
-        this.#warnSometimes("net.refused_budget");
-        continue;
-      }
+      if (!this.#admit(conn)) continue;
       this.#serve(conn).catch((err) => {
         this.#log.error("net.connection_failed", { error: String(err) });
       });
     }
+  }
+
+  /**
+   * Counts `conn` against the budget and its address's share, or closes it:
+   * refused connections are accepted and closed at once.
+   */
+  #admit(conn: Deno.TcpConn): boolean {
+    const hostname = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const key = this.#options.sharedAddress?.(hostname)
+      ? null
+      : addressKey(hostname);
+    if (key !== null && !this.#perAddress.take(key)) {
+      closeQuietly(conn);
+      this.#drop("address_budget");
+      this.#warnSometimes("net.refused_address_budget");
+      return false;
+    }
+    if (!this.#budget.admit()) {
+      if (key !== null) this.#perAddress.give(key);
+      closeQuietly(conn);
+      this.#drop("budget");
+      this.#warnSometimes("net.refused_budget");
+      return false;
+    }
+    if (key !== null) this.#addressKeys.set(conn, key);
+    return true;
+  }
+
+  /** A client connection that used `descriptors` closed. */
+  #release(conn: Deno.Conn, descriptors: number): void {
+    this.#budget.release(descriptors);
+    const key = this.#addressKeys.get(conn);
+    if (key === undefined) return;
+    this.#addressKeys.delete(conn);
+    this.#perAddress.give(key);
   }
 
   /** Reads the first request head, then upgrades or relays. */
@@ -368,7 +424,7 @@ class GuardedListener implements Front {
       await this.#relay(conn, buffer.subarray(0, length));
     } else {
       closeQuietly(conn);
-      this.#budget.release(Cost.socket);
+      this.#release(conn, Cost.socket);
     }
   }
 
@@ -390,7 +446,7 @@ class GuardedListener implements Front {
     } catch {
       await writeAll(conn, plainResponse(400, "Bad Request")).catch(() => {});
       closeQuietly(conn);
-      this.#budget.release(Cost.socket);
+      this.#release(conn, Cost.socket);
       return;
     }
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
@@ -417,14 +473,14 @@ class GuardedListener implements Front {
     if (accepted && accepted.readyState !== ReadyState.connecting) {
       // The app closed it before it opened.
       closeQuietly(conn);
-      this.#budget.release(Cost.socket);
+      this.#release(conn, Cost.socket);
       return;
     }
     if (accepted && response.status < 300 && !this.#closing) {
       response.body?.cancel();
       const accept = acceptKey(request.headers.get("sec-websocket-key") ?? "");
       conn.setNoDelay(true);
-      this.#sockets.add(accepted);
+      this.#sockets.set(accepted, conn);
       // The 101 is the socket's first write, so it opens without waiting for it.
       accepted.attach(
         conn,
@@ -434,9 +490,11 @@ class GuardedListener implements Front {
       return;
     }
     accepted?.abort();
+    this.#answering.set(conn, Date.now() + this.#limits.requestTimeoutMs);
     await writeAll(conn, await serializeResponse(response)).catch(() => {});
+    this.#answering.delete(conn);
     closeQuietly(conn);
-    this.#budget.release(Cost.socket);
+    this.#release(conn, Cost.socket);
   }
 
   /** A socket with the options shared by every socket of its idle timeout. */
@@ -460,7 +518,10 @@ class GuardedListener implements Front {
         },
         onFinished: (socket) => {
           // Released once the socket was attached (a socket that never opened is released by #upgrade).
-          if (this.#sockets.delete(socket)) this.#budget.release(Cost.socket);
+          const conn = this.#sockets.get(socket);
+          if (conn && this.#sockets.delete(socket)) {
+            this.#release(conn, Cost.socket);
+          }
           if (this.#sockets.size === 0) this.#allClosed?.();
         },
       };
@@ -478,7 +539,7 @@ class GuardedListener implements Front {
         () => {},
       );
       closeQuietly(conn);
-      this.#budget.release(Cost.socket);
+      this.#release(conn, Cost.socket);
       return;
     }
     let upstream: Deno.TcpConn;
@@ -493,7 +554,7 @@ class GuardedListener implements Front {
         () => {},
       );
       closeQuietly(conn);
-      this.#budget.release(Cost.relayed);
+      this.#release(conn, Cost.relayed);
       return;
     }
     const port = (upstream.localAddr as Deno.NetAddr).port;
@@ -519,7 +580,7 @@ class GuardedListener implements Front {
     await Promise.all([toServer, toClient]);
     this.#closeRelay(relay);
     this.#relays.delete(port);
-    this.#budget.release(Cost.relayed);
+    this.#release(conn, Cost.relayed);
   }
 
   #closeRelay(relay: Relay): void {
@@ -537,6 +598,12 @@ class GuardedListener implements Front {
       this.#drop("head_timeout");
       closeQuietly(conn);
     }
+    for (const [conn, deadline] of this.#answering) {
+      if (now < deadline) continue;
+      this.#answering.delete(conn);
+      this.#drop("relay_timeout");
+      closeQuietly(conn);
+    }
     const { idleTimeoutMs, requestTimeoutMs } = this.#limits;
     for (const relay of this.#relays.values()) {
       const late = relay.awaitingSince > 0
@@ -547,7 +614,7 @@ class GuardedListener implements Front {
         this.#closeRelay(relay);
       }
     }
-    for (const socket of this.#sockets) socket.heartbeat(now);
+    for (const socket of this.#sockets.keys()) socket.heartbeat(now);
   }
 }
 

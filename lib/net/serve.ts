@@ -27,6 +27,8 @@ export interface ServeAppOptions {
   settings: ListenerSettings;
   log: Logger;
   onDrop?: (reason: FrontDrop) => void;
+  /** Addresses many clients share (trusted proxies): no per-address cap for them. */
+  sharedAddress?: (hostname: string) => boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export function serveApp(
       limits: settings.limits,
       log,
       onDrop: options.onDrop,
+      sharedAddress: options.sharedAddress,
     });
     return {
       addr: front.addr,

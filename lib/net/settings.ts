@@ -11,6 +11,7 @@
  * | `HTTP_HEADERS_TIMEOUT_MS` | 5000                   | a new connection's first request head must arrive within this |
  * | `HTTP_IDLE_TIMEOUT_MS`    | 5000                   | an HTTP connection with no traffic is closed after this |
  * | `HTTP_REQUEST_TIMEOUT_MS` | 10000                  | a request unanswered (or its head unfinished) this long is closed |
+ * | `MAX_CONNECTIONS_PER_IP`  | 1000                   | client connections one address (an IPv6 /64) may hold; trusted proxies exempt; 0 = no cap |
  *
  * @module
  */
@@ -46,6 +47,14 @@ export const MAX_HEAD_BYTES = 32 * 1024;
 /** Longest wait for a peer's close frame after the server's. */
 export const CLOSE_TIMEOUT_MS = 2_000;
 /**
+ * Client connections one address may hold by default: twice the WebSockets
+ * it may (`MAX_SOCKETS_PER_IP`, 500), so a NAT's sockets and their page loads
+ * fit. Without it one address held the whole budget: 200 keep-alive
+ * connections against `MAX_CONNECTIONS=200` cut every other client off, and
+ * at the defaults ~6,300 relayed ones would.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 1_000;
+/**
  * Connections the kernel holds for the server before it accepts them (the
  * listen queue; Linux caps it at `net.core.somaxconn`, 4,096 by default since
  * 5.4). Deno's default, 511, overflowed in a reconnect storm: 10,000 clients
@@ -73,6 +82,14 @@ function positiveInt(
     throw new ListenerSettingsError(`${name} must be a positive integer`);
   }
   return n;
+}
+
+function nonNegativeInt(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+): number {
+  return env[name] === "0" ? 0 : positiveInt(env, name, fallback);
 }
 
 /**
@@ -128,6 +145,11 @@ export function listenerSettings(
       ),
       maxHeadBytes: MAX_HEAD_BYTES,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
+      maxConnectionsPerAddress: nonNegativeInt(
+        env,
+        "MAX_CONNECTIONS_PER_IP",
+        DEFAULT_MAX_CONNECTIONS_PER_IP,
+      ),
     },
   };
 }

@@ -8,6 +8,7 @@
  */
 
 import type { Context } from "hono";
+import { takeRead } from "../chat/budgets.ts";
 import { normalizeDisplayName, normalizeRoomName } from "../chat/names.ts";
 import { type Actor, type Outcome, spendAction } from "../chat/moderation.ts";
 import { rateLimited } from "../chat/protocol.ts";
@@ -42,7 +43,7 @@ export function roomActor(
     const refused = spendAction(services, actor);
     return refused ? refusalResponse(c, refused) : actor;
   }
-  const wait = services.budgets.reads.take(user.id);
+  const wait = takeRead(services.budgets, user.id, actor.address);
   if (wait === 0) return actor;
   services.metrics.drop("rate_limited");
   return refusalResponse(c, rateLimited(wait));

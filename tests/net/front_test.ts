@@ -5,11 +5,17 @@
  * Each test's load is fixed in count and ends by itself.
  */
 import assert from "node:assert/strict";
-import { type FrontEnv, relayFrom, startFront } from "../../lib/net/front.ts";
+import {
+  type FrontEnv,
+  type FrontLimits,
+  relayFrom,
+  startFront,
+} from "../../lib/net/front.ts";
 import { quietLogger } from "../../lib/log.ts";
 import { headEnd } from "../../lib/net/http_head.ts";
 import { Opcode } from "../../lib/ws/frame.ts";
 import { guestCookie } from "../../support/guest.ts";
+import { eventually } from "../../support/wait.ts";
 import { type ServerProcess, spawnServer } from "../_helpers/process.ts";
 import {
   handshakeRequest,
@@ -303,6 +309,8 @@ Deno.test("with nofile 256, 400 connections are refused past the budget and neve
 /** A guarded listener in this process around `handler`, with roomy limits. */
 function frontFor(
   handler: (req: Request, env: FrontEnv) => Response | Promise<Response>,
+  limits: Partial<FrontLimits> = {},
+  sharedAddress?: (hostname: string) => boolean,
 ) {
   return startFront({
     hostname: "127.0.0.1",
@@ -317,8 +325,11 @@ function frontFor(
       maxHeadBytes: 8_192,
       maxMessageBytes: 1_024,
       closeTimeoutMs: 500,
+      maxConnectionsPerAddress: 0,
+      ...limits,
     },
     log: quietLogger,
+    sharedAddress,
   });
 }
 
@@ -507,4 +518,85 @@ Deno.test("relayFrom: the in-process server takes a peer for a relay only from t
   // The same port from another loopback address is someone else.
   assert.equal(relayFrom(relays, addr("127.0.0.2", 40_000)), undefined);
   assert.equal(relayFrom(relays, addr("127.0.0.1", 40_001)), undefined);
+});
+
+Deno.test("one address holds at most maxConnectionsPerAddress connections; another address, or a shared one (a trusted proxy), is still admitted", async () => {
+  const CAP = 5;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const front = frontFor(
+    async (req) => {
+      if (new URL(req.url).pathname === "/wait") await gate;
+      return new Response("ok");
+    },
+    { maxConnectionsPerAddress: CAP },
+    (hostname) => hostname === "127.0.0.3",
+  );
+  const from = (localAddress: string) =>
+    Deno.createHttpClient({ localAddress });
+  const clients = [from("127.0.0.2"), from("127.0.0.3")];
+  const get = async (client: Deno.HttpClient | undefined, path = "/") => {
+    const res = await fetch(`http://127.0.0.1:${front.addr.port}${path}`, {
+      client,
+    });
+    return await res.text();
+  };
+  try {
+    // 127.0.0.1 spends its share on silent connections; one more is refused.
+    const silent = await connectAll(front.addr.port, CAP);
+    const [late] = await connectAll(front.addr.port, 1);
+    assert.ok(await closedWithin(late, REFUSAL_WAIT_MS), "not refused");
+    // Another address is served meanwhile.
+    assert.equal(await get(clients[0]), "ok");
+    // A shared address holds more than the cap at once (held open by the gate).
+    const shared = Array.from(
+      { length: CAP + 2 },
+      () => get(clients[1], "/wait"),
+    );
+    await eventually(
+      () => front.stats().relays >= CAP + 2,
+      "the shared address's connections to be relayed",
+    );
+    open();
+    assert.deepEqual(await Promise.all(shared), Array(CAP + 2).fill("ok"));
+    // Its silent connections closed, 127.0.0.1 is admitted again (once the
+    // listener has seen them close).
+    await Promise.all(silent.map((c) => closedWithin(c, 0)));
+    await eventually(
+      () => get(undefined).then((text) => text === "ok", () => false),
+      "127.0.0.1 to be admitted again",
+    );
+  } finally {
+    for (const c of clients) c.close();
+    await front.shutdown();
+  }
+});
+
+Deno.test("a refused upgrade's answer that the peer does not read is given up after requestTimeoutMs", async () => {
+  // 16 MB: more than the kernel's buffers take while nothing is read.
+  const body = new Uint8Array(16 * 1024 * 1024);
+  const front = frontFor(() => new Response(body), { requestTimeoutMs: 500 });
+  try {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: front.addr.port,
+    });
+    await conn.write(new TextEncoder().encode(
+      "GET /big HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n" +
+        "Connection: Upgrade\r\n\r\n",
+    ));
+    await eventually(
+      () => front.stats().connections === 1,
+      "the connection to be admitted",
+    );
+    // Nothing read: the listener lets it go on its own.
+    await eventually(
+      () => front.stats().connections === 0,
+      "the unread answer to be given up",
+      5_000,
+    );
+    conn.close();
+  } finally {
+    await front.shutdown();
+  }
 });

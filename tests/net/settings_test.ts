@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_MAX_MESSAGE_BYTES,
   listenerSettings,
   ListenerSettingsError,
@@ -55,4 +56,25 @@ Deno.test("listenerSettings: values from the environment, and a bad one names it
         err instanceof ListenerSettingsError && err.message.includes(name),
     );
   }
+});
+
+Deno.test("listenerSettings: MAX_CONNECTIONS_PER_IP caps one address (1,000 by default), 0 lifts it, a negative is refused", () => {
+  const limits = (env: Record<string, string>) =>
+    listenerSettings(env, 20_000, 1, false).limits;
+  assert.equal(
+    limits({}).maxConnectionsPerAddress,
+    DEFAULT_MAX_CONNECTIONS_PER_IP,
+  );
+  assert.equal(
+    limits({ MAX_CONNECTIONS_PER_IP: "50" }).maxConnectionsPerAddress,
+    50,
+  );
+  assert.equal(
+    limits({ MAX_CONNECTIONS_PER_IP: "0" }).maxConnectionsPerAddress,
+    0,
+  );
+  assert.throws(
+    () => limits({ MAX_CONNECTIONS_PER_IP: "-1" }),
+    ListenerSettingsError,
+  );
 });

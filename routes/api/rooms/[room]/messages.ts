@@ -12,7 +12,7 @@ import {
 } from "../../../../lib/chat/moderation.ts";
 import type { AppEnv } from "../../../../lib/context.ts";
 import { readBody } from "../../../../lib/web/body.ts";
-import { readerKey } from "../../../../lib/chat/budgets.ts";
+import { readerKey, takeRead } from "../../../../lib/chat/budgets.ts";
 import { refusalResponse, routeError } from "../../../../lib/web/errors.ts";
 import type { Handlers } from "../../../../lib/web/types.ts";
 import type { Context } from "hono";
@@ -61,9 +61,13 @@ export const handler: Handlers<AppEnv> = {
     }
     const services = c.get("services");
     const user = c.get("user");
-    // The socket's read budget, per person: by user, or by address when signed out.
-    const wait = services.budgets.reads.take(
-      readerKey(user?.id, c.get("client").address),
+    // The socket's read budget, per person (by user, or by address when
+    // signed out) and per address.
+    const { address } = c.get("client");
+    const wait = takeRead(
+      services.budgets,
+      readerKey(user?.id, address),
+      address,
     );
     if (wait > 0) {
       services.metrics.drop("rate_limited");

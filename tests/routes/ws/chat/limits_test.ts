@@ -305,6 +305,56 @@ Deno.test("guest sessions are limited per address (GUESTS_PER_IP_PER_HOUR), behi
   }
 });
 
+Deno.test("history reads are held per address too: 15 guests from one address get 10 people's worth, not 15", async () => {
+  // The real defaults: an address counts as MESSAGES_PER_IP_PER_SECOND ÷
+  // RATE_LIMIT_PER_SECOND = 10 people.
+  const defaults = Object.fromEntries(
+    Object.keys(CROWD_FROM_ONE_ADDRESS).map((k) => [k, ""]),
+  );
+  const server = await startServer(defaults);
+  const clients: TestClient[] = [];
+  try {
+    const guests = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => server.guest(`Reader ${i}`)),
+    );
+    for (const g of guests) {
+      const client = await TestClient.connect(server.wsUrl("shelf"), {
+        cookie: g.cookie,
+        origin: server.origin,
+      });
+      await client.nextOf("welcome");
+      clients.push(client);
+    }
+    // Each asks for its whole per-person burst at once.
+    for (const c of clients) {
+      for (let i = 0; i < READ_BURST; i++) {
+        c.send({ type: "history", before: 1_000_000, limit: 10 });
+      }
+    }
+    const answers = await Promise.all(clients.map(async (c) => {
+      let pages = 0;
+      let refused = 0;
+      while (pages + refused < READ_BURST) {
+        const f = await c.next((f) =>
+          f.type === "history" ||
+          (f.type === "error" && f.code === "rate_limited")
+        );
+        if (f.type === "history") pages++;
+        else refused++;
+      }
+      return { pages, refused };
+    }));
+    const pages = answers.reduce((n, a) => n + a.pages, 0);
+    const refused = answers.reduce((n, a) => n + a.refused, 0);
+    // 15 × 20 asked; the address's burst is 10 × 20 (and refills at 10 × 5/s).
+    assert.ok(refused >= 50, `${refused} refused, ${pages} answered`);
+    assert.ok(pages >= 10 * READ_BURST, `${pages} answered`);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  }
+});
+
 Deno.test("the per-address limits are on by default", () => {
   const limits = limitsConfig({});
   assert.ok(limits.guestsPerIpPerHour > 0);
