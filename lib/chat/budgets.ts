@@ -18,6 +18,8 @@ import {
   PING_RATE_PER_S,
   READ_BURST,
   READ_RATE_PER_S,
+  SIGN_IN_BURST,
+  SIGN_IN_RATE_PER_S,
   takeAll,
   TYPING_BURST,
   TYPING_RATE_PER_S,
@@ -45,6 +47,8 @@ export interface Budgets {
   connects: KeyedBuckets | null;
   /** Guest sessions per client address; null when `GUESTS_PER_IP_PER_HOUR=0`. */
   guests: KeyedBuckets | null;
+  /** Google sign-ins per account (its `sub`). */
+  signIns: KeyedBuckets;
 }
 
 /** A per-minute or per-hour allowance as a bucket: the whole allowance may come at once. */
@@ -89,6 +93,7 @@ export function createBudgets(limits: LimitsConfig): Budgets {
     pings: new KeyedBuckets(PING_BURST, PING_RATE_PER_S),
     connects: perWindow(limits.connectsPerIpPerMinute, 60),
     guests: perWindow(limits.guestsPerIpPerHour, 3600),
+    signIns: new KeyedBuckets(SIGN_IN_BURST, SIGN_IN_RATE_PER_S),
   };
 }
 
@@ -124,9 +129,10 @@ export function takeRead(
   budgets: Pick<Budgets, "reads" | "readsPerAddress">,
   reader: string,
   address: string,
+  now: number = Date.now(),
 ): number {
   return takeAll([
     [budgets.reads, reader],
     [budgets.readsPerAddress, address],
-  ]);
+  ], now);
 }

@@ -528,9 +528,12 @@ class Connection implements Channel, EventListenerObject {
    * room's group — with `noAccess` (4005: the client stops and offers the
    * page again, which says whether they were let back in).
    */
-  #mayStay(): boolean {
+  #mayStay(
+    info: RoomInfo | null = this.#info,
+    role: RoomRole | null = this.#role,
+  ): boolean {
     const { room, user } = this.scope;
-    if (canSeeRoom(room, this.#info, this.#role, user)) return true;
+    if (canSeeRoom(room, info, role, user)) return true;
     this.deps.log.info("ws.no_longer_member", { room, user: user.id });
     try {
       this.socket.close(
@@ -714,6 +717,9 @@ class Connection implements Channel, EventListenerObject {
         this.socket.close(CloseCode.banned, "banned from this room");
         return;
       }
+      // The route checked before the upgrade; a room made private, or a
+      // membership taken away, since then must not get the welcome's page.
+      if (!this.#mayStay(access.info, access.standing.role)) return;
       // Tracked as soon as the join is, so a close from here on (or a
       // failed history read, which closes the socket) leaves.
       const joined = presence.join(room, user, this, this.#since).then(

@@ -14,6 +14,15 @@ export const MESSAGE_RATE_PER_S = 2;
 export const TYPING_BURST = 5;
 /** Sustained `typing` frames per second. */
 export const TYPING_RATE_PER_S = 1;
+/**
+ * Sessions one Google account may start in a burst (sign-ins with its ID
+ * tokens): a person signs in on a few devices. One token replayed 300 times
+ * made 300 sessions in a second, each a user and directory write, and each
+ * sign-out a revocation row kept for 7 days.
+ */
+export const SIGN_IN_BURST = 10;
+/** Sustained sign-ins per Google account: 10 an hour. */
+export const SIGN_IN_RATE_PER_S = 10 / 3_600;
 /** `ping` frames a connection may send in a burst (clients ping every 25 s, and when the network returns). */
 export const PING_BURST = 5;
 /** Sustained `ping` frames per second: one per 5 s. */

@@ -47,13 +47,16 @@ export interface InviteStore {
   get(token: string): Promise<Invite | null>;
   /** The room's invites still usable at `now` (not expired, used up or revoked), newest first, up to `limit`. */
   list(room: string, limit: number, now?: number): Promise<Invite[]>;
-  /** Revokes the room's invite `token`; false when the room has no such invite. */
+  /**
+   * Revokes the room's invite `token`: `revoked` now, `already` (revoked
+   * before: nothing changed), or `unknown` when the room has no such invite.
+   */
   revoke(
     room: string,
     token: string,
     by: Reactor,
     now?: number,
-  ): Promise<boolean>;
+  ): Promise<"revoked" | "already" | "unknown">;
   /** Takes one use of `token` if it is usable at `now` (atomic: never more than `maxUses`). */
   redeem(token: string, now?: number): Promise<RedeemResult>;
 }

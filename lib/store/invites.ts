@@ -81,19 +81,19 @@ export class KvInviteStore implements InviteStore {
     token: string,
     by: Reactor,
     now = Date.now(),
-  ): Promise<boolean> {
+  ): Promise<"revoked" | "already" | "unknown"> {
     const key = ["invite", token];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       const entry = await this.kv.get<Invite>(key);
-      if (!entry.value || entry.value.room !== room) return false;
-      if (entry.value.revoked) return true;
+      if (!entry.value || entry.value.room !== room) return "unknown";
+      if (entry.value.revoked) return "already";
       const invite: Invite = { ...entry.value, revoked: { by, ts: now } };
       const expireIn = Math.max(1, invite.expires - now) + EXPIRED_KEPT_MS;
       const done = await this.kv.atomic().check(entry)
         .set(key, invite, { expireIn })
         .delete(["room_invite", room, token])
         .commit();
-      if (done.ok) return true;
+      if (done.ok) return "revoked";
     }
     throw new Error("invite revoke: too much contention");
   }

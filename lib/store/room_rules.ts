@@ -100,8 +100,12 @@ export function inForce<S extends { until: number | null }>(
 
 /**
  * Where `userId` stands at `now`: owner if the room's record says so, else
- * their membership's role; the mute, and the ban of the person or else of
- * their address, that are in force at `now`.
+ * their membership's role — none while their own ban is in force: a ban
+ * suspends the role (kept, and back when the ban ends), so a banned moderator
+ * moderates nothing and a banned member of a private room cannot read it
+ * (both did, until a red-team pass found it; a ban of their address, which
+ * may be a banned guest's NAT, leaves the role); the mute, and the ban of the
+ * person or else of their address, that are in force at `now`.
  *
  * @example
  * ```ts
@@ -114,9 +118,10 @@ export function standingOf(
   person: PersonRules,
   now: number,
 ): Standing {
+  const own = inForce(person.ban, now);
   return {
-    role: info?.owner?.id === userId ? "owner" : person.role,
+    role: info?.owner?.id === userId ? "owner" : own ? null : person.role,
     mute: inForce(person.mute, now),
-    ban: inForce(person.ban, now) ?? inForce(person.addressBan, now),
+    ban: own ?? inForce(person.addressBan, now),
   };
 }

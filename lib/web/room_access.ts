@@ -13,7 +13,8 @@ import { normalizeRoomName } from "../chat/names.ts";
 import { enterRoom, type RoomEntry } from "../chat/room_gate.ts";
 import type { ChatUser } from "../chat/types.ts";
 import type { AppEnv } from "../context.ts";
-import { routeError } from "./errors.ts";
+import { spendAction } from "../chat/moderation.ts";
+import { refusalResponse, routeError } from "./errors.ts";
 
 /** A room whose invites the caller manages. */
 export interface ManagedRoom extends RoomEntry {
@@ -24,16 +25,20 @@ export interface ManagedRoom extends RoomEntry {
 /**
  * The room `:room` if the caller may invite people into it, else the
  * response to answer with (400 bad name, 401 signed out, 404 hidden, 403 not
- * a moderator).
+ * a moderator). `spend: "write"`: a change (a link made or revoked, a person
+ * added) takes a token of the caller's action budget, as a moderation does
+ * (`spendAction`; 429 past it): 300 invites in 1.4 s, each three KV writes
+ * and an audit entry kept for good, had no limit.
  *
  * @example
  * ```ts
- * const managed = await managedRoom(c);
+ * const managed = await managedRoom(c, "write");
  * if (managed instanceof Response) return managed;
  * ```
  */
 export async function managedRoom(
   c: Context<AppEnv>,
+  spend?: "write",
 ): Promise<ManagedRoom | Response> {
   const room = normalizeRoomName(c.req.param("room") ?? "");
   if (!room) return routeError(c, "bad_room");
@@ -43,5 +48,10 @@ export async function managedRoom(
   const access = await enterRoom(services.rooms, room, user);
   if (!access) return routeError(c, "not_found");
   if (!mayInvite(access.role)) return routeError(c, "not_moderator");
+  if (spend === "write") {
+    const actor = { room, user, address: c.get("client").address };
+    const refused = spendAction(services, actor);
+    if (refused) return refusalResponse(c, refused);
+  }
   return { room, user, ...access };
 }

@@ -27,18 +27,20 @@ Deno.test("createBudgets: typing per address is ten people's worth by default", 
 
 Deno.test("takeRead: a read takes from the person's budget and the address's; either spent refuses it", () => {
   const budgets = createBudgets(limitsConfig({}));
+  // One clock reading for all: no refill between the takes.
+  const now = Date.now();
   // One person spends their burst; the next read waits.
   for (let i = 0; i < READ_BURST; i++) {
-    assert.equal(takeRead(budgets, "ana", "203.0.113.1"), 0);
+    assert.equal(takeRead(budgets, "ana", "203.0.113.1", now), 0);
   }
-  assert.ok(takeRead(budgets, "ana", "203.0.113.1") > 0);
+  assert.ok(takeRead(budgets, "ana", "203.0.113.1", now) > 0);
   // Nine more people at that address spend theirs: an eleventh person there
   // is refused, while the same person at another address is not.
   for (let p = 1; p < 10; p++) {
     for (let i = 0; i < READ_BURST; i++) {
-      assert.equal(takeRead(budgets, `p${p}`, "203.0.113.1"), 0);
+      assert.equal(takeRead(budgets, `p${p}`, "203.0.113.1", now), 0);
     }
   }
-  assert.ok(takeRead(budgets, "newcomer", "203.0.113.1") > 0);
-  assert.equal(takeRead(budgets, "newcomer", "198.51.100.7"), 0);
+  assert.ok(takeRead(budgets, "newcomer", "203.0.113.1", now) > 0);
+  assert.equal(takeRead(budgets, "newcomer", "198.51.100.7", now), 0);
 });

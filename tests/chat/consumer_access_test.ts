@@ -9,7 +9,7 @@ import { MemoryLayer } from "../../lib/chat/layer.ts";
 import { CloseCode } from "../../lib/shared.ts";
 import { startServer, type TestServer } from "../_helpers/server.ts";
 import { call, googleUser, join } from "../_helpers/people.ts";
-import type { TestClient } from "../_helpers/ws_client.ts";
+import { TestClient } from "../_helpers/ws_client.ts";
 import { Signal } from "../../support/wait.ts";
 
 /** The code `client`'s socket closes with; fails (rather than hangs) if it stays open. */
@@ -88,4 +88,44 @@ Deno.test("a room made private closes non-members' sockets on every instance; me
     anaSocket.socket.close();
     await anaSocket.closed;
   });
+});
+
+Deno.test("a room made private between a non-member's upgrade and their join gets them no welcome: closed 4005 before it", async () => {
+  const server = await startServer();
+  try {
+    const ana = await googleUser("ana", "Ana");
+    const cal = await googleUser("cal", "Cal");
+    const anaSocket = await join(server.origin, "narrow", ana);
+    anaSocket.send({ type: "message", text: "before", clientId: "a1" });
+    await anaSocket.nextOf("message");
+    // Cal's upgrade passes (the room is public); before his socket joins the
+    // room's group (so no notice of the change reaches it), Ana makes the
+    // room private.
+    const layer = server.services.layer;
+    const groupAdd = layer.groupAdd.bind(layer);
+    layer.groupAdd = async (...args: Parameters<typeof layer.groupAdd>) => {
+      layer.groupAdd = groupAdd;
+      const made = await call(
+        server.origin,
+        "PUT",
+        "/api/rooms/narrow/settings",
+        ana,
+        { visibility: "private" },
+      );
+      assert.equal(made.status, 200);
+      return await groupAdd(...args);
+    };
+    const calSocket = await TestClient.connect(
+      `${server.origin.replace("http", "ws")}/ws/chat/narrow`,
+      { cookie: cal.cookie, origin: server.origin },
+    );
+    assert.equal(await closeCode(calSocket), CloseCode.noAccess);
+    assert.ok(
+      !calSocket.frames.some((f) => f.type === "welcome"),
+      "a welcome (with the room's page) reached a non-member",
+    );
+    await anaSocket.close();
+  } finally {
+    await server.close();
+  }
 });

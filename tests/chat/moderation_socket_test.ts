@@ -692,3 +692,69 @@ Deno.test("rooms: a banned person cannot read the room's history over HTTP eithe
     for (const ws of [owenWs, miaWs]) await ws.close();
   });
 });
+
+Deno.test("rooms: a ban suspends the person's role: a banned moderator moderates nothing and cannot read the private room; unbanned, both come back", async () => {
+  await withServer(async (server) => {
+    const room = "suspended";
+    const { owen, mia, gus, owenWs, miaWs, gusWs } = await staffedRoom(
+      server,
+      room,
+    );
+    const settings = await call(
+      server.origin,
+      "PUT",
+      `/api/rooms/${room}/settings`,
+      owen,
+      { visibility: "private" },
+    );
+    assert.equal(settings.status, 200);
+    const page = async (person: Person) => {
+      const res = await fetch(`${server.origin}/chat/${room}`, {
+        headers: { cookie: person.cookie },
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.equal(await page(mia), 200);
+    const ban = await call(
+      server.origin,
+      "POST",
+      `/api/rooms/${room}/moderation`,
+      owen,
+      { action: "ban", user: mia.user, reason: "rogue" },
+    );
+    assert.equal(ban.status, 201);
+    assert.equal((await miaWs.closed).code, CloseCode.banned);
+    // Everything a moderator may do is refused while the ban lasts.
+    const attempts = await Promise.all([
+      call(server.origin, "POST", `/api/rooms/${room}/moderation`, mia, {
+        action: "mute",
+        user: gus.user,
+      }),
+      call(server.origin, "PUT", `/api/rooms/${room}/settings`, mia, {
+        visibility: "public",
+      }),
+      call(server.origin, "POST", `/api/rooms/${room}/invites`, mia, {}),
+      call(server.origin, "GET", `/api/rooms/${room}/audit`, mia),
+    ]);
+    for (const a of attempts) {
+      assert.ok(a.status >= 400 && a.status < 500, JSON.stringify(a));
+    }
+    // And the private room's page is a missing page to them.
+    assert.equal(await page(mia), 404);
+    // Unbanned, the role is back as it was.
+    await call(server.origin, "POST", `/api/rooms/${room}/moderation`, owen, {
+      action: "unban",
+      user: mia.user,
+    });
+    assert.equal(await page(mia), 200);
+    const audit = await call(
+      server.origin,
+      "GET",
+      `/api/rooms/${room}/audit`,
+      mia,
+    );
+    assert.equal(audit.status, 200);
+    for (const ws of [owenWs, gusWs]) await ws.close();
+  });
+});

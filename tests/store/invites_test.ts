@@ -64,15 +64,19 @@ contract(
   "a revoked invite is refused, and only its room can revoke it",
   async ({ invites }) => {
     await invites.create(invite("t3"));
-    assert.equal(await invites.revoke("other-room", "t3", OWEN, 1_500), false);
-    assert.equal(await invites.revoke("team", "t3", OWEN, 1_500), true);
+    assert.equal(
+      await invites.revoke("other-room", "t3", OWEN, 1_500),
+      "unknown",
+    );
+    assert.equal(await invites.revoke("team", "t3", OWEN, 1_500), "revoked");
+    assert.equal(await invites.revoke("team", "t3", OWEN, 1_600), "already");
     const r = await invites.redeem("t3", 2_000);
     assert.equal(!r.ok && r.reason, "revoked");
     assert.deepEqual((await invites.get("t3"))?.revoked, {
       by: OWEN,
       ts: 1_500,
     });
-    assert.equal(await invites.revoke("team", "missing", OWEN), false);
+    assert.equal(await invites.revoke("team", "missing", OWEN), "unknown");
   },
 );
 

@@ -5,7 +5,8 @@ import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
 import type { ChatUser } from "../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
-import { routeError } from "../../../lib/web/errors.ts";
+import { refusalResponse, routeError } from "../../../lib/web/errors.ts";
+import { rateLimited } from "../../../lib/chat/protocol.ts";
 import type { Handlers } from "../../../lib/web/types.ts";
 import { CSRF_HEADER } from "../../../lib/shared.ts";
 
@@ -62,6 +63,11 @@ export const handler: Handlers<AppEnv> = {
     let user: ChatUser;
     try {
       const profile = await services.google.verify(body.value.credential);
+      const wait = services.budgets.signIns.take(profile.sub);
+      if (wait > 0) {
+        services.metrics.drop("rate_limited");
+        return refusalResponse(c, rateLimited(wait));
+      }
       await services.users.upsertGoogle(profile);
       user = {
         id: await googleUserId(profile.sub),

@@ -36,7 +36,7 @@ export const handler: Handlers<AppEnv> = {
   async POST(c) {
     const body = await readBody(c);
     if (!body.ok) return routeError(c, body.error);
-    const managed = await managedRoom(c);
+    const managed = await managedRoom(c, "write");
     if (managed instanceof Response) return managed;
     const asked = validateInviteRequest(body.value);
     if (!asked) return routeError(c, "bad_invite");

@@ -22,7 +22,7 @@ export const handler: Handlers<AppEnv> = {
   async POST(c) {
     const body = await readBody(c);
     if (!body.ok) return routeError(c, body.error);
-    const managed = await managedRoom(c);
+    const managed = await managedRoom(c, "write");
     if (managed instanceof Response) return managed;
     const { directory, rooms } = c.get("services");
     let person: ChatUser | null = null;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CloseCode } from "../../../../lib/shared.ts";
 import { SessionSigner } from "../../../../lib/auth/session.ts";
 import { googleUserId } from "../../../../lib/auth/google.ts";
+import { SIGN_IN_BURST } from "../../../../lib/chat/rate_limit.ts";
 import {
   claims,
   CLIENT_ID,
@@ -94,6 +95,23 @@ Deno.test("POST /api/auth/google: a valid token sets an HttpOnly session cookie 
       user.picture,
     );
     await client.close();
+  });
+});
+
+Deno.test("POST /api/auth/google: one account starts at most SIGN_IN_BURST sessions at once; one token replayed gets 429 past it", async () => {
+  await withGoogle(async ({ server, key }) => {
+    const credential = await mint(key);
+    const statuses: number[] = [];
+    for (let i = 0; i < SIGN_IN_BURST + 2; i++) {
+      const res = await postCredential(server, credential);
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [
+      ...Array(SIGN_IN_BURST).fill(200),
+      429,
+      429,
+    ]);
   });
 });
 

@@ -99,6 +99,15 @@ Deno.test("the owner and moderators create, list and revoke invite links", async
     );
     assert.equal(revoked.status, 200);
     await revoked.body?.cancel();
+    // Revoking it again changes nothing and adds nothing to the audit log.
+    const twice = await call(
+      server,
+      "DELETE",
+      `/api/rooms/team/invites/${invite.token}`,
+      people.mia,
+    );
+    assert.equal(twice.status, 200);
+    await twice.body?.cancel();
     const after = await call(
       server,
       "GET",
@@ -185,6 +194,34 @@ Deno.test("invites: a member gets 403, a non-member 404, bad limits 400, a cross
     assert.equal(forged.status, 403);
     await forged.body?.cancel();
     assert.deepEqual(await server.services.invites.list("team", 10), []);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("invite links made and revoked spend the moderator's action budget: past it, 429", async () => {
+  const server = await startServer({ RATE_LIMIT_BURST: "3" });
+  try {
+    const people = await setUp(server);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call(
+        server,
+        "POST",
+        "/api/rooms/team/invites",
+        people.mia,
+        {},
+      );
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [201, 201, 201, 429, 429]);
+    const { entries } = await server.services.rooms.auditPage(
+      "team",
+      undefined,
+      10,
+    );
+    assert.equal(entries.filter((e) => e.action === "invite").length, 3);
   } finally {
     await server.close();
   }
