@@ -77,7 +77,7 @@ export function isInviteToken(token: string): boolean {
 
 /** What the invite page says of a refused link, and its status. */
 export const INVITE_REFUSALS: Record<
-  InviteRefusal | "guests" | "banned",
+  InviteRefusal | "guests" | "banned" | "cross_site",
   { status: 403 | 404 | 410; message: string }
 > = {
   not_found: {
@@ -101,4 +101,9 @@ export const INVITE_REFUSALS: Record<
     message: "This room does not take guests: sign in with Google to join.",
   },
   banned: { status: 403, message: "You may not join this room." },
+  cross_site: {
+    status: 403,
+    message:
+      "Joining must be confirmed on the invitation's own page. Open the link again.",
+  },
 };

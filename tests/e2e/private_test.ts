@@ -1,6 +1,7 @@
 /**
  * Private rooms and direct messages in a real browser: a private room is a
- * missing page until an invite link lets you in (and a revoked link says so);
+ * missing page until an invite link lets you in, once you confirm on its page
+ * (and a revoked link says so);
  * a DM opened with "Message" from the people list is listed in the other
  * person's lobby with its unread count, which reading clears; axe finds
  * nothing on these screens, light and dark.
@@ -93,6 +94,8 @@ Deno.test("browser: a private room is a 404 until joined by invite link; a revok
     const refused = await ben.page.goto("/chat/team");
     assert.equal(refused?.status(), 404);
     await ben.page.goto(link);
+    // The link asks; the button joins.
+    await ben.page.getByRole("button", { name: "Join #team" }).click();
     await ben.page.waitForURL("**/chat/team");
     await hydrated(ben.page);
     await statusIs(ben.page, "live");
@@ -174,6 +177,8 @@ Deno.test("browser: signed out, an invite link offers sign-in and then lands in 
       .waitFor();
     await page.getByLabel("Your display name").fill("Gus");
     await page.getByRole("button", { name: "Join as guest" }).click();
+    // Signed in, back on the invitation: the button joins.
+    await page.getByRole("button", { name: "Join #guests-ok" }).click();
     await page.waitForURL("**/chat/guests-ok");
     await hydrated(page);
     await statusIs(page, "live");
@@ -252,7 +257,7 @@ Deno.test("browser: guests get no Message button and are told why", async () => 
   });
 });
 
-Deno.test("axe finds nothing on the invite panel, the people list with Message, the lobby's conversations and a refused invite, light and dark", async () => {
+Deno.test("axe finds nothing on the invite panel, an invitation to confirm, the people list with Message, the lobby's conversations and a refused invite, light and dark", async () => {
   await withSession("private a11y", async (s) => {
     await privateRoom(s.server, "team");
     await s.server.services.rooms.setRole("team", BEN, "member");
@@ -265,8 +270,13 @@ Deno.test("axe finds nothing on the invite panel, the people list with Message, 
       await ana.page.goto("/chat/team");
       await hydrated(ana.page);
       await statusIs(ana.page, "live");
-      await makeInvite(ana.page);
+      const link = await makeInvite(ana.page);
       await axeInto(found, ana.page, `invite panel (${scheme})`);
+      const cal = await tabAs(s, CAL, scheme);
+      await cal.page.goto(link);
+      await cal.page.getByTestId("invite-confirm").waitFor();
+      await axeInto(found, cal.page, `invitation to confirm (${scheme})`);
+      await cal.context.close();
       await ana.page.keyboard.press("Escape");
       await openPeople(ana.page, "Ben");
       await ana.page.getByRole("button", { name: "Message Ben" }).waitFor();

@@ -1,7 +1,8 @@
 /**
- * Visiting an invite link: a signed-in person becomes a member and lands in
- * the room; an expired, used-up, revoked or unknown link gets a page that
- * says which; signed out, the page offers sign-in.
+ * Visiting an invite link: a signed-in person is asked, and joining (a POST
+ * from the page) makes them a member and lands them in the room; an expired,
+ * used-up, revoked or unknown link gets a page that says which; signed out,
+ * the page offers sign-in.
  */
 import assert from "node:assert/strict";
 import { DIRECT_ROOM_SETTINGS } from "../../../lib/chat/access.ts";
@@ -40,6 +41,20 @@ function visit(server: TestServer, token: string, cookie?: string) {
   });
 }
 
+/** Joins by the page's button: a POST from the server's own origin (or `origin`). */
+function join(
+  server: TestServer,
+  token: string,
+  cookie: string,
+  origin: string | null = server.origin,
+) {
+  return fetch(`${server.origin}/invite/${token}`, {
+    method: "POST",
+    headers: origin ? { cookie, origin } : { cookie },
+    redirect: "manual",
+  });
+}
+
 async function withRoom(
   fn: (server: TestServer) => Promise<void>,
   guestsAllowed = false,
@@ -56,11 +71,15 @@ async function withRoom(
   }
 }
 
-Deno.test("a valid invite makes a signed-in person a member and redirects to the room", () =>
+Deno.test("a valid invite asks a signed-in person to join; joining makes them a member and redirects to the room", () =>
   withRoom(async (server) => {
     const link = await invite(server);
     const ben = (await signIn(server, BEN)).cookie;
-    const res = await visit(server, link.token, ben);
+    const asked = await visit(server, link.token, ben);
+    assert.equal(asked.status, 200);
+    assert.ok((await asked.text()).includes('data-testid="invite-confirm"'));
+    assert.equal((await server.services.invites.get(link.token))?.uses, 0);
+    const res = await join(server, link.token, ben);
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), "/chat/team");
     assert.equal(
@@ -158,7 +177,7 @@ Deno.test("signed out, the invite offers sign-in and takes no use; a guest joins
   await withRoom(async (server) => {
     const link = await invite(server);
     const gus = await server.guest("Gus");
-    const res = await visit(server, link.token, gus.cookie);
+    const res = await join(server, link.token, gus.cookie);
     assert.equal(res.status, 303);
     assert.equal(
       (await server.services.rooms.standing("team", gus.user.id)).role,
@@ -166,3 +185,28 @@ Deno.test("signed out, the invite offers sign-in and takes no use; a guest joins
     );
   }, true);
 });
+
+Deno.test("an invite link opened from another site joins nobody: the link only asks, and a join posted from elsewhere is refused", () =>
+  withRoom(async (server) => {
+    const link = await invite(server);
+    const ben = (await signIn(server, BEN)).cookie;
+    // A top-level navigation carries the Lax session cookie: it only asks.
+    const asked = await fetch(`${server.origin}/invite/${link.token}`, {
+      headers: { cookie: ben, "sec-fetch-site": "cross-site" },
+      redirect: "manual",
+    });
+    assert.equal(asked.status, 200);
+    await asked.body?.cancel();
+    for (const origin of ["https://evil.example", null]) {
+      const res = await join(server, link.token, ben, origin);
+      assert.equal(res.status, 403, String(origin));
+      assert.ok(
+        (await res.text()).includes(INVITE_REFUSALS.cross_site.message),
+      );
+    }
+    assert.equal(
+      (await server.services.rooms.standing("team", BEN.id)).role,
+      null,
+    );
+    assert.equal((await server.services.invites.get(link.token))?.uses, 0);
+  }));
