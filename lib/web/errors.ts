@@ -9,7 +9,11 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MAX_PAGE_SIZE, type Refusal } from "../chat/protocol.ts";
-import { MAX_INVITE_HOURS, MAX_INVITE_USES } from "../chat/invites.ts";
+import {
+  MAX_INVITE_HOURS,
+  MAX_INVITE_USES,
+  MAX_LISTED_INVITES,
+} from "../chat/invites.ts";
 
 /** Route error codes: the HTTP status and the one sentence a client sees. */
 export const ROUTE_ERRORS = {
@@ -57,6 +61,11 @@ export const ROUTE_ERRORS = {
   unknown_person: {
     status: 404,
     message: "Nobody of that name has signed in lately.",
+  },
+  too_many_invites: {
+    status: 409,
+    message:
+      `This room already has ${MAX_LISTED_INVITES} usable invite links: revoke one first.`,
   },
   ambiguous_person: {
     status: 409,

@@ -40,6 +40,13 @@ export const handler: Handlers<AppEnv> = {
     if (managed instanceof Response) return managed;
     const asked = validateInviteRequest(body.value);
     if (!asked) return routeError(c, "bad_invite");
+    const usable = await c.get("services").invites.list(
+      managed.room,
+      MAX_LISTED_INVITES,
+    );
+    if (usable.length >= MAX_LISTED_INVITES) {
+      return routeError(c, "too_many_invites");
+    }
     const now = Date.now();
     const invite: Invite = {
       token: newInviteToken(),

@@ -8,6 +8,8 @@ import { DIRECT_ROOM_SETTINGS } from "../../../../../lib/chat/access.ts";
 import {
   DEFAULT_INVITE_HOURS,
   DEFAULT_INVITE_USES,
+  MAX_LISTED_INVITES,
+  newInviteToken,
 } from "../../../../../lib/chat/invites.ts";
 import { startServer, type TestServer } from "../../../../_helpers/server.ts";
 import { googleChatUser, signIn } from "../../../../_helpers/users.ts";
@@ -222,6 +224,61 @@ Deno.test("invite links made and revoked spend the moderator's action budget: pa
       10,
     );
     assert.equal(entries.filter((e) => e.action === "invite").length, 3);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a room holds at most MAX_LISTED_INVITES usable links, so none is hidden from its moderators' list: one more is a 409 until one is revoked", async () => {
+  const server = await startServer();
+  try {
+    const people = await setUp(server);
+    const now = Date.now();
+    for (let i = 0; i < MAX_LISTED_INVITES; i++) {
+      await server.services.invites.create({
+        token: newInviteToken(),
+        room: "team",
+        by: ANA,
+        created: now,
+        expires: now + 3_600_000,
+        maxUses: 1,
+        uses: 0,
+      });
+    }
+    const refused = await call(
+      server,
+      "POST",
+      "/api/rooms/team/invites",
+      people.ana,
+      {},
+    );
+    assert.equal(refused.status, 409);
+    assert.equal((await refused.json()).error, "too_many_invites");
+    const listed = await call(
+      server,
+      "GET",
+      "/api/rooms/team/invites",
+      people.ana,
+    );
+    const { invites } = await listed.json();
+    assert.equal(invites.length, MAX_LISTED_INVITES);
+    const revoked = await call(
+      server,
+      "DELETE",
+      `/api/rooms/team/invites/${invites[0].token}`,
+      people.ana,
+    );
+    assert.equal(revoked.status, 200);
+    await revoked.body?.cancel();
+    const made = await call(
+      server,
+      "POST",
+      "/api/rooms/team/invites",
+      people.ana,
+      {},
+    );
+    assert.equal(made.status, 201);
+    await made.body?.cancel();
   } finally {
     await server.close();
   }
