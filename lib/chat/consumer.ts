@@ -17,7 +17,12 @@ import type {
   RoomAccess,
   RoomStore,
 } from "../store/types.ts";
-import { type Channel, type ChannelLayer, newChannelName } from "./layer.ts";
+import {
+  type Channel,
+  type ChannelLayer,
+  newChannelName,
+  RESYNC_FRAME,
+} from "./layer.ts";
 import {
   type ClientFrame,
   type ControlFrame,
@@ -456,6 +461,35 @@ class Connection implements Channel, EventListenerObject {
     }
     if (this.#early) this.#early.push(frame);
     else this.#sendRaw(frame);
+    if (frame === RESYNC_FRAME && this.#rulesKnown) this.#recheck();
+  }
+
+  /**
+   * After the layer lost frames for the room (a `resync`), the rules this
+   * socket keeps may be stale — a ban's close, a mute, a role, the settings
+   * were notices on the same group: they are read again from the store and
+   * applied as their notices would have been (closed if banned or no longer
+   * allowed in; the client told its room and standing).
+   */
+  #recheck(): void {
+    const { room, user, ip } = this.scope;
+    this.deps.rooms.access(room, user.id, ip).then((access) => {
+      if (this.#closed || this.socket.readyState !== WebSocket.OPEN) return;
+      if (access.standing.ban) {
+        this.socket.close(CloseCode.banned, "banned from this room");
+        return;
+      }
+      const view = standingView(access.standing);
+      this.#info = access.info;
+      this.#role = access.standing.role;
+      this.#mutedUntil = access.standing.mute?.until;
+      this.#mute = view.mute;
+      if (!this.#mayStay()) return;
+      this.#sendFrame({ type: "room", info: roomInfoOf(room, access.info) });
+      this.#sendFrame({ type: "standing", ...view });
+    }).catch((err) => {
+      this.deps.log.warn("ws.recheck_failed", { room, error: String(err) });
+    });
   }
 
   /**

@@ -758,3 +758,30 @@ Deno.test("rooms: a ban suspends the person's role: a banned moderator moderates
     for (const ws of [owenWs, gusWs]) await ws.close();
   });
 });
+
+Deno.test("rooms: a ban whose notice the layer lost is applied at the room's next resync: the socket reads its access again and is closed 4004", async () => {
+  await withServer(async (server) => {
+    const room = "lossy";
+    const { owen, gus, owenWs, miaWs, gusWs } = await staffedRoom(server, room);
+    // Stored, but its close never sent: as if the layer had dropped it.
+    await server.services.rooms.sanction(room, {
+      kind: "ban",
+      user: { id: gus.user.id, name: gus.user.name },
+      until: null,
+      by: { id: owen.user.id, name: owen.user.name },
+      ts: Date.now(),
+    });
+    // What a layer hands a group that lost sends (RESYNC_FRAME, encoded).
+    await server.services.layer.groupSend(room, { type: "resync" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stillOpen = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), 5_000);
+    });
+    const closed = await Promise.race([gusWs.closed, stillOpen]);
+    clearTimeout(timer);
+    assert.equal(closed?.code, CloseCode.banned);
+    // The others, not banned, are told their standing again and stay.
+    assert.equal((await frameOf(miaWs, "standing")).role, "moderator");
+    for (const ws of [owenWs, miaWs]) await ws.close();
+  });
+});
