@@ -83,7 +83,10 @@ export async function startInstance(
     settings,
     log: services.log,
     onDrop: (reason) => services.metrics.drop(`net_${reason}`),
-    sharedAddress: (hostname) => services.trustedProxies.has(hostname),
+    // Asked on every accept: only when some proxy is trusted.
+    sharedAddress: services.trustedProxies.any
+      ? (hostname) => services.trustedProxies.has(hostname)
+      : undefined,
   });
   const { hostname, port } = server.addr;
   const shown = hostname === "0.0.0.0" ? "localhost" : hostname;

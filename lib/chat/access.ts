@@ -16,7 +16,13 @@
  */
 
 import { DIRECT_ROOM_PREFIX, isDirectRoom } from "./names.ts";
-import type { ChatUser, RoomInfo, RoomRole, RoomSettings } from "./types.ts";
+import type {
+  ChatUser,
+  RoomInfo,
+  RoomRole,
+  RoomSettings,
+  Standing,
+} from "./types.ts";
 
 /**
  * Whether `user` (signed out: null), whose role in the room is `role`, may
@@ -129,4 +135,18 @@ export async function directRoomName(a: string, b: string): Promise<string> {
     (byte) => byte.toString(16).padStart(2, "0"),
   ).join("");
   return `${DIRECT_ROOM_PREFIX}${hex.slice(0, DIRECT_HASH_HEX)}`;
+}
+
+/**
+ * The role `standing` holds in the room, a ban or not: what another must
+ * outrank to act on them (a banned moderator stays a moderator to their peers,
+ * who may not undo the owner's ban), and what adding them again must keep.
+ *
+ * @example
+ * ```ts
+ * heldRole({ role: null, held: "moderator", mute: null, ban }); // "moderator"
+ * ```
+ */
+export function heldRole(standing: Standing): RoomRole | null {
+  return standing.role ?? standing.held ?? null;
 }

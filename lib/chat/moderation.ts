@@ -17,6 +17,7 @@ import type { Budgets } from "./budgets.ts";
 import { takeAll } from "./rate_limit.ts";
 import type { AuditPage, MessageStore, RoomStore } from "../store/types.ts";
 import type { ChannelLayer } from "./layer.ts";
+import { heldRole } from "./access.ts";
 import { isDirectRoom } from "./names.ts";
 import {
   moderates,
@@ -279,7 +280,7 @@ export async function moderate(
       message: "You cannot do that to yourself.",
     };
   }
-  if (!outranks(mine.standing.role, theirs.role)) {
+  if (!outranks(mine.standing.role, heldRole(theirs))) {
     return {
       ok: false,
       code: "forbidden",

@@ -183,7 +183,14 @@ export interface Sanction {
 
 /** Where a person stands in a room: their role and any mute or ban in force. */
 export interface Standing {
+  /** The role they act with: none while their own ban is in force. */
   role: RoomRole | null;
+  /**
+   * The membership's role while their own ban suspends it (absent
+   * otherwise): what a moderator must outrank to act on them, and what comes
+   * back when the ban ends (see `heldRole`).
+   */
+  held?: RoomRole;
   mute: Sanction | null;
   ban: Sanction | null;
 }

@@ -85,6 +85,7 @@ export type FrontDrop =
   | "head_timeout"
   | "head_too_large"
   | "relay_timeout"
+  | "answer_timeout"
   | "ws_too_big";
 
 /** Options of {@link startFront}. */
@@ -494,10 +495,15 @@ class GuardedListener implements Front {
     }
     accepted?.abort();
     this.#answering.set(conn, Date.now() + this.#limits.requestTimeoutMs);
-    await writeAll(conn, await serializeResponse(response)).catch(() => {});
-    this.#answering.delete(conn);
-    closeQuietly(conn);
-    this.#release(conn, Cost.socket);
+    try {
+      await writeAll(conn, await serializeResponse(response));
+    } catch {
+      // The peer went, the sweep gave up on it, or the answer's body failed.
+    } finally {
+      this.#answering.delete(conn);
+      closeQuietly(conn);
+      this.#release(conn, Cost.socket);
+    }
   }
 
   /** A socket with the options shared by every socket of its idle timeout. */
@@ -604,7 +610,7 @@ class GuardedListener implements Front {
     for (const [conn, deadline] of this.#answering) {
       if (now < deadline) continue;
       this.#answering.delete(conn);
-      this.#drop("relay_timeout");
+      this.#drop("answer_timeout");
       closeQuietly(conn);
     }
     const { idleTimeoutMs, requestTimeoutMs } = this.#limits;

@@ -34,7 +34,31 @@ export type HeadScan =
   | { kind: "malformed" };
 
 const END = [13, 10, 13, 10];
-const latin1 = new TextDecoder("latin1");
+/**
+ * Bytes as the code points of the same numbers (ISO-8859-1), as a header's
+ * ByteString is. `TextDecoder("latin1")` is windows-1252, which turned bytes
+ * 0x80–0x9F (UTF-8 in a cookie, say) into other characters that a `Request`
+ * then refused, so such an upgrade got a 400; it is still used when no such
+ * byte is there (0.8 µs for a 600-byte head, against 3–4 µs converting by
+ * code point; spreading the bytes into `fromCharCode` took 22).
+ */
+function latin1(bytes: Uint8Array): string {
+  let plain = true;
+  for (let i = 0; i < bytes.length && plain; i++) {
+    plain = bytes[i] < 0x80 || bytes[i] >= 0xa0;
+  }
+  if (plain) return windows1252.decode(bytes);
+  let out = "";
+  for (let at = 0; at < bytes.length; at += LATIN1_CHUNK) {
+    const chunk = bytes.subarray(at, at + LATIN1_CHUNK);
+    out += String.fromCharCode.apply(null, chunk as unknown as number[]);
+  }
+  return out;
+}
+/** What the Encoding standard calls "latin1": the same as ISO-8859-1 but for 0x80–0x9F. */
+const windows1252 = new TextDecoder("latin1");
+/** Bytes per `String.fromCharCode` call: well under engines' argument limits. */
+const LATIN1_CHUNK = 8_192;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Index just past the blank line ending the head in `bytes`, or -1. */
@@ -75,7 +99,7 @@ export function scanRequestHead(
       ? { kind: "too_large" }
       : { kind: "incomplete" };
   }
-  const lines = latin1.decode(bytes.subarray(0, end - 4)).split("\r\n");
+  const lines = latin1(bytes.subarray(0, end - 4)).split("\r\n");
   const [method, target, version, ...extra] = lines[0].split(" ");
   if (
     extra.length > 0 || !method || !TOKEN.test(method) || !target ||

@@ -84,6 +84,17 @@ function positiveInt(
   return n;
 }
 
+/**
+ * The per-address cap, at most half of what the listener admits: one address
+ * must never hold the whole budget, which a fixed 1,000 did where the budget is
+ * smaller (960 with the fallback descriptor limit, or a low `MAX_CONNECTIONS`).
+ */
+function perAddressCap(cap: number, maxConnections: number): number {
+  return cap === 0
+    ? 0
+    : Math.min(cap, Math.max(1, Math.floor(maxConnections / 2)));
+}
+
 function nonNegativeInt(
   env: Record<string, string | undefined>,
   name: string,
@@ -145,10 +156,13 @@ export function listenerSettings(
       ),
       maxHeadBytes: MAX_HEAD_BYTES,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
-      maxConnectionsPerAddress: nonNegativeInt(
-        env,
-        "MAX_CONNECTIONS_PER_IP",
-        DEFAULT_MAX_CONNECTIONS_PER_IP,
+      maxConnectionsPerAddress: perAddressCap(
+        nonNegativeInt(
+          env,
+          "MAX_CONNECTIONS_PER_IP",
+          DEFAULT_MAX_CONNECTIONS_PER_IP,
+        ),
+        positiveInt(env, "MAX_CONNECTIONS", maxDescriptors),
       ),
     },
   };

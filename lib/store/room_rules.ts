@@ -119,9 +119,12 @@ export function standingOf(
   now: number,
 ): Standing {
   const own = inForce(person.ban, now);
-  return {
-    role: info?.owner?.id === userId ? "owner" : own ? null : person.role,
+  const owner = info?.owner?.id === userId;
+  const standing: Standing = {
+    role: owner ? "owner" : own ? null : person.role,
     mute: inForce(person.mute, now),
     ban: own ?? inForce(person.addressBan, now),
   };
+  if (!owner && own && person.role) standing.held = person.role;
+  return standing;
 }

@@ -742,7 +742,38 @@ Deno.test("rooms: a ban suspends the person's role: a banned moderator moderates
     }
     // And the private room's page is a missing page to them.
     assert.equal(await page(mia), 404);
-    // Unbanned, the role is back as it was.
+    // To a fellow moderator she is still a moderator: not theirs to unban,
+    // and "adding" her keeps her role for when the ban ends.
+    const max = await googleUser("max", "Max");
+    const promoted = await call(
+      server.origin,
+      "PUT",
+      `/api/rooms/${room}/roles`,
+      owen,
+      { user: { id: max.user.id, name: "Max" }, role: "moderator" },
+    );
+    assert.equal(promoted.status, 200);
+    const peerUnban = await call(
+      server.origin,
+      "POST",
+      `/api/rooms/${room}/moderation`,
+      max,
+      { action: "unban", user: mia.user },
+    );
+    assert.equal(peerUnban.status, 403);
+    await server.services.directory.remember(mia.user, 600_000);
+    const added = await call(
+      server.origin,
+      "POST",
+      `/api/rooms/${room}/members`,
+      max,
+      { userId: mia.user.id },
+    );
+    assert.deepEqual(
+      [added.status, added.body.role, added.body.added],
+      [200, "moderator", false],
+    );
+    // Unbanned by the owner, the role is back as it was.
     await call(server.origin, "POST", `/api/rooms/${room}/moderation`, owen, {
       action: "unban",
       user: mia.user,
@@ -755,6 +786,10 @@ Deno.test("rooms: a ban suspends the person's role: a banned moderator moderates
       mia,
     );
     assert.equal(audit.status, 200);
+    assert.equal(
+      (await server.services.rooms.standing(room, mia.user.id)).role,
+      "moderator",
+    );
     for (const ws of [owenWs, gusWs]) await ws.close();
   });
 });

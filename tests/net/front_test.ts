@@ -529,7 +529,8 @@ Deno.test("one address holds at most maxConnectionsPerAddress connections; anoth
       if (new URL(req.url).pathname === "/wait") await gate;
       return new Response("ok");
     },
-    { maxConnectionsPerAddress: CAP },
+    // A head timeout far off: a refusal here is the cap's, not a timeout's.
+    { maxConnectionsPerAddress: CAP, headersTimeoutMs: 30_000 },
     (hostname) => hostname === "127.0.0.3",
   );
   const from = (localAddress: string) =>
@@ -596,6 +597,40 @@ Deno.test("a refused upgrade's answer that the peer does not read is given up af
       5_000,
     );
     conn.close();
+  } finally {
+    await front.shutdown();
+  }
+});
+
+Deno.test("a refused upgrade whose answer cannot be made still gives its connection back to the budget and its address's share", async () => {
+  const front = frontFor(
+    () =>
+      new Response(
+        new ReadableStream({
+          pull() {
+            throw new Error("the answer's body failed");
+          },
+        }),
+      ),
+    { maxConnectionsPerAddress: 2 },
+  );
+  try {
+    for (let i = 0; i < 4; i++) {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: front.addr.port,
+      });
+      await conn.write(new TextEncoder().encode(
+        "GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n" +
+          "Connection: Upgrade\r\n\r\n",
+      ));
+      // Each is answered (or cut) and closed; none stays counted.
+      assert.ok(await closedWithin(conn, REFUSAL_WAIT_MS), `connection ${i}`);
+      await eventually(
+        () => front.stats().connections === 0,
+        "the connection to be released",
+      );
+    }
   } finally {
     await front.shutdown();
   }

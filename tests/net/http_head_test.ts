@@ -140,3 +140,25 @@ Deno.test("scanRequestHead: resumed where the last read left off, a head sent a 
   }
   assert.equal(found, raw.length - "rest".length);
 });
+
+Deno.test("scanRequestHead: bytes 0x80–0xFF of a field come through as the same code points, so a Request takes them", () => {
+  const head = bytes("GET /ws HTTP/1.1\r\nCookie: a=");
+  const raw = new Uint8Array([
+    ...head,
+    0x85, // windows-1252 would make this "…" (U+2026), no ByteString
+    0xc3,
+    0xa9, // "é" in UTF-8
+    ...bytes("\r\n\r\n"),
+  ]);
+  const scan = scanRequestHead(raw, 1024);
+  assert.equal(scan.kind, "complete");
+  if (scan.kind !== "complete") return;
+  const value = headerField(scan.head, "cookie")!;
+  assert.deepEqual(
+    [...value].map((c) => c.charCodeAt(0)),
+    [0x61, 0x3d, 0x85, 0xc3, 0xa9],
+  );
+  const request = new Request("http://a/ws");
+  request.headers.append("cookie", value);
+  assert.equal(request.headers.get("cookie"), value);
+});

@@ -77,4 +77,13 @@ Deno.test("listenerSettings: MAX_CONNECTIONS_PER_IP caps one address (1,000 by d
     () => limits({ MAX_CONNECTIONS_PER_IP: "-1" }),
     ListenerSettingsError,
   );
+  // Never more than half of what the listener admits.
+  assert.equal(
+    limits({ MAX_CONNECTIONS: "200" }).maxConnectionsPerAddress,
+    100,
+  );
+  assert.equal(
+    listenerSettings({}, null, 1, false).limits.maxConnectionsPerAddress,
+    480,
+  );
 });

@@ -1,4 +1,4 @@
-import { mayJoin } from "../../../../lib/chat/access.ts";
+import { heldRole, mayJoin } from "../../../../lib/chat/access.ts";
 import { tellStanding } from "../../../../lib/chat/moderation.ts";
 import { normalizeDisplayName } from "../../../../lib/chat/names.ts";
 import type { ChatUser } from "../../../../lib/chat/types.ts";
@@ -47,9 +47,9 @@ export const handler: Handlers<AppEnv> = {
     }
     const member = { id: person.id, name: person.name };
     const standing = await rooms.standing(managed.room, person.id);
-    if (standing.role) {
-      return c.json({ member, role: standing.role, added: false });
-    }
+    // A banned member keeps their role for when the ban ends: not rewritten.
+    const held = heldRole(standing);
+    if (held) return c.json({ member, role: held, added: false });
     await rooms.setRole(managed.room, member, "member");
     await tellStanding(c.get("services"), managed.room, member.id);
     await rooms.audit(managed.room, {
