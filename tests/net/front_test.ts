@@ -140,6 +140,16 @@ async function closedWithin(conn: Deno.Conn, ms: number): Promise<boolean> {
   return ended;
 }
 
+/** Connects and sends an upgrade request for `path` that the app may refuse (no key). */
+async function askToUpgrade(port: number, path: string): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(
+    `GET ${path} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\n\r\n",
+  ));
+  return conn;
+}
+
 function connectAll(port: number, n: number): Promise<Deno.TcpConn[]> {
   return Promise.all(
     Array.from(
@@ -578,14 +588,7 @@ Deno.test("a refused upgrade's answer that the peer does not read is given up af
   const body = new Uint8Array(16 * 1024 * 1024);
   const front = frontFor(() => new Response(body), { requestTimeoutMs: 500 });
   try {
-    const conn = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: front.addr.port,
-    });
-    await conn.write(new TextEncoder().encode(
-      "GET /big HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n" +
-        "Connection: Upgrade\r\n\r\n",
-    ));
+    const conn = await askToUpgrade(front.addr.port, "/big");
     await eventually(
       () => front.stats().connections === 1,
       "the connection to be admitted",
@@ -616,14 +619,7 @@ Deno.test("a refused upgrade whose answer cannot be made still gives its connect
   );
   try {
     for (let i = 0; i < 4; i++) {
-      const conn = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: front.addr.port,
-      });
-      await conn.write(new TextEncoder().encode(
-        "GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n" +
-          "Connection: Upgrade\r\n\r\n",
-      ));
+      const conn = await askToUpgrade(front.addr.port, "/x");
       // Each is answered (or cut) and closed; none stays counted.
       assert.ok(await closedWithin(conn, REFUSAL_WAIT_MS), `connection ${i}`);
       await eventually(

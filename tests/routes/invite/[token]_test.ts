@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { DIRECT_ROOM_SETTINGS } from "../../../lib/chat/access.ts";
 import { INVITE_REFUSALS, newInviteToken } from "../../../lib/chat/invites.ts";
 import type { Invite } from "../../../lib/store/access_types.ts";
+import { storeInvite } from "../../_helpers/invites.ts";
 import { startServer, type TestServer } from "../../_helpers/server.ts";
 import { googleChatUser, signIn } from "../../_helpers/users.ts";
 
@@ -15,23 +16,9 @@ const ANA = googleChatUser("Ana");
 const BEN = googleChatUser("Ben");
 const CAL = googleChatUser("Cal");
 
-async function invite(
-  server: TestServer,
-  overrides: Partial<Invite> = {},
-): Promise<Invite> {
-  const now = Date.now();
-  const made: Invite = {
-    token: newInviteToken(),
-    room: "team",
-    by: ANA,
-    created: now,
-    expires: now + 3_600_000,
-    maxUses: 1,
-    uses: 0,
-    ...overrides,
-  };
-  await server.services.invites.create(made);
-  return made;
+/** An invite to "team" by Ana (see `storeInvite`). */
+function invite(server: TestServer, overrides: Partial<Invite> = {}) {
+  return storeInvite(server, ANA, overrides);
 }
 
 function visit(server: TestServer, token: string, cookie?: string) {

@@ -9,8 +9,8 @@ import {
   DEFAULT_INVITE_HOURS,
   DEFAULT_INVITE_USES,
   MAX_LISTED_INVITES,
-  newInviteToken,
 } from "../../../../../lib/chat/invites.ts";
+import { storeInvite } from "../../../../_helpers/invites.ts";
 import { startServer, type TestServer } from "../../../../_helpers/server.ts";
 import { googleChatUser, signIn } from "../../../../_helpers/users.ts";
 
@@ -237,17 +237,8 @@ Deno.test("a room holds at most MAX_LISTED_INVITES usable links, so none is hidd
   const server = await startServer();
   try {
     const people = await setUp(server);
-    const now = Date.now();
     for (let i = 0; i < MAX_LISTED_INVITES; i++) {
-      await server.services.invites.create({
-        token: newInviteToken(),
-        room: "team",
-        by: ANA,
-        created: now,
-        expires: now + 3_600_000,
-        maxUses: 1,
-        uses: 0,
-      });
+      await storeInvite(server, ANA);
     }
     const refused = await call(
       server,
