@@ -43,7 +43,7 @@ import {
   TYPING_TTL_MS,
   unreachable,
 } from "./protocol.ts";
-import type { ChatUser, RoomInfo, RoomRole } from "./types.ts";
+import type { ChatUser, RoomInfo, RoomRole, Standing } from "./types.ts";
 import { canSeeRoom } from "./access.ts";
 import {
   createOnEntry,
@@ -479,14 +479,8 @@ class Connection implements Channel, EventListenerObject {
         this.socket.close(CloseCode.banned, "banned from this room");
         return;
       }
-      const view = standingView(access.standing);
-      this.#info = access.info;
-      this.#role = access.standing.role;
-      this.#mutedUntil = access.standing.mute?.until;
-      this.#mute = view.mute;
-      if (!this.#mayStay()) return;
-      this.#sendFrame({ type: "room", info: roomInfoOf(room, access.info) });
-      this.#sendFrame({ type: "standing", ...view });
+      if (!this.#mayStay(access.info, access.standing.role)) return;
+      this.#tellRules(access.info, access.standing);
     }).catch((err) => {
       this.deps.log.warn("ws.recheck_failed", { room, error: String(err) });
     });
@@ -871,6 +865,18 @@ class Connection implements Channel, EventListenerObject {
   }
 
   /** After `welcome`: the room's record, this person's standing and (moderators) the open reports. */
+  /** Keeps `info` and `standing` as the room's rules this socket knows, and tells the client both. */
+  #tellRules(info: RoomInfo | null, standing: Standing): void {
+    const view = standingView(standing);
+    this.#role = standing.role;
+    this.#mutedUntil = standing.mute?.until;
+    this.#mute = view.mute;
+    this.#info = info;
+    this.#rulesKnown = true;
+    this.#sendFrame({ type: "room", info: roomInfoOf(this.scope.room, info) });
+    this.#sendFrame({ type: "standing", ...view });
+  }
+
   async #sendRoom(access: RoomAccess, lastSeq: number): Promise<void> {
     const { room, user, ip } = this.scope;
     const info = access.info ??
@@ -878,14 +884,7 @@ class Connection implements Channel, EventListenerObject {
     const standing = info && !access.info && info.owner?.id === user.id
       ? { ...access.standing, role: "owner" as const }
       : access.standing;
-    const view = standingView(standing);
-    this.#role = standing.role;
-    this.#mutedUntil = standing.mute?.until;
-    this.#mute = view.mute;
-    this.#info = info;
-    this.#rulesKnown = true;
-    this.#sendFrame({ type: "room", info: roomInfoOf(room, info) });
-    this.#sendFrame({ type: "standing", ...view });
+    this.#tellRules(info, standing);
     if (moderates(standing.role)) {
       const open = await this.deps.rooms.reports(room, MAX_REPORTS_LISTED);
       this.#sendFrame({ type: "reports", count: open.length });

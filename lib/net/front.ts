@@ -270,8 +270,9 @@ class GuardedListener implements Front {
     try {
       this.#listener.close();
     } catch { /* closed */ }
-    for (const conn of this.#pendingHeads.keys()) closeQuietly(conn);
-    for (const conn of this.#answering.keys()) closeQuietly(conn);
+    for (const waiting of [this.#pendingHeads, this.#answering]) {
+      for (const conn of waiting.keys()) closeQuietly(conn);
+    }
     await this.#internal.shutdown().catch(() => {});
     for (const relay of this.#relays.values()) this.#closeRelay(relay);
     for (const socket of this.#sockets.keys()) {
@@ -599,20 +600,24 @@ class GuardedListener implements Front {
     closeQuietly(relay.upstream);
   }
 
+  /** Closes the connections of `deadlines` past theirs at `now`, counted as `reason`. */
+  #closeLate(
+    deadlines: Map<Deno.Conn, number>,
+    now: number,
+    reason: FrontDrop,
+  ): void {
+    for (const [conn, deadline] of deadlines) {
+      if (now < deadline) continue;
+      deadlines.delete(conn);
+      this.#drop(reason);
+      closeQuietly(conn);
+    }
+  }
+
   #sweepOnce(): void {
     const now = Date.now();
-    for (const [conn, deadline] of this.#pendingHeads) {
-      if (now < deadline) continue;
-      this.#pendingHeads.delete(conn);
-      this.#drop("head_timeout");
-      closeQuietly(conn);
-    }
-    for (const [conn, deadline] of this.#answering) {
-      if (now < deadline) continue;
-      this.#answering.delete(conn);
-      this.#drop("answer_timeout");
-      closeQuietly(conn);
-    }
+    this.#closeLate(this.#pendingHeads, now, "head_timeout");
+    this.#closeLate(this.#answering, now, "answer_timeout");
     const { idleTimeoutMs, requestTimeoutMs } = this.#limits;
     for (const relay of this.#relays.values()) {
       const late = relay.awaitingSince > 0

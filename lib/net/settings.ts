@@ -129,10 +129,11 @@ export function listenerSettings(
     1,
     Math.floor((limit - reservedDescriptors(limit)) / Math.max(1, workers)),
   );
+  const maxConnections = positiveInt(env, "MAX_CONNECTIONS", maxDescriptors);
   return {
     kind: kindRaw,
     limits: {
-      maxConnections: positiveInt(env, "MAX_CONNECTIONS", maxDescriptors),
+      maxConnections,
       maxDescriptors,
       maxMessageBytes: positiveInt(
         env,
@@ -162,7 +163,7 @@ export function listenerSettings(
           "MAX_CONNECTIONS_PER_IP",
           DEFAULT_MAX_CONNECTIONS_PER_IP,
         ),
-        positiveInt(env, "MAX_CONNECTIONS", maxDescriptors),
+        maxConnections,
       ),
     },
   };

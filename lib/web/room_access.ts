@@ -13,8 +13,8 @@ import { normalizeRoomName } from "../chat/names.ts";
 import { enterRoom, type RoomEntry } from "../chat/room_gate.ts";
 import type { ChatUser } from "../chat/types.ts";
 import type { AppEnv } from "../context.ts";
-import { spendAction } from "../chat/moderation.ts";
-import { refusalResponse, routeError } from "./errors.ts";
+import { routeError } from "./errors.ts";
+import { roomActor } from "./room_admin.ts";
 
 /** A room whose invites the caller manages. */
 export interface ManagedRoom extends RoomEntry {
@@ -27,7 +27,7 @@ export interface ManagedRoom extends RoomEntry {
  * response to answer with (400 bad name, 401 signed out, 404 hidden, 403 not
  * a moderator). `spend: "write"`: a change (a link made or revoked, a person
  * added) takes a token of the caller's action budget, as a moderation does
- * (`spendAction`; 429 past it): 300 invites in 1.4 s, each three KV writes
+ * (`roomActor`; 429 past it): 300 invites in 1.4 s, each three KV writes
  * and an audit entry kept for good, had no limit.
  *
  * @example
@@ -49,9 +49,8 @@ export async function managedRoom(
   if (!access) return routeError(c, "not_found");
   if (!mayInvite(access.role)) return routeError(c, "not_moderator");
   if (spend === "write") {
-    const actor = { room, user, address: c.get("client").address };
-    const refused = spendAction(services, actor);
-    if (refused) return refusalResponse(c, refused);
+    const actor = roomActor(c, "write");
+    if (actor instanceof Response) return actor;
   }
   return { room, user, ...access };
 }

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { isAllowedOrigin } from "../../lib/auth/origin.ts";
+import { fromAllowedOrigin } from "../../lib/web/same_origin.ts";
 import type { AppEnv, AppVariables } from "../../lib/context.ts";
 import type { Handlers, PageProps } from "../../lib/web/types.ts";
 import { mayJoin } from "../../lib/chat/access.ts";
@@ -104,13 +104,7 @@ async function answer(
 export const handler: Handlers<AppEnv> = {
   GET: (c, render) => answer(c, render, false),
   POST(c, render) {
-    const services = c.get("services");
-    const sameOrigin = isAllowedOrigin(
-      c.req.header("origin"),
-      new URL(c.req.url),
-      services.config.allowedOrigins,
-    );
-    if (!sameOrigin) {
+    if (!fromAllowedOrigin(c)) {
       return render(
         { state: "refused", reason: "cross_site" } satisfies InviteData,
         { status: INVITE_REFUSALS.cross_site.status },

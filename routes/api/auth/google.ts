@@ -1,7 +1,7 @@
 import { getCookie } from "hono/cookie";
 import { setSessionCookie } from "../../../lib/auth/cookie.ts";
 import { GoogleAuthError, googleUserId } from "../../../lib/auth/google.ts";
-import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
+import { fromAllowedOrigin } from "../../../lib/web/same_origin.ts";
 import type { ChatUser } from "../../../lib/chat/types.ts";
 import type { AppEnv } from "../../../lib/context.ts";
 import { localPath, readBody } from "../../../lib/web/body.ts";
@@ -51,12 +51,7 @@ export const handler: Handlers<AppEnv> = {
         return routeError(c, "csrf");
       }
     } else {
-      const sameOrigin = isAllowedOrigin(
-        c.req.header("origin"),
-        new URL(c.req.url),
-        services.config.allowedOrigins,
-      );
-      if (!sameOrigin || c.req.header(CSRF_HEADER) !== "1") {
+      if (!fromAllowedOrigin(c) || c.req.header(CSRF_HEADER) !== "1") {
         return routeError(c, "csrf");
       }
     }

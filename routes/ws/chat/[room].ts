@@ -1,4 +1,4 @@
-import { isAllowedOrigin } from "../../../lib/auth/origin.ts";
+import { fromAllowedOrigin } from "../../../lib/web/same_origin.ts";
 import { handleConnection } from "../../../lib/chat/consumer.ts";
 import { normalizeRoomName } from "../../../lib/chat/names.ts";
 import { parseSeqParam } from "../../../lib/chat/protocol.ts";
@@ -61,14 +61,7 @@ export const handler: Handlers<AppEnv> = {
     if (!user || !session) {
       return routeError(c, "unauthorized");
     }
-    const origin = c.req.header("origin");
-    if (
-      !isAllowedOrigin(
-        origin,
-        new URL(c.req.url),
-        services.config.allowedOrigins,
-      )
-    ) {
+    if (!fromAllowedOrigin(c)) {
       services.log.warn("ws.origin_refused", { room });
       return routeError(c, "forbidden_origin");
     }
