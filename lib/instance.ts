@@ -16,6 +16,7 @@ import { createApp, createServices } from "./server.ts";
 import { resolveLogFormat, stderrIsTerminal } from "./log.ts";
 import { startupLine } from "./startup.ts";
 import type { Manifest } from "./web/types.ts";
+import { chatSocketLane } from "./web/socket_lane.ts";
 
 /** Longest a stop waits for in-flight requests before closing anyway (Deno Deploy allows 5 s). */
 export const SHUTDOWN_GRACE_MS = 3_000;
@@ -82,6 +83,7 @@ export async function startInstance(
     reusePort: options.reusePort,
     settings,
     log: services.log,
+    upgradeLane: chatSocketLane(services),
     onDrop: (reason) => services.metrics.drop(`net_${reason}`),
     // Asked on every accept: only when some proxy is trusted.
     sharedAddress: services.trustedProxies.any

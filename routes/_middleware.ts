@@ -6,7 +6,10 @@ import {
   setSessionCookie,
 } from "../lib/auth/cookie.ts";
 import type { AppEnv } from "../lib/context.ts";
+import { isAllowedHost } from "../lib/auth/origin.ts";
+import { logRequest } from "../lib/web/access_log.ts";
 import { resolveClient } from "../lib/web/client_address.ts";
+import { checkSession } from "../lib/web/session_check.ts";
 import { routeError } from "../lib/web/errors.ts";
 import { GOOGLE_GSI as GIS } from "../lib/shared.ts";
 
@@ -53,12 +56,13 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.set("user", null);
     return await next();
   }
-  const { sessions } = c.get("services");
-  const verified = await sessions.verify(readSessionToken(c));
-  c.set("sessionCheckedAt", performance.now());
-  const revoked = verified !== null &&
-    (await c.get("services").revocations.revokedAmong([verified.sid])).size > 0;
-  const current = revoked ? null : verified;
+  const services = c.get("services");
+  const { sessions } = services;
+  const { session: current, checkedAt } = await checkSession(
+    services,
+    readSessionToken(c),
+  );
+  c.set("sessionCheckedAt", checkedAt);
   c.set("session", current);
   c.set("user", current?.user ?? null);
   // Decided before `next`: after a WebSocket upgrade the request can no longer be read.
@@ -74,7 +78,7 @@ const session: MiddlewareHandler<AppEnv> = async (c, next) => {
       sessions.ttlSeconds,
     );
     // Still known by name and id while the renewed session may live.
-    await c.get("services").directory.remember(
+    await services.directory.remember(
       current.user,
       sessions.ttlSeconds * 1000,
     );
@@ -116,12 +120,8 @@ const ids: MiddlewareHandler<AppEnv> = async (c, next) => {
  */
 const client: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { allowedHosts } = c.get("services").config;
-  if (allowedHosts.length > 0) {
-    const host = (c.req.header("host") ?? "").toLowerCase();
-    const name = host.replace(/:\d+$/, "");
-    if (!allowedHosts.includes(host) && !allowedHosts.includes(name)) {
-      return routeError(c, "bad_host");
-    }
+  if (!isAllowedHost(c.req.header("host"), allowedHosts)) {
+    return routeError(c, "bad_host");
   }
   c.set("client", resolveClient(c, c.get("services").trustedProxies));
   await next();
@@ -133,12 +133,12 @@ const access: MiddlewareHandler<AppEnv> = async (c, next) => {
   const method = c.req.method;
   await next();
   if (isAsset(path)) return;
-  c.get("services").log.info("http.request", {
+  logRequest(c.get("services").log, {
     id: c.get("requestId"),
     method,
     path,
     status: c.res.status,
-    ms: Math.round(performance.now() - started),
+    started,
   });
 };
 

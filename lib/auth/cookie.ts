@@ -6,7 +6,8 @@
  */
 
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { parse as parseCookies } from "hono/utils/cookie";
 import { SESSION_COOKIE } from "./session.ts";
 import type { ClientInfo } from "../web/client_address.ts";
 
@@ -41,7 +42,26 @@ export function clearSessionCookie(c: Context): void {
 
 /** The session token from the cookie or an `Authorization: Bearer` header. */
 export function readSessionToken(c: Context): string | undefined {
-  const auth = c.req.header("authorization");
-  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim();
-  return getCookie(c, SESSION_COOKIE);
+  return sessionTokenOf(c.req.header("authorization"), c.req.header("cookie"));
+}
+
+/**
+ * {@link readSessionToken} from the two fields themselves: a Bearer token
+ * wins over the cookie (as Hono's `getCookie` reads it).
+ *
+ * @example
+ * ```ts
+ * sessionTokenOf(undefined, "theme=dark; roomcast_session=abc"); // "abc"
+ * sessionTokenOf("Bearer xyz", "roomcast_session=abc");          // "xyz"
+ * ```
+ */
+export function sessionTokenOf(
+  authorization: string | null | undefined,
+  cookie: string | null | undefined,
+): string | undefined {
+  if (authorization?.startsWith("Bearer ")) {
+    return authorization.slice(7).trim();
+  }
+  if (!cookie) return undefined;
+  return parseCookies(cookie, SESSION_COOKIE)[SESSION_COOKIE];
 }

@@ -24,3 +24,25 @@ export function isAllowedOrigin(
   if (!origin || origin === "null") return false;
   return origin === requestUrl.origin || allowed.includes(origin);
 }
+
+/**
+ * Whether a request's `Host` is one `ALLOWED_HOSTS` names (with or without
+ * its port); any host when none is named. Same-origin checks compare against
+ * the `Host`, so a host the operator did not name is refused first.
+ *
+ * @example
+ * ```ts
+ * isAllowedHost("chat.example:8000", ["chat.example"]); // true
+ * isAllowedHost("evil.example", ["chat.example"]);      // false
+ * isAllowedHost("anything", []);                        // true
+ * ```
+ */
+export function isAllowedHost(
+  host: string | null | undefined,
+  allowed: readonly string[],
+): boolean {
+  if (allowed.length === 0) return true;
+  const named = (host ?? "").toLowerCase();
+  return allowed.includes(named) ||
+    allowed.includes(named.replace(/:\d+$/, ""));
+}

@@ -25,6 +25,7 @@
 import type { Logger } from "../log.ts";
 import {
   acceptKey,
+  type FieldReader,
   hasToken,
   switchingProtocolsHead,
   upgradeProblem,
@@ -34,7 +35,12 @@ import {
   ReadyState,
   type SocketOptions,
 } from "../ws/socket.ts";
-import type { UpgradeEnv, Upgrader, UpgradeResult } from "../ws/upgrade.ts";
+import type {
+  UpgradeEnv,
+  UpgradeOptions,
+  Upgrader,
+  UpgradeResult,
+} from "../ws/upgrade.ts";
 import { AddressBudget, addressKey, ConnectionBudget, Cost } from "./budget.ts";
 import {
   headerField,
@@ -78,6 +84,33 @@ export interface FrontEnv extends UpgradeEnv {
   remoteAddr: Deno.NetAddr;
 }
 
+/**
+ * An upgrade request as the listener read it, for an {@link UpgradeLane}:
+ * no `Request` is built for it.
+ */
+export interface LaneRequest {
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly target: string;
+  /** The absolute URL, the `Host` and the target (as `upgradeUrl` builds it). */
+  readonly url: string;
+  /** The value of field `name` (lower case) as `Headers.get` gives it, or null. */
+  header(name: string): string | null;
+  /** The client's address (as `Deno.ServeHandlerInfo.remoteAddr`). */
+  readonly remoteAddr: Deno.NetAddr;
+  /** Accepts the upgrade (once), as the upgrader in a request's environment does. */
+  upgrade(options: UpgradeOptions): UpgradeResult;
+}
+
+/**
+ * Answers the upgrade requests an app can answer without a `Request` and its
+ * router (answered as `handler`'s would be: a `2xx` after `upgrade` opens
+ * the socket), or null for the usual way, a `Request` to `handler`. In a
+ * reconnect storm's profile the `Request` and Hono's dispatch were ~15 % of
+ * the main thread per reconnect (see `lib/web/socket_lane.ts`).
+ */
+export type UpgradeLane = (request: LaneRequest) => Promise<Response> | null;
+
 /** Why a connection was refused or cut, for metrics. */
 export type FrontDrop =
   | "budget"
@@ -107,6 +140,8 @@ export interface FrontOptions {
    * in for behind them.
    */
   sharedAddress?: (hostname: string) => boolean;
+  /** Upgrades answered before a `Request` is built (see {@link UpgradeLane}). */
+  upgradeLane?: UpgradeLane;
 }
 
 /** Counters of a running front. */
@@ -430,46 +465,54 @@ class GuardedListener implements Front {
     }
   }
 
-  /** Hands an upgrade request to the app with an upgrader; writes its answer, or the `101` and starts the socket. */
+  /**
+   * Hands an upgrade request to the app — its lane, or a `Request` to its
+   * handler — with a way to accept it; writes its answer, or the `101` and
+   * starts the socket.
+   */
   async #upgrade(
     conn: Deno.TcpConn,
     head: RequestHead,
     rest: Uint8Array,
   ): Promise<void> {
-    let request: Request;
-    try {
-      const url = upgradeUrl(head);
-      if (url === null) throw new Error("bad host or target");
-      request = new Request(url, { method: head.method });
-      // Appended one by one to the request's own headers: the same checks
-      // as a `headers` init, without WebIDL converting the list of pairs
-      // first (a storm's heap profile: 8 KiB of garbage per upgrade in
-      // `Request` alone; 6.7–7.1 µs against 9.3–12.6 for a browser's 13
-      // fields, and a `Headers` init was four times the pairs' cost).
-      const headers = request.headers;
-      for (const [name, value] of head.fields) headers.append(name, value);
-    } catch {
-      await writeAll(conn, plainResponse(400, "Bad Request")).catch(() => {});
-      closeQuietly(conn);
-      this.#release(conn, Cost.socket);
-      return;
-    }
+    const url = upgradeUrl(head);
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
     let socket: GuardedWebSocket | null = null;
-    const upgrader: Upgrader = (req, options): UpgradeResult => {
-      if (req !== request) return { ok: false, problem: "not this request" };
+    const accept = (
+      fields: FieldReader,
+      method: string,
+      options: UpgradeOptions,
+    ): UpgradeResult => {
       if (socket) return { ok: false, problem: "already upgraded" };
-      const problem = upgradeProblem(req.headers, req.method);
+      const problem = upgradeProblem(fields, method);
       if (problem) return { ok: false, problem };
       socket = this.#newSocket(options.idleTimeout * 1000);
       return { ok: true, socket, response: new Response(null) };
     };
     let response: Response;
     try {
-      response = await this.#options.handler(request, {
-        remoteAddr,
-        upgradeWebSocket: upgrader,
-      });
+      const answer = url === null
+        ? null
+        : this.#viaLane(head, url, remoteAddr, accept);
+      if (answer) response = await answer;
+      else {
+        const request = url === null ? null : requestOf(head, url);
+        if (request === null) {
+          await writeAll(conn, plainResponse(400, "Bad Request")).catch(
+            () => {},
+          );
+          closeQuietly(conn);
+          this.#release(conn, Cost.socket);
+          return;
+        }
+        response = await this.#options.handler(request, {
+          remoteAddr,
+          upgradeWebSocket: (req, options) =>
+            req === request
+              ? accept(req.headers, req.method, options)
+              : { ok: false, problem: "not this request" },
+        });
+      }
     } catch (err) {
       this.#log.error("net.upgrade_handler_failed", { error: String(err) });
       response = new Response(null, { status: 500 });
@@ -483,14 +526,14 @@ class GuardedListener implements Front {
     }
     if (accepted && response.status < 300 && !this.#closing) {
       response.body?.cancel();
-      const accept = acceptKey(request.headers.get("sec-websocket-key") ?? "");
+      const key = acceptKey(headerField(head, "sec-websocket-key") ?? "");
       conn.setNoDelay(true);
       this.#sockets.set(accepted, conn);
       // The 101 is the socket's first write, so it opens without waiting for it.
       accepted.attach(
         conn,
         rest.length > 0 ? rest.slice() : undefined,
-        encoder.encode(switchingProtocolsHead(accept, response.headers)),
+        encoder.encode(switchingProtocolsHead(key, response.headers)),
       );
       return;
     }
@@ -505,6 +548,36 @@ class GuardedListener implements Front {
       closeQuietly(conn);
       this.#release(conn, Cost.socket);
     }
+  }
+
+  /**
+   * The lane's answer to an upgrade, or null when there is no lane, it
+   * declines, or a field holds a byte a `Request` would refuse (that request
+   * goes the usual way, to its 400).
+   */
+  #viaLane(
+    head: RequestHead,
+    url: string,
+    remoteAddr: Deno.NetAddr,
+    accept: (
+      fields: FieldReader,
+      method: string,
+      options: UpgradeOptions,
+    ) => UpgradeResult,
+  ): Promise<Response> | null {
+    const lane = this.#options.upgradeLane;
+    if (!lane || !head.fields.every(([, value]) => !BAD_VALUE.test(value))) {
+      return null;
+    }
+    const fields: FieldReader = { get: (name) => headerField(head, name) };
+    return lane({
+      method: head.method,
+      target: head.target,
+      url,
+      header: fields.get,
+      remoteAddr,
+      upgrade: (options) => accept(fields, head.method, options),
+    });
   }
 
   /** A socket with the options shared by every socket of its idle timeout. */
@@ -629,6 +702,29 @@ class GuardedListener implements Front {
       }
     }
     for (const socket of this.#sockets.keys()) socket.heartbeat(now);
+  }
+}
+
+/** What a `Request`'s header value may not hold (after the head's own trimming and line split). */
+const BAD_VALUE = /[\0\r\n]/;
+
+/**
+ * The `Request` of an upgrade's head, or null when a `Request` refuses it (a
+ * field value with a byte a header may not hold).
+ */
+function requestOf(head: RequestHead, url: string): Request | null {
+  try {
+    const request = new Request(url, { method: head.method });
+    // Appended one by one to the request's own headers: the same checks
+    // as a `headers` init, without WebIDL converting the list of pairs
+    // first (a storm's heap profile: 8 KiB of garbage per upgrade in
+    // `Request` alone; 6.7–7.1 µs against 9.3–12.6 for a browser's 13
+    // fields, and a `Headers` init was four times the pairs' cost).
+    const headers = request.headers;
+    for (const [name, value] of head.fields) headers.append(name, value);
+    return request;
+  } catch {
+    return null;
   }
 }
 

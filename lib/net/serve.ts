@@ -7,7 +7,12 @@
  */
 
 import type { Logger } from "../log.ts";
-import { type FrontDrop, type FrontStats, startFront } from "./front.ts";
+import {
+  type FrontDrop,
+  type FrontStats,
+  startFront,
+  type UpgradeLane,
+} from "./front.ts";
 import { LISTEN_BACKLOG, type ListenerSettings } from "./settings.ts";
 
 /** A listening server. */
@@ -29,6 +34,8 @@ export interface ServeAppOptions {
   onDrop?: (reason: FrontDrop) => void;
   /** Addresses many clients share (trusted proxies): no per-address cap for them. */
   sharedAddress?: (hostname: string) => boolean;
+  /** Upgrades the guarded listener answers without a `Request` (ignored under `Deno.serve`). */
+  upgradeLane?: UpgradeLane;
 }
 
 /**
@@ -56,6 +63,7 @@ export function serveApp(
       log,
       onDrop: options.onDrop,
       sharedAddress: options.sharedAddress,
+      upgradeLane: options.upgradeLane,
     });
     return {
       addr: front.addr,

@@ -130,6 +130,9 @@ export interface ClientInfo {
   https: boolean;
 }
 
+/** A request's header field by lower-case name (`c.req.header`, or the listener's parsed head). */
+export type HeaderReader = (name: string) => string | null | undefined;
+
 /**
  * The client behind a request. From a trusted proxy, the address is the
  * right-most `X-Forwarded-For` entry that is not itself a trusted proxy, and
@@ -145,20 +148,41 @@ export function resolveClient(c: Context, trusted: TrustedProxies): ClientInfo {
   try {
     peer = getConnInfo(c).remote.address ?? "unknown";
   } catch { /* not served by Deno.serve (app.request in tests) */ }
+  return clientOf(peer, c.req.url, (name) => c.req.header(name), trusted);
+}
+
+/**
+ * {@link resolveClient} of a request known by its peer's address, its
+ * absolute URL and its header fields, without a Hono context (the
+ * listener's WebSocket lane).
+ *
+ * @example
+ * ```ts
+ * clientOf("10.0.0.5", "http://chat.example/ws/chat/a",
+ *   (name) => name === "x-forwarded-for" ? "203.0.113.7" : null,
+ *   new TrustedProxies(["10.0.0.0/8"])); // { address: "203.0.113.7", https: false }
+ * ```
+ */
+export function clientOf(
+  peer: string,
+  url: string,
+  header: HeaderReader,
+  trusted: TrustedProxies,
+): ClientInfo {
   // A request's URL is absolute: its scheme is its start (no URL parse per request).
-  const direct = c.req.url.startsWith("https:");
+  const direct = url.startsWith("https:");
   // With no proxy trusted (the default) the peer is the client: no address parse.
   if (!trusted.any || !trusted.has(peer)) {
     return { address: peer, https: direct };
   }
   let address = peer;
-  const hops = (c.req.header("x-forwarded-for") ?? "").split(",")
+  const hops = (header("x-forwarded-for") ?? "").split(",")
     .map((s) => s.trim()).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!parseAddress(hops[i])) break;
     address = hops[i];
     if (!trusted.has(hops[i])) break;
   }
-  const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
+  const proto = header("x-forwarded-proto")?.split(",")[0].trim();
   return { address, https: direct || proto === "https" };
 }

@@ -171,6 +171,20 @@ export function routeError(
   return c.json({ error: code, message }, status);
 }
 
+/**
+ * {@link routeError}'s JSON answer, for a caller without a Hono context: the
+ * listener's WebSocket lane, whose paths always answer JSON.
+ *
+ * @example
+ * ```ts
+ * routeErrorJson("unauthorized"); // 401 {"error":"unauthorized","message":"Sign in first."}
+ * ```
+ */
+export function routeErrorJson(code: RouteErrorCode): Response {
+  const { status, message } = ROUTE_ERRORS[code];
+  return Response.json({ error: code, message }, { status });
+}
+
 /** HTTP statuses for refusals of the chat protocol (see `Refusal`). */
 function refusalStatus(refusal: Refusal): ContentfulStatusCode {
   switch (refusal.code) {

@@ -12,9 +12,15 @@ import { createHash } from "node:crypto";
 /** The GUID every accept key is derived with (RFC 6455 §1.3). */
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/** Where {@link upgradeProblem} reads the fields: a `Headers`, or the listener's parsed head. */
+export interface FieldReader {
+  /** The value of field `name` (lower case), repeated fields joined with ", "; null if absent. */
+  get(name: string): string | null;
+}
+
 /** Why an upgrade request is malformed, or null when it is a valid one. */
 export function upgradeProblem(
-  headers: Headers,
+  headers: FieldReader,
   method: string,
 ): string | null {
   if (method !== "GET") return "a WebSocket upgrade must be a GET";

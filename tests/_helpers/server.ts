@@ -14,8 +14,10 @@ import {
 import { manifest } from "../../manifest.gen.ts";
 import { type GuestSession, signInGuest } from "../../support/guest.ts";
 import { type AppServer, serveApp } from "../../lib/net/serve.ts";
+import type { UpgradeLane } from "../../lib/net/front.ts";
 import { listenerSettings } from "../../lib/net/settings.ts";
 import { readNofileLimit } from "../../lib/net/nofile.ts";
+import { chatSocketLane } from "../../lib/web/socket_lane.ts";
 
 /** A fixed secret so tests can mint and forge tokens deliberately. */
 /** Longest a test server's shutdown may take (normally a few ms). */
@@ -44,9 +46,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** How a test server is served, besides its environment. */
+export interface ServeChoices {
+  /**
+   * The lane the guarded listener opens chat sockets in: `chatSocketLane`
+   * (`lib/web/socket_lane.ts`), as `startInstance` gives it, unless a test
+   * compares the lane with the router (none) or watches it.
+   */
+  upgradeLane?: (services: Services) => UpgradeLane | undefined;
+}
+
 export async function startServer(
   env: Record<string, string> = {},
   overrides: ServiceOverrides = {},
+  choices: ServeChoices = {},
 ): Promise<TestServer> {
   const config = loadConfig({
     PORT: "0",
@@ -75,6 +88,7 @@ export async function startServer(
     settings,
     log: services.log,
     onDrop: (reason) => services.metrics.drop(`net_${reason}`),
+    upgradeLane: (choices.upgradeLane ?? chatSocketLane)(services),
   });
   const origin = `http://127.0.0.1:${server.addr.port}`;
   return {
