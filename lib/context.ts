@@ -19,6 +19,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Budgets } from "./chat/budgets.ts";
 import type { ClientInfo, TrustedProxies } from "./web/client_address.ts";
 import type {
+  HandoverStore,
   MessageStore,
   RevocationStore,
   RoomStore,
@@ -48,6 +49,8 @@ export interface Services {
   /** People known by name (signed in within a session's lifetime). */
   directory: DirectoryStore;
   sessions: SessionSigner;
+  /** Where a stopping instance leaves its verified sessions for the next. */
+  handover: HandoverStore;
   /** Signed-out sessions, seen by every instance. */
   revocations: RevocationStore;
   /** Present when `GOOGLE_CLIENT_ID` is set. */

@@ -8,6 +8,7 @@
 
 import type { AppConfig } from "./config.ts";
 import { CloseCode } from "./shared.ts";
+import { HANDOVER_MAX_AGE_MS } from "./auth/session.ts";
 import type { Services } from "./context.ts";
 import { readNofileLimit } from "./net/nofile.ts";
 import { serveApp } from "./net/serve.ts";
@@ -38,6 +39,20 @@ export function preferVectoredWrites(): void {
       Deno.env.set("DENO_USE_WRITEV", "1");
     }
   } catch { /* env is read-only here */ }
+}
+
+/**
+ * Leaves the sessions this instance verified for the next (a restart's
+ * reconnects then need no signature check each); a failure costs only that.
+ */
+async function leaveSessions(services: Services): Promise<void> {
+  try {
+    const chunks = await services.sessions.exportRemembered();
+    // Kept as long as the next process would take them.
+    await services.handover.leave(chunks, HANDOVER_MAX_AGE_MS);
+  } catch (err) {
+    services.log.warn("session.handover_failed", { error: String(err) });
+  }
 }
 
 /** A running instance. */
@@ -145,6 +160,7 @@ export async function startInstance(
             clearTimeout(timer)
           ),
           services.presence.stop(),
+          leaveSessions(services),
         ]);
         await services.close();
       })();

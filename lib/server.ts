@@ -102,6 +102,20 @@ export async function createServices(
     throw err;
   }
   const store = overrides.store ?? stores.messages;
+  const sessions = new SessionSigner(config.sessionSecret, {
+    previous: config.sessionSecretPrevious,
+    ttlSeconds: config.sessionTtlSeconds,
+  });
+  // The sessions the last process verified (a restart's reconnects): a
+  // handover that cannot be read costs only those checks.
+  await stores.handover.collect()
+    .then((chunks) => sessions.importRemembered(chunks))
+    .then((taken) => {
+      if (taken > 0) log.info("session.handover_taken", { sessions: taken });
+    })
+    .catch((err) =>
+      log.warn("session.handover_failed", { error: String(err) })
+    );
   const connections = new ConnectionRegistry();
   const { revocations } = stores;
   // Reads the revocation generation before any socket's session is checked:
@@ -125,10 +139,8 @@ export async function createServices(
     invites: stores.invites,
     directs: stores.directs,
     directory: stores.directory,
-    sessions: new SessionSigner(config.sessionSecret, {
-      previous: config.sessionSecretPrevious,
-      ttlSeconds: config.sessionTtlSeconds,
-    }),
+    sessions,
+    handover: stores.handover,
     revocations,
     google: config.googleClientIds.length > 0
       ? new GoogleVerifier({

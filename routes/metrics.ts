@@ -37,7 +37,7 @@ function mayRead(c: Context<AppEnv>): boolean {
 export const handler: Handlers<AppEnv> = {
   GET(c) {
     if (!mayRead(c)) return routeError(c, "not_found");
-    const { metrics, connections, presence } = c.get("services");
+    const { metrics, connections, presence, sessions } = c.get("services");
     c.header("Cache-Control", "no-store");
     return c.json({
       ...metrics.totals,
@@ -45,6 +45,8 @@ export const handler: Handlers<AppEnv> = {
       // Rooms with a local member (the layer also counts presence's internal groups).
       rooms: presence.localRooms,
       memory: Deno.memoryUsage().rss,
+      // Sessions accepted: checked (a signature check) or remembered.
+      sessions: sessions.verifications,
     });
   },
 };

@@ -2,7 +2,8 @@
  * A graceful stop of a real server process (`deno run main.ts`, SIGTERM):
  * every presence record the instance wrote is gone from the KV file when the
  * process has exited, so neither a restarted process nor another instance
- * meets its connections as ghosts.
+ * meets its connections as ghosts; and the sessions it verified are left
+ * for the next process, which takes them without checking each again.
  */
 import assert from "node:assert/strict";
 import { guestCookie } from "../support/guest.ts";
@@ -100,6 +101,68 @@ Deno.test(`SIGTERM with ${TOTAL} live sockets (${SILENT} of them silent): the KV
     for (const raw of silent) {
       try {
         raw.conn.close();
+      } catch { /* closed */ }
+    }
+    await server.kill("SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The session counts of the server at `origin` (`/metrics`, readable from this machine). */
+async function sessionCounts(
+  origin: string,
+): Promise<{ checked: number; remembered: number }> {
+  const res = await fetch(`${origin}/metrics`);
+  assert.equal(res.status, 200);
+  return (await res.json()).sessions;
+}
+
+Deno.test("a graceful restart hands the sessions it verified to the next processes: a reconnect is not checked again; a crash hands over nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/handover.kv`;
+  const clients: TestClient[] = [];
+  const connect = async (port: number, cookie: string, origin: string) => {
+    const client = await TestClient.connect(
+      `ws://127.0.0.1:${port}/ws/chat/handover`,
+      { cookie, origin },
+    );
+    clients.push(client);
+    await client.nextOf("welcome");
+    return client;
+  };
+  let server = await spawnServer({ KV_PATH: path });
+  try {
+    const cookie = await guestCookie(server.origin, "Ana");
+    const first = await connect(server.port, cookie, server.origin);
+    assert.deepEqual(await sessionCounts(server.origin), {
+      checked: 1,
+      remembered: 0,
+    });
+    assert.equal((await server.kill("SIGTERM")).code, 0);
+    await first.closed;
+
+    server = await spawnServer({ KV_PATH: path });
+    await connect(server.port, cookie, server.origin);
+    const ben = await guestCookie(server.origin, "Ben");
+    await connect(server.port, ben, server.origin);
+    assert.deepEqual(await sessionCounts(server.origin), {
+      checked: 1,
+      remembered: 1,
+    });
+    // A crash leaves nothing of its own: the next process checks Ben's
+    // token itself. Ana's is still in the first process's handover.
+    await server.kill("SIGKILL");
+    server = await spawnServer({ KV_PATH: path });
+    await connect(server.port, ben, server.origin);
+    await connect(server.port, cookie, server.origin);
+    assert.deepEqual(await sessionCounts(server.origin), {
+      checked: 1,
+      remembered: 1,
+    });
+  } finally {
+    for (const c of clients) {
+      try {
+        c.socket.close();
       } catch { /* closed */ }
     }
     await server.kill("SIGKILL");

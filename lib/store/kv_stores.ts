@@ -12,6 +12,7 @@ import { KvRoomStore } from "./rooms.ts";
 import { KvInviteStore } from "./invites.ts";
 import { KvDirectStore } from "./directs.ts";
 import { KvDirectoryStore } from "./directory.ts";
+import { KvHandoverStore } from "./handover.ts";
 import { KvSecretStore } from "./secrets.ts";
 import type { StoreOptions, Stores } from "./types.ts";
 import { KvUserStore } from "./users.ts";
@@ -46,6 +47,7 @@ export async function openKvStores(
   let closed = false;
   return {
     messages,
+    handover: new KvHandoverStore(kv),
     presence: new KvPresenceStore(kv),
     users: new KvUserStore(kv),
     revocations: new KvRevocationStore(kv),

@@ -250,6 +250,33 @@ export interface SecretStore {
   keep(name: string, candidate: string): Promise<KeptSecret>;
 }
 
+/**
+ * One signed chunk of the sessions a stopping process had verified
+ * (`SessionSigner.exportRemembered`): the data, and its MAC by the session
+ * key, without which the next process ignores it.
+ */
+export interface HandoverChunk {
+  data: string;
+  mac: string;
+}
+
+/**
+ * What a stopping process leaves the processes that start after it on the
+ * same database: the sessions it had verified, so the reconnects of a
+ * restart need no signature check each (`lib/auth/session.ts`).
+ */
+export interface HandoverStore {
+  /** Leaves `chunks` (each at most {@link MAX_HANDOVER_CHUNK_CHARS} of data) for `ttlMs`. */
+  leave(chunks: readonly HandoverChunk[], ttlMs: number): Promise<void>;
+  /** The chunks left and not expired, at most {@link MAX_HANDOVER_CHUNKS}, any order. */
+  collect(): Promise<HandoverChunk[]>;
+}
+
+/** Longest data of one handover chunk: under Deno KV's 64 KiB value limit with its MAC. */
+export const MAX_HANDOVER_CHUNK_CHARS = 48_000;
+/** Most handover chunks read at a start (~24 MB; a process of 100,000 sockets leaves ~500). */
+export const MAX_HANDOVER_CHUNKS = 500;
+
 /** Result of {@link RoomStore.create}: the room's record, and whether this call made it. */
 export interface CreatedRoom {
   info: RoomInfo;
@@ -401,6 +428,8 @@ export interface StoreOptions {
  */
 export interface Stores {
   readonly messages: MessageStore;
+  /** Verified sessions one process leaves the next (`HandoverStore`). */
+  readonly handover: HandoverStore;
   readonly presence: PresenceStore;
   readonly users: UserStore;
   readonly revocations: RevocationStore;

@@ -6,12 +6,14 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import {
+  HANDOVER_MAX_AGE_MS,
   MAX_TOKEN_CHARS,
   SESSION_CLOCK_TOLERANCE_S,
   SESSION_ISSUER,
   SessionSigner,
 } from "../../lib/auth/session.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
+import { MAX_HANDOVER_CHUNK_CHARS } from "../../lib/store/types.ts";
 
 const SECRET = "s".repeat(40);
 const OTHER_SECRET = "o".repeat(40);
@@ -172,4 +174,141 @@ Deno.test("nothing and garbage are refused without throwing; a valid token over 
   assert.ok(await signer.verify(under));
   const over = await mint({ name: "a".repeat(MAX_TOKEN_CHARS) });
   assert.equal(await signer.verify(over), null);
+});
+
+/** A signer on `secret` whose clock the test moves (ms since the epoch). */
+function clocked(secret = SECRET, ttlSeconds = 600) {
+  const clock = { now: Date.now() };
+  const signer = new SessionSigner(secret, {
+    ttlSeconds,
+    now: () => clock.now,
+  });
+  return { signer, clock };
+}
+
+Deno.test("a verified token is remembered: verified again it is not checked again, and gives the same session", async () => {
+  const { signer } = clocked();
+  const token = await signer.sign(ana);
+  const first = await signer.verify(token);
+  assert.deepEqual(signer.verifications, { checked: 1, remembered: 0 });
+  assert.deepEqual(await signer.verify(token), first);
+  assert.deepEqual(signer.verifications, { checked: 1, remembered: 1 });
+  // A check against a given date is a full one, and not remembered.
+  assert.ok(await signer.verify(token, new Date()));
+  assert.deepEqual(signer.verifications, { checked: 2, remembered: 1 });
+  // Nothing wrong is remembered.
+  assert.equal(await signer.verify(`${token}x`), null);
+  assert.equal(await signer.verify(`${token}x`), null);
+  assert.deepEqual(signer.verifications, { checked: 2, remembered: 1 });
+});
+
+Deno.test("a remembered session ends with its token: past its expiry (and the tolerance) it is refused", async () => {
+  const { signer, clock } = clocked(SECRET, 60);
+  const token = await signer.sign(ana);
+  assert.ok(await signer.verify(token));
+  clock.now += (60 + SESSION_CLOCK_TOLERANCE_S - 2) * 1000;
+  assert.ok(await signer.verify(token), "still within the tolerance");
+  clock.now += 3_000;
+  assert.equal(await signer.verify(token), null);
+});
+
+Deno.test("a token is remembered whole: its signature with other claims, or with more segments, is still refused", async () => {
+  const { signer } = clocked();
+  const token = await signer.sign(ana);
+  await signer.verify(token);
+  const [header, payload, signature] = token.split(".");
+  const claims = JSON.parse(
+    atob(payload.replaceAll("-", "+").replaceAll("_", "/")),
+  );
+  const forged = btoa(JSON.stringify({ ...claims, sub: "guest:eve" }))
+    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  assert.equal(await signer.verify(`${header}.${forged}.${signature}`), null);
+  assert.equal(await signer.verify(`${token}.${signature}`), null);
+  assert.equal(await signer.verify(`e30.${payload}.${signature}`), null);
+  assert.deepEqual(signer.verifications, { checked: 1, remembered: 0 });
+});
+
+Deno.test("a handover holds no token: nothing in it can be presented as one", async () => {
+  const stopping = clocked().signer;
+  const token = await stopping.sign(ana);
+  await stopping.verify(token);
+  const [{ data }] = await stopping.exportRemembered();
+  for (const part of token.split(".")) {
+    assert.ok(!data.includes(part), "a part of the token is in the handover");
+  }
+});
+
+Deno.test("handover: another process on the same secret takes the sessions this one verified, and does not check them again", async () => {
+  const stopping = clocked().signer;
+  const google: ChatUser = {
+    id: "google:1",
+    name: "Bea",
+    kind: "google",
+    picture: "https://example.com/bea.png",
+  };
+  const tokens = [await stopping.sign(ana), await stopping.sign(google)];
+  const sessions = await Promise.all(tokens.map((t) => stopping.verify(t)));
+  const chunks = await stopping.exportRemembered();
+  const starting = clocked().signer;
+  assert.equal(await starting.importRemembered(chunks), 2);
+  for (const [i, token] of tokens.entries()) {
+    assert.deepEqual(await starting.verify(token), sessions[i]);
+  }
+  assert.deepEqual(starting.verifications, { checked: 0, remembered: 2 });
+  // Taken twice, still once each.
+  assert.equal(await starting.importRemembered(chunks), 0);
+});
+
+Deno.test("handover: another key, changed data, an old handover or expired sessions are not taken", async () => {
+  const { signer: stopping, clock } = clocked(SECRET, 60);
+  await stopping.verify(await stopping.sign(ana));
+  const chunks = await stopping.exportRemembered();
+  assert.equal(chunks.length, 1);
+  // Another secret (rotated): the MAC does not hold.
+  assert.equal(await clocked(OTHER_SECRET).signer.importRemembered(chunks), 0);
+  // One character of the data changed.
+  const changed = [{
+    ...chunks[0],
+    data: chunks[0].data.replace("guest:ana", "guest:eve"),
+  }];
+  assert.equal(await clocked().signer.importRemembered(changed), 0);
+  assert.equal(
+    await clocked().signer.importRemembered([{ ...chunks[0], mac: "!" }]),
+    0,
+  );
+  // Made longer ago than a restart takes.
+  const late = clocked();
+  late.clock.now = clock.now + HANDOVER_MAX_AGE_MS;
+  assert.equal(await late.signer.importRemembered(chunks), 0);
+  // Expired since it was made.
+  const after = clocked();
+  after.clock.now = clock.now + (60 + SESSION_CLOCK_TOLERANCE_S + 1) * 1000;
+  assert.equal(await after.signer.importRemembered(chunks), 0);
+  // Expired before the stop: not handed over at all.
+  clock.now += (60 + SESSION_CLOCK_TOLERANCE_S + 1) * 1000;
+  assert.deepEqual(await stopping.exportRemembered(), []);
+});
+
+Deno.test("handover: many sessions go in chunks that each fit a KV value, and all are taken", async () => {
+  const stopping = clocked().signer;
+  const people = 600;
+  for (let i = 0; i < people; i++) {
+    await stopping.verify(
+      await stopping.sign({
+        id: `google:${i}`,
+        name: `Person ${i}`.padEnd(32, "."),
+        kind: "google",
+        picture: `https://example.com/${"p".repeat(200)}/${i}.png`,
+      }),
+    );
+  }
+  const chunks = await stopping.exportRemembered();
+  assert.ok(chunks.length > 1, `${chunks.length} chunks`);
+  for (const chunk of chunks) {
+    assert.ok(
+      chunk.data.length <= MAX_HANDOVER_CHUNK_CHARS,
+      `${chunk.data.length}`,
+    );
+  }
+  assert.equal(await clocked().signer.importRemembered(chunks), people);
 });
