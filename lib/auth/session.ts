@@ -176,7 +176,8 @@ export class SessionSigner {
   /**
    * Verifies `token`; returns `null` for anything that is not a valid,
    * unexpired session. A token verified before is not checked again while
-   * it lives (its session is remembered). `currentDate` is the clock to
+   * it lives (its session is remembered, if the current key signed it).
+   * `currentDate` is the clock to
    * check it against (now when not given; given, the token is checked in
    * full and not remembered). A remembered session is shared by every
    * caller that presents its token: do not change it.
@@ -196,16 +197,18 @@ export class SessionSigner {
         }
         this.#remembered.delete(hash);
       }
-      const session = await this.#check(token, new Date(this.#now()));
-      if (session) {
-        this.verifications.checked++;
-        this.#remembered.set(hash, session);
-      }
-      return session;
+      const checked = await this.#check(token, new Date(this.#now()));
+      if (!checked) return null;
+      this.verifications.checked++;
+      // Only the current key's: the previous key's sessions must end when it
+      // is retired (a leaked key is why it is rotated), and a remembered
+      // session would outlive it, handed on from process to process.
+      if (checked.current) this.#remembered.set(hash, checked.session);
+      return checked.session;
     }
-    const session = await this.#check(token, currentDate);
-    if (session) this.verifications.checked++;
-    return session;
+    const checked = await this.#check(token, currentDate);
+    if (checked) this.verifications.checked++;
+    return checked?.session ?? null;
   }
 
   /** Whether `session` is unexpired now, with the tolerance a check allows. */
@@ -234,7 +237,8 @@ export class SessionSigner {
       listed = [];
       chars = 0;
     };
-    for (const [hash, s] of this.#remembered) {
+    // A snapshot: verifications go on while the chunks are signed.
+    for (const [hash, s] of [...this.#remembered]) {
       if (!this.#lives(s)) continue;
       const entry: HandedSession = [
         hash,
@@ -295,11 +299,14 @@ export class SessionSigner {
     return taken;
   }
 
-  /** Checks `token` in full (jose): signature, algorithm, issuer, audience, times, claims. */
+  /**
+   * Checks `token` in full (jose): signature, algorithm, issuer, audience,
+   * times, claims; with which key it holds.
+   */
   async #check(
     token: string,
     currentDate: Date,
-  ): Promise<Session | null> {
+  ): Promise<{ session: Session; current: boolean } | null> {
     for (const key of [this.#key, this.#previousKey]) {
       if (!key) continue;
       try {
@@ -319,7 +326,10 @@ export class SessionSigner {
         ) return null;
         const user: ChatUser = { id: sub, name, kind };
         if (typeof picture === "string") user.picture = picture;
-        return { user, sid: jti, iat: iat!, exp: exp! };
+        return {
+          session: { user, sid: jti, iat: iat!, exp: exp! },
+          current: key === this.#key,
+        };
       } catch {
         // Try the previous key, if any; otherwise the token is not ours.
       }

@@ -272,8 +272,13 @@ export interface HandoverStore {
   collect(): Promise<HandoverChunk[]>;
 }
 
-/** Longest data of one handover chunk: under Deno KV's 64 KiB value limit with its MAC. */
-export const MAX_HANDOVER_CHUNK_CHARS = 48_000;
+/**
+ * Longest data of one handover chunk, in characters: under Deno KV's 64 KiB
+ * value limit with its MAC even when every character takes two bytes (V8
+ * keeps a string with any character past U+00FF, a CJK name or an emoji, as
+ * UTF-16 throughout, and KV stores it so).
+ */
+export const MAX_HANDOVER_CHUNK_CHARS = 30_000;
 /** Most handover chunks read at a start (~24 MB; a process of 100,000 sockets leaves ~500). */
 export const MAX_HANDOVER_CHUNKS = 500;
 

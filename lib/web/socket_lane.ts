@@ -12,9 +12,11 @@
  * this lane, all were back in 6.2 s against 7.3 s on average, and the main
  * thread spent ~407 µs per reconnect against ~495.
  *
- * Only the plain form is taken here — `GET /ws/chat/<room>`, with no query
- * or `?after=<digits>`, no percent-encoding — and the router gets anything
- * else (it decodes as it always did; the route runs `openChatSocket` too).
+ * Only the plain form is taken here — `GET /ws/chat/<room>` with a room
+ * name as it must be, no query or `?after=<digits>`, `Upgrade: websocket`
+ * and a URL that parses — and the router gets anything else (it decodes,
+ * normalises and refuses as it always did, with its headers; the route runs
+ * `openChatSocket` too).
  *
  * @module
  */
@@ -30,11 +32,12 @@ import { routeErrorJson } from "./errors.ts";
 import { checkSession } from "./session_check.ts";
 
 /**
- * The targets the lane takes: a room segment without `/`, `?` or `%` (a room
- * name is checked after, as the route checks it), and an optional
- * `?after=` of digits (its value is checked after, too).
+ * The targets the lane takes: a room segment of a room name's characters
+ * (its length and form are checked after, as the route checks them: the
+ * router sees the same segment, undecoded), and an optional `?after=` of
+ * digits (its value is checked after, too).
  */
-const CHAT_SOCKET_TARGET = /^\/ws\/chat\/([^/?%#]+)(?:\?after=(\d*))?$/;
+const CHAT_SOCKET_TARGET = /^\/ws\/chat\/([a-z0-9_-]+)(?:\?after=(\d*))?$/;
 
 /**
  * The lane for `services`, to pass to the guarded listener
@@ -49,8 +52,18 @@ export function chatSocketLane(services: Services): UpgradeLane {
   return (request) => {
     if (request.method !== "GET") return null;
     const target = CHAT_SOCKET_TARGET.exec(request.target);
-    if (!target) return null;
-    return answer(services, request, target[1], target[2]);
+    if (
+      !target || request.header("upgrade")?.toLowerCase() !== "websocket" ||
+      !URL.canParse(request.url)
+    ) return null;
+    return answer(services, request, target[1], target[2]).catch((err) => {
+      // As the app's error handler answers (`createApp`).
+      services.log.error("http.error", {
+        path: request.target.split("?")[0],
+        error: String(err),
+      });
+      return routeErrorJson("internal");
+    });
   };
 }
 

@@ -13,6 +13,7 @@ import {
   SessionSigner,
 } from "../../lib/auth/session.ts";
 import type { ChatUser } from "../../lib/chat/types.ts";
+import { createStore } from "../../lib/store/stores.ts";
 import { MAX_HANDOVER_CHUNK_CHARS } from "../../lib/store/types.ts";
 
 const SECRET = "s".repeat(40);
@@ -311,4 +312,47 @@ Deno.test("handover: many sessions go in chunks that each fit a KV value, and al
     );
   }
   assert.equal(await clocked().signer.importRemembered(chunks), people);
+});
+
+Deno.test("a session of the previous key (rotation) verifies but is neither remembered nor handed over: retiring the key ends it", async () => {
+  const old = clocked(OTHER_SECRET).signer;
+  const token = await old.sign(ana);
+  const rotating = new SessionSigner(SECRET, {
+    previous: OTHER_SECRET,
+    ttlSeconds: 600,
+  });
+  assert.ok(await rotating.verify(token));
+  assert.ok(await rotating.verify(token));
+  assert.deepEqual(rotating.verifications, { checked: 2, remembered: 0 });
+  assert.deepEqual(await rotating.exportRemembered(), []);
+  assert.equal(await clocked().signer.verify(token), null);
+});
+
+Deno.test("handover: names past Latin-1 (two bytes a character in KV) still fit a KV value, through a real store", async () => {
+  const stopping = clocked().signer;
+  const people = 400;
+  for (let i = 0; i < people; i++) {
+    await stopping.verify(
+      await stopping.sign({
+        id: `google:${i}`,
+        name: `李${"😀".repeat(15)}${i}`,
+        kind: "google",
+        picture: `https://example.com/${"p".repeat(200)}/${i}.png`,
+      }),
+    );
+  }
+  const stores = await createStore({
+    store: "kv",
+    kvPath: ":memory:",
+    historyRetention: 100,
+  });
+  try {
+    const chunks = await stopping.exportRemembered();
+    await stores.handover.leave(chunks, 60_000);
+    const collected = await stores.handover.collect();
+    assert.equal(collected.length, chunks.length);
+    assert.equal(await clocked().signer.importRemembered(collected), people);
+  } finally {
+    await stores.close();
+  }
 });

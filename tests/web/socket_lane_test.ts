@@ -19,6 +19,8 @@ interface Answer {
   status: number;
   contentType: string | null;
   requestId: boolean;
+  /** Whether it carries the pages' security headers (a CSP). */
+  secured: boolean;
   body: string;
 }
 
@@ -61,6 +63,7 @@ async function handshake(
             status,
             contentType: field("content-type"),
             requestId: /^[0-9a-f-]{36}$/.test(field("x-request-id") ?? ""),
+            secured: field("content-security-policy") !== null,
             body: status === 101 ? "" : body,
           };
         }
@@ -127,7 +130,6 @@ Deno.test("the lane answers each upgrade it takes as the router does: status, er
         ...fields(s, null),
         `Authorization: Bearer ${ben.cookie.split("=")[1]}`,
       ], 101],
-      ["a bad room", "/ws/chat/Bad!", (s) => fields(s, ben), 400],
       ["a long room", `/ws/chat/${"x".repeat(65)}`, (s) => fields(s, ben), 400],
       ["?after= empty", "/ws/chat/general?after=", (s) => fields(s, ben), 400],
       [
@@ -204,12 +206,31 @@ Deno.test("what the lane does not take, the router answers: an encoded room, ano
         ["/ws/chat/general?after=2&x=1", 101],
         ["/ws/chat/general?after=%33", 101],
         ["/ws/chat/general/", 404],
+        ["/ws/chat/Bad!", 400],
+        ["/ws/chat/.", 404],
+        ["/ws/chat/..", 404],
         ["/api/rooms", 200],
       ] as const
     ) {
       const answer = await handshake(server, target, fields(server, ben));
       assert.equal(answer.status, status, `${target}: ${answer.body}`);
     }
+    // Another Upgrade list: the router's 426, with its security headers.
+    const h2c = await handshake(
+      server,
+      "/ws/chat/general",
+      fields(server, ben).map((f) =>
+        f.startsWith("Upgrade:") ? "Upgrade: h2c, websocket" : f
+      ),
+    );
+    assert.equal(h2c.status, 426, h2c.body);
+    assert.ok(h2c.secured);
+    // A Host whose port no URL takes: the router's 400, not a 500.
+    const port = await handshake(server, "/ws/chat/general", [
+      "Host: localhost:99999",
+      ...fields(server, ben).slice(1),
+    ]);
+    assert.equal(port.status, 400, port.body);
     const posted = await handshake(
       server,
       "/ws/chat/general",
