@@ -25,7 +25,7 @@ function mayRead(c: Context<AppEnv>): boolean {
     const auth = c.req.header("authorization") ?? "";
     return auth.startsWith("Bearer ") && sameSecret(auth.slice(7), token);
   }
-  return LOOPBACK.has(c.get("client").address);
+  return LOOPBACK.has(c.get("client").exact);
 }
 
 /**

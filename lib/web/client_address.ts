@@ -10,6 +10,7 @@
 
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
+import { addressKey } from "../net/budget.ts";
 
 /** An IP address as a number, with its family. */
 interface Address {
@@ -124,8 +125,16 @@ export class TrustedProxies {
 
 /** Where a request came from, as far as this process can tell. */
 export interface ClientInfo {
-  /** The client's address ("unknown" when the platform does not say). */
+  /**
+   * The client as per-address limits, caps and bans count it
+   * (`addressKey`): an IPv4 address as it is, an IPv6 one by its /64 — one
+   * subscriber's usual allocation, every address of which is theirs, so
+   * stepping through it must not buy a fresh budget or shed a ban
+   * ("unknown" when the platform does not say).
+   */
   address: string;
+  /** The client's own address, whole (what `address` is derived from). */
+  exact: string;
   /** Whether the client's request was https (to us, or to a trusted proxy). */
   https: boolean;
 }
@@ -159,8 +168,9 @@ export function resolveClient(c: Context, trusted: TrustedProxies): ClientInfo {
  * @example
  * ```ts
  * clientOf("10.0.0.5", "http://chat.example/ws/chat/a",
- *   (name) => name === "x-forwarded-for" ? "203.0.113.7" : null,
- *   new TrustedProxies(["10.0.0.0/8"])); // { address: "203.0.113.7", https: false }
+ *   (name) => name === "x-forwarded-for" ? "2001:db8:1:2::7" : null,
+ *   new TrustedProxies(["10.0.0.0/8"]));
+ * // { address: "2001:db8:1:2::/64", exact: "2001:db8:1:2::7", https: false }
  * ```
  */
 export function clientOf(
@@ -173,7 +183,7 @@ export function clientOf(
   const direct = url.startsWith("https:");
   // With no proxy trusted (the default) the peer is the client: no address parse.
   if (!trusted.any || !trusted.has(peer)) {
-    return { address: peer, https: direct };
+    return { address: addressKey(peer), exact: peer, https: direct };
   }
   let address = peer;
   const hops = (header("x-forwarded-for") ?? "").split(",")
@@ -184,5 +194,9 @@ export function clientOf(
     if (!trusted.has(hops[i])) break;
   }
   const proto = header("x-forwarded-proto")?.split(",")[0].trim();
-  return { address, https: direct || proto === "https" };
+  return {
+    address: addressKey(address),
+    exact: address,
+    https: direct || proto === "https",
+  };
 }

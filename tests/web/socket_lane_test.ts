@@ -269,7 +269,7 @@ function parsed(body: string): unknown {
   return body === "" ? null : JSON.parse(body);
 }
 
-Deno.test("behind a trusted proxy the lane holds each forwarded client to its own socket cap", async () => {
+Deno.test("behind a trusted proxy the lane holds each forwarded client (an IPv6 one by its /64) to its own socket cap", async () => {
   const taken = { count: 0 };
   const server = await startServer(
     { TRUST_PROXY: "127.0.0.0/8", MAX_SOCKETS_PER_IP: "1" },
@@ -291,7 +291,11 @@ Deno.test("behind a trusted proxy the lane holds each forwarded client to its ow
     assert.equal(await from("203.0.113.7"), 101);
     assert.equal(await from("203.0.113.7"), 429);
     assert.equal(await from("203.0.113.8"), 101);
-    assert.equal(taken.count, 3);
+    // An IPv6 client is held to its /64's cap, whichever address in it.
+    assert.equal(await from("2001:db8:5:6::1"), 101);
+    assert.equal(await from("2001:db8:5:6:ffff::2"), 429);
+    assert.equal(await from("2001:db8:5:7::1"), 101);
+    assert.equal(taken.count, 6);
   } finally {
     for (const conn of open) conn.close();
     await server.close();

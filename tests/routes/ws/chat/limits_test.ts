@@ -303,6 +303,13 @@ Deno.test("guest sessions are limited per address (GUESTS_PER_IP_PER_HOUR), behi
     assert.ok(Number(refused.headers.get("retry-after")) > 0);
     // Another client behind the same proxy is not affected.
     assert.equal((await guest("198.51.100.4")).status, 200);
+    // An IPv6 client is its /64: stepping through it buys no more guests.
+    const sixes = [];
+    for (let i = 1; i <= 4; i++) {
+      sixes.push((await guest(`2001:db8:1:2::${i}`)).status);
+    }
+    assert.deepEqual(sixes, [200, 200, 200, 429]);
+    assert.equal((await guest("2001:db8:1:3::1")).status, 200);
   } finally {
     await server.close();
   }
