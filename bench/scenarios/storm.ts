@@ -135,6 +135,21 @@ export interface StormResult {
   durationS: number;
 }
 
+/**
+ * The restarted server's sessions accepted, from its `/metrics`: checked
+ * (jose), or remembered (handed over by the process the restart stopped).
+ */
+export function sessionCounts(
+  metrics: Record<string, unknown> | null,
+): { checked: number; remembered: number } | null {
+  const s = metrics?.sessions as
+    | { checked?: unknown; remembered?: unknown }
+    | undefined;
+  return typeof s?.checked === "number" && typeof s.remembered === "number"
+    ? { checked: s.checked, remembered: s.remembered }
+    : null;
+}
+
 /** Starts `target`, seeds the rooms, restarts it, measures the storm, stops. */
 export async function runStorm(
   target: Target,
@@ -440,6 +455,13 @@ export function stormTable(results: StormResult[]): string {
       ...results.map((r) => count(r.resumedWelcomes)),
     ],
     ["failed attempts", ...results.map((r) => count(r.failedAttempts))],
+    [
+      "sessions checked / remembered",
+      ...results.map((r) => {
+        const s = sessionCounts(r.serverMetrics);
+        return s ? `${count(s.checked)} / ${count(s.remembered)}` : "n/a";
+      }),
+    ],
     [
       "messages missing / duplicated",
       ...results.map((r) =>

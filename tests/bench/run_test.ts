@@ -21,7 +21,10 @@ import {
 } from "../../bench/decide.ts";
 import { ALL_SCENARIOS, parseArgs, UsageError } from "../../bench/options.ts";
 import { checkRoom } from "../../bench/storm_client.ts";
-import { bareMainThreadBound } from "../../bench/scenarios/storm.ts";
+import {
+  bareMainThreadBound,
+  sessionCounts,
+} from "../../bench/scenarios/storm.ts";
 import {
   cpuPerConnectUs,
   type IdleResult,
@@ -551,6 +554,11 @@ Deno.test({
     // welcome (only a gap seen after the answer asks again).
     assert.ok(rc.resumedWelcomes >= 100, JSON.stringify(rc));
     assert.ok(rc.resumes < 100, JSON.stringify(rc));
+    // The restart handed every session over: none was checked again.
+    assert.deepEqual(sessionCounts(rc.serverMetrics), {
+      checked: 0,
+      remembered: 100,
+    });
     assert.ok(report.summary.ratio.stormAllBackMs > 0);
   },
 });
