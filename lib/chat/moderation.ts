@@ -484,7 +484,21 @@ export async function roomAdmin(
     deps.rooms.sanctions(actor.room, "mute", MAX_MEMBERS_LISTED),
     deps.rooms.sanctions(actor.room, "ban", MAX_MEMBERS_LISTED),
   ]);
-  return { info, you, members, mutes, bans };
+  return {
+    info,
+    you,
+    members,
+    mutes: mutes.map(withoutAddress),
+    bans: bans.map(withoutAddress),
+  };
+}
+
+/**
+ * A sanction as moderators see it: without the address a guest's ban is
+ * bound to, which is the server's to enforce, not a room owner's to read.
+ */
+function withoutAddress({ address: _, ...shown }: Sanction): Sanction {
+  return shown;
 }
 
 /**

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { parseAddress } from "./address.ts";
+
 /**
  * Descriptors kept out of the budget for everything else the process opens:
  * the KV file, Redis, outgoing fetches, static files, V8 and Deno themselves.
@@ -91,28 +93,31 @@ export class ConnectionBudget {
  * addressKey("203.0.113.9");             // "203.0.113.9"
  * addressKey("2001:db8:1:2:aaaa::1");    // "2001:db8:1:2::/64"
  * addressKey("::ffff:203.0.113.9");      // "203.0.113.9"
+ * addressKey("::ffff:cb00:7109");        // "203.0.113.9"
  * ```
  */
 export function addressKey(hostname: string): string {
-  if (!hostname.includes(":")) return hostname;
-  const address = hostname.replace(/^\[|\]$/g, "").split("%")[0]
-    .toLowerCase();
-  const v4 = IPV4_MAPPED.exec(address);
-  if (v4) return v4[1] ?? v4[2];
-  const [left, right] = address.split("::");
-  const head = left ? left.split(":") : [];
-  const tail = right ? right.split(":") : [];
-  const zeros = right === undefined ? 0 : 8 - head.length - tail.length;
-  const groups = [...head, ...Array(Math.max(0, zeros)).fill("0"), ...tail];
-  const prefix = groups.slice(0, 4).map((g) =>
-    (parseInt(g, 16) || 0).toString(16)
+  // The common case, a peer's own IPv4 address, as it is.
+  if (CANONICAL_V4.test(hostname)) return hostname;
+  const address = parseAddress(hostname.split("%")[0]);
+  // Not an address ("unknown"): as given.
+  if (!address) return hostname;
+  if (!address.v6) return dotted(address.value);
+  const top = address.value >> 64n;
+  const groups = [48n, 32n, 16n, 0n].map((shift) =>
+    ((top >> shift) & 0xffffn).toString(16)
   );
-  return `${prefix.join(":")}::/64`;
+  return `${groups.join(":")}::/64`;
 }
 
-/** `::ffff:a.b.c.d`, short or written out: an IPv4 peer on an IPv6 socket. */
-const IPV4_MAPPED =
-  /^::ffff:(\d+\.\d+\.\d+\.\d+)$|^(?:0{1,4}:){5}ffff:(\d+\.\d+\.\d+\.\d+)$/;
+/** A dotted IPv4 address without leading zeros: a key as it is. */
+const CANONICAL_V4 = /^(?:(?:0|[1-9]\d{0,2})\.){3}(?:0|[1-9]\d{0,2})$/;
+
+/** An IPv4 address's number as dotted text. */
+function dotted(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn))
+    .join(".");
+}
 
 /**
  * Connections open per address key ({@link addressKey}), against a cap per

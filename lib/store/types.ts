@@ -279,7 +279,10 @@ export interface HandoverStore {
  * UTF-16 throughout, and KV stores it so).
  */
 export const MAX_HANDOVER_CHUNK_CHARS = 30_000;
-/** Most handover chunks read at a start (~24 MB; a process of 100,000 sockets leaves ~500). */
+/**
+ * Most handover chunks read at a start: 15 M characters, ~60,000–120,000
+ * sessions (125–250 characters each, a Google picture's URL the most).
+ */
 export const MAX_HANDOVER_CHUNKS = 500;
 
 /** Result of {@link RoomStore.create}: the room's record, and whether this call made it. */

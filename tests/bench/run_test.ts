@@ -555,10 +555,9 @@ Deno.test({
     assert.ok(rc.resumedWelcomes >= 100, JSON.stringify(rc));
     assert.ok(rc.resumes < 100, JSON.stringify(rc));
     // The restart handed every session over: none was checked again.
-    assert.deepEqual(sessionCounts(rc.serverMetrics), {
-      checked: 0,
-      remembered: 100,
-    });
+    const sessions = sessionCounts(rc.serverMetrics);
+    assert.equal(sessions?.checked, 0, JSON.stringify(sessions));
+    assert.ok(sessions.remembered >= 100, JSON.stringify(sessions));
     assert.ok(report.summary.ratio.stormAllBackMs > 0);
   },
 });

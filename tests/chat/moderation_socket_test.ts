@@ -552,6 +552,20 @@ Deno.test("rooms: a kick closes all the person's sockets with 4003 and they may 
     );
     const http = await postOverHttp(server, room, gus, "x");
     assert.equal(http.body.error, "banned");
+    // The ban is bound to the guest's address, which moderators never see.
+    const admin = await call(
+      server.origin,
+      "GET",
+      `/api/rooms/${room}/settings`,
+      mia,
+    );
+    const bans = admin.body.bans as Record<string, unknown>[];
+    assert.equal(bans.length, 1);
+    assert.equal("address" in bans[0], false, JSON.stringify(bans[0]));
+    assert.ok(
+      (await server.services.rooms.sanctions(room, "ban", 10))[0].address,
+      "the store keeps it",
+    );
     // Per-address limits are on (GUESTS_PER_IP_PER_HOUR): a new guest from that address is refused too.
     const newGuest = await guest(server, "Gus2");
     assert.equal(

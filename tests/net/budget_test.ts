@@ -55,6 +55,17 @@ Deno.test("addressKey: an IPv4 address as it is, an IPv6 one by its /64, an IPv4
   assert.equal(addressKey("2001:db8::"), "2001:db8:0:0::/64");
   assert.equal(addressKey("::ffff:203.0.113.9"), "203.0.113.9");
   assert.equal(addressKey("0:0:0:0:0:ffff:203.0.113.9"), "203.0.113.9");
+  // Forms a proxy may forward: one address, one key, however it is written.
+  assert.equal(addressKey("::ffff:cb00:7109"), "203.0.113.9");
+  assert.equal(addressKey("0::ffff:203.0.113.9"), "203.0.113.9");
+  assert.equal(addressKey("203.000.113.009"), "203.0.113.9");
+  assert.equal(
+    addressKey("1::3:4:5:6:1.2.3.4"),
+    addressKey("1:0:3:4:5:6:102:304"),
+  );
+  assert.equal(addressKey("1::3:4:5:6:1.2.3.4"), "1:0:3:4::/64");
+  assert.equal(addressKey("[fe80::1%eth0]"), "fe80:0:0:0::/64");
+  assert.equal(addressKey("unknown"), "unknown");
 });
 
 Deno.test("AddressBudget: each key up to its cap, given back on close; 0 caps nothing", () => {

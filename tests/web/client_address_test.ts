@@ -45,10 +45,14 @@ Deno.test("clientOf: behind a trusted proxy, the right-most untrusted hop, by it
     clientOf("203.0.113.9", "http://a/", fields("192.0.2.1"), proxies).address,
     "203.0.113.9",
   );
-  // A hop that is no address ends the walk at the last good one.
+  // A hop that is no address ends the walk at the last good one (a proxy).
   assert.equal(
-    clientOf("10.0.0.5", "http://a/", fields("garbage, 192.0.2.1"), proxies)
-      .address,
-    "192.0.2.1",
+    clientOf(
+      "10.0.0.5",
+      "http://a/",
+      fields("192.0.2.1, garbage, 10.0.0.7"),
+      proxies,
+    ).address,
+    "10.0.0.7",
   );
 });
