@@ -56,30 +56,38 @@ export function chatSocketLane(services: Services): UpgradeLane {
       !target || request.header("upgrade")?.toLowerCase() !== "websocket" ||
       !URL.canParse(request.url)
     ) return null;
+    // Refused first, before a request id or a log line (as the middleware does).
+    if (!isAllowedHost(request.header("host"), services.config.allowedHosts)) {
+      return Promise.resolve(routeErrorJson("bad_host"));
+    }
+    const started = performance.now();
+    const id = crypto.randomUUID();
+    const path = request.target.split("?")[0];
     return answer(services, request, target[1], target[2]).catch((err) => {
       // As the app's error handler answers (`createApp`).
-      services.log.error("http.error", {
-        path: request.target.split("?")[0],
-        error: String(err),
-      });
+      services.log.error("http.error", { id, path, error: String(err) });
       return routeErrorJson("internal");
+    }).then((response) => {
+      response.headers.set("X-Request-Id", id);
+      logRequest(services.log, {
+        id,
+        method: request.method,
+        path,
+        status: response.status,
+        started,
+      });
+      return response;
     });
   };
 }
 
-/** As the middleware and the route answer it, with its request id and its access line. */
+/** As the route answers it. */
 async function answer(
   services: Services,
   request: LaneRequest,
   room: string,
   after: string | undefined,
 ): Promise<Response> {
-  // Refused first, before a request id or a log line (as the middleware does).
-  if (!isAllowedHost(request.header("host"), services.config.allowedHosts)) {
-    return routeErrorJson("bad_host");
-  }
-  const started = performance.now();
-  const id = crypto.randomUUID();
   const { header } = request;
   const { session, checkedAt } = await checkSession(
     services,
@@ -100,14 +108,5 @@ async function answer(
     sessionCheckedAt: checkedAt,
     upgrade: request.upgrade,
   });
-  const response = opened.ok ? opened.response : routeErrorJson(opened.error);
-  response.headers.set("X-Request-Id", id);
-  logRequest(services.log, {
-    id,
-    method: request.method,
-    path: request.target.split("?")[0],
-    status: response.status,
-    started,
-  });
-  return response;
+  return opened.ok ? opened.response : routeErrorJson(opened.error);
 }

@@ -301,3 +301,35 @@ Deno.test("behind a trusted proxy the lane holds each forwarded client (an IPv6 
     await server.close();
   }
 });
+
+Deno.test("a failure while opening gets the router's answer from the lane too: a 500 with its request id", async () => {
+  const taken = { count: 0 };
+  const withLane = await startServer({}, {}, { upgradeLane: counted(taken) });
+  const routed = await startServer({}, {}, { upgradeLane: () => undefined });
+  try {
+    const ben = await googleUser("ben", "Ben");
+    for (const server of [withLane, routed]) {
+      server.services.rooms.get = () => Promise.reject(new Error("store down"));
+    }
+    const viaLane = await handshake(
+      withLane,
+      "/ws/chat/down",
+      fields(withLane, ben),
+    );
+    const viaRouter = await handshake(
+      routed,
+      "/ws/chat/down",
+      fields(routed, ben),
+    );
+    assert.equal(taken.count, 1);
+    assert.equal(viaLane.status, 500, viaLane.body);
+    assert.deepEqual(
+      { ...viaLane, body: parsed(viaLane.body) },
+      { ...viaRouter, body: parsed(viaRouter.body) },
+    );
+    assert.ok(viaLane.requestId);
+  } finally {
+    await withLane.close();
+    await routed.close();
+  }
+});
