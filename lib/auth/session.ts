@@ -12,7 +12,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { jwtVerify, SignJWT } from "jose";
+import { base64url, jwtVerify, SignJWT } from "jose";
 import type { ChatUser } from "../chat/types.ts";
 import { LruMap } from "../lru.ts";
 import {
@@ -79,26 +79,6 @@ type HandedSession = [
  */
 function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
-}
-
-/** `bytes` in base64url, for a MAC kept as text. */
-function base64url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
-}
-
-/** The bytes of base64url `text`, or null when it is not. */
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
 }
 
 /** Imports an HMAC-SHA-256 key once: jose would otherwise import raw bytes on every call. */
@@ -223,17 +203,18 @@ export class SessionSigner {
   async exportRemembered(): Promise<HandoverChunk[]> {
     const key = await this.#key;
     const chunks: HandoverChunk[] = [];
-    let listed: HandedSession[] = [];
+    // Each session as its JSON, so a chunk is sized and written from one encoding.
+    let listed: string[] = [];
     let chars = 0;
     const seal = async () => {
       if (listed.length === 0) return;
-      const data = JSON.stringify({ made: this.#now(), sessions: listed });
+      const data = `{"made":${this.#now()},"sessions":[${listed.join(",")}]}`;
       const mac = await crypto.subtle.sign(
         "HMAC",
         key,
         encoder.encode(HANDOVER_CONTEXT + data),
       );
-      chunks.push({ data, mac: base64url(mac) });
+      chunks.push({ data, mac: base64url.encode(new Uint8Array(mac)) });
       listed = [];
       chars = 0;
     };
@@ -250,11 +231,11 @@ export class SessionSigner {
         s.iat,
         s.exp,
       ];
-      const size = JSON.stringify(entry).length + 1;
+      const json = JSON.stringify(entry);
       // The chunk's own fields (`made`, the brackets) take the rest.
-      if (chars + size > MAX_HANDOVER_CHUNK_CHARS - 64) await seal();
-      listed.push(entry);
-      chars += size;
+      if (chars + json.length + 1 > MAX_HANDOVER_CHUNK_CHARS - 64) await seal();
+      listed.push(json);
+      chars += json.length + 1;
     }
     await seal();
     return chunks;
@@ -270,7 +251,12 @@ export class SessionSigner {
     const key = await this.#key;
     let taken = 0;
     for (const { data, mac } of chunks) {
-      const macBytes = fromBase64url(mac);
+      let macBytes: Uint8Array<ArrayBuffer> | null;
+      try {
+        macBytes = base64url.decode(mac) as Uint8Array<ArrayBuffer>;
+      } catch {
+        macBytes = null;
+      }
       if (
         !macBytes ||
         !await crypto.subtle.verify(

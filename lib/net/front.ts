@@ -478,11 +478,7 @@ class GuardedListener implements Front {
     const url = upgradeUrl(head);
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
     let socket: GuardedWebSocket | null = null;
-    const accept = (
-      fields: FieldReader,
-      method: string,
-      options: UpgradeOptions,
-    ): UpgradeResult => {
+    const accept: Accept = (fields, method, options) => {
       if (socket) return { ok: false, problem: "already upgraded" };
       const problem = upgradeProblem(fields, method);
       if (problem) return { ok: false, problem };
@@ -559,11 +555,7 @@ class GuardedListener implements Front {
     head: RequestHead,
     url: string,
     remoteAddr: Deno.NetAddr,
-    accept: (
-      fields: FieldReader,
-      method: string,
-      options: UpgradeOptions,
-    ) => UpgradeResult,
+    accept: Accept,
   ): Promise<Response> | null {
     const lane = this.#options.upgradeLane;
     if (!lane || !head.fields.every(([, value]) => !BAD_VALUE.test(value))) {
@@ -704,6 +696,13 @@ class GuardedListener implements Front {
     for (const socket of this.#sockets.keys()) socket.heartbeat(now);
   }
 }
+
+/** Accepts an upgrade whose fields and method are these, once: its socket, or why not. */
+type Accept = (
+  fields: FieldReader,
+  method: string,
+  options: UpgradeOptions,
+) => UpgradeResult;
 
 /** What a `Request`'s header value may not hold (after the head's own trimming and line split). */
 const BAD_VALUE = /[\0\r\n]/;

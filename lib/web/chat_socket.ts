@@ -38,7 +38,7 @@ export interface ChatSocketRequest {
   after: string | undefined;
   header: HeaderReader;
   /** The request's absolute URL: the Origin is compared with its origin. */
-  url: string;
+  url: URL;
   /** The client's address (through trusted proxies). */
   address: string;
   /** The request's checked session (`checkSession`). */
@@ -104,7 +104,7 @@ export async function openChatSocket(
   if (
     !isAllowedOrigin(
       request.header("origin"),
-      new URL(request.url),
+      request.url,
       services.config.allowedOrigins,
     )
   ) {

@@ -53,9 +53,11 @@ export function chatSocketLane(services: Services): UpgradeLane {
     if (request.method !== "GET") return null;
     const target = CHAT_SOCKET_TARGET.exec(request.target);
     if (
-      !target || request.header("upgrade")?.toLowerCase() !== "websocket" ||
-      !URL.canParse(request.url)
+      !target || request.header("upgrade")?.toLowerCase() !== "websocket"
     ) return null;
+    // Parsed once, here: a URL that does not parse is the router's (its 400).
+    const url = URL.parse(request.url);
+    if (!url) return null;
     // Refused first, before a request id or a log line (as the middleware does).
     if (!isAllowedHost(request.header("host"), services.config.allowedHosts)) {
       return Promise.resolve(routeErrorJson("bad_host"));
@@ -63,7 +65,7 @@ export function chatSocketLane(services: Services): UpgradeLane {
     const started = performance.now();
     const id = crypto.randomUUID();
     const path = request.target.split("?")[0];
-    return answer(services, request, target[1], target[2]).catch((err) => {
+    return answer(services, request, url, target[1], target[2]).catch((err) => {
       // As the app's error handler answers (`createApp`).
       services.log.error("http.error", { id, path, error: String(err) });
       return routeErrorJson("internal");
@@ -85,6 +87,7 @@ export function chatSocketLane(services: Services): UpgradeLane {
 async function answer(
   services: Services,
   request: LaneRequest,
+  url: URL,
   room: string,
   after: string | undefined,
 ): Promise<Response> {
@@ -97,7 +100,7 @@ async function answer(
     room,
     after,
     header,
-    url: request.url,
+    url,
     address: clientOf(
       request.remoteAddr.hostname,
       request.url,

@@ -17,7 +17,7 @@ export const handler: Handlers<AppEnv> = {
       room: c.req.param("room") ?? "",
       after: c.req.query("after"),
       header: (name) => c.req.header(name),
-      url: c.req.url,
+      url: new URL(c.req.url),
       address: c.get("client").address,
       session: c.get("session"),
       // Unknown (never, behind the session middleware): asked about at the next re-check.
